@@ -1,0 +1,140 @@
+//! The analyzers, one per file kind, and the dispatch that picks them for a file.
+//!
+//! Every analyzer is a function `analyze(text, ctx, out)`: it reads `text` (a whole file or a
+//! Markdown code block) and appends [`Diagnostic`]s whose byte ranges are relative to `text`.
+//! Analyzers never touch the disk, the walker or the output.
+
+pub mod arm;
+pub mod azcli;
+pub mod bicep;
+pub mod endpoint;
+pub mod markdown;
+pub mod powershell;
+pub mod sdk;
+pub mod terraform;
+
+use crate::{finding::Diagnostic, kind::FileKind};
+
+/// The IMDS api-version that rewrites put into token URLs unless configured otherwise.
+pub const DEFAULT_API_VERSION: &str = "2018-02-01";
+/// The Managed Identity extension's default port.
+pub const DEFAULT_PORT: u16 = 50342;
+pub const PUBLISHER: &str = "Microsoft.ManagedIdentity";
+pub const EXTENSION_TYPES: [&str; 2] = [
+    "ManagedIdentityExtensionForWindows",
+    "ManagedIdentityExtensionForLinux",
+];
+
+/// True for the extension's publisher (ARM compares case-insensitively).
+pub fn is_publisher(s: &str) -> bool {
+    s.eq_ignore_ascii_case(PUBLISHER)
+}
+
+/// True for one of the two extension types (any case).
+pub fn is_extension_type(s: &str) -> bool {
+    EXTENSION_TYPES.iter().any(|t| t.eq_ignore_ascii_case(s))
+}
+
+/// What every analyzer may know besides the text.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    pub kind: FileKind,
+    /// Path relative to the scan root (for heuristics such as Cloud Shell files, and messages).
+    pub path: &'a str,
+    /// IMDS api-version for rewritten URLs.
+    pub api_version: &'a str,
+    /// Ports configured by the user as the extension's, besides 50342.
+    pub extra_ports: &'a [u16],
+}
+
+impl Context<'_> {
+    /// True when `port` is known without looking at the rest of the repository.
+    pub fn is_known_port(&self, port: u16) -> bool {
+        port == DEFAULT_PORT || self.extra_ports.contains(&port)
+    }
+}
+
+/// What analyzing one text produced.
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Ports that extensions in this text declare in `settings.port` (or `-Settings @{port=...}`...).
+    pub declared_ports: Vec<u16>,
+    /// Problems worth reporting under `errors` (e.g. "invalid JSON at line 3: ..."): the file was
+    /// still searched as text.
+    pub problems: Vec<String>,
+}
+
+impl Analysis {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Appends another analysis of a sub-text that starts at byte `offset`.
+    pub fn extend_shifted(&mut self, other: Analysis, offset: usize) {
+        self.diagnostics
+            .extend(other.diagnostics.into_iter().map(|d| d.shifted(offset)));
+        self.declared_ports.extend(other.declared_ports);
+        self.problems.extend(other.problems);
+    }
+}
+
+/// Runs every analyzer that applies to `ctx.kind` on `text`.
+pub fn analyze(text: &str, ctx: &Context) -> Analysis {
+    let mut out = Analysis::default();
+    match ctx.kind {
+        FileKind::Arm | FileKind::ArmParameters | FileKind::Json => {
+            arm::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::PowerShell => {
+            powershell::analyze(text, ctx, &mut out);
+            azcli::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::Shell | FileKind::Batch | FileKind::Yaml => {
+            azcli::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::Terraform => {
+            terraform::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::Bicep => {
+            bicep::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::Markdown => markdown::analyze(text, ctx, &mut out),
+        FileKind::Code(_) => {
+            sdk::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::Xml | FileKind::Config | FileKind::Text => endpoint::analyze(text, ctx, &mut out),
+        FileKind::Log => {}
+    }
+    dedup(&mut out.diagnostics);
+    out
+}
+
+/// Two analyzers may see the same construct (an `az` command inside a PowerShell script is seen
+/// by both the PowerShell and the CLI analyzer): keep one diagnostic per rule and start, and drop
+/// a diagnostic nested inside another's range of the same rule.
+fn dedup(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| {
+        (a.range.start, std::cmp::Reverse(a.range.end), a.rule).cmp(&(
+            b.range.start,
+            std::cmp::Reverse(b.range.end),
+            b.rule,
+        ))
+    });
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags.drain(..) {
+        let nested = kept.iter().any(|k| {
+            k.rule == d.rule && k.range.start <= d.range.start && d.range.end <= k.range.end
+        });
+        if !nested {
+            kept.push(d);
+        }
+    }
+    *diags = kept;
+}

@@ -1,0 +1,121 @@
+//! Command-line definitions of every subcommand and flag (clap derive). No I/O here.
+
+pub mod live;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "imds-migrate",
+    version,
+    about = "Find, fix and remove uses of the retired Azure Managed Identity VM extension; move to IMDS",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Say more about what is happening (on stderr). Access tokens are never printed.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report every use of the Managed Identity VM extension under PATHs.
+    Scan(ScanArgs),
+    /// Rewrite what `scan` finds: remove the extension, switch token URLs to IMDS.
+    Fix(FixArgs),
+    /// List the rules.
+    Rules(RulesArgs),
+    /// Explain one rule: why it matters and how to migrate.
+    Explain(ExplainArgs),
+    /// Find and remove deployed Managed Identity extensions through Azure Resource Manager.
+    Live(live::LiveArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What `scan` and `fix` share: which files, which rules, which settings.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// Files or directories to scan [default: .]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only these rules (ids, id prefixes or names; comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Not these rules (ids, id prefixes or names).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Skip paths matching this glob (gitignore syntax, relative to the root; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also treat this port as the extension's (besides 50342 and ports declared in the repository).
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// IMDS api-version written into rewritten token URLs [default: 2018-02-01].
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
+    /// Skip files larger than this many bytes [default: 67108864].
+    #[arg(long, value_name = "BYTES")]
+    pub max_filesize: Option<u64>,
+    /// Worker threads (0: one per core).
+    #[arg(short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+    /// Do not honour .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, one finding per line plus its source line.
+    Text,
+    /// Machine-readable; the contract CI systems rely on.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Write nothing; print a unified diff that `git apply` accepts from the scan root.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also apply fixes marked unsafe.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule id (IMDS001) or name (arm-extension-resource).
+    pub rule: String,
+}

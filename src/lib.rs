@@ -1,0 +1,15 @@
+//! imds-migrate: find, fix and remove uses of the retired Azure Managed Identity VM extension
+//! and move to the Instance Metadata Service (IMDS).
+
+pub mod analyzers;
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod finding;
+pub mod fix;
+pub mod kind;
+pub mod live;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;

@@ -1,0 +1,19 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use imds_migrate::{
+    app::{self, exit},
+    cli::Cli,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match app::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("imds-migrate: error: {err}");
+            exit::FATAL
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}

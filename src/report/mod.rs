@@ -1,0 +1,37 @@
+//! Reports: one file per output format, all behind one trait.
+
+pub mod json;
+pub mod text;
+
+use std::io::{self, Write};
+
+use crate::scan::ScanResult;
+
+/// Everything a report may show besides the scan result.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportOptions {
+    pub color: bool,
+}
+
+pub trait Report {
+    fn write(
+        &self,
+        out: &mut dyn Write,
+        result: &ScanResult,
+        opts: ReportOptions,
+    ) -> io::Result<()>;
+}
+
+/// How a finding's path is shown to a person: joined to its root unless the root is `.`.
+pub fn display_path(result: &ScanResult, root: usize, rel: &str) -> String {
+    let root_path = &result.roots[root];
+    if root_path.is_file() {
+        return root_path.display().to_string();
+    }
+    let r = root_path.to_string_lossy();
+    if r == "." || r == "./" {
+        rel.to_owned()
+    } else {
+        format!("{}/{rel}", r.trim_end_matches('/'))
+    }
+}

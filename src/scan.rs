@@ -1,0 +1,515 @@
+//! Walking the roots in parallel, reading and decoding each file, deciding from the raw bytes
+//! whether it can hold a usage, and running the analyzers on those that can.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs,
+    io::Read,
+    path::{Path, PathBuf},
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use ignore::{WalkBuilder, WalkState};
+
+use crate::{
+    analyzers::{self, Context},
+    finding::{Finding, FixSummary, LocatedEdit},
+    kind::{self, FileKind},
+    rules::{Selection, catalogue},
+    source::{self, LineIndex},
+};
+
+/// Files above this size are not read (counted in the summary as skipped).
+pub const DEFAULT_MAX_FILESIZE: u64 = 64 * 1024 * 1024;
+/// How much of a file's head is checked for NUL bytes to call it binary (as git does).
+const BINARY_SNIFF: usize = 8 * 1024;
+
+/// Literals one of which every usage contains (ASCII, matched case-insensitively). A file without
+/// any of them cannot produce a finding, so it is never decoded or parsed.
+const TRIGGERS: &[&str] = &[
+    "managedidentityextension",
+    "microsoft.managedidentity",
+    "oauth2/token",
+    ":50342",
+    "msi-port",
+    "managedidentity-settings",
+];
+
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub roots: Vec<PathBuf>,
+    pub selection: Selection,
+    pub api_version: String,
+    pub extra_ports: Vec<u16>,
+    pub max_filesize: u64,
+    pub threads: usize,
+    /// Globs (gitignore syntax) of paths not to scan, relative to each root.
+    pub exclude: Vec<String>,
+    /// Honour .gitignore/.ignore files.
+    pub respect_ignore_files: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            roots: vec![PathBuf::from(".")],
+            selection: Selection::default(),
+            api_version: analyzers::DEFAULT_API_VERSION.to_owned(),
+            extra_ports: Vec::new(),
+            max_filesize: DEFAULT_MAX_FILESIZE,
+            threads: 0,
+            exclude: Vec::new(),
+            respect_ignore_files: true,
+        }
+    }
+}
+
+/// A problem with one file (or the walk), reported under `errors`; the run goes on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct FileError {
+    pub path: String,
+    pub message: String,
+    #[serde(skip)]
+    pub root: usize,
+}
+
+/// Why files were not analyzed. Every file the walk saw is either scanned or counted here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub binary: usize,
+    pub too_large: usize,
+    pub symlinks: usize,
+    pub unreadable: usize,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub files_scanned: usize,
+    /// Files the prefilter passed on to the analyzers.
+    pub files_analyzed: usize,
+    pub findings: usize,
+    pub skipped: Skipped,
+    pub errors: usize,
+}
+
+/// A file that produced findings, remembered so `fix` can come back to it.
+#[derive(Clone, Debug)]
+pub struct FileRecord {
+    pub root: usize,
+    pub rel_path: String,
+    pub abs_path: PathBuf,
+    pub kind: FileKind,
+}
+
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    pub roots: Vec<PathBuf>,
+    /// Sorted by root, path, line, column, rule.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<FileError>,
+    pub summary: Summary,
+    /// Per-root summaries, in root order.
+    pub root_summaries: Vec<Summary>,
+    /// Files with findings, keyed by (root, relative path).
+    pub files: BTreeMap<(usize, String), FileRecord>,
+    /// Every port the repository's extensions declare, plus the configured ones.
+    pub ports: BTreeSet<u16>,
+}
+
+/// A finding that may still depend on the ports declared elsewhere.
+struct Pending {
+    finding: Finding,
+    requires_port: Option<u16>,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Vec<Pending>,
+    errors: Vec<FileError>,
+    files: BTreeMap<(usize, String), FileRecord>,
+    ports: BTreeSet<u16>,
+    per_root: Vec<Summary>,
+}
+
+pub fn prefilter(extra_ports: &[u16]) -> AhoCorasick {
+    let mut pats: Vec<String> = TRIGGERS.iter().map(|s| (*s).to_owned()).collect();
+    pats.extend(extra_ports.iter().map(|p| format!(":{p}")));
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&pats)
+        .expect("trigger literals build an automaton")
+}
+
+/// Scans every root and returns findings sorted for output.
+pub fn scan(opts: &ScanOptions) -> ScanResult {
+    let matcher = prefilter(&opts.extra_ports);
+    let shared = Mutex::new(Shared {
+        per_root: vec![Summary::default(); opts.roots.len()],
+        ..Shared::default()
+    });
+    for (root_idx, root) in opts.roots.iter().enumerate() {
+        scan_root(opts, root_idx, root, &matcher, &shared);
+    }
+    let mut shared = shared.into_inner().expect("no scan thread panicked");
+    shared.ports.insert(analyzers::DEFAULT_PORT);
+    shared.ports.extend(opts.extra_ports.iter().copied());
+
+    let mut findings: Vec<Finding> = shared
+        .pending
+        .into_iter()
+        .filter(|p| {
+            p.requires_port
+                .is_none_or(|port| shared.ports.contains(&port))
+        })
+        .map(|p| p.finding)
+        .collect();
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    shared.errors.sort();
+    for f in &findings {
+        shared.per_root[f.root].findings += 1;
+    }
+    let files: BTreeMap<_, _> = shared
+        .files
+        .into_iter()
+        .filter(|(key, _)| findings.iter().any(|f| f.root == key.0 && f.path == key.1))
+        .collect();
+    let mut summary = Summary::default();
+    for s in &shared.per_root {
+        summary.files_scanned += s.files_scanned;
+        summary.files_analyzed += s.files_analyzed;
+        summary.skipped.binary += s.skipped.binary;
+        summary.skipped.too_large += s.skipped.too_large;
+        summary.skipped.symlinks += s.skipped.symlinks;
+        summary.skipped.unreadable += s.skipped.unreadable;
+        summary.errors += s.errors;
+    }
+    summary.findings = findings.len();
+    ScanResult {
+        roots: opts.roots.clone(),
+        findings,
+        errors: shared.errors,
+        summary,
+        root_summaries: shared.per_root,
+        files,
+        ports: shared.ports,
+    }
+}
+
+fn scan_root(
+    opts: &ScanOptions,
+    root_idx: usize,
+    root: &Path,
+    matcher: &AhoCorasick,
+    shared: &Mutex<Shared>,
+) {
+    let scanned = AtomicUsize::new(0);
+    let analyzed = AtomicUsize::new(0);
+    if !root.exists() {
+        let mut s = shared.lock().unwrap();
+        s.errors.push(FileError {
+            path: root.display().to_string(),
+            message: "no such file or directory".into(),
+            root: root_idx,
+        });
+        s.per_root[root_idx].errors += 1;
+        return;
+    }
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .follow_links(false)
+        .git_ignore(opts.respect_ignore_files)
+        .git_exclude(opts.respect_ignore_files)
+        .git_global(false)
+        .ignore(opts.respect_ignore_files)
+        .parents(opts.respect_ignore_files)
+        .require_git(false)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if !opts.exclude.is_empty() {
+        let mut ov = ignore::overrides::OverrideBuilder::new(root);
+        for glob in &opts.exclude {
+            // Overrides are whitelists; a leading `!` turns a glob into an exclusion.
+            let _ = ov.add(&format!("!{glob}"));
+        }
+        if let Ok(ov) = ov.build() {
+            builder.overrides(ov);
+        }
+    }
+    let walker = builder.build_parallel();
+    let root_is_file = root.is_file();
+    let (scanned_ref, analyzed_ref) = (&scanned, &analyzed);
+    walker.run(|| {
+        let mut buf = Vec::new();
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    record_error(
+                        shared,
+                        root_idx,
+                        walk_error_path(&err, root),
+                        err.to_string(),
+                    );
+                    return WalkState::Continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if ft.is_symlink() {
+                shared.lock().unwrap().per_root[root_idx].skipped.symlinks += 1;
+                return WalkState::Continue;
+            }
+            if !ft.is_file() {
+                return WalkState::Continue;
+            }
+            let rel = relative_path(root, entry.path(), root_is_file);
+            match scan_file(opts, matcher, entry.path(), &rel, &mut buf) {
+                FileOutcome::Skipped(reason) => {
+                    let mut s = shared.lock().unwrap();
+                    let sk = &mut s.per_root[root_idx].skipped;
+                    match reason {
+                        SkipReason::Binary => sk.binary += 1,
+                        SkipReason::TooLarge => sk.too_large += 1,
+                    }
+                }
+                FileOutcome::Error(message) => record_error(shared, root_idx, rel, message),
+                FileOutcome::Clean => {
+                    scanned_ref.fetch_add(1, Ordering::Relaxed);
+                }
+                FileOutcome::Analyzed(out) => {
+                    scanned_ref.fetch_add(1, Ordering::Relaxed);
+                    analyzed_ref.fetch_add(1, Ordering::Relaxed);
+                    let mut s = shared.lock().unwrap();
+                    s.ports.extend(out.declared_ports);
+                    for problem in out.problems {
+                        s.per_root[root_idx].errors += 1;
+                        s.errors.push(FileError {
+                            path: rel.clone(),
+                            message: problem,
+                            root: root_idx,
+                        });
+                    }
+                    if !out.findings.is_empty() {
+                        s.files.insert(
+                            (root_idx, rel.clone()),
+                            FileRecord {
+                                root: root_idx,
+                                rel_path: rel.clone(),
+                                abs_path: entry.path().to_path_buf(),
+                                kind: out.kind,
+                            },
+                        );
+                    }
+                    s.pending
+                        .extend(out.findings.into_iter().map(|(mut f, port)| {
+                            f.root = root_idx;
+                            Pending {
+                                finding: f,
+                                requires_port: port,
+                            }
+                        }));
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    let mut s = shared.lock().unwrap();
+    s.per_root[root_idx].files_scanned = scanned.into_inner();
+    s.per_root[root_idx].files_analyzed = analyzed.into_inner();
+}
+
+fn record_error(shared: &Mutex<Shared>, root: usize, path: String, message: String) {
+    let mut s = shared.lock().unwrap();
+    s.per_root[root].errors += 1;
+    s.per_root[root].skipped.unreadable += 1;
+    s.errors.push(FileError {
+        path,
+        message,
+        root,
+    });
+}
+
+fn walk_error_path(err: &ignore::Error, root: &Path) -> String {
+    fn find(err: &ignore::Error) -> Option<&Path> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                find(err)
+            }
+            ignore::Error::Loop { child, .. } => Some(child),
+            _ => None,
+        }
+    }
+    find(err).map_or_else(
+        || root.display().to_string(),
+        |p| relative_path(root, p, false),
+    )
+}
+
+/// The path relative to the scan root, with forward slashes. A root that is a file is reported
+/// by its file name.
+pub fn relative_path(root: &Path, path: &Path, root_is_file: bool) -> String {
+    let rel = if root_is_file {
+        Path::new(path.file_name().unwrap_or(path.as_os_str()))
+    } else {
+        path.strip_prefix(root).unwrap_or(path)
+    };
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.trim_start_matches("./").to_owned()
+}
+
+enum SkipReason {
+    Binary,
+    TooLarge,
+}
+
+struct Analyzed {
+    kind: FileKind,
+    findings: Vec<(Finding, Option<u16>)>,
+    declared_ports: Vec<u16>,
+    problems: Vec<String>,
+}
+
+enum FileOutcome {
+    Clean,
+    Skipped(SkipReason),
+    Error(String),
+    Analyzed(Analyzed),
+}
+
+fn scan_file(
+    opts: &ScanOptions,
+    matcher: &AhoCorasick,
+    path: &Path,
+    rel: &str,
+    buf: &mut Vec<u8>,
+) -> FileOutcome {
+    buf.clear();
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
+    };
+    // Reading at most max+1 bytes tells "too large" without trusting metadata that may be stale.
+    if let Err(e) = file.take(opts.max_filesize + 1).read_to_end(buf) {
+        return FileOutcome::Error(format!("cannot read: {e}"));
+    }
+    if buf.len() as u64 > opts.max_filesize {
+        return FileOutcome::Skipped(SkipReason::TooLarge);
+    }
+    let utf16 = source::has_utf16_bom(buf);
+    let decoded;
+    let text_bytes: &[u8] = if utf16 || !is_binary(buf) {
+        if utf16 {
+            decoded = Some(source::decode(buf));
+            decoded.as_ref().unwrap().text.as_bytes()
+        } else {
+            decoded = None;
+            buf
+        }
+    } else if let Some(d) = bomless_utf16(buf) {
+        decoded = Some(d);
+        decoded.as_ref().unwrap().text.as_bytes()
+    } else {
+        return FileOutcome::Skipped(SkipReason::Binary);
+    };
+    if !matcher.is_match(text_bytes) {
+        return FileOutcome::Clean;
+    }
+    let decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
+    let kind = kind::classify(path, &decoded.text[..head_end]);
+    let ctx = Context {
+        kind,
+        path: rel,
+        api_version: &opts.api_version,
+        extra_ports: &opts.extra_ports,
+    };
+    let analysis = analyzers::analyze(&decoded.text, &ctx);
+    let mut problems = analysis.problems;
+    if let Some(why) = &decoded.lossy {
+        problems.push(format!("{why}: searched as text, will not be rewritten"));
+    }
+    let findings = locate(&decoded.text, rel, analysis.diagnostics, &opts.selection);
+    FileOutcome::Analyzed(Analyzed {
+        kind,
+        findings,
+        declared_ports: analysis.declared_ports,
+        problems,
+    })
+}
+
+fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
+}
+
+fn bomless_utf16(bytes: &[u8]) -> Option<source::Decoded> {
+    let d = source::decode(bytes);
+    matches!(
+        d.encoding,
+        source::Encoding::Utf16Le | source::Encoding::Utf16Be
+    )
+    .then_some(d)
+}
+
+/// Turns diagnostics into located findings (rules switched off are dropped here).
+pub fn locate(
+    text: &str,
+    rel: &str,
+    diagnostics: Vec<crate::finding::Diagnostic>,
+    selection: &Selection,
+) -> Vec<(Finding, Option<u16>)> {
+    let index = LineIndex::new(text);
+    let cat = catalogue();
+    diagnostics
+        .into_iter()
+        .filter(|d| selection.enabled_id(d.rule))
+        .map(|d| {
+            let (line, column) = index.line_col(text, d.range.start);
+            let (end_line, end_column) = index.line_col(text, d.range.end);
+            let source_line = text[index.line_range(text, line)].to_owned();
+            let fix = d.fix.as_ref().map(|fix| FixSummary {
+                applicability: fix.applicability,
+                description: fix.description.clone(),
+                edits: fix
+                    .edits
+                    .iter()
+                    .map(|e| {
+                        let (line, column) = index.line_col(text, e.range.start);
+                        let (end_line, end_column) = index.line_col(text, e.range.end);
+                        LocatedEdit {
+                            line,
+                            column,
+                            end_line,
+                            end_column,
+                            content: e.content.clone(),
+                        }
+                    })
+                    .collect(),
+            });
+            (
+                Finding {
+                    rule_id: d.rule.to_owned(),
+                    severity: cat.severity(d.rule),
+                    path: rel.to_owned(),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    message: d.message,
+                    fix,
+                    range: d.range,
+                    source_line,
+                    root: 0,
+                },
+                d.requires_port,
+            )
+        })
+        .collect()
+}
