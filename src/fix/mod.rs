@@ -1,6 +1,7 @@
 //! `imds-migrate fix`: applies fixes as minimal edits, renders diffs, and (through [`writer`])
 //! is the only code that writes files.
 
+pub mod apply;
 pub mod writer;
 
 use crate::{cli::FixArgs, error::Result};

@@ -1,0 +1,77 @@
+//! Applying fixes to a text: sorted by start, non-overlapping; a fix that overlaps one already
+//! taken waits for the next pass.
+
+use crate::finding::Fix;
+
+/// The text after applying every fix of `fixes` that does not overlap an earlier one, and the
+/// indices (into `fixes`) of the fixes applied.
+pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> (String, Vec<usize>) {
+    let mut order: Vec<usize> = (0..fixes.len()).collect();
+    order.sort_by_key(|&i| (fixes[i].range().start, fixes[i].range().end));
+    let mut taken: Vec<usize> = Vec::new();
+    let mut edits = Vec::new();
+    // End of the last taken edit; fixes are compared edit by edit, not by their overall range,
+    // so two fixes that interleave without touching (a resource and a dependsOn elsewhere) can
+    // both apply in one pass.
+    for i in order {
+        let fix = fixes[i];
+        let clashes = fix.edits.iter().any(|e| {
+            edits
+                .iter()
+                .any(|t: &&crate::finding::Edit| overlaps(&t.range, &e.range))
+        });
+        let in_bounds = fix.edits.iter().all(|e| {
+            e.range.end <= text.len()
+                && text.is_char_boundary(e.range.start)
+                && text.is_char_boundary(e.range.end)
+        });
+        if clashes || !in_bounds {
+            continue;
+        }
+        edits.extend(fix.edits.iter());
+        taken.push(i);
+    }
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for e in edits {
+        out.push_str(&text[last..e.range.start]);
+        out.push_str(&e.content);
+        last = e.range.end;
+    }
+    out.push_str(&text[last..]);
+    taken.sort_unstable();
+    (out, taken)
+}
+
+/// Ranges overlap when they share a byte, or when both are the same insertion point, or an
+/// insertion sits strictly inside a replaced range.
+fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
+    if a.is_empty() && b.is_empty() {
+        return a.start == b.start;
+    }
+    if a.is_empty() {
+        return b.start < a.start && a.start < b.end;
+    }
+    if b.is_empty() {
+        return a.start < b.start && b.start < a.end;
+    }
+    a.start < b.end && b.start < a.end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Edit, Fix};
+
+    #[test]
+    fn applies_non_overlapping_and_defers_the_rest() {
+        let text = "0123456789";
+        let a = Fix::safe("a", vec![Edit::deletion(1..3)]).unwrap();
+        let b = Fix::safe("b", vec![Edit::replacement(2..4, "X")]).unwrap();
+        let c = Fix::safe("c", vec![Edit::insertion(9, "Y"), Edit::deletion(5..6)]).unwrap();
+        let (out, taken) = apply_fixes(text, &[&a, &b, &c]);
+        assert_eq!(out, "034678Y9");
+        assert_eq!(taken, vec![0, 2]);
+    }
+}
