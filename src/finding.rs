@@ -72,6 +72,10 @@ pub struct Fix {
     pub description: String,
     /// Sorted by start, non-overlapping (guaranteed by [`Fix::new`]).
     pub edits: Vec<Edit>,
+    /// Edits that tidy up after the fix (variables or parameters it leaves unused). Applied with
+    /// the fix only under `--unsafe-fixes`, since something outside the file may still use them.
+    /// Set with [`Fix::with_cleanup`]; never overlaps `edits`.
+    pub cleanup: Vec<Edit>,
 }
 
 impl Fix {
@@ -99,7 +103,34 @@ impl Fix {
             applicability,
             description: description.into(),
             edits,
+            cleanup: Vec::new(),
         })
+    }
+
+    /// Adds cleanup edits; returns the fix unchanged when they would overlap its edits or each other.
+    #[must_use]
+    pub fn with_cleanup(mut self, mut cleanup: Vec<Edit>) -> Self {
+        cleanup.sort_by_key(|e| (e.range.start, e.range.end));
+        cleanup.dedup();
+        let mut all: Vec<&Edit> = self.edits.iter().chain(&cleanup).collect();
+        all.sort_by_key(|e| (e.range.start, e.range.end));
+        let clash = all.windows(2).any(|p| {
+            p[1].range.start < p[0].range.end || (p[0].range == p[1].range && p[0].range.is_empty())
+        });
+        if !clash {
+            self.cleanup = cleanup;
+        }
+        self
+    }
+
+    /// The edits to apply: with or without the cleanup, sorted.
+    pub fn edits_for(&self, unsafe_fixes: bool) -> Vec<&Edit> {
+        let mut v: Vec<&Edit> = self.edits.iter().collect();
+        if unsafe_fixes {
+            v.extend(&self.cleanup);
+            v.sort_by_key(|e| (e.range.start, e.range.end));
+        }
+        v
     }
 
     pub fn safe(description: impl Into<String>, edits: Vec<Edit>) -> Option<Self> {
@@ -165,7 +196,7 @@ impl Diagnostic {
     pub fn shifted(mut self, delta: usize) -> Self {
         self.range = self.range.start + delta..self.range.end + delta;
         if let Some(fix) = &mut self.fix {
-            for edit in &mut fix.edits {
+            for edit in fix.edits.iter_mut().chain(fix.cleanup.iter_mut()) {
                 edit.range = edit.range.start + delta..edit.range.end + delta;
             }
         }

@@ -7,7 +7,9 @@
 pub mod arm;
 pub mod azcli;
 pub mod bicep;
+pub mod command;
 pub mod endpoint;
+pub mod lexical;
 pub mod markdown;
 pub mod powershell;
 pub mod sdk;
@@ -92,8 +94,13 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             azcli::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
         }
-        FileKind::Shell | FileKind::Batch | FileKind::Yaml => {
+        FileKind::Shell | FileKind::Batch => {
             azcli::analyze(text, ctx, &mut out);
+            endpoint::analyze(text, ctx, &mut out);
+        }
+        FileKind::Yaml => {
+            azcli::analyze(text, ctx, &mut out);
+            sdk::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
         }
         FileKind::Terraform => {
@@ -105,11 +112,10 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             endpoint::analyze(text, ctx, &mut out);
         }
         FileKind::Markdown => markdown::analyze(text, ctx, &mut out),
-        FileKind::Code(_) => {
+        FileKind::Code(_) | FileKind::Xml | FileKind::Config | FileKind::Text => {
             sdk::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
         }
-        FileKind::Xml | FileKind::Config | FileKind::Text => endpoint::analyze(text, ctx, &mut out),
         FileKind::Log => {}
     }
     dedup(&mut out.diagnostics);

@@ -5,22 +5,21 @@ use crate::finding::Fix;
 
 /// The text after applying every fix of `fixes` that does not overlap an earlier one, and the
 /// indices (into `fixes`) of the fixes applied.
-pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> (String, Vec<usize>) {
+pub fn apply_fixes(text: &str, fixes: &[&Fix], unsafe_fixes: bool) -> (String, Vec<usize>) {
     let mut order: Vec<usize> = (0..fixes.len()).collect();
     order.sort_by_key(|&i| (fixes[i].range().start, fixes[i].range().end));
     let mut taken: Vec<usize> = Vec::new();
     let mut edits = Vec::new();
-    // End of the last taken edit; fixes are compared edit by edit, not by their overall range,
-    // so two fixes that interleave without touching (a resource and a dependsOn elsewhere) can
-    // both apply in one pass.
+    // Fixes are compared edit by edit, not by their overall range, so two fixes that interleave
+    // without touching (a resource and a dependsOn elsewhere) both apply in one pass.
     for i in order {
-        let fix = fixes[i];
-        let clashes = fix.edits.iter().any(|e| {
+        let own = fixes[i].edits_for(unsafe_fixes);
+        let clashes = own.iter().any(|e| {
             edits
                 .iter()
                 .any(|t: &&crate::finding::Edit| overlaps(&t.range, &e.range))
         });
-        let in_bounds = fix.edits.iter().all(|e| {
+        let in_bounds = own.iter().all(|e| {
             e.range.end <= text.len()
                 && text.is_char_boundary(e.range.start)
                 && text.is_char_boundary(e.range.end)
@@ -28,7 +27,7 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix]) -> (String, Vec<usize>) {
         if clashes || !in_bounds {
             continue;
         }
-        edits.extend(fix.edits.iter());
+        edits.extend(own);
         taken.push(i);
     }
     edits.sort_by_key(|e| (e.range.start, e.range.end));
@@ -70,7 +69,7 @@ mod tests {
         let a = Fix::safe("a", vec![Edit::deletion(1..3)]).unwrap();
         let b = Fix::safe("b", vec![Edit::replacement(2..4, "X")]).unwrap();
         let c = Fix::safe("c", vec![Edit::insertion(9, "Y"), Edit::deletion(5..6)]).unwrap();
-        let (out, taken) = apply_fixes(text, &[&a, &b, &c]);
+        let (out, taken) = apply_fixes(text, &[&a, &b, &c], false);
         assert_eq!(out, "034678Y9");
         assert_eq!(taken, vec![0, 2]);
     }

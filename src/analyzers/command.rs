@@ -1,0 +1,1 @@
+//! TODO(helper scripts): shared command-line tokenizer for PowerShell and shell commands.

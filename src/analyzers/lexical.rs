@@ -1,0 +1,1 @@
+//! TODO(helper endpoint): comment and string spans per language.
