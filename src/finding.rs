@@ -218,6 +218,8 @@ pub struct Finding {
     pub end_column: usize,
     pub message: String,
     pub fix: Option<FixSummary>,
+    /// The kind of file (`arm`, `powershell`, `code`...), as in rule files' `file_kinds`.
+    pub file_kind: &'static str,
     /// Byte range in the decoded text; used by `fix`, not part of the JSON contract.
     #[serde(skip)]
     pub range: Range<usize>,

@@ -425,24 +425,40 @@ fn scan_file(
     let decoded = decoded.unwrap_or_else(|| source::decode(buf));
     let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
     let kind = kind::classify(path, &decoded.text[..head_end]);
-    let ctx = Context {
-        kind,
-        path: rel,
-        api_version: &opts.api_version,
-        extra_ports: &opts.extra_ports,
-    };
-    let analysis = analyzers::analyze(&decoded.text, &ctx);
+    let analysis = analyze_text(&decoded.text, kind, rel, opts);
     let mut problems = analysis.problems;
     if let Some(why) = &decoded.lossy {
         problems.push(format!("{why}: searched as text, will not be rewritten"));
     }
-    let findings = locate(&decoded.text, rel, analysis.diagnostics, &opts.selection);
+    let findings = locate(
+        &decoded.text,
+        rel,
+        kind,
+        analysis.diagnostics,
+        &opts.selection,
+    );
     FileOutcome::Analyzed(Analyzed {
         kind,
         findings,
         declared_ports: analysis.declared_ports,
         problems,
     })
+}
+
+/// Runs the analyzers on one decoded text as `scan` does. `fix` calls this on every pass.
+pub fn analyze_text(
+    text: &str,
+    kind: FileKind,
+    rel: &str,
+    opts: &ScanOptions,
+) -> analyzers::Analysis {
+    let ctx = Context {
+        kind,
+        path: rel,
+        api_version: &opts.api_version,
+        extra_ports: &opts.extra_ports,
+    };
+    analyzers::analyze(text, &ctx)
 }
 
 fn is_binary(bytes: &[u8]) -> bool {
@@ -462,6 +478,7 @@ fn bomless_utf16(bytes: &[u8]) -> Option<source::Decoded> {
 pub fn locate(
     text: &str,
     rel: &str,
+    kind: FileKind,
     diagnostics: Vec<crate::finding::Diagnostic>,
     selection: &Selection,
 ) -> Vec<(Finding, Option<u16>)> {
@@ -504,6 +521,7 @@ pub fn locate(
                     end_column,
                     message: d.message,
                     fix,
+                    file_kind: kind.name(),
                     range: d.range,
                     source_line,
                     root: 0,

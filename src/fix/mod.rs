@@ -1,11 +1,367 @@
-//! `imds-migrate fix`: applies fixes as minimal edits, renders diffs, and (through [`writer`])
-//! is the only code that writes files.
+//! `imds-migrate fix`: applies fixes as minimal edits until nothing changes, checks that the
+//! result is sound, then writes it (through [`writer`], the only code that writes files) or
+//! renders it as a unified diff.
 
 pub mod apply;
+pub mod diff;
+pub mod verify;
 pub mod writer;
 
-use crate::{cli::FixArgs, error::Result};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt::Write as _,
+    io::{self, Write},
+};
 
-pub fn run(_args: &FixArgs, _color: bool, _verbose: bool) -> Result<i32> {
-    Err(crate::error::Error::new("fix is not built yet"))
+use crate::{
+    app::{self, exit},
+    cli::FixArgs,
+    error::{Error, Result},
+    finding::{Applicability, Diagnostic, Fix},
+    kind::FileKind,
+    scan::{self, FileRecord, ScanOptions},
+    source::{self, Decoded},
+};
+
+/// Passes are bounded: a fix that keeps producing new fixes is a bug, not a reason to loop.
+pub const MAX_PASSES: usize = 10;
+
+/// The outcome of fixing one text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FixedText {
+    pub text: String,
+    /// Fixes applied, over all passes.
+    pub applied: usize,
+    /// Findings left after the last pass.
+    pub remaining: Vec<Diagnostic>,
+}
+
+/// Applies every allowed fix to `text`, pass after pass, until no fix applies (a fixed point) or
+/// [`MAX_PASSES`] is reached. `keep` decides which diagnostics count (rule selection, ports).
+pub fn fix_text(
+    text: &str,
+    kind: FileKind,
+    rel: &str,
+    opts: &ScanOptions,
+    keep: &dyn Fn(&Diagnostic) -> bool,
+    unsafe_fixes: bool,
+) -> FixedText {
+    let newline = source::dominant_line_ending(text);
+    let mut current = text.to_owned();
+    let mut applied = 0;
+    for _ in 0..MAX_PASSES {
+        let diags: Vec<Diagnostic> = scan::analyze_text(&current, kind, rel, opts)
+            .diagnostics
+            .into_iter()
+            .filter(|d| keep(d))
+            .collect();
+        let fixes: Vec<Fix> = diags
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .filter(|f| unsafe_fixes || f.applicability == Applicability::Safe)
+            .map(|f| with_line_ending(f, newline))
+            .collect();
+        if fixes.is_empty() {
+            return FixedText {
+                text: current,
+                applied,
+                remaining: diags,
+            };
+        }
+        let refs: Vec<&Fix> = fixes.iter().collect();
+        let (next, taken) = apply::apply_fixes(&current, &refs, unsafe_fixes);
+        if taken.is_empty() || next == current {
+            return FixedText {
+                text: current,
+                applied,
+                remaining: diags,
+            };
+        }
+        applied += taken.len();
+        current = next;
+    }
+    let remaining = scan::analyze_text(&current, kind, rel, opts)
+        .diagnostics
+        .into_iter()
+        .filter(|d| keep(d))
+        .collect();
+    FixedText {
+        text: current,
+        applied,
+        remaining,
+    }
+}
+
+/// Analyzers write inserted line breaks as `\n`; a CRLF file gets `\r\n`.
+fn with_line_ending(fix: &Fix, newline: &str) -> Fix {
+    let mut fix = fix.clone();
+    if newline == "\r\n" {
+        for e in fix.edits.iter_mut().chain(fix.cleanup.iter_mut()) {
+            if e.content.contains('\n') {
+                e.content = to_crlf(&e.content);
+            }
+        }
+    }
+    fix
+}
+
+fn to_crlf(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut prev = '\0';
+    for c in s.chars() {
+        if c == '\n' && prev != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+/// What happened to one file.
+#[derive(Debug)]
+pub struct FileChange {
+    pub record: FileRecord,
+    pub original: Vec<u8>,
+    pub updated: Vec<u8>,
+    pub encoding: source::Encoding,
+    pub applied: usize,
+    pub remaining: Vec<Diagnostic>,
+}
+
+/// Plans the fix of one file: read, decode, fix, restore the final newline, verify, encode.
+/// Nothing is written here.
+pub fn plan_file(
+    record: &FileRecord,
+    opts: &ScanOptions,
+    ports: &BTreeSet<u16>,
+    unsafe_fixes: bool,
+) -> Result<FileChange, String> {
+    let original = std::fs::read(&record.abs_path).map_err(|e| format!("cannot read: {e}"))?;
+    let Decoded {
+        text,
+        encoding,
+        lossy,
+    } = source::decode(&original);
+    if let Some(why) = lossy {
+        return Err(format!("not rewritten: {why}"));
+    }
+    let keep = |d: &Diagnostic| {
+        opts.selection.enabled_id(d.rule) && d.requires_port.is_none_or(|p| ports.contains(&p))
+    };
+    let fixed = fix_text(
+        &text,
+        record.kind,
+        &record.rel_path,
+        opts,
+        &keep,
+        unsafe_fixes,
+    );
+    let mut new_text = fixed.text;
+    restore_final_newline(&text, &mut new_text);
+    if new_text != text {
+        verify::check(record.kind, &text, &new_text)?;
+    }
+    let updated = source::encode_like(&new_text, encoding, &original);
+    Ok(FileChange {
+        record: record.clone(),
+        original,
+        updated,
+        encoding,
+        applied: fixed.applied,
+        remaining: fixed.remaining,
+    })
+}
+
+/// A removal at the end of a file must not add or drop its final line break.
+fn restore_final_newline(before: &str, after: &mut String) {
+    let ending = if before.ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    match (before.ends_with('\n'), after.ends_with('\n')) {
+        (true, false) if !after.is_empty() => after.push_str(ending),
+        (false, true) => {
+            while after.ends_with('\n') {
+                after.pop();
+                if after.ends_with('\r') {
+                    after.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Totals printed after a run.
+#[derive(Debug, Default)]
+struct Totals {
+    applied: usize,
+    files_changed: usize,
+    unsafe_skipped: usize,
+    for_a_person: usize,
+    errors: Vec<String>,
+}
+
+pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
+    let opts = app::scan_options(&args.common)?;
+    let result = scan::scan(&opts);
+    let mut totals = Totals::default();
+    for e in &result.errors {
+        totals.errors.push(format!(
+            "{}: {}",
+            crate::report::display_path(&result, e.root, &e.path),
+            e.message
+        ));
+    }
+    let mut diff_out = String::new();
+    // Files are fixed one at a time, in path order, so the diff and the log are deterministic.
+    let fixable: BTreeMap<&(usize, String), &FileRecord> = result
+        .files
+        .iter()
+        .filter(|(key, _)| {
+            result
+                .findings
+                .iter()
+                .any(|f| f.root == key.0 && f.path == key.1 && f.fix.is_some())
+        })
+        .collect();
+    for (key, record) in &result.files {
+        let display = crate::report::display_path(&result, record.root, &record.rel_path);
+        if !fixable.contains_key(key) {
+            totals.for_a_person += result
+                .findings
+                .iter()
+                .filter(|f| f.root == key.0 && f.path == key.1)
+                .count();
+            continue;
+        }
+        let change = match plan_file(record, &opts, &result.ports, args.unsafe_fixes) {
+            Ok(c) => c,
+            Err(why) => {
+                totals.errors.push(format!("{display}: {why}"));
+                totals.for_a_person += result
+                    .findings
+                    .iter()
+                    .filter(|f| f.root == key.0 && f.path == key.1)
+                    .count();
+                continue;
+            }
+        };
+        for d in &change.remaining {
+            match &d.fix {
+                Some(f) if f.applicability == Applicability::Unsafe && !args.unsafe_fixes => {
+                    totals.unsafe_skipped += 1;
+                }
+                _ => totals.for_a_person += 1,
+            }
+        }
+        if change.updated == change.original {
+            continue;
+        }
+        totals.applied += change.applied;
+        totals.files_changed += 1;
+        if args.diff {
+            diff_out.push_str(&diff::render(
+                &record.rel_path,
+                &change.original,
+                &change.updated,
+            ));
+        } else {
+            match writer::replace(&record.abs_path, &change.original, &change.updated) {
+                Ok(()) => {
+                    if verbose {
+                        eprintln!("fixed {display} ({} fixes)", change.applied);
+                    }
+                }
+                Err(writer::ReplaceError::Changed) => {
+                    totals.files_changed -= 1;
+                    totals.applied -= change.applied;
+                    totals.errors.push(format!(
+                        "{display}: changed on disk while being fixed; not overwritten"
+                    ));
+                }
+                Err(writer::ReplaceError::Io(e)) => {
+                    totals.files_changed -= 1;
+                    totals.applied -= change.applied;
+                    totals.errors.push(format!("{display}: cannot write: {e}"));
+                }
+            }
+        }
+    }
+    if args.diff {
+        let mut stdout = io::stdout().lock();
+        if let Err(e) = stdout
+            .write_all(diff_out.as_bytes())
+            .and_then(|()| stdout.flush())
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            return Err(Error::new(format!("cannot write to standard output: {e}")));
+        }
+    }
+    let summary = summary_text(&totals, args.diff, args.unsafe_fixes);
+    let mut stderr = anstream::AutoStream::new(
+        io::stderr(),
+        if color {
+            anstream::ColorChoice::Always
+        } else {
+            anstream::ColorChoice::Never
+        },
+    );
+    let _ = stderr.write_all(summary.as_bytes());
+    let unfinished = totals.unsafe_skipped + totals.for_a_person + totals.errors.len();
+    Ok(if args.diff {
+        if diff_out.is_empty() && unfinished == 0 {
+            exit::CLEAN
+        } else {
+            exit::FINDINGS
+        }
+    } else if unfinished == 0 {
+        exit::CLEAN
+    } else {
+        exit::FINDINGS
+    })
+}
+
+fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
+    let mut s = String::new();
+    for e in &t.errors {
+        let _ = writeln!(s, "error: {e}");
+    }
+    let verb = if diff { "Would apply" } else { "Applied" };
+    let _ = write!(
+        s,
+        "{verb} {} in {} {}",
+        plural(t.applied, "fix", "fixes"),
+        t.files_changed,
+        if t.files_changed == 1 {
+            "file"
+        } else {
+            "files"
+        }
+    );
+    if t.unsafe_skipped > 0 && !unsafe_fixes {
+        let _ = write!(
+            s,
+            "; {} skipped as unsafe (use --unsafe-fixes)",
+            plural(t.unsafe_skipped, "fix", "fixes")
+        );
+    }
+    if t.for_a_person > 0 {
+        let _ = write!(
+            s,
+            "; {} left for a person (see `imds-migrate scan`)",
+            plural(t.for_a_person, "finding", "findings")
+        );
+    }
+    if !t.errors.is_empty() {
+        let _ = write!(s, "; {}", plural(t.errors.len(), "error", "errors"));
+    }
+    s.push('\n');
+    s
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
