@@ -8,6 +8,7 @@ use std::{
 use crate::{
     analyzers::DEFAULT_API_VERSION,
     cli::{Cli, ColorChoice, Command, CommonArgs, ExplainArgs, Format, RulesArgs, ScanArgs},
+    config::{self, Config, PerFileIgnores},
     error::{Error, Result},
     fix::writer,
     report::{self, Report, ReportOptions},
@@ -42,46 +43,102 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Builds scan options from the flags shared by `scan` and `fix`.
-pub fn scan_options(common: &CommonArgs) -> Result<ScanOptions> {
-    let selection = Selection {
-        select: common.select.clone(),
-        ignore: common.ignore.clone(),
-    };
-    selection
-        .validate(catalogue())
-        .map_err(|e| Error::new(e.to_string()))?;
+/// Builds scan options, one per root, from the flags shared by `scan` and `fix` and the
+/// configuration file of each root (flags win; `--exclude` and `--port` add to the file's).
+pub fn scan_options(common: &CommonArgs) -> Result<Vec<ScanOptions>> {
     let roots = if common.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         common.paths.clone()
     };
-    for root in &roots {
+    let explicit = match &common.config {
+        Some(path) => Some(Config::load(path)?),
+        None => None,
+    };
+    let mut all = Vec::with_capacity(roots.len());
+    for root in roots {
         if !root.exists() {
             return Err(Error::new(format!(
                 "{}: no such file or directory",
                 root.display()
             )));
         }
+        let config = match (&explicit, common.no_config) {
+            (Some(c), _) => c.clone(),
+            (None, true) => Config::default(),
+            (None, false) => match config::discover(&root) {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            },
+        };
+        all.push(merge(common, &config, root)?);
     }
+    Ok(all)
+}
+
+fn merge(common: &CommonArgs, config: &Config, root: PathBuf) -> Result<ScanOptions> {
+    let pick = |flag: &Vec<String>, file: &Vec<String>| {
+        if flag.is_empty() {
+            file.clone()
+        } else {
+            flag.clone()
+        }
+    };
+    let selection = Selection {
+        select: pick(&common.select, &config.select),
+        ignore: pick(&common.ignore, &config.ignore),
+    };
+    selection
+        .validate(catalogue())
+        .map_err(|e| Error::new(e.to_string()))?;
+    for rules in config.per_file_ignores.values() {
+        Selection {
+            select: Vec::new(),
+            ignore: rules.clone(),
+        }
+        .validate(catalogue())
+        .map_err(|e| Error::new(format!("per-file-ignores: {e}")))?;
+    }
+    let mut extra_ports = config.extra_ports.clone();
+    extra_ports.extend(&common.ports);
+    extra_ports.sort_unstable();
+    extra_ports.dedup();
     Ok(ScanOptions {
-        roots,
+        roots: vec![root],
         selection,
         api_version: common
             .api_version
             .clone()
+            .or_else(|| config.api_version.clone())
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned()),
-        extra_ports: common.ports.clone(),
-        max_filesize: common.max_filesize.unwrap_or(scan::DEFAULT_MAX_FILESIZE),
+        extra_ports,
+        max_filesize: common
+            .max_filesize
+            .or(config.max_filesize)
+            .unwrap_or(scan::DEFAULT_MAX_FILESIZE),
         threads: common.threads,
-        exclude: common.exclude.clone(),
+        exclude: config
+            .exclude
+            .iter()
+            .chain(&common.exclude)
+            .cloned()
+            .collect(),
         respect_ignore_files: !common.no_ignore,
+        per_file_ignores: PerFileIgnores::new(&config.per_file_ignores)?,
     })
 }
 
 fn run_scan(args: &ScanArgs, color: bool) -> Result<i32> {
-    let opts = scan_options(&args.common)?;
-    let result = scan::scan(&opts);
+    let per_root = scan_options(&args.common)?;
+    let result = ScanResult::merge(per_root.iter().map(scan::scan).collect());
+    if args.statistics {
+        print_stdout(&statistics(&result))?;
+        return Ok(if args.exit_zero {
+            exit::CLEAN
+        } else {
+            scan_exit_code(&result)
+        });
+    }
     let reporter: Box<dyn Report> = match args.format {
         Format::Text => Box::new(report::text::Text),
         Format::Json => Box::new(report::json::Json),
@@ -109,7 +166,36 @@ fn run_scan(args: &ScanArgs, color: bool) -> Result<i32> {
             }
         }
     }
-    Ok(scan_exit_code(&result))
+    Ok(if args.exit_zero {
+        exit::CLEAN
+    } else {
+        scan_exit_code(&result)
+    })
+}
+
+/// `--statistics`: findings per rule, most frequent first.
+fn statistics(result: &ScanResult) -> String {
+    let mut counts: std::collections::BTreeMap<&str, (usize, usize)> =
+        std::collections::BTreeMap::new();
+    for f in &result.findings {
+        let e = counts.entry(&f.rule_id).or_default();
+        e.0 += 1;
+        e.1 += usize::from(f.fix.is_some());
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let mut out = String::new();
+    for (id, (n, fixable)) in rows {
+        let name = catalogue().get(id).map_or("", |r| r.name.as_str());
+        let fix = if fixable > 0 {
+            format!("[{fixable} fixable]")
+        } else {
+            String::new()
+        };
+        out.push_str(&format!("{n:>6}  {id}  {name:<30} {fix}\n"));
+    }
+    out.push_str(&format!("{}\n", report::text::summary_line(result)));
+    out
 }
 
 pub fn scan_exit_code(result: &ScanResult) -> i32 {

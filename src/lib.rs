@@ -4,6 +4,7 @@
 pub mod analyzers;
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod finding;
 pub mod fix;
@@ -13,3 +14,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod suppress;

@@ -21,6 +21,7 @@ use crate::{
     kind::{self, FileKind},
     rules::{Selection, catalogue},
     source::{self, LineIndex},
+    suppress,
 };
 
 /// Files above this size are not read (counted in the summary as skipped).
@@ -37,6 +38,8 @@ const TRIGGERS: &[&str] = &[
     ":50342",
     "msi-port",
     "managedidentity-settings",
+    // Suppression comments: an unused one is reported even in a file with nothing else.
+    "imds-migrate:",
 ];
 
 #[derive(Clone, Debug)]
@@ -51,6 +54,8 @@ pub struct ScanOptions {
     pub exclude: Vec<String>,
     /// Honour .gitignore/.ignore files.
     pub respect_ignore_files: bool,
+    /// Rules switched off for some paths (`per-file-ignores`).
+    pub per_file_ignores: crate::config::PerFileIgnores,
 }
 
 impl Default for ScanOptions {
@@ -64,6 +69,7 @@ impl Default for ScanOptions {
             threads: 0,
             exclude: Vec::new(),
             respect_ignore_files: true,
+            per_file_ignores: crate::config::PerFileIgnores::default(),
         }
     }
 }
@@ -118,6 +124,47 @@ pub struct ScanResult {
     pub files: BTreeMap<(usize, String), FileRecord>,
     /// Every port the repository's extensions declare, plus the configured ones.
     pub ports: BTreeSet<u16>,
+}
+
+impl ScanResult {
+    /// Joins the results of scanning several roots (each with its own settings) into one.
+    pub fn merge(results: Vec<ScanResult>) -> ScanResult {
+        let mut all = ScanResult::default();
+        for r in results {
+            let offset = all.roots.len();
+            all.roots.extend(r.roots);
+            all.findings.extend(r.findings.into_iter().map(|mut f| {
+                f.root += offset;
+                f
+            }));
+            all.errors.extend(r.errors.into_iter().map(|mut e| {
+                e.root += offset;
+                e
+            }));
+            all.files
+                .extend(r.files.into_iter().map(|((root, rel), mut rec)| {
+                    rec.root = root + offset;
+                    ((root + offset, rel), rec)
+                }));
+            all.ports.extend(r.ports);
+            all.summary.add(&r.summary);
+            all.root_summaries.extend(r.root_summaries);
+        }
+        all
+    }
+}
+
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.files_scanned += other.files_scanned;
+        self.files_analyzed += other.files_analyzed;
+        self.findings += other.findings;
+        self.skipped.binary += other.skipped.binary;
+        self.skipped.too_large += other.skipped.too_large;
+        self.skipped.symlinks += other.skipped.symlinks;
+        self.skipped.unreadable += other.skipped.unreadable;
+        self.errors += other.errors;
+    }
 }
 
 /// A finding that may still depend on the ports declared elsewhere.
@@ -180,15 +227,8 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .collect();
     let mut summary = Summary::default();
     for s in &shared.per_root {
-        summary.files_scanned += s.files_scanned;
-        summary.files_analyzed += s.files_analyzed;
-        summary.skipped.binary += s.skipped.binary;
-        summary.skipped.too_large += s.skipped.too_large;
-        summary.skipped.symlinks += s.skipped.symlinks;
-        summary.skipped.unreadable += s.skipped.unreadable;
-        summary.errors += s.errors;
+        summary.add(s);
     }
-    summary.findings = findings.len();
     ScanResult {
         roots: opts.roots.clone(),
         findings,
@@ -430,13 +470,7 @@ fn scan_file(
     if let Some(why) = &decoded.lossy {
         problems.push(format!("{why}: searched as text, will not be rewritten"));
     }
-    let findings = locate(
-        &decoded.text,
-        rel,
-        kind,
-        analysis.diagnostics,
-        &opts.selection,
-    );
+    let findings = locate(&decoded.text, rel, kind, analysis.diagnostics);
     FileOutcome::Analyzed(Analyzed {
         kind,
         findings,
@@ -458,7 +492,23 @@ pub fn analyze_text(
         api_version: &opts.api_version,
         extra_ports: &opts.extra_ports,
     };
-    analyzers::analyze(text, &ctx)
+    let mut analysis = analyzers::analyze(text, &ctx);
+    // Suppressions see every finding first, so that one silencing a rule switched off elsewhere
+    // is not reported as unused.
+    suppress::apply(text, &mut analysis.diagnostics);
+    let file_ignores = Selection {
+        select: Vec::new(),
+        ignore: opts
+            .per_file_ignores
+            .rules_for(rel)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    };
+    analysis
+        .diagnostics
+        .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
+    analysis
 }
 
 fn is_binary(bytes: &[u8]) -> bool {
@@ -480,13 +530,11 @@ pub fn locate(
     rel: &str,
     kind: FileKind,
     diagnostics: Vec<crate::finding::Diagnostic>,
-    selection: &Selection,
 ) -> Vec<(Finding, Option<u16>)> {
     let index = LineIndex::new(text);
     let cat = catalogue();
     diagnostics
         .into_iter()
-        .filter(|d| selection.enabled_id(d.rule))
         .map(|d| {
             let (line, column) = index.line_col(text, d.range.start);
             let (end_line, end_column) = index.line_col(text, d.range.end);

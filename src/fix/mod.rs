@@ -8,7 +8,7 @@ pub mod verify;
 pub mod writer;
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     fmt::Write as _,
     io::{self, Write},
 };
@@ -205,9 +205,47 @@ struct Totals {
 }
 
 pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
-    let opts = app::scan_options(&args.common)?;
-    let result = scan::scan(&opts);
     let mut totals = Totals::default();
+    let mut diff_out = String::new();
+    for opts in app::scan_options(&args.common)? {
+        fix_root(args, &opts, verbose, &mut totals, &mut diff_out);
+    }
+    if args.diff {
+        let mut stdout = io::stdout().lock();
+        if let Err(e) = stdout
+            .write_all(diff_out.as_bytes())
+            .and_then(|()| stdout.flush())
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            return Err(Error::new(format!("cannot write to standard output: {e}")));
+        }
+    }
+    let mut stderr = anstream::AutoStream::new(
+        io::stderr(),
+        if color {
+            anstream::ColorChoice::Always
+        } else {
+            anstream::ColorChoice::Never
+        },
+    );
+    let _ = stderr.write_all(summary_text(&totals, args.diff, args.unsafe_fixes).as_bytes());
+    let unfinished = totals.unsafe_skipped + totals.for_a_person + totals.errors.len();
+    Ok(if unfinished == 0 && (!args.diff || diff_out.is_empty()) {
+        exit::CLEAN
+    } else {
+        exit::FINDINGS
+    })
+}
+
+/// Fixes (or diffs) every file of one root that has a finding with a fix.
+fn fix_root(
+    args: &FixArgs,
+    opts: &ScanOptions,
+    verbose: bool,
+    totals: &mut Totals,
+    diff_out: &mut String,
+) {
+    let result = scan::scan(opts);
     for e in &result.errors {
         totals.errors.push(format!(
             "{}: {}",
@@ -215,37 +253,27 @@ pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
             e.message
         ));
     }
-    let mut diff_out = String::new();
+    let findings_of = |record: &FileRecord| -> Vec<&crate::finding::Finding> {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.root == record.root && f.path == record.rel_path)
+            .collect()
+    };
     // Files are fixed one at a time, in path order, so the diff and the log are deterministic.
-    let fixable: BTreeMap<&(usize, String), &FileRecord> = result
-        .files
-        .iter()
-        .filter(|(key, _)| {
-            result
-                .findings
-                .iter()
-                .any(|f| f.root == key.0 && f.path == key.1 && f.fix.is_some())
-        })
-        .collect();
-    for (key, record) in &result.files {
+    for record in result.files.values() {
         let display = crate::report::display_path(&result, record.root, &record.rel_path);
-        if !fixable.contains_key(key) {
-            totals.for_a_person += result
-                .findings
-                .iter()
-                .filter(|f| f.root == key.0 && f.path == key.1)
-                .count();
+        let findings = findings_of(record);
+        let count = findings.len();
+        if !findings.iter().any(|f| f.fix.is_some()) {
+            totals.for_a_person += count;
             continue;
         }
-        let change = match plan_file(record, &opts, &result.ports, args.unsafe_fixes) {
+        let change = match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
             Ok(c) => c,
             Err(why) => {
                 totals.errors.push(format!("{display}: {why}"));
-                totals.for_a_person += result
-                    .findings
-                    .iter()
-                    .filter(|f| f.root == key.0 && f.path == key.1)
-                    .count();
+                totals.for_a_person += count;
                 continue;
             }
         };
@@ -260,8 +288,6 @@ pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
         if change.updated == change.original {
             continue;
         }
-        totals.applied += change.applied;
-        totals.files_changed += 1;
         if args.diff {
             diff_out.push_str(&diff::render(
                 &record.rel_path,
@@ -276,52 +302,20 @@ pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
                     }
                 }
                 Err(writer::ReplaceError::Changed) => {
-                    totals.files_changed -= 1;
-                    totals.applied -= change.applied;
                     totals.errors.push(format!(
                         "{display}: changed on disk while being fixed; not overwritten"
                     ));
+                    continue;
                 }
                 Err(writer::ReplaceError::Io(e)) => {
-                    totals.files_changed -= 1;
-                    totals.applied -= change.applied;
                     totals.errors.push(format!("{display}: cannot write: {e}"));
+                    continue;
                 }
             }
         }
+        totals.applied += change.applied;
+        totals.files_changed += 1;
     }
-    if args.diff {
-        let mut stdout = io::stdout().lock();
-        if let Err(e) = stdout
-            .write_all(diff_out.as_bytes())
-            .and_then(|()| stdout.flush())
-            && e.kind() != io::ErrorKind::BrokenPipe
-        {
-            return Err(Error::new(format!("cannot write to standard output: {e}")));
-        }
-    }
-    let summary = summary_text(&totals, args.diff, args.unsafe_fixes);
-    let mut stderr = anstream::AutoStream::new(
-        io::stderr(),
-        if color {
-            anstream::ColorChoice::Always
-        } else {
-            anstream::ColorChoice::Never
-        },
-    );
-    let _ = stderr.write_all(summary.as_bytes());
-    let unfinished = totals.unsafe_skipped + totals.for_a_person + totals.errors.len();
-    Ok(if args.diff {
-        if diff_out.is_empty() && unfinished == 0 {
-            exit::CLEAN
-        } else {
-            exit::FINDINGS
-        }
-    } else if unfinished == 0 {
-        exit::CLEAN
-    } else {
-        exit::FINDINGS
-    })
 }
 
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {

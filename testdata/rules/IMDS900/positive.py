@@ -1,0 +1,4 @@
+# imds-migrate: ignore
+print("nothing here uses the extension")
+
+value = 1  # imds-migrate: ignore[IMDS030]
