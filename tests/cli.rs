@@ -86,10 +86,10 @@ fn example_json_contract_and_sorted_findings() {
         !keys.iter().any(|k| k.0.starts_with("cloudshell/")),
         "Cloud Shell is a look-alike"
     );
-    let listing: String = keys
-        .iter()
-        .map(|(p, l, c, r)| format!("{p}:{l}:{c} {r}\n"))
-        .collect();
+    let listing = keys.iter().fold(String::new(), |mut s, (p, l, c, r)| {
+        s.push_str(&format!("{p}:{l}:{c} {r}\n"));
+        s
+    });
     insta::assert_snapshot!("example_findings", listing);
     assert_eq!(v["summary"]["findings"], findings.len());
 }
