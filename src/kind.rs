@@ -126,6 +126,12 @@ fn lang_from_ext(ext: &str) -> Option<Lang> {
     })
 }
 
+/// Log files are known by name alone, so they need not be read.
+pub fn is_log(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("log"))
+}
+
 /// Classifies a file by name, then by content (`$schema`, shebang, Go-templated JSON).
 /// `head` is the start of the decoded text.
 pub fn classify(path: &Path, head: &str) -> FileKind {

@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     fs,
-    io::Read,
+    io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
     sync::{
         Mutex,
@@ -28,6 +28,11 @@ use crate::{
 pub const DEFAULT_MAX_FILESIZE: u64 = 64 * 1024 * 1024;
 /// How much of a file's head is checked for NUL bytes to call it binary (as git does).
 const BINARY_SNIFF: usize = 8 * 1024;
+/// Files larger than this are prefiltered in chunks before being read whole.
+const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
+const STREAM_CHUNK: usize = 1024 * 1024;
+/// Longer than any trigger literal (configured ports included).
+const TRIGGER_OVERLAP: usize = 64;
 
 /// Literals one of which every usage contains (ASCII, matched case-insensitively). A file without
 /// any of them cannot produce a finding, so it is never decoded or parsed.
@@ -87,6 +92,8 @@ pub struct FileError {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
     pub binary: usize,
+    /// `.log` files: quoted errors, never usages.
+    pub logs: usize,
     pub too_large: usize,
     pub symlinks: usize,
     pub unreadable: usize,
@@ -160,6 +167,7 @@ impl Summary {
         self.files_analyzed += other.files_analyzed;
         self.findings += other.findings;
         self.skipped.binary += other.skipped.binary;
+        self.skipped.logs += other.skipped.logs;
         self.skipped.too_large += other.skipped.too_large;
         self.skipped.symlinks += other.skipped.symlinks;
         self.skipped.unreadable += other.skipped.unreadable;
@@ -317,6 +325,7 @@ fn scan_root(
                     match reason {
                         SkipReason::Binary => sk.binary += 1,
                         SkipReason::TooLarge => sk.too_large += 1,
+                        SkipReason::Log => sk.logs += 1,
                     }
                 }
                 FileOutcome::Error(message) => record_error(shared, root_idx, rel, message),
@@ -408,6 +417,7 @@ pub fn relative_path(root: &Path, path: &Path, root_is_file: bool) -> String {
 enum SkipReason {
     Binary,
     TooLarge,
+    Log,
 }
 
 struct Analyzed {
@@ -431,34 +441,48 @@ fn scan_file(
     rel: &str,
     buf: &mut Vec<u8>,
 ) -> FileOutcome {
+    // Log files hold quoted errors, never usages: not even read.
+    if kind::is_log(path) {
+        return FileOutcome::Skipped(SkipReason::Log);
+    }
     buf.clear();
-    let file = match fs::File::open(path) {
+    let mut file = match fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
     };
-    // Reading at most max+1 bytes tells "too large" without trusting metadata that may be stale.
-    if let Err(e) = file.take(opts.max_filesize + 1).read_to_end(buf) {
+    let size = file.metadata().map_or(0, |m| m.len());
+    if size > opts.max_filesize {
+        return FileOutcome::Skipped(SkipReason::TooLarge);
+    }
+    // The head alone decides "binary", so a large binary is never read in full.
+    if let Err(e) = file.by_ref().take(BINARY_SNIFF as u64).read_to_end(buf) {
+        return FileOutcome::Error(format!("cannot read: {e}"));
+    }
+    let utf16 = source::has_utf16_bom(buf) || bomless_utf16(buf).is_some();
+    if !utf16 && is_binary(buf) {
+        return FileOutcome::Skipped(SkipReason::Binary);
+    }
+    if !utf16 && size > STREAM_THRESHOLD {
+        match stream_has_trigger(matcher, &mut file, buf) {
+            Ok(false) => return FileOutcome::Clean,
+            Ok(true) => {}
+            Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
+        }
+        buf.clear();
+        if let Err(e) = file.seek(SeekFrom::Start(0)) {
+            return FileOutcome::Error(format!("cannot read: {e}"));
+        }
+    }
+    // Reading at most max+1 bytes tells "too large" even if the file grew since `metadata`.
+    let limit = (opts.max_filesize + 1).saturating_sub(buf.len() as u64);
+    if let Err(e) = file.take(limit).read_to_end(buf) {
         return FileOutcome::Error(format!("cannot read: {e}"));
     }
     if buf.len() as u64 > opts.max_filesize {
         return FileOutcome::Skipped(SkipReason::TooLarge);
     }
-    let utf16 = source::has_utf16_bom(buf);
-    let decoded;
-    let text_bytes: &[u8] = if utf16 || !is_binary(buf) {
-        if utf16 {
-            decoded = Some(source::decode(buf));
-            decoded.as_ref().unwrap().text.as_bytes()
-        } else {
-            decoded = None;
-            buf
-        }
-    } else if let Some(d) = bomless_utf16(buf) {
-        decoded = Some(d);
-        decoded.as_ref().unwrap().text.as_bytes()
-    } else {
-        return FileOutcome::Skipped(SkipReason::Binary);
-    };
+    let decoded = utf16.then(|| source::decode(buf));
+    let text_bytes = decoded.as_ref().map_or(&buf[..], |d| d.text.as_bytes());
     if !matcher.is_match(text_bytes) {
         return FileOutcome::Clean;
     }
@@ -477,6 +501,34 @@ fn scan_file(
         declared_ports: analysis.declared_ports,
         problems,
     })
+}
+
+/// Runs the prefilter over the rest of a large file in chunks (`head` holds what was read),
+/// so a large file without a trigger literal is never held in memory whole.
+fn stream_has_trigger(
+    matcher: &AhoCorasick,
+    file: &mut fs::File,
+    head: &[u8],
+) -> std::io::Result<bool> {
+    if matcher.is_match(head) {
+        return Ok(true);
+    }
+    // Keep the tail of the previous chunk: a literal may straddle two chunks.
+    let overlap = TRIGGER_OVERLAP.min(head.len());
+    let mut window = head[head.len() - overlap..].to_vec();
+    let mut chunk = vec![0u8; STREAM_CHUNK];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        window.extend_from_slice(&chunk[..n]);
+        if matcher.is_match(&window) {
+            return Ok(true);
+        }
+        let keep = TRIGGER_OVERLAP.min(window.len());
+        window.drain(..window.len() - keep);
+    }
 }
 
 /// Runs the analyzers on one decoded text as `scan` does. `fix` calls this on every pass.
@@ -578,4 +630,44 @@ pub fn locate(
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(name: &str, bytes: &[u8]) -> FileOutcome {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let opts = ScanOptions::default();
+        scan_file(&opts, &prefilter(&[]), &path, name, &mut Vec::new())
+    }
+
+    #[test]
+    fn streamed_prefilter_sees_literals_across_chunk_boundaries() {
+        let mut big = vec![b'a'; STREAM_THRESHOLD as usize + 10];
+        let at = BINARY_SNIFF + STREAM_CHUNK - 5;
+        big[at..at + 12].copy_from_slice(b"oauth2/token");
+        assert!(matches!(outcome("big.txt", &big), FileOutcome::Analyzed(_)));
+        big[at..at + 12].copy_from_slice(b"aaaaaaaaaaaa");
+        assert!(matches!(outcome("big.txt", &big), FileOutcome::Clean));
+    }
+
+    #[test]
+    fn binaries_logs_and_utf16() {
+        assert!(matches!(
+            outcome("a.bin", b"\x7fELF\0\0oauth2/token"),
+            FileOutcome::Skipped(SkipReason::Binary)
+        ));
+        assert!(matches!(
+            outcome("x.log", b"http://localhost:50342/oauth2/token"),
+            FileOutcome::Skipped(SkipReason::Log)
+        ));
+        let utf16: Vec<u8> = "r = get('http://localhost:50342/oauth2/token')\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(matches!(outcome("t.py", &utf16), FileOutcome::Analyzed(_)));
+    }
 }

@@ -127,6 +127,9 @@ fn skipped_text(s: &Skipped) -> String {
     if s.binary > 0 {
         parts.push(format!("{} binary", s.binary));
     }
+    if s.logs > 0 {
+        parts.push(format!("{} log files", s.logs));
+    }
     if s.too_large > 0 {
         parts.push(format!("{} too large (see --max-filesize)", s.too_large));
     }
