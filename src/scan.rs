@@ -131,6 +131,8 @@ pub struct ScanResult {
     pub files: BTreeMap<(usize, String), FileRecord>,
     /// Every port the repository's extensions declare, plus the configured ones.
     pub ports: BTreeSet<u16>,
+    /// Temporary files a killed `fix` left behind (never scanned; `fix` removes them).
+    pub stale_temps: Vec<PathBuf>,
 }
 
 impl ScanResult {
@@ -154,6 +156,7 @@ impl ScanResult {
                     ((root + offset, rel), rec)
                 }));
             all.ports.extend(r.ports);
+            all.stale_temps.extend(r.stale_temps);
             all.summary.add(&r.summary);
             all.root_summaries.extend(r.root_summaries);
         }
@@ -188,6 +191,7 @@ struct Shared {
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
     per_root: Vec<Summary>,
+    stale_temps: Vec<PathBuf>,
 }
 
 pub fn prefilter(extra_ports: &[u16]) -> AhoCorasick {
@@ -245,6 +249,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         root_summaries: shared.per_root,
         files,
         ports: shared.ports,
+        stale_temps: shared.stale_temps,
     }
 }
 
@@ -317,6 +322,14 @@ fn scan_root(
             if !ft.is_file() {
                 return WalkState::Continue;
             }
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(crate::fix::writer::TEMP_PREFIX)
+            {
+                shared.lock().unwrap().stale_temps.push(entry.path().to_path_buf());
+                return WalkState::Continue;
+            }
             let rel = relative_path(root, entry.path(), root_is_file);
             match scan_file(opts, matcher, entry.path(), &rel, &mut buf) {
                 FileOutcome::Skipped(reason) => {
@@ -329,6 +342,19 @@ fn scan_root(
                     }
                 }
                 FileOutcome::Error(message) => record_error(shared, root_idx, rel, message),
+                FileOutcome::TooLargeWithTriggers(size) => {
+                    let mut s = shared.lock().unwrap();
+                    s.per_root[root_idx].skipped.too_large += 1;
+                    s.per_root[root_idx].errors += 1;
+                    s.errors.push(FileError {
+                        path: rel,
+                        message: format!(
+                            "{size} bytes, above --max-filesize ({} bytes), and may hold a usage: not analyzed",
+                            opts.max_filesize
+                        ),
+                        root: root_idx,
+                    });
+                }
                 FileOutcome::Clean => {
                     scanned_ref.fetch_add(1, Ordering::Relaxed);
                 }
@@ -429,6 +455,8 @@ struct Analyzed {
 
 enum FileOutcome {
     Clean,
+    /// Larger than `--max-filesize` and holding a trigger literal: not analyzed.
+    TooLargeWithTriggers(u64),
     Skipped(SkipReason),
     Error(String),
     Analyzed(Analyzed),
@@ -452,7 +480,13 @@ fn scan_file(
     };
     let size = file.metadata().map_or(0, |m| m.len());
     if size > opts.max_filesize {
-        return FileOutcome::Skipped(SkipReason::TooLarge);
+        // Too large to analyze, but cheap to prefilter: only a file that may hold a usage is
+        // worth an error naming it.
+        return match stream_has_trigger(matcher, &mut file, &[]) {
+            Ok(false) => FileOutcome::Clean,
+            Ok(true) => FileOutcome::TooLargeWithTriggers(size),
+            Err(e) => FileOutcome::Error(format!("cannot read: {e}")),
+        };
     }
     // The head alone decides "binary", so a large binary is never read in full.
     if let Err(e) = file.by_ref().take(BINARY_SNIFF as u64).read_to_end(buf) {

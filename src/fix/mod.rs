@@ -246,6 +246,12 @@ fn fix_root(
     diff_out: &mut String,
 ) {
     let result = scan::scan(opts);
+    if !args.diff {
+        let removed = writer::remove_stale_temps(&result.stale_temps);
+        if verbose && removed > 0 {
+            eprintln!("removed {removed} temporary files left by an interrupted run");
+        }
+    }
     for e in &result.errors {
         totals.errors.push(format!(
             "{}: {}",

@@ -75,16 +75,17 @@ pub fn replace(path: &Path, expected: &[u8], bytes: &[u8]) -> Result<(), Replace
     Ok(())
 }
 
-/// Removes temporary files that a killed run of ours left in `dir`. Returns how many.
-pub fn remove_stale_temps(dir: &Path) -> usize {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| fs::remove_file(e.path()).is_ok())
+/// Removes temporary files that a killed run of ours left behind. Only regular files named
+/// with our prefix are touched. Returns how many were removed.
+pub fn remove_stale_temps(paths: &[PathBuf]) -> usize {
+    paths
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX))
+        })
+        .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
+        .filter(|p| fs::remove_file(p).is_ok())
         .count()
 }
 
@@ -121,9 +122,14 @@ mod tests {
     #[test]
     fn stale_temps_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(format!("{TEMP_PREFIX}abc")), b"x").unwrap();
+        let stale = dir.path().join(format!("{TEMP_PREFIX}abc"));
+        fs::write(&stale, b"x").unwrap();
         fs::write(dir.path().join("keep.json"), b"x").unwrap();
-        assert_eq!(remove_stale_temps(dir.path()), 1);
+        assert_eq!(
+            remove_stale_temps(&[stale.clone(), dir.path().join("keep.json")]),
+            1
+        );
+        assert!(!stale.exists());
         assert!(dir.path().join("keep.json").exists());
     }
 }
