@@ -29,14 +29,19 @@ impl Report for Github {
                 }
                 None => "",
             };
+            // GitHub's annotations take columns only when start and end lines are equal (the
+            // checks API says to omit them otherwise), so a multi-line finding gets lines alone.
+            let columns = if f.end_line == f.line {
+                format!(",col={},endColumn={}", f.column, f.end_column.max(f.column))
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "::{command} file={},line={},endLine={},col={},endColumn={},title={}::{}",
+                "::{command} file={},line={},endLine={}{columns},title={}::{}",
                 escape_property(&display_path(result, f.root, &f.path)),
                 f.line,
-                f.end_line,
-                f.column,
-                f.end_column,
+                f.end_line.max(f.line),
                 escape_property(&f.rule_id),
                 escape_data(&format!("{}{hint}", f.message)),
             )?;
