@@ -49,6 +49,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Escapes text and shows its `backticked` parts as code, as messages and rule titles are
+/// written. Unbalanced backticks are left as they are.
+fn escape_inline(text: &str) -> String {
+    let escaped = escape(text);
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len() < 3 || parts.len().is_multiple_of(2) {
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 fn render(result: &ScanResult) -> String {
     let mut h = String::with_capacity(16 * 1024 + result.findings.len() * 1024);
     h.push_str(concat!(
@@ -199,7 +220,7 @@ fn rules_table(h: &mut String, result: &ScanResult) {
             "<tr data-rule=\"{id}\"><td><code>{id}</code><br><span class=\"mono\" style=\"color:var(--muted)\">{name}</span></td><td>{title}</td><td><span class=\"badge {sc}\">{sev}</span></td><td><span class=\"badge {fix_class}\">{fix}</span></td><td class=\"num\">{n}</td></tr>\n",
             id = escape(id),
             name = escape(rule.map_or("", |r| r.name.as_str())),
-            title = escape(rule.map_or("(unknown rule)", |r| r.title.as_str())),
+            title = escape_inline(rule.map_or("(unknown rule)", |r| r.title.as_str())),
             sc = severity_class(severity),
             sev = severity.as_str(),
         ));
@@ -285,8 +306,9 @@ fn top_dir(result: &ScanResult, f: &Finding) -> String {
     let root_is_file = result.roots.get(f.root).is_some_and(|r| r.is_file());
     match f.path.split_once('/') {
         Some((first, _)) if !root_is_file => display_path(result, f.root, first) + "/",
-        _ if root.is_empty() || root == "." || root == "./" => "./".to_owned(),
-        _ => root,
+        _ if root.is_empty() || root == "." || root == "./" => "(top level)".to_owned(),
+        _ if root_is_file => root,
+        _ => format!("{}/ (top level)", root.trim_end_matches('/')),
     }
 }
 
@@ -408,8 +430,8 @@ fn findings(h: &mut String, result: &ScanResult) {
                 p = escape(&shown),
                 line = f.line,
                 col = f.column,
-                title = escape(title),
-                msg = escape(&f.message),
+                title = escape_inline(title),
+                msg = escape_inline(&f.message),
             ));
             excerpt(h, f);
             fix(h, f);
@@ -475,7 +497,7 @@ fn fix(h: &mut String, f: &Finding) {
         } else {
             "unsafe"
         },
-        escape(&fix.description),
+        escape_inline(&fix.description),
     ));
     for edit in &fix.edits {
         edit_view(h, f, edit);
@@ -540,12 +562,7 @@ fn edit_view(h: &mut String, f: &Finding, edit: &LocatedEdit) {
             ));
         } else {
             h.push_str(&format!(
-                "<span class=\"row before note\">- {} ({})</span>",
-                if whole_lines {
-                    "the whole "
-                } else {
-                    "the text at "
-                },
+                "<span class=\"row before note\">- {} (text not shown)</span>",
                 escape(&position)
             ));
         }
@@ -587,6 +604,15 @@ mod tests {
             escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn backticks_become_code_after_escaping() {
+        assert_eq!(
+            escape_inline("use `<a>` & `b`"),
+            "use <code>&lt;a&gt;</code> &amp; <code>b</code>"
+        );
+        assert_eq!(escape_inline("odd ` tick"), "odd ` tick");
     }
 
     #[test]
