@@ -147,7 +147,7 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Runs Chromium headless on `page` with `extra` arguments; returns its standard output.
-fn run_chromium(bin: &Path, profile: &Path, page: &Path, extra: &[String]) -> String {
+fn run_chromium(bin: &Path, profile: &Path, page: &str, extra: &[String]) -> String {
     let mut child = Command::new(bin)
         .args([
             "--headless",
@@ -163,7 +163,7 @@ fn run_chromium(bin: &Path, profile: &Path, page: &Path, extra: &[String]) -> St
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(page)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -206,6 +206,13 @@ fn run_chromium(bin: &Path, profile: &Path, page: &Path, extra: &[String]) -> St
     stdout
 }
 
+/// The opening tags that start with `prefix`, attributes included.
+fn opening_tags<'a>(dom: &'a str, prefix: &str) -> Vec<&'a str> {
+    dom.match_indices(prefix)
+        .map(|(i, _)| &dom[i..i + dom[i..].find('>').unwrap_or(0)])
+        .collect()
+}
+
 #[test]
 fn renders_in_headless_chromium() {
     let Some(bin) = chromium() else {
@@ -215,8 +222,9 @@ fn renders_in_headless_chromium() {
     let page = dir.path().join("report.html");
     std::fs::write(&page, html(&sample::sample())).unwrap();
     let profile = dir.path().join("profile");
+    let url = format!("file://{}", page.display());
 
-    let dom = run_chromium(&bin, &profile, &page, &["--dump-dom".to_owned()]);
+    let dom = run_chromium(&bin, &profile, &url, &["--dump-dom".to_owned()]);
     // The script ran and counted what it shows.
     assert!(
         dom.contains("data-js=\"ready\""),
@@ -236,11 +244,30 @@ fn renders_in_headless_chromium() {
     assert_eq!(dom.matches("<article class=\"finding").count(), 8);
     assert!(dom.contains("Findings by rule"));
 
+    // The filter, driven through the URL: three IMDS030 findings in two files.
+    let filtered = run_chromium(
+        &bin,
+        &profile,
+        &format!("{url}#filter=IMDS030"),
+        &["--dump-dom".to_owned()],
+    );
+    assert!(filtered.contains(">Showing 3 of 8 findings<"), "{filtered}");
+    assert_eq!(opening_tags(&filtered, "<article class=\"finding").len(), 8);
+    assert_eq!(opening_tags(&filtered, "<section class=\"file\"").len(), 7);
+    for tag in opening_tags(&filtered, "<article class=\"finding") {
+        let shown = tag.contains("data-rule=\"IMDS030\"");
+        assert_eq!(!tag.contains(" hidden"), shown, "{tag}");
+    }
+    for tag in opening_tags(&filtered, "<section class=\"file\"") {
+        let shown = tag.contains("token.sh\"") || tag.contains("Token.cs\"");
+        assert_eq!(!tag.contains(" hidden"), shown, "{tag}");
+    }
+
     let shot = dir.path().join("report.png");
     run_chromium(
         &bin,
         &profile,
-        &page,
+        &url,
         &[
             format!("--screenshot={}", shot.display()),
             "--window-size=1280,2000".to_owned(),

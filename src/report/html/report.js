@@ -42,6 +42,15 @@
     b.addEventListener("change", apply);
   });
   query.addEventListener("input", apply);
+  // `report.html#filter=IMDS030` opens the report filtered: links can point at a subset.
+  var hash = window.location.hash;
+  if (hash.indexOf("#filter=") === 0) {
+    try {
+      query.value = decodeURIComponent(hash.slice("#filter=".length));
+    } catch (e) {
+      query.value = hash.slice("#filter=".length);
+    }
+  }
   filters.hidden = false;
   apply();
   document.documentElement.setAttribute("data-js", "ready");
