@@ -239,7 +239,12 @@ struct Bar {
 }
 
 fn charts(h: &mut String, result: &ScanResult) {
-    h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n<div class=\"charts\">\n");
+    h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
+    if result.findings.is_empty() {
+        h.push_str("<p class=\"empty\">No findings to chart.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<div class=\"charts\">\n");
     let cat = catalogue();
     let mut rules: Vec<Bar> = by_rule(result)
         .into_iter()
