@@ -7,7 +7,10 @@ use std::{
 
 use crate::{
     analyzers::DEFAULT_API_VERSION,
-    cli::{Cli, ColorChoice, Command, CommonArgs, ExplainArgs, Format, RulesArgs, ScanArgs},
+    cli::{
+        Cli, ColorChoice, Command, CommonArgs, ExplainArgs, Format, RulesArgs, RulesFormat,
+        ScanArgs,
+    },
     config::{self, Config, PerFileIgnores},
     error::{Error, Result},
     fix::writer,
@@ -142,6 +145,9 @@ fn run_scan(args: &ScanArgs, color: bool) -> Result<i32> {
     let reporter: Box<dyn Report> = match args.format {
         Format::Text => Box::new(report::text::Text),
         Format::Json => Box::new(report::json::Json),
+        Format::Sarif => Box::new(report::sarif::Sarif),
+        Format::Github => Box::new(report::github::Github),
+        Format::Html => Box::new(report::html::Html),
     };
     let mut buf = Vec::new();
     let to_terminal = args.output.is_none();
@@ -210,12 +216,12 @@ fn run_rules(args: &RulesArgs) -> Result<i32> {
     let cat = catalogue();
     let mut out = String::new();
     match args.format {
-        Format::Json => {
+        RulesFormat::Json => {
             let rules: Vec<_> = cat.iter().collect();
             out = serde_json::to_string_pretty(&rules).expect("rules serialize");
             out.push('\n');
         }
-        Format::Text => {
+        RulesFormat::Text => {
             out.push_str(&format!(
                 "{:<8} {:<30} {:<8} {:<7} {}\n",
                 "ID", "NAME", "SEVERITY", "FIX", "TITLE"

@@ -89,6 +89,21 @@ pub enum Format {
     Text,
     /// Machine-readable; the contract CI systems rely on.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// A self-contained HTML audit report with charts (use with --output).
+    Html,
+}
+
+/// Formats of `rules`: the report formats describe scan results, not the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// One rule per line.
+    Text,
+    /// The full rule definitions.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -122,8 +137,8 @@ pub struct FixArgs {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,9 @@
 //! Reports: one file per output format, all behind one trait.
 
+pub mod github;
+pub mod html;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
