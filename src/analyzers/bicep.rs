@@ -1,5 +1,583 @@
-//! TODO(helper): bicep analyzer.
+//! IMDS021: Bicep templates that deploy the Managed Identity VM extension.
+//!
+//! Finds `resource` declarations (top-level or nested child, conditional, in loops) whose
+//! `properties` pair the extension's publisher and type, and scale set `extensionProfile`
+//! entries or other objects that do. Values may come from `var`/`param` defaults in the same
+//! file. The fix removes the declaration (with its decorators) or the array entry, and the
+//! `dependsOn` elements naming it; `var`/`param` left unused go only under `--unsafe-fixes`.
 
-use super::{Analysis, Context};
+use std::{collections::HashMap, ops::Range, sync::LazyLock};
 
-pub fn analyze(_text: &str, _ctx: &Context, _out: &mut Analysis) {}
+use regex::Regex;
+
+use super::{
+    Analysis, Context, is_extension_type, is_publisher,
+    terraform::{
+        JSON_PORT,
+        syntax::{K, Member, NONE, Tok, Tree},
+    },
+};
+use crate::finding::{Applicability, Diagnostic, Fix};
+
+const RULE: &str = "IMDS021";
+
+static INTERPOLATED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
+
+pub fn analyze(text: &str, _ctx: &Context, out: &mut Analysis) {
+    // Every usage names the publisher or a type, both containing this word.
+    if !text.to_ascii_lowercase().contains("managedidentity") {
+        return;
+    }
+    let tree = Tree::new(text, lex(text));
+    Bicep::new(&tree).run(out);
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c >= 0x80
+}
+
+fn lex(text: &str) -> Vec<Tok> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut toks = Vec::new();
+    let mut nl = true;
+    let mut i = 0;
+    while i < n {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                nl = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | 0x0c => {
+                i += 1;
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(n, |p| i + p);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(n, |p| i + 2 + p + 2);
+                if memchr::memchr(b'\n', &b[i..end]).is_some() {
+                    nl = true;
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        let start = i;
+        let k;
+        if b[i..].starts_with(b"'''") {
+            // Multi-line strings have neither escapes nor interpolation.
+            i = memchr::memmem::find(&b[i + 3..], b"'''").map_or(n, |p| i + 3 + p + 3);
+            k = K::Heredoc;
+        } else if c == b'\'' {
+            i = string_end(b, i);
+            k = K::Str;
+        } else if is_word_byte(c) {
+            while i < n && is_word_byte(b[i]) {
+                i += 1;
+            }
+            k = K::Word;
+        } else if matches!(c, b'=' | b'!' | b'<' | b'>' | b'&' | b'|' | b'?')
+            && matches!(b.get(i + 1), Some(b'=' | b'>' | b'&' | b'|' | b'~' | b'?'))
+        {
+            i += 2;
+            k = K::Op;
+        } else {
+            i += 1;
+            k = K::P(c);
+        }
+        toks.push(Tok {
+            k,
+            s: start,
+            e: i,
+            nl,
+        });
+        nl = false;
+    }
+    toks
+}
+
+/// The end of the `'...'` string at `i`; interpolations may nest strings and objects, followed
+/// with a mode stack instead of recursion. A raw line break ends an unterminated string.
+fn string_end(b: &[u8], i: usize) -> usize {
+    let mut stack: Vec<u32> = vec![0];
+    let mut j = i + 1;
+    while j < b.len() {
+        let c = b[j];
+        let Some(top) = stack.last_mut() else { break };
+        if *top == 0 {
+            match c {
+                b'\\' => j += 1,
+                b'\'' => {
+                    stack.pop();
+                    if stack.is_empty() {
+                        return j + 1;
+                    }
+                }
+                b'\n' => return j,
+                b'$' if b.get(j + 1) == Some(&b'{') => {
+                    stack.push(1);
+                    j += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'\'' => stack.push(0),
+                b'{' => *top += 1,
+                b'}' => {
+                    *top -= 1;
+                    if *top == 0 {
+                        stack.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        j += 1;
+    }
+    b.len().min(j)
+}
+
+/// The value of a string token without interpolation.
+fn literal(raw: &str) -> Option<String> {
+    if let Some(inner) = raw.strip_prefix("'''") {
+        return Some(inner.strip_suffix("'''").unwrap_or(inner).to_owned());
+    }
+    let inner = raw.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                other => out.push(other),
+            },
+            '$' if chars.peek() == Some(&'{') => return None,
+            _ => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+#[derive(Clone, Debug)]
+enum Value {
+    Lit(String),
+    Ref(String),
+    Other,
+}
+
+enum Res {
+    Lit(String),
+    Unknown,
+}
+
+/// A `var` or `param` declaration: its value and tokens (decorators included).
+struct Decl {
+    value: Value,
+    first: usize,
+    last: usize,
+}
+
+struct Hit {
+    /// Start of the reported range (`resource`, or the entry's `{`).
+    at: usize,
+    /// First and last token the fix removes (decorators included).
+    first: usize,
+    last: usize,
+    /// The `properties` object (or the object itself) holding publisher/type/settings.
+    props: usize,
+    /// Symbolic name of a resource declaration; `None` for an object.
+    symbol: Option<String>,
+    /// Whether the object is an array element the fix may remove.
+    entry_of: Option<usize>,
+    ext_type: String,
+}
+
+struct Bicep<'t, 'a> {
+    tree: &'t Tree<'a>,
+    decls: HashMap<String, Decl>,
+}
+
+impl<'t, 'a> Bicep<'t, 'a> {
+    fn new(tree: &'t Tree<'a>) -> Self {
+        let mut decls = HashMap::new();
+        for i in 0..tree.len() {
+            let top = tree.parent[i] == NONE && (i == 0 || tree.toks[i].nl);
+            if !top || !(tree.is_word(i, "var") || tree.is_word(i, "param")) {
+                continue;
+            }
+            if tree.toks.get(i + 1).is_none_or(|t| t.k != K::Word) {
+                continue;
+            }
+            let name = tree.src(i + 1).to_owned();
+            // The statement ends at the next top-level line start.
+            let mut end = i + 2;
+            while end < tree.len() && !(tree.toks[end].nl && tree.parent[end] == NONE) {
+                end = tree.skip(end).max(end + 1);
+            }
+            let end = end.min(tree.len());
+            let eq = (i + 2..end).find(|&k| tree.is(k, b'=') && tree.parent[k] == NONE);
+            let value = eq.map_or(Value::Other, |k| {
+                value_of(tree, k + 1..tree.value_end(k + 1, end))
+            });
+            decls.insert(
+                name,
+                Decl {
+                    value,
+                    first: decorators_start(tree, i),
+                    last: end - 1,
+                },
+            );
+        }
+        Bicep { tree, decls }
+    }
+
+    fn resolve(&self, v: &Value) -> Res {
+        let mut v = v.clone();
+        for _ in 0..8 {
+            match v {
+                Value::Lit(s) => return Res::Lit(s),
+                Value::Other => return Res::Unknown,
+                Value::Ref(r) => match self.decls.get(&r) {
+                    Some(d) => v = d.value.clone(),
+                    None => return Res::Unknown,
+                },
+            }
+        }
+        Res::Unknown
+    }
+
+    fn members(&self, open: usize) -> Vec<Member> {
+        let hi = self.tree.close[open].min(self.tree.len());
+        self.tree.members(open + 1, hi, b":", false)
+    }
+
+    fn attr_value(&self, body: &[Member], name: &str) -> Option<Range<usize>> {
+        body.iter()
+            .find(|m| key_is(self.tree, m.key, name))
+            .map(|m| m.value.clone())
+    }
+
+    /// The `{` of `properties: {` in `open`'s object.
+    fn properties(&self, open: usize) -> Option<usize> {
+        let v = self.attr_value(&self.members(open), "properties")?;
+        (v.len() == 1 && self.tree.is(v.start, b'{')).then_some(v.start)
+    }
+
+    fn deploys(&self, props: usize, lenient: bool) -> Option<String> {
+        let body = self.members(props);
+        let get = |name| {
+            self.attr_value(&body, name)
+                .map(|v| self.resolve(&value_of(self.tree, v)))
+        };
+        match (get("publisher")?, get("type")?) {
+            (Res::Lit(p), Res::Lit(t)) if is_publisher(&p) && is_extension_type(&t) => Some(t),
+            (Res::Lit(p), Res::Unknown) if lenient && is_publisher(&p) => {
+                Some("Managed Identity extension".to_owned())
+            }
+            (Res::Unknown, Res::Lit(t)) if lenient && is_extension_type(&t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// For `resource sym 'type' = ...` at `i`: the body `{` and the declaration's last token.
+    fn resource_body(&self, i: usize) -> Option<(usize, usize)> {
+        let t = self.tree;
+        if t.toks.get(i + 1)?.k != K::Word || t.toks.get(i + 2)?.k != K::Str {
+            return None;
+        }
+        let mut v = i + 3;
+        // `existing` declarations refer to deployed resources; they deploy nothing.
+        if !t.is(v, b'=') {
+            return None;
+        }
+        v += 1;
+        if t.is_word(v, "if") && t.is(v + 1, b'(') {
+            v = t.skip(v + 1);
+        }
+        if t.is(v, b'{') {
+            return t.closed(v).then_some((v, t.close[v]));
+        }
+        if t.is(v, b'[') && t.closed(v) {
+            let body = (v + 1..t.close[v]).find(|&k| t.is(k, b'{') && t.parent[k] == v)?;
+            return t.closed(body).then_some((body, t.close[v]));
+        }
+        None
+    }
+
+    fn run(&self, out: &mut Analysis) {
+        let t = self.tree;
+        let mut hits: Vec<Hit> = Vec::new();
+        for i in 0..t.len() {
+            if !t.is_word(i, "resource") || !(i == 0 || t.toks[i].nl) {
+                continue;
+            }
+            let Some((body, last)) = self.resource_body(i) else {
+                continue;
+            };
+            let Some(props) = self.properties(body) else {
+                continue;
+            };
+            if let Some(ext_type) = self.deploys(props, true) {
+                hits.push(Hit {
+                    at: i,
+                    first: decorators_start(t, i),
+                    last,
+                    props,
+                    symbol: Some(t.src(i + 1).to_owned()),
+                    entry_of: None,
+                    ext_type,
+                });
+            }
+        }
+        // Objects elsewhere: scale set extensionProfile entries, variables holding the object.
+        let mut claimed: Vec<Range<usize>> = hits.iter().map(|h| t.span(h.at, h.last)).collect();
+        for open in 0..t.len() {
+            if !t.is(open, b'{') || !t.closed(open) {
+                continue;
+            }
+            if claimed.iter().any(|r| r.contains(&t.toks[open].s)) {
+                continue;
+            }
+            let props = self.properties(open).unwrap_or(open);
+            let Some(ext_type) = self.deploys(props, false) else {
+                continue;
+            };
+            let parent = t.parent[open];
+            let entry_of = (parent != NONE && t.is(parent, b'[')).then_some(parent);
+            claimed.push(t.span(open, t.close[open]));
+            hits.push(Hit {
+                at: open,
+                first: open,
+                last: t.close[open],
+                props,
+                symbol: None,
+                entry_of,
+                ext_type,
+            });
+        }
+        for h in &hits {
+            self.ports(h.props, out);
+            let message = match &h.symbol {
+                Some(s) => format!(
+                    "resource `{s}` deploys the retired Managed Identity VM extension ({}); remove it and use IMDS",
+                    h.ext_type
+                ),
+                None => format!(
+                    "object configures the retired Managed Identity VM extension ({}); remove it and use IMDS",
+                    h.ext_type
+                ),
+            };
+            let range = t.toks[h.at].s..t.toks[h.last].e;
+            out.push(Diagnostic::new(RULE, range, message).with_fix(self.fix(h)));
+        }
+    }
+
+    fn ports(&self, props: usize, out: &mut Analysis) {
+        let t = self.tree;
+        for name in ["settings", "protectedSettings"] {
+            let Some(v) = self.attr_value(&self.members(props), name) else {
+                continue;
+            };
+            let end = v.end.min(t.len());
+            for i in v.start..end {
+                if matches!(t.toks[i].k, K::Str | K::Heredoc)
+                    && let Some(s) = literal(t.src(i))
+                {
+                    for c in JSON_PORT.captures_iter(&s) {
+                        if let Ok(p) = c[1].parse::<u16>() {
+                            out.declared_ports.push(p);
+                        }
+                    }
+                }
+                if key_is(t, i, "port") && t.is(i + 1, b':') && i + 2 < t.len() {
+                    let v = value_of(t, i + 2..i + 3);
+                    let p = match self.resolve(&v) {
+                        Res::Lit(s) => s.parse::<u16>().ok(),
+                        Res::Unknown => t.src(i + 2).parse::<u16>().ok(),
+                    };
+                    out.declared_ports.extend(p);
+                }
+            }
+        }
+    }
+
+    fn fix(&self, h: &Hit) -> Option<Fix> {
+        let t = self.tree;
+        let range = t.span(h.first, h.last);
+        let mut edits = Vec::new();
+        let mut applicability = Applicability::Safe;
+        match (&h.symbol, h.entry_of) {
+            (Some(sym), _) => {
+                edits.push(t.remove(h.first, h.last));
+                let mut in_depends: Vec<Range<usize>> = Vec::new();
+                for i in 0..t.len() {
+                    if !t.is_word(i, "dependsOn") || !t.is(i + 1, b':') || !t.is(i + 2, b'[') {
+                        continue;
+                    }
+                    let open = i + 2;
+                    if range.contains(&t.toks[i].s) || !t.closed(open) {
+                        continue;
+                    }
+                    let names = |f: usize, _l: usize| t.toks[f].k == K::Word && t.src(f) == sym;
+                    if !t.elements(open, true).iter().any(|&(f, l)| names(f, l)) {
+                        continue;
+                    }
+                    in_depends.push(t.span(open, t.close[open]));
+                    match t.remove_elements(open, true, names) {
+                        Some(e) => edits.extend(e),
+                        None => edits.push(t.remove(i, t.close[open])),
+                    }
+                }
+                let used_elsewhere = t.toks.iter().any(|tok| {
+                    if range.contains(&tok.s) || in_depends.iter().any(|r| r.contains(&tok.s)) {
+                        return false;
+                    }
+                    let s = &t.text[tok.s..tok.e];
+                    match tok.k {
+                        K::Word => s.split('.').next() == Some(sym.as_str()),
+                        K::Str => INTERPOLATED.captures_iter(s).any(|c| &c[1] == sym),
+                        _ => false,
+                    }
+                });
+                if used_elsewhere {
+                    // Removing it would break the expressions that read it: a person decides.
+                    applicability = Applicability::Unsafe;
+                }
+            }
+            (None, Some(list)) => match t.remove_elements(list, true, |f, _| f == h.first) {
+                Some(e) => edits.extend(e),
+                // The only entry: an empty array stays valid.
+                None => edits.push(t.remove(h.first, h.last)),
+            },
+            (None, None) => return None,
+        }
+        let cleanup = self.cleanup(&range);
+        let description = match &h.symbol {
+            Some(s) => format!("remove resource `{s}` and the `dependsOn` entries naming it"),
+            None => "remove the Managed Identity extension entry".to_owned(),
+        };
+        Fix::new(applicability, description, edits).map(|f| f.with_cleanup(cleanup))
+    }
+
+    /// Removals of `var`/`param` declarations used only inside `removed`.
+    fn cleanup(&self, removed: &Range<usize>) -> Vec<crate::finding::Edit> {
+        let t = self.tree;
+        let mut refs: Vec<(&str, usize)> = Vec::new();
+        for (i, tok) in t.toks.iter().enumerate() {
+            let s = &t.text[tok.s..tok.e];
+            match tok.k {
+                K::Word => {
+                    // Object keys are not references.
+                    let is_key =
+                        t.is(i + 1, b':') && t.parent[i] != NONE && t.is(t.parent[i], b'{');
+                    let decl_name = i > 0 && (t.is_word(i - 1, "var") || t.is_word(i - 1, "param"));
+                    if !is_key && !decl_name {
+                        refs.push((s.split('.').next().unwrap_or(s), tok.s));
+                    }
+                }
+                K::Str => {
+                    for c in INTERPOLATED.captures_iter(s) {
+                        refs.push((c.get(1).map_or("", |m| m.as_str()), tok.s));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut names: Vec<&str> = refs
+            .iter()
+            .filter(|(n, p)| removed.contains(p) && self.decls.contains_key(*n))
+            .map(|(n, _)| *n)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut edits = Vec::new();
+        for name in names {
+            let d = &self.decls[name];
+            let own = t.span(d.first, d.last);
+            let used = refs
+                .iter()
+                .any(|(n, p)| *n == name && !removed.contains(p) && !own.contains(p));
+            if !used {
+                edits.push(t.remove(d.first, d.last));
+            }
+        }
+        edits
+    }
+}
+
+/// The first token of the decorators (`@description('...')`, `@batchSize(1)`) right above `i`.
+fn decorators_start(t: &Tree, i: usize) -> usize {
+    let mut s = i;
+    loop {
+        if s >= 3 && t.is(s - 1, b')') {
+            let open = t.parent[s - 1];
+            if open != NONE
+                && open >= 2
+                && t.close[open] == s - 1
+                && t.toks[open - 1].k == K::Word
+                && t.is(open - 2, b'@')
+            {
+                s = open - 2;
+                continue;
+            }
+        }
+        break;
+    }
+    s
+}
+
+fn key_is(t: &Tree, i: usize, name: &str) -> bool {
+    match t.toks[i].k {
+        K::Word => t.src(i) == name,
+        K::Str => literal(t.src(i)).as_deref() == Some(name),
+        _ => false,
+    }
+}
+
+fn value_of(t: &Tree, r: Range<usize>) -> Value {
+    if r.len() != 1 || r.end > t.len() {
+        return Value::Other;
+    }
+    let s = t.src(r.start);
+    match t.toks[r.start].k {
+        K::Str | K::Heredoc => literal(s).map_or(Value::Other, Value::Lit),
+        K::Word if !s.contains('.') => Value::Ref(s.to_owned()),
+        _ => Value::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::FileKind;
+
+    pub(crate) fn run(text: &str) -> Analysis {
+        let ctx = Context {
+            kind: FileKind::Bicep,
+            path: "main.bicep",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let mut out = Analysis::default();
+        analyze(text, &ctx, &mut out);
+        out
+    }
+
+    #[test]
+    fn smoke() {
+        let a = run(
+            "resource msi 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  properties: {\n    publisher: 'Microsoft.ManagedIdentity'\n    type: 'ManagedIdentityExtensionForWindows'\n  }\n}\n",
+        );
+        assert_eq!(a.diagnostics.len(), 1);
+    }
+}

@@ -1,0 +1,489 @@
+//! IMDS020: Terraform configurations that deploy the Managed Identity VM extension.
+//!
+//! Finds `azurerm_virtual_machine_extension` and `azurerm_virtual_machine_scale_set_extension`
+//! resources, scale sets' `extension { }` (and `dynamic "extension"`) blocks, and any other
+//! object pairing the extension's publisher and type, by publisher + type (never by name).
+//! Values may come from `var.x` / `local.x` defined in the same file. The fix removes the block
+//! and the `depends_on` entries naming it; variables left unused go only under `--unsafe-fixes`.
+
+mod hcl;
+pub(crate) mod syntax;
+
+use std::{collections::HashMap, ops::Range, sync::LazyLock};
+
+use regex::Regex;
+
+use self::syntax::{K, Member, Tree};
+use super::{Analysis, Context, is_extension_type, is_publisher};
+use crate::finding::{Applicability, Diagnostic, Fix};
+
+const RULE: &str = "IMDS020";
+const EXTENSION_RESOURCES: [&str; 2] = [
+    "azurerm_virtual_machine_extension",
+    "azurerm_virtual_machine_scale_set_extension",
+];
+
+/// A port in JSON settings text (`{"port": 50343}`), number or string.
+pub(crate) static JSON_PORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)["']port["']\s*:\s*["']?(\d{1,5})\b"#).expect("valid regex")
+});
+static REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)").expect("valid regex"));
+
+pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
+    // Every usage names the publisher or a type, both containing this word.
+    if !text.to_ascii_lowercase().contains("managedidentity") {
+        return;
+    }
+    let tree = Tree::new(text, hcl::lex(text));
+    let tf = Tf::new(&tree);
+    let tfvars = ctx.path.to_ascii_lowercase().ends_with(".tfvars");
+    tf.run(tfvars, out);
+}
+
+#[derive(Clone, Debug)]
+enum Value {
+    Lit(String),
+    /// `var.x` or `local.x`.
+    Ref(String),
+    Other,
+}
+
+/// A `variable` block or a `locals` entry: its value and the tokens to remove it.
+struct Decl {
+    value: Value,
+    first: usize,
+    last: usize,
+}
+
+enum Res {
+    Lit(String),
+    Unknown,
+}
+
+enum HitKind {
+    /// A whole resource, referenced as `type.name`.
+    Resource(String),
+    /// A scale set's `extension` or `dynamic "extension"` block inside resource `type.name`.
+    Block(String),
+    /// Some other object; reported without a fix.
+    Bare,
+}
+
+struct Hit {
+    first: usize,
+    last: usize,
+    /// The `{` whose attributes carry publisher and type (settings sit there too).
+    body: usize,
+    /// The `{` of the block removed by the fix.
+    open: usize,
+    kind: HitKind,
+    ext_type: String,
+}
+
+struct Tf<'t, 'a> {
+    tree: &'t Tree<'a>,
+    top: Vec<Member>,
+    vars: HashMap<String, Decl>,
+    locals: HashMap<String, Decl>,
+}
+
+impl<'t, 'a> Tf<'t, 'a> {
+    fn new(tree: &'t Tree<'a>) -> Self {
+        let top = tree.members(0, tree.len(), b"=", true);
+        let mut vars = HashMap::new();
+        let mut locals = HashMap::new();
+        for m in &top {
+            let Some(open) = m.block else { continue };
+            let body = tree.members(open + 1, tree.close[open].min(tree.len()), b"=:", true);
+            if tree.is_word(m.key, "variable") && m.value.len() == 1 {
+                let Some(name) = key_text(tree, m.value.start) else {
+                    continue;
+                };
+                let value = body
+                    .iter()
+                    .find(|a| a.block.is_none() && key_is(tree, a.key, "default"))
+                    .map_or(Value::Other, |a| value_of(tree, a.value.clone()));
+                vars.insert(
+                    name,
+                    Decl {
+                        value,
+                        first: m.first,
+                        last: m.last,
+                    },
+                );
+            } else if tree.is_word(m.key, "locals") && m.value.is_empty() {
+                for a in body.iter().filter(|a| a.block.is_none()) {
+                    if let Some(name) = key_text(tree, a.key) {
+                        locals.insert(
+                            name,
+                            Decl {
+                                value: value_of(tree, a.value.clone()),
+                                first: a.first,
+                                last: a.last,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Tf {
+            tree,
+            top,
+            vars,
+            locals,
+        }
+    }
+
+    fn resolve(&self, v: &Value) -> Res {
+        let mut v = v.clone();
+        // A bounded chain: `local.a = var.b`, `var.b` defaults to a literal.
+        for _ in 0..8 {
+            match v {
+                Value::Lit(s) => return Res::Lit(s),
+                Value::Other => return Res::Unknown,
+                Value::Ref(r) => {
+                    let decl = if let Some(n) = r.strip_prefix("var.") {
+                        self.vars.get(n)
+                    } else if let Some(n) = r.strip_prefix("local.") {
+                        self.locals.get(n)
+                    } else {
+                        None
+                    };
+                    match decl {
+                        Some(d) => v = d.value.clone(),
+                        None => return Res::Unknown,
+                    }
+                }
+            }
+        }
+        Res::Unknown
+    }
+
+    fn body(&self, open: usize) -> Vec<Member> {
+        let hi = self.tree.close[open].min(self.tree.len());
+        self.tree.members(open + 1, hi, b"=:", true)
+    }
+
+    fn attr(&self, body: &[Member], name: &str) -> Option<Res> {
+        body.iter()
+            .find(|m| m.block.is_none() && key_is(self.tree, m.key, name))
+            .map(|m| self.resolve(&value_of(self.tree, m.value.clone())))
+    }
+
+    /// The extension type when `open`'s body deploys the extension. `lenient`: a literal
+    /// publisher with an unresolvable type (or the reverse) is enough; nothing else uses them.
+    fn deploys(&self, open: usize, lenient: bool) -> Option<String> {
+        let body = self.body(open);
+        let publisher = self.attr(&body, "publisher")?;
+        let ty = self.attr(&body, "type")?;
+        match (publisher, ty) {
+            (Res::Lit(p), Res::Lit(t)) if is_publisher(&p) && is_extension_type(&t) => Some(t),
+            (Res::Lit(p), Res::Unknown) if lenient && is_publisher(&p) => {
+                Some("Managed Identity extension".to_owned())
+            }
+            (Res::Unknown, Res::Lit(t)) if lenient && is_extension_type(&t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn run(&self, tfvars: bool, out: &mut Analysis) {
+        let tree = self.tree;
+        let mut hits: Vec<Hit> = Vec::new();
+        for m in &self.top {
+            let Some(open) = m.block else { continue };
+            if !tree.is_word(m.key, "resource") || m.value.len() != 2 {
+                continue;
+            }
+            let (Some(ty), Some(name)) = (
+                key_text(tree, m.value.start),
+                key_text(tree, m.value.start + 1),
+            ) else {
+                continue;
+            };
+            let address = format!("{ty}.{name}");
+            if EXTENSION_RESOURCES.contains(&ty.as_str()) {
+                if let Some(ext_type) = self.deploys(open, true) {
+                    hits.push(Hit {
+                        first: m.first,
+                        last: m.last,
+                        body: open,
+                        open,
+                        kind: HitKind::Resource(address),
+                        ext_type,
+                    });
+                }
+                continue;
+            }
+            for b in self.body(open) {
+                let Some(inner) = b.block else { continue };
+                let content = if tree.is_word(b.key, "extension") && b.value.is_empty() {
+                    Some(inner)
+                } else if tree.is_word(b.key, "dynamic")
+                    && b.value.len() == 1
+                    && key_text(tree, b.value.start).as_deref() == Some("extension")
+                {
+                    self.body(inner)
+                        .iter()
+                        .find(|c| tree.is_word(c.key, "content"))
+                        .and_then(|c| c.block)
+                } else {
+                    None
+                };
+                if let Some(content) = content
+                    && let Some(ext_type) = self.deploys(content, true)
+                {
+                    hits.push(Hit {
+                        first: b.first,
+                        last: b.last,
+                        body: content,
+                        open: inner,
+                        kind: HitKind::Block(address.clone()),
+                        ext_type,
+                    });
+                }
+            }
+        }
+        // Any other object that pairs publisher and type (module inputs, locals, tfvars maps).
+        let claimed: Vec<Range<usize>> = hits.iter().map(|h| tree.span(h.first, h.last)).collect();
+        for open in 0..tree.len() {
+            if !tree.is(open, b'{') || !tree.closed(open) {
+                continue;
+            }
+            let pos = tree.toks[open].s;
+            if claimed.iter().any(|r| r.contains(&pos)) {
+                continue;
+            }
+            if let Some(ext_type) = self.deploys(open, false) {
+                let mut first = open;
+                while first > 0
+                    && matches!(tree.toks[first - 1].k, K::Word | K::Str)
+                    && !tree.toks[first].nl
+                {
+                    first -= 1;
+                }
+                hits.push(Hit {
+                    first,
+                    last: tree.close[open],
+                    body: open,
+                    open,
+                    kind: HitKind::Bare,
+                    ext_type,
+                });
+            }
+        }
+        if tfvars {
+            for m in &self.top {
+                if m.block.is_some() {
+                    continue;
+                }
+                if let Value::Lit(v) = value_of(tree, m.value.clone())
+                    && is_extension_type(&v)
+                {
+                    hits.push(Hit {
+                        first: m.first,
+                        last: m.last,
+                        body: usize::MAX,
+                        open: usize::MAX,
+                        kind: HitKind::Bare,
+                        ext_type: v,
+                    });
+                }
+            }
+        }
+        let refs = self.references();
+        for h in &hits {
+            if h.body != usize::MAX {
+                self.ports(h.body, out);
+            }
+            let range = tree.span(h.first, h.last);
+            let message = match &h.kind {
+                HitKind::Resource(a) => format!(
+                    "`{a}` deploys the retired Managed Identity VM extension ({}); remove it and use IMDS",
+                    h.ext_type
+                ),
+                HitKind::Block(a) => format!(
+                    "scale set `{a}` has an `extension` block for the retired Managed Identity VM extension ({}); remove it and use IMDS",
+                    h.ext_type
+                ),
+                HitKind::Bare => format!(
+                    "configures the retired Managed Identity VM extension ({}); remove it and use IMDS",
+                    h.ext_type
+                ),
+            };
+            let fix = self.fix(h, &refs);
+            out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
+        }
+    }
+
+    /// Declared ports in `settings`/`protected_settings`: heredoc or string JSON, or
+    /// `jsonencode({ port = 50343 })`.
+    fn ports(&self, open: usize, out: &mut Analysis) {
+        let tree = self.tree;
+        for m in self.body(open) {
+            if m.block.is_some()
+                || !(key_is(tree, m.key, "settings") || key_is(tree, m.key, "protected_settings"))
+            {
+                continue;
+            }
+            let end = m.value.end;
+            for i in m.value.clone() {
+                let t = tree.toks[i];
+                let text = match t.k {
+                    K::Heredoc => Some(hcl::heredoc_body(tree.src(i)).to_owned()),
+                    K::Str => hcl::literal(tree.src(i)),
+                    _ => None,
+                };
+                if let Some(text) = text {
+                    for c in JSON_PORT.captures_iter(&text) {
+                        if let Ok(p) = c[1].parse::<u16>() {
+                            out.declared_ports.push(p);
+                        }
+                    }
+                }
+                if key_is(tree, i, "port")
+                    && i + 2 < end
+                    && (tree.is(i + 1, b'=') || tree.is(i + 1, b':'))
+                {
+                    let v = tree.src(i + 2).trim_matches('"');
+                    if let Ok(p) = v.parse::<u16>() {
+                        out.declared_ports.push(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every `var.x` / `local.x` reference: (is_local, name, byte offset).
+    fn references(&self) -> Vec<(bool, String, usize)> {
+        let tree = self.tree;
+        let mut refs = Vec::new();
+        for t in &tree.toks {
+            if matches!(t.k, K::Word | K::Str | K::Heredoc) {
+                let s = &tree.text[t.s..t.e];
+                for c in REF.captures_iter(s) {
+                    let whole = c.get(0).expect("group 0");
+                    // `x.var.y` is an attribute named `var`, not a variable.
+                    if whole.start() > 0 && s.as_bytes()[whole.start() - 1] == b'.' {
+                        continue;
+                    }
+                    refs.push((&c[1] == "local", c[2].to_owned(), t.s + whole.start()));
+                }
+            }
+        }
+        refs
+    }
+
+    fn fix(&self, h: &Hit, refs: &[(bool, String, usize)]) -> Option<Fix> {
+        let tree = self.tree;
+        let address = match &h.kind {
+            HitKind::Resource(a) => Some(a.as_str()),
+            HitKind::Block(_) => None,
+            HitKind::Bare => return None,
+        };
+        // An unclosed block would take the rest of the file with it.
+        if h.open == usize::MAX || !tree.closed(h.open) {
+            return None;
+        }
+        let range = tree.span(h.first, h.last);
+        let mut edits = vec![tree.remove(h.first, h.last)];
+        let mut applicability = Applicability::Safe;
+        if let Some(address) = address {
+            let mut in_depends: Vec<Range<usize>> = Vec::new();
+            for i in 0..tree.len() {
+                if !tree.is_word(i, "depends_on") || !tree.is(i + 1, b'=') || !tree.is(i + 2, b'[')
+                {
+                    continue;
+                }
+                let open = i + 2;
+                if range.contains(&tree.toks[i].s) || !tree.closed(open) {
+                    continue;
+                }
+                let names =
+                    |f: usize, _l: usize| tree.toks[f].k == K::Word && tree.src(f) == address;
+                if !tree.elements(open, false).iter().any(|&(f, l)| names(f, l)) {
+                    continue;
+                }
+                in_depends.push(tree.span(open, tree.close[open]));
+                match tree.remove_elements(open, false, names) {
+                    Some(e) => edits.extend(e),
+                    None => edits.push(tree.remove(i, tree.close[open])),
+                }
+            }
+            let used_elsewhere = tree.toks.iter().any(|t| {
+                if range.contains(&t.s) || in_depends.iter().any(|r| r.contains(&t.s)) {
+                    return false;
+                }
+                let s = &tree.text[t.s..t.e];
+                match t.k {
+                    K::Word => s == address || s.starts_with(&format!("{address}.")),
+                    K::Str | K::Heredoc => s.match_indices(address).any(|(p, _)| {
+                        !s.as_bytes()
+                            .get(p + address.len())
+                            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                    }),
+                    _ => false,
+                }
+            });
+            if used_elsewhere {
+                // Removing it would break the expressions that read it: a person decides.
+                applicability = Applicability::Unsafe;
+            }
+        }
+        let mut cleanup = Vec::new();
+        let inside: Vec<&(bool, String, usize)> =
+            refs.iter().filter(|r| range.contains(&r.2)).collect();
+        let mut seen: Vec<(bool, &str)> = Vec::new();
+        for (local, name, _) in inside {
+            if seen.contains(&(*local, name.as_str())) {
+                continue;
+            }
+            seen.push((*local, name.as_str()));
+            let decls = if *local { &self.locals } else { &self.vars };
+            let Some(d) = decls.get(name) else { continue };
+            let own = tree.span(d.first, d.last);
+            let used = refs
+                .iter()
+                .any(|(l, n, p)| l == local && n == name && !range.contains(p) && !own.contains(p));
+            if !used {
+                cleanup.push(tree.remove(d.first, d.last));
+            }
+        }
+        let description = match &h.kind {
+            HitKind::Resource(a) => format!("remove `{a}` and the `depends_on` entries naming it"),
+            _ => "remove the scale set's Managed Identity `extension` block".to_owned(),
+        };
+        Fix::new(applicability, description, edits).map(|f| f.with_cleanup(cleanup))
+    }
+}
+
+fn key_text(tree: &Tree, i: usize) -> Option<String> {
+    match tree.toks[i].k {
+        K::Word => Some(tree.src(i).to_owned()),
+        K::Str => hcl::literal(tree.src(i)),
+        _ => None,
+    }
+}
+
+fn key_is(tree: &Tree, i: usize, name: &str) -> bool {
+    key_text(tree, i).as_deref() == Some(name)
+}
+
+fn value_of(tree: &Tree, r: Range<usize>) -> Value {
+    if r.len() != 1 {
+        return Value::Other;
+    }
+    let i = r.start;
+    let s = tree.src(i);
+    match tree.toks[i].k {
+        K::Str => hcl::literal(s).map_or_else(
+            || hcl::sole_interpolation(s).map_or(Value::Other, |r| Value::Ref(r.to_owned())),
+            Value::Lit,
+        ),
+        K::Word if s.starts_with("var.") || s.starts_with("local.") => Value::Ref(s.to_owned()),
+        _ => Value::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

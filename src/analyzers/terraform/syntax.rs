@@ -1,0 +1,377 @@
+//! Token trees and line-aware removals shared by the Terraform and Bicep analyzers.
+//!
+//! Both languages are lexed into a flat token list; brackets are matched with an explicit stack
+//! (never recursion), so 100,000 nested `{` cost memory, not stack. Removals are computed from
+//! token positions and the raw text so that every byte outside them stays identical.
+
+use std::ops::Range;
+
+use crate::finding::Edit;
+
+pub(crate) const NONE: usize = usize::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum K {
+    /// Identifiers, traversals (`var.x`, `vm.id`), numbers and keywords.
+    Word,
+    /// A whole quoted string, interpolations included.
+    Str,
+    /// A whole heredoc or multi-line string.
+    Heredoc,
+    /// A multi-character operator (`==`, `=>`...), kept apart so `=` alone means assignment.
+    Op,
+    P(u8),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tok {
+    pub k: K,
+    pub s: usize,
+    pub e: usize,
+    /// A line break (outside comments' own text) comes between the previous token and this one.
+    pub nl: bool,
+}
+
+impl Tok {
+    pub fn is(&self, c: u8) -> bool {
+        self.k == K::P(c)
+    }
+    pub fn is_open(&self) -> bool {
+        matches!(self.k, K::P(b'{' | b'[' | b'('))
+    }
+}
+
+pub(crate) struct Tree<'a> {
+    pub text: &'a str,
+    pub toks: Vec<Tok>,
+    /// For an opening bracket: the index of its closing bracket, or `toks.len()` if unclosed.
+    pub close: Vec<usize>,
+    /// The innermost opening bracket enclosing each token, or [`NONE`].
+    pub parent: Vec<usize>,
+}
+
+impl<'a> Tree<'a> {
+    pub fn new(text: &'a str, toks: Vec<Tok>) -> Self {
+        let n = toks.len();
+        let mut close = vec![NONE; n];
+        let mut parent = vec![NONE; n];
+        let mut stack: Vec<usize> = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            parent[i] = stack.last().copied().unwrap_or(NONE);
+            if t.is_open() {
+                close[i] = n;
+                stack.push(i);
+                continue;
+            }
+            let opener = match t.k {
+                K::P(b'}') => b'{',
+                K::P(b']') => b'[',
+                K::P(b')') => b'(',
+                _ => continue,
+            };
+            // A stray closer is ignored rather than allowed to unwind unrelated groups.
+            if let Some(&top) = stack.last()
+                && toks[top].is(opener)
+            {
+                stack.pop();
+                close[top] = i;
+            }
+        }
+        Tree {
+            text,
+            toks,
+            close,
+            parent,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.toks.len()
+    }
+
+    pub fn src(&self, i: usize) -> &'a str {
+        let t = &self.toks[i];
+        &self.text[t.s..t.e]
+    }
+
+    pub fn is(&self, i: usize, c: u8) -> bool {
+        i < self.toks.len() && self.toks[i].is(c)
+    }
+
+    pub fn is_word(&self, i: usize, w: &str) -> bool {
+        i < self.toks.len() && self.toks[i].k == K::Word && self.src(i) == w
+    }
+
+    /// True when the group opened at `i` has its closing bracket.
+    pub fn closed(&self, i: usize) -> bool {
+        self.close[i] < self.toks.len()
+    }
+
+    /// The index after the token or group starting at `i`.
+    pub fn skip(&self, i: usize) -> usize {
+        if self.toks[i].is_open() {
+            self.close[i].saturating_add(1).min(self.toks.len())
+        } else {
+            i + 1
+        }
+    }
+
+    /// The end of a value starting at `j` inside `..hi`: a value ends at a line break, a comma or
+    /// a closing bracket outside its own groups.
+    pub fn value_end(&self, j: usize, hi: usize) -> usize {
+        let mut k = j;
+        while k < hi {
+            let t = &self.toks[k];
+            if k > j && (t.nl || t.is(b',')) {
+                break;
+            }
+            if matches!(t.k, K::P(b'}' | b']' | b')')) {
+                break;
+            }
+            k = self.skip(k).min(hi);
+        }
+        k
+    }
+
+    /// Members of an object or block body between token indices `lo..hi`: `key = value`
+    /// or `key: value` attributes (`assign` lists the separators) and, with `blocks`,
+    /// HCL blocks `type "label" {`.
+    pub fn members(&self, lo: usize, hi: usize, assign: &[u8], blocks: bool) -> Vec<Member> {
+        let mut out = Vec::new();
+        let mut i = lo;
+        while i < hi {
+            let t = self.toks[i];
+            if matches!(t.k, K::Word | K::Str) {
+                if i + 1 < hi && assign.iter().any(|&a| self.is(i + 1, a)) {
+                    let end = self.value_end(i + 2, hi);
+                    if end > i + 2 {
+                        out.push(Member {
+                            key: i,
+                            first: i,
+                            last: end - 1,
+                            block: None,
+                            value: i + 2..end,
+                        });
+                        i = end;
+                        continue;
+                    }
+                }
+                if blocks && t.k == K::Word {
+                    let mut j = i + 1;
+                    while j < hi && matches!(self.toks[j].k, K::Word | K::Str) && !self.toks[j].nl {
+                        j += 1;
+                    }
+                    if j < hi && self.toks[j].is(b'{') && !self.toks[j].nl {
+                        let c = self.close[j].min(hi);
+                        out.push(Member {
+                            key: i,
+                            first: i,
+                            last: if c < hi { c } else { hi - 1 },
+                            block: Some(j),
+                            value: i + 1..j,
+                        });
+                        i = if c < hi { c + 1 } else { hi };
+                        continue;
+                    }
+                }
+            }
+            i = self.skip(i).min(hi).max(i + 1);
+        }
+        out
+    }
+
+    /// Elements of a list whose brackets are `open`'s group: comma-separated, and with `nl_sep`
+    /// also line-separated (Bicep). Returned as inclusive token index ranges.
+    pub fn elements(&self, open: usize, nl_sep: bool) -> Vec<(usize, usize)> {
+        let hi = self.close[open].min(self.toks.len());
+        let mut out = Vec::new();
+        let mut i = open + 1;
+        while i < hi {
+            if self.toks[i].is(b',') {
+                i += 1;
+                continue;
+            }
+            let first = i;
+            let mut k = i;
+            while k < hi {
+                let t = &self.toks[k];
+                if t.is(b',') || (nl_sep && k > first && t.nl) {
+                    break;
+                }
+                k = self.skip(k).min(hi).max(k + 1);
+            }
+            out.push((first, k - 1));
+            i = k;
+        }
+        out
+    }
+
+    /// Byte range of tokens `first..=last`.
+    pub fn span(&self, first: usize, last: usize) -> Range<usize> {
+        self.toks[first].s..self.toks[last].e
+    }
+
+    /// Deletion of tokens `first..=last` as whole lines when nothing else shares their lines
+    /// (one following comma and a trailing line comment go with them), else inline with one
+    /// adjacent comma.
+    pub fn remove(&self, first: usize, last: usize) -> Edit {
+        let b = self.text.as_bytes();
+        let s = self.toks[first].s;
+        let mut last = last;
+        if self.is(last + 1, b',') && !self.toks[last + 1].nl {
+            last += 1;
+        }
+        let e = self.toks[last].e;
+        let ls = line_start(b, s);
+        let after = end_of_line_rest(b, e);
+        if b[ls..s].iter().all(|c| *c == b' ' || *c == b'\t')
+            && let Some(le) = after
+        {
+            return Edit::deletion(whole_lines(b, ls, le));
+        }
+        if self.is(last, b',') {
+            return Edit::deletion(s..skip_spaces(b, e));
+        }
+        if first > 0 && self.is(first - 1, b',') {
+            return Edit::deletion(self.toks[first - 1].s..e);
+        }
+        Edit::deletion(s..e)
+    }
+
+    /// Edits removing the elements of `open`'s list for which `drop` holds. `None` when every
+    /// element goes: the caller removes the whole attribute instead of leaving `[]`.
+    pub fn remove_elements(
+        &self,
+        open: usize,
+        nl_sep: bool,
+        drop: impl Fn(usize, usize) -> bool,
+    ) -> Option<Vec<Edit>> {
+        let els = self.elements(open, nl_sep);
+        let gone: Vec<bool> = els.iter().map(|&(f, l)| drop(f, l)).collect();
+        if els.is_empty() || gone.iter().all(|g| *g) {
+            return None;
+        }
+        let b = self.text.as_bytes();
+        let mut edits = Vec::new();
+        let mut i = 0;
+        while i < els.len() {
+            if !gone[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < els.len() && gone[j + 1] {
+                j += 1;
+            }
+            let (first, _) = els[i];
+            if j + 1 < els.len() {
+                // Up to the next kept element: whole lines when both start their own lines.
+                let next = self.toks[els[j + 1].0].s;
+                let s = self.toks[first].s;
+                let (ls, ln) = (line_start(b, s), line_start(b, next));
+                let own_line =
+                    |p: usize, l: usize| b[l..p].iter().all(|c| *c == b' ' || *c == b'\t');
+                if ls != ln && own_line(s, ls) && own_line(next, ln) {
+                    edits.push(Edit::deletion(ls..ln));
+                } else {
+                    edits.push(Edit::deletion(s..next));
+                }
+            } else {
+                // The tail of the list: from the end of the last kept element, so its comma goes.
+                let prev_end = self.toks[els[i - 1].1].e;
+                let mut last = els[j].1;
+                if self.is(last + 1, b',') {
+                    last += 1;
+                }
+                edits.push(Edit::deletion(prev_end..self.toks[last].e));
+            }
+            i = j + 1;
+        }
+        Some(edits)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Member {
+    pub key: usize,
+    pub first: usize,
+    /// Inclusive.
+    pub last: usize,
+    /// For a block: its `{`.
+    pub block: Option<usize>,
+    /// Attribute: the value's tokens. Block: its labels.
+    pub value: Range<usize>,
+}
+
+pub(crate) fn line_start(b: &[u8], p: usize) -> usize {
+    memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1)
+}
+
+fn skip_spaces(b: &[u8], mut p: usize) -> usize {
+    while p < b.len() && (b[p] == b' ' || b[p] == b'\t') {
+        p += 1;
+    }
+    p
+}
+
+/// After `p`: when only blanks and a line comment remain on the line, the offset after its line
+/// break (or the end of the text).
+fn end_of_line_rest(b: &[u8], p: usize) -> Option<usize> {
+    let p = skip_spaces(b, p);
+    let rest_is_comment = b[p..].starts_with(b"#") || b[p..].starts_with(b"//");
+    if p == b.len() {
+        return Some(p);
+    }
+    if b[p] == b'\n' || b[p] == b'\r' || rest_is_comment {
+        return Some(memchr::memchr(b'\n', &b[p..]).map_or(b.len(), |i| p + i + 1));
+    }
+    None
+}
+
+fn is_blank_line(b: &[u8], s: usize) -> Option<usize> {
+    let mut p = s;
+    while p < b.len() && matches!(b[p], b' ' | b'\t' | b'\r') {
+        p += 1;
+    }
+    if p < b.len() && b[p] == b'\n' {
+        Some(p + 1)
+    } else {
+        None
+    }
+}
+
+/// Lines `ls..le`, plus the blank line after them when a blank line (or the start of the text)
+/// is just before: removal must not leave two blank lines in a row.
+pub(crate) fn whole_lines(b: &[u8], ls: usize, le: usize) -> Range<usize> {
+    let prev_blank = ls == 0 || {
+        let prev = line_start(b, ls - 1);
+        is_blank_line(b, prev).is_some()
+    };
+    if prev_blank && let Some(next) = is_blank_line(b, le) {
+        return ls..next;
+    }
+    ls..le
+}
+
+/// True when brackets outside strings and comments balance, for tests of fixed output.
+#[cfg(test)]
+pub(crate) fn balanced(tree: &Tree) -> bool {
+    let mut depth: Vec<u8> = Vec::new();
+    for t in &tree.toks {
+        match t.k {
+            K::P(c @ (b'{' | b'[' | b'(')) => depth.push(c),
+            K::P(c @ (b'}' | b']' | b')')) => {
+                let want = match c {
+                    b'}' => b'{',
+                    b']' => b'[',
+                    _ => b'(',
+                };
+                if depth.pop() != Some(want) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth.is_empty()
+}

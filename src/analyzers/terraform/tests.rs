@@ -1,0 +1,362 @@
+use super::*;
+use crate::{fix::apply::apply_fixes, kind::FileKind};
+
+fn run_at(text: &str, path: &str) -> Analysis {
+    let ctx = Context {
+        kind: FileKind::Terraform,
+        path,
+        api_version: "2018-02-01",
+        extra_ports: &[],
+    };
+    let mut out = Analysis::default();
+    analyze(text, &ctx, &mut out);
+    out
+}
+
+fn run(text: &str) -> Analysis {
+    run_at(text, "main.tf")
+}
+
+/// Lines (1-based) where the findings start.
+fn lines(text: &str) -> Vec<usize> {
+    run(text)
+        .diagnostics
+        .iter()
+        .map(|d| text[..d.range.start].matches('\n').count() + 1)
+        .collect()
+}
+
+/// Applies every fix until none is left, checking balance and that nothing is found after.
+fn fixed(text: &str, unsafe_fixes: bool) -> String {
+    let mut text = text.to_owned();
+    for _ in 0..4 {
+        let a = run(&text);
+        let fixes: Vec<&Fix> = a
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .filter(|f| unsafe_fixes || f.applicability == Applicability::Safe)
+            .collect();
+        if fixes.is_empty() {
+            break;
+        }
+        text = apply_fixes(&text, &fixes, unsafe_fixes).0;
+    }
+    assert!(
+        syntax::balanced(&Tree::new(&text, hcl::lex(&text))),
+        "{text}"
+    );
+    text
+}
+
+const VM_EXT: &str = r#"variable "msi_port" {
+  default = 50343
+}
+
+resource "azurerm_virtual_machine_extension" "msi" {
+  name                 = "ManagedIdentityExtensionForLinux"
+  virtual_machine_id   = azurerm_linux_virtual_machine.vm.id
+  publisher            = "Microsoft.ManagedIdentity"
+  type                 = "ManagedIdentityExtensionForLinux"
+  type_handler_version = "1.0"
+  settings             = <<SETTINGS
+    { "port": ${var.msi_port} }
+SETTINGS
+}
+
+resource "azurerm_virtual_machine_extension" "script" {
+  name                 = "script"
+  virtual_machine_id   = azurerm_linux_virtual_machine.vm.id
+  publisher            = "Microsoft.Azure.Extensions"
+  type                 = "CustomScript"
+  type_handler_version = "2.0"
+  depends_on           = [azurerm_virtual_machine_extension.msi, azurerm_network_interface.nic]
+}
+"#;
+
+#[test]
+fn finds_extension_resource_with_whole_block_range() {
+    let a = run(VM_EXT);
+    assert_eq!(a.diagnostics.len(), 1);
+    let d = &a.diagnostics[0];
+    assert!(
+        VM_EXT[d.range.clone()]
+            .starts_with("resource \"azurerm_virtual_machine_extension\" \"msi\"")
+    );
+    assert!(VM_EXT[..d.range.end].ends_with("SETTINGS\n}"));
+    assert_eq!(d.fix.as_ref().unwrap().applicability, Applicability::Safe);
+}
+
+#[test]
+fn fix_removes_block_and_depends_on_entry_and_unused_variable_only_when_unsafe() {
+    let safe = fixed(VM_EXT, false);
+    assert_eq!(
+        safe,
+        r#"variable "msi_port" {
+  default = 50343
+}
+
+resource "azurerm_virtual_machine_extension" "script" {
+  name                 = "script"
+  virtual_machine_id   = azurerm_linux_virtual_machine.vm.id
+  publisher            = "Microsoft.Azure.Extensions"
+  type                 = "CustomScript"
+  type_handler_version = "2.0"
+  depends_on           = [azurerm_network_interface.nic]
+}
+"#
+    );
+    let all = fixed(VM_EXT, true);
+    assert!(
+        all.starts_with("resource \"azurerm_virtual_machine_extension\" \"script\""),
+        "{all}"
+    );
+}
+
+#[test]
+fn emptied_depends_on_goes_whole() {
+    let text = "resource \"azurerm_virtual_machine_extension\" \"msi\" {\n  publisher = \"microsoft.managedidentity\"\n  type = \"ManagedIdentityExtensionForWindows\"\n}\n\nresource \"azurerm_virtual_machine_extension\" \"other\" {\n  publisher = \"Microsoft.Compute\"\n  type = \"CustomScriptExtension\"\n  depends_on = [\n    azurerm_virtual_machine_extension.msi,\n  ]\n}\n";
+    assert_eq!(
+        fixed(text, false),
+        "resource \"azurerm_virtual_machine_extension\" \"other\" {\n  publisher = \"Microsoft.Compute\"\n  type = \"CustomScriptExtension\"\n}\n"
+    );
+}
+
+#[test]
+fn multi_line_depends_on_keeps_other_entries() {
+    let text = "resource \"azurerm_virtual_machine_extension\" \"msi\" {\n  publisher = \"Microsoft.ManagedIdentity\"\n  type = \"ManagedIdentityExtensionForWindows\"\n}\nresource \"x\" \"y\" {\n  depends_on = [\n    a.b,\n    azurerm_virtual_machine_extension.msi,\n    c.d,\n  ]\n}\nresource \"x\" \"z\" {\n  depends_on = [a.b, azurerm_virtual_machine_extension.msi]\n}\n";
+    assert_eq!(
+        fixed(text, false),
+        "resource \"x\" \"y\" {\n  depends_on = [\n    a.b,\n    c.d,\n  ]\n}\nresource \"x\" \"z\" {\n  depends_on = [a.b]\n}\n"
+    );
+}
+
+#[test]
+fn values_through_variables_and_locals() {
+    let text = r#"variable "publisher" {
+  type    = string
+  default = "Microsoft.ManagedIdentity"
+}
+locals {
+  msi_type = "ManagedIdentityExtensionForLinux"
+  other    = "x"
+}
+resource "azurerm_virtual_machine_extension" "msi" {
+  publisher = var.publisher
+  type      = "${local.msi_type}"
+}
+"#;
+    assert_eq!(lines(text), vec![9]);
+    let out = fixed(text, true);
+    assert_eq!(out, "locals {\n  other    = \"x\"\n}\n");
+    // Safe fixes keep declarations another file of the module may read.
+    assert!(fixed(text, false).contains("variable \"publisher\""));
+}
+
+#[test]
+fn scale_set_extension_blocks_and_dynamic() {
+    let text = r#"resource "azurerm_linux_virtual_machine_scale_set" "vmss" {
+  name = "vmss"
+  identity {
+    type = "SystemAssigned"
+  }
+  extension {
+    name                 = "msi"
+    publisher            = "Microsoft.ManagedIdentity"
+    type                 = "ManagedIdentityExtensionForLinux"
+    type_handler_version = "1.0"
+    settings             = jsonencode({ port = 50343 })
+  }
+
+  extension {
+    name      = "other"
+    publisher = "Microsoft.Azure.Extensions"
+    type      = "CustomScript"
+  }
+  dynamic "extension" {
+    for_each = var.enable_msi ? [1] : []
+    content {
+      name      = "msi2"
+      publisher = "Microsoft.ManagedIdentity"
+      type      = "ManagedIdentityExtensionForLinux"
+      settings  = "{\"port\": 51234}"
+    }
+  }
+}
+"#;
+    let a = run(text);
+    assert_eq!(lines(text), vec![6, 19]);
+    let mut ports = a.declared_ports.clone();
+    ports.sort_unstable();
+    assert_eq!(ports, vec![50343, 51234]);
+    let out = fixed(text, false);
+    assert!(out.contains("  identity {\n    type = \"SystemAssigned\"\n  }\n\n  extension {\n    name      = \"other\""), "{out}");
+    assert!(!out.contains("dynamic"));
+}
+
+#[test]
+fn vmss_extension_resource_and_legacy_scale_set() {
+    let text = r#"resource "azurerm_virtual_machine_scale_set_extension" "msi" {
+  name                         = "msi"
+  virtual_machine_scale_set_id = azurerm_linux_virtual_machine_scale_set.vmss.id
+  publisher                    = "Microsoft.ManagedIdentity"
+  type                         = "ManagedIdentityExtensionForLinux"
+}
+resource "azurerm_virtual_machine_scale_set" "legacy" {
+  extension {
+    name                 = "MSILinuxExtension"
+    publisher            = "Microsoft.ManagedIdentity"
+    type                 = "ManagedIdentityExtensionForLinux"
+    type_handler_version = "1.0"
+    settings             = "{\"port\": 50342}"
+  }
+}
+"#;
+    assert_eq!(lines(text), vec![1, 8]);
+    assert_eq!(
+        fixed(text, false),
+        "resource \"azurerm_virtual_machine_scale_set\" \"legacy\" {\n}\n"
+    );
+}
+
+#[test]
+fn look_alikes_are_not_flagged() {
+    let text = r#"provider "azurerm" {
+  use_msi = true
+}
+resource "azurerm_user_assigned_identity" "id" {
+  name = "ManagedIdentityExtension-like-name"
+}
+resource "azurerm_linux_virtual_machine" "vm" {
+  identity {
+    type         = "UserAssigned"
+    identity_ids = [azurerm_user_assigned_identity.id.id]
+  }
+}
+resource "azurerm_virtual_machine_extension" "named_like_it" {
+  name      = "ManagedIdentityExtensionForLinux"
+  publisher = "Microsoft.Azure.Monitor"
+  type      = "AzureMonitorLinuxAgent"
+}
+# resource "azurerm_virtual_machine_extension" "old" {
+#   publisher = "Microsoft.ManagedIdentity"
+#   type      = "ManagedIdentityExtensionForLinux"
+# }
+/*
+resource "azurerm_virtual_machine_extension" "older" {
+  publisher = "Microsoft.ManagedIdentity"
+  type      = "ManagedIdentityExtensionForWindows"
+}
+*/
+output "note" {
+  value = "publisher = \"Microsoft.ManagedIdentity\" type = \"ManagedIdentityExtensionForLinux\""
+}
+"#;
+    assert!(run(text).diagnostics.is_empty());
+}
+
+#[test]
+fn tfvars_type_value_flagged_without_fix() {
+    let text = "extension_type = \"ManagedIdentityExtensionForLinux\"\nlocation = \"westeurope\"\n";
+    let a = run_at(text, "prod.auto.tfvars");
+    assert_eq!(a.diagnostics.len(), 1);
+    assert!(a.diagnostics[0].fix.is_none());
+    assert!(
+        run_at("location = \"ManagedIdentity\"\n", "x.tfvars")
+            .diagnostics
+            .is_empty()
+    );
+    // In a .tf file the same attribute is not at top level of anything meaningful.
+    assert!(run(text).diagnostics.is_empty());
+}
+
+#[test]
+fn other_references_make_the_fix_unsafe() {
+    let text = "resource \"azurerm_virtual_machine_extension\" \"msi\" {\n  publisher = \"Microsoft.ManagedIdentity\"\n  type = \"ManagedIdentityExtensionForLinux\"\n}\noutput \"id\" {\n  value = azurerm_virtual_machine_extension.msi.id\n}\n";
+    let a = run(text);
+    assert_eq!(
+        a.diagnostics[0].fix.as_ref().unwrap().applicability,
+        Applicability::Unsafe
+    );
+}
+
+#[test]
+fn module_inputs_and_locals_objects_flagged_without_fix() {
+    let text = r#"module "vm" {
+  source = "./vm"
+  extensions = [
+    {
+      publisher = "Microsoft.ManagedIdentity"
+      type      = "ManagedIdentityExtensionForWindows"
+    },
+  ]
+}
+"#;
+    let a = run(text);
+    assert_eq!(lines(text), vec![4]);
+    assert!(a.diagnostics[0].fix.is_none());
+}
+
+#[test]
+fn lexer_edge_cases() {
+    // Braces and quotes inside strings, interpolations, directives and heredocs are not structure.
+    let text = r##"locals {
+  a = "}${"{"}%{ if true }}%{ endif }\"#"
+  b = <<-EOT
+    }}} "
+    EOT
+  c = "$${not_interp} %%{x}"
+}
+resource "azurerm_virtual_machine_extension" "msi" {
+  publisher = "Microsoft.ManagedIdentity" // trailing comment }
+  type = "ManagedIdentityExtensionForLinux" /* { */
+}
+"##;
+    assert_eq!(lines(text), vec![8]);
+    let tree = Tree::new(text, hcl::lex(text));
+    assert!(syntax::balanced(&tree));
+    assert_eq!(hcl::literal(r#""$${x}""#).as_deref(), Some("${x}"));
+    assert_eq!(hcl::literal(r#""a\"b""#).as_deref(), Some("a\"b"));
+    assert_eq!(hcl::literal(r#""${x}""#), None);
+}
+
+#[test]
+fn crlf_and_blank_lines() {
+    let text = "a = 1\r\n\r\nresource \"azurerm_virtual_machine_extension\" \"msi\" {\r\n  publisher = \"Microsoft.ManagedIdentity\"\r\n  type = \"ManagedIdentityExtensionForLinux\"\r\n}\r\n\r\nb = 2\r\n";
+    assert_eq!(fixed(text, false), "a = 1\r\n\r\nb = 2\r\n");
+}
+
+#[test]
+fn deep_nesting_and_garbage_do_not_panic() {
+    let deep = format!(
+        "resource \"azurerm_virtual_machine_extension\" \"x\" {}ManagedIdentity",
+        "{".repeat(100_000)
+    );
+    let _ = run(&deep);
+    let deep = format!("a = {}\"ManagedIdentity", "[\"${".repeat(50_000));
+    let _ = run(&deep);
+    for s in [
+        "<<",
+        "<<EOF",
+        "<<EOF\n",
+        "\"",
+        "\"${",
+        "/*",
+        "é\"ManagedIdentity\\",
+        "resource \"azurerm_virtual_machine_extension\" \"x\" { publisher = \"Microsoft.ManagedIdentity\" type = \"ManagedIdentityExtensionForLinux\"",
+    ] {
+        let _ = run(s);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn never_panics(s in "(resource|extension|publisher|type|=|\\{|\\}|\\[|\\]|,|\"|\\$\\{|<<EOF|EOF|\n|#|/\\*|\\*/|Microsoft\\.ManagedIdentity|ManagedIdentityExtensionForLinux|depends_on|é| ){0,60}") {
+        let a = run(&s);
+        for d in &a.diagnostics {
+            if let Some(f) = &d.fix {
+                let _ = apply_fixes(&s, &[f], true);
+            }
+        }
+    }
+}
