@@ -39,11 +39,11 @@ fn is_word_byte(c: u8) -> bool {
 
 fn lex(text: &str) -> Vec<Tok> {
     let b = text.as_bytes();
-    let n = b.len();
+    let len = b.len();
     let mut toks = Vec::new();
     let mut nl = true;
     let mut i = 0;
-    while i < n {
+    while i < len {
         let c = b[i];
         match c {
             b'\n' => {
@@ -56,11 +56,11 @@ fn lex(text: &str) -> Vec<Tok> {
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                i = memchr::memchr(b'\n', &b[i..]).map_or(n, |p| i + p);
+                i = memchr::memchr(b'\n', &b[i..]).map_or(len, |p| i + p);
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(n, |p| i + 2 + p + 2);
+                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(len, |p| i + 2 + p + 2);
                 if memchr::memchr(b'\n', &b[i..end]).is_some() {
                     nl = true;
                 }
@@ -70,30 +70,30 @@ fn lex(text: &str) -> Vec<Tok> {
             _ => {}
         }
         let start = i;
-        let k;
+        let kind;
         if b[i..].starts_with(b"'''") {
             // Multi-line strings have neither escapes nor interpolation.
-            i = memchr::memmem::find(&b[i + 3..], b"'''").map_or(n, |p| i + 3 + p + 3);
-            k = K::Heredoc;
+            i = memchr::memmem::find(&b[i + 3..], b"'''").map_or(len, |p| i + 3 + p + 3);
+            kind = K::Heredoc;
         } else if c == b'\'' {
             i = string_end(b, i);
-            k = K::Str;
+            kind = K::Str;
         } else if is_word_byte(c) {
-            while i < n && is_word_byte(b[i]) {
+            while i < len && is_word_byte(b[i]) {
                 i += 1;
             }
-            k = K::Word;
+            kind = K::Word;
         } else if matches!(c, b'=' | b'!' | b'<' | b'>' | b'&' | b'|' | b'?')
             && matches!(b.get(i + 1), Some(b'=' | b'>' | b'&' | b'|' | b'~' | b'?'))
         {
             i += 2;
-            k = K::Op;
+            kind = K::Op;
         } else {
             i += 1;
-            k = K::P(c);
+            kind = K::P(c);
         }
         toks.push(Tok {
-            k,
+            k: kind,
             s: start,
             e: i,
             nl,
@@ -270,7 +270,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
     /// The `{` of `properties: {` in `open`'s object.
     fn properties(&self, open: usize) -> Option<usize> {
         let v = self.attr_value(&self.members(open), "properties")?;
-        (v.len() == 1 && self.tree.is(v.start, b'{')).then_some(v.start)
+        (self.tree.is(v.start, b'{') && self.tree.close[v.start] + 1 == v.end).then_some(v.start)
     }
 
     fn deploys(&self, props: usize, lenient: bool) -> Option<String> {
@@ -551,33 +551,11 @@ fn value_of(t: &Tree, r: Range<usize>) -> Value {
     let s = t.src(r.start);
     match t.toks[r.start].k {
         K::Str | K::Heredoc => literal(s).map_or(Value::Other, Value::Lit),
+        K::Word if s.bytes().all(|c| c.is_ascii_digit()) => Value::Lit(s.to_owned()),
         K::Word if !s.contains('.') => Value::Ref(s.to_owned()),
         _ => Value::Other,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kind::FileKind;
-
-    pub(crate) fn run(text: &str) -> Analysis {
-        let ctx = Context {
-            kind: FileKind::Bicep,
-            path: "main.bicep",
-            api_version: "2018-02-01",
-            extra_ports: &[],
-        };
-        let mut out = Analysis::default();
-        analyze(text, &ctx, &mut out);
-        out
-    }
-
-    #[test]
-    fn smoke() {
-        let a = run(
-            "resource msi 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  properties: {\n    publisher: 'Microsoft.ManagedIdentity'\n    type: 'ManagedIdentityExtensionForWindows'\n  }\n}\n",
-        );
-        assert_eq!(a.diagnostics.len(), 1);
-    }
-}
+mod tests;

@@ -10,11 +10,11 @@ pub(crate) fn is_word_byte(c: u8) -> bool {
 
 pub(crate) fn lex(text: &str) -> Vec<Tok> {
     let b = text.as_bytes();
-    let n = b.len();
+    let len = b.len();
     let mut toks = Vec::new();
     let mut nl = true;
     let mut i = 0;
-    while i < n {
+    while i < len {
         let c = b[i];
         match c {
             b'\n' => {
@@ -35,7 +35,7 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(n, |p| i + 2 + p + 2);
+                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(len, |p| i + 2 + p + 2);
                 // A block comment spanning lines still separates statements.
                 if memchr::memchr(b'\n', &b[i..end]).is_some() {
                     nl = true;
@@ -46,32 +46,32 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
             _ => {}
         }
         let start = i;
-        let k;
+        let kind;
         if c == b'"' {
             i = template_end(b, i);
-            k = K::Str;
+            kind = K::Str;
         } else if c == b'<'
             && b.get(i + 1) == Some(&b'<')
             && let Some(end) = heredoc_end(b, i)
         {
             i = end;
-            k = K::Heredoc;
+            kind = K::Heredoc;
         } else if is_word_byte(c) {
-            while i < n && is_word_byte(b[i]) {
+            while i < len && is_word_byte(b[i]) {
                 i += 1;
             }
-            k = K::Word;
+            kind = K::Word;
         } else if matches!(c, b'=' | b'!' | b'<' | b'>' | b'&' | b'|')
             && matches!(b.get(i + 1), Some(b'=' | b'>' | b'&' | b'|'))
         {
             i += 2;
-            k = K::Op;
+            kind = K::Op;
         } else {
             i += 1;
-            k = K::P(c);
+            kind = K::P(c);
         }
         toks.push(Tok {
-            k,
+            k: kind,
             s: start,
             e: i,
             nl,

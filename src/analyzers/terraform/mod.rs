@@ -27,6 +27,13 @@ const EXTENSION_RESOURCES: [&str; 2] = [
 pub(crate) static JSON_PORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)["']port["']\s*:\s*["']?(\d{1,5})\b"#).expect("valid regex")
 });
+/// `"port": ${var.msi_port}` in a settings template.
+static PORT_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)\\?["']port\\?["']\s*:\s*\\?"?\$\{\s*((?:var|local)\.[A-Za-z_][A-Za-z0-9_-]*)\s*\}"#,
+    )
+    .expect("valid regex")
+});
 static REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)").expect("valid regex"));
 
@@ -334,6 +341,15 @@ impl<'t, 'a> Tf<'t, 'a> {
                     K::Str => hcl::literal(tree.src(i)),
                     _ => None,
                 };
+                if matches!(t.k, K::Heredoc | K::Str) {
+                    for c in PORT_REF.captures_iter(tree.src(i)) {
+                        if let Res::Lit(v) = self.resolve(&Value::Ref(c[1].to_owned()))
+                            && let Ok(p) = v.parse::<u16>()
+                        {
+                            out.declared_ports.push(p);
+                        }
+                    }
+                }
                 if let Some(text) = text {
                     for c in JSON_PORT.captures_iter(&text) {
                         if let Ok(p) = c[1].parse::<u16>() {
@@ -345,7 +361,10 @@ impl<'t, 'a> Tf<'t, 'a> {
                     && i + 2 < end
                     && (tree.is(i + 1, b'=') || tree.is(i + 1, b':'))
                 {
-                    let v = tree.src(i + 2).trim_matches('"');
+                    let v = match self.resolve(&value_of(tree, i + 2..i + 3)) {
+                        Res::Lit(v) => v,
+                        Res::Unknown => String::new(),
+                    };
                     if let Ok(p) = v.parse::<u16>() {
                         out.declared_ports.push(p);
                     }
@@ -354,7 +373,7 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
     }
 
-    /// Every `var.x` / `local.x` reference: (is_local, name, byte offset).
+    /// Every `var.x` / `local.x` reference: (`local.`?, name, byte offset).
     fn references(&self) -> Vec<(bool, String, usize)> {
         let tree = self.tree;
         let mut refs = Vec::new();
@@ -481,6 +500,7 @@ fn value_of(tree: &Tree, r: Range<usize>) -> Value {
             Value::Lit,
         ),
         K::Word if s.starts_with("var.") || s.starts_with("local.") => Value::Ref(s.to_owned()),
+        K::Word if s.bytes().all(|c| c.is_ascii_digit()) => Value::Lit(s.to_owned()),
         _ => Value::Other,
     }
 }

@@ -341,7 +341,7 @@ fn is_blank_line(b: &[u8], s: usize) -> Option<usize> {
 }
 
 /// Lines `ls..le`, plus the blank line after them when a blank line (or the start of the text)
-/// is just before: removal must not leave two blank lines in a row.
+/// is just before: removal must not leave two blank lines in a row (nor a blank last line).
 pub(crate) fn whole_lines(b: &[u8], ls: usize, le: usize) -> Range<usize> {
     let prev_blank = ls == 0 || {
         let prev = line_start(b, ls - 1);
@@ -349,6 +349,10 @@ pub(crate) fn whole_lines(b: &[u8], ls: usize, le: usize) -> Range<usize> {
     };
     if prev_blank && let Some(next) = is_blank_line(b, le) {
         return ls..next;
+    }
+    // At the end of the text, the blank line before would become trailing whitespace.
+    if le == b.len() && ls > 0 && prev_blank {
+        return line_start(b, ls - 1)..le;
     }
     ls..le
 }

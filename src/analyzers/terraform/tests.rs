@@ -85,6 +85,7 @@ fn finds_extension_resource_with_whole_block_range() {
     );
     assert!(VM_EXT[..d.range.end].ends_with("SETTINGS\n}"));
     assert_eq!(d.fix.as_ref().unwrap().applicability, Applicability::Safe);
+    assert_eq!(a.declared_ports, vec![50343]);
 }
 
 #[test]
