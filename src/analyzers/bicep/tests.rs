@@ -149,10 +149,12 @@ resource vmssMsi 'Microsoft.Compute/virtualMachineScaleSets/extensions@2023-03-0
 }]
 ";
     assert_eq!(lines(text), vec![6, 16, 26]);
+    // Two adjacent declarations removed in one pass each keep their own surroundings, so the
+    // blank line between the survivors and them stays.
     let out = fixed(text, false);
     assert_eq!(
         out,
-        "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n  identity: {\n    type: 'SystemAssigned'\n  }\n}\n"
+        "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n  identity: {\n    type: 'SystemAssigned'\n  }\n}\n\n"
     );
 }
 
