@@ -14,7 +14,7 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
-        syntax::{K, Member, NONE, Tok, Tree},
+        syntax::{self, K, Member, NONE, Tok, Tree},
     },
 };
 use crate::finding::{Applicability, Diagnostic, Fix};
@@ -200,6 +200,8 @@ struct Hit {
     /// Whether the object is an array element the fix may remove.
     entry_of: Option<usize>,
     ext_type: String,
+    /// The extension's name (last segment), which `provisionAfterExtensions` lists may repeat.
+    name: Option<String>,
 }
 
 struct Bicep<'t, 'a> {
@@ -282,7 +284,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         match (get("publisher")?, get("type")?) {
             (Res::Lit(p), Res::Lit(t)) if is_publisher(&p) && is_extension_type(&t) => Some(t),
             (Res::Lit(p), Res::Unknown) if lenient && is_publisher(&p) => {
-                Some("Managed Identity extension".to_owned())
+                Some(format!("publisher {p}"))
             }
             (Res::Unknown, Res::Lit(t)) if lenient && is_extension_type(&t) => Some(t),
             _ => None,
@@ -314,6 +316,17 @@ impl<'t, 'a> Bicep<'t, 'a> {
         None
     }
 
+    /// The last segment of `name: 'vm/msi'` (or `'${vmName}/msi'`).
+    fn ext_name(&self, open: usize) -> Option<String> {
+        let v = self.attr_value(&self.members(open), "name")?;
+        if v.len() != 1 || self.tree.toks[v.start].k != K::Str {
+            return None;
+        }
+        let raw = self.tree.src(v.start);
+        let last = raw.trim_matches('\'').rsplit('/').next()?;
+        (!last.is_empty() && !last.contains(['$', '{', '}', '\\', '\''])).then(|| last.to_owned())
+    }
+
     fn run(&self, out: &mut Analysis) {
         let t = self.tree;
         let mut hits: Vec<Hit> = Vec::new();
@@ -336,6 +349,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                     symbol: Some(t.src(i + 1).to_owned()),
                     entry_of: None,
                     ext_type,
+                    name: self.ext_name(body),
                 });
             }
         }
@@ -363,6 +377,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 symbol: None,
                 entry_of,
                 ext_type,
+                name: self.ext_name(open),
             });
         }
         for h in &hits {
@@ -416,28 +431,18 @@ impl<'t, 'a> Bicep<'t, 'a> {
         let range = t.span(h.first, h.last);
         let mut edits = Vec::new();
         let mut applicability = Applicability::Safe;
+        let mut also = Vec::new();
         match (&h.symbol, h.entry_of) {
             (Some(sym), _) => {
                 edits.push(t.remove(h.first, h.last));
-                let mut in_depends: Vec<Range<usize>> = Vec::new();
-                for i in 0..t.len() {
-                    if !t.is_word(i, "dependsOn") || !t.is(i + 1, b':') || !t.is(i + 2, b'[') {
-                        continue;
-                    }
-                    let open = i + 2;
-                    if range.contains(&t.toks[i].s) || !t.closed(open) {
-                        continue;
-                    }
-                    let names = |f: usize, _l: usize| t.toks[f].k == K::Word && t.src(f) == sym;
-                    if !t.elements(open, true).iter().any(|&(f, l)| names(f, l)) {
-                        continue;
-                    }
-                    in_depends.push(t.span(open, t.close[open]));
-                    match t.remove_elements(open, true, names) {
-                        Some(e) => edits.extend(e),
-                        None => edits.push(t.remove(i, t.close[open])),
-                    }
+                let deps = t.remove_list_refs(0..t.len(), "dependsOn", b':', true, &range, |f| {
+                    t.toks[f].k == K::Word && t.src(f) == sym
+                });
+                if !deps.edits.is_empty() {
+                    also.push("`dependsOn` entries");
                 }
+                edits.extend(deps.edits);
+                let in_depends = deps.lists;
                 let used_elsewhere = t.toks.iter().any(|tok| {
                     if range.contains(&tok.s) || in_depends.iter().any(|r| r.contains(&tok.s)) {
                         return false;
@@ -461,12 +466,31 @@ impl<'t, 'a> Bicep<'t, 'a> {
             },
             (None, None) => return None,
         }
+        if let Some(name) = &h.name {
+            // Other extensions ordered after this one would name a missing extension.
+            let scope = h
+                .entry_of
+                .map_or(0..t.len(), |l| l..t.close[l].min(t.len()));
+            let after =
+                t.remove_list_refs(scope, "provisionAfterExtensions", b':', true, &range, |f| {
+                    t.toks[f].k == K::Str
+                        && literal(t.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name))
+                });
+            if !after.edits.is_empty() {
+                also.push("`provisionAfterExtensions` entries");
+            }
+            edits.extend(after.edits);
+        }
         let cleanup = self.cleanup(&range);
-        let description = match &h.symbol {
-            Some(s) => format!("remove resource `{s}` and the `dependsOn` entries naming it"),
+        let mut description = match &h.symbol {
+            Some(s) => format!("remove resource `{s}`"),
             None => "remove the Managed Identity extension entry".to_owned(),
         };
-        Fix::new(applicability, description, edits).map(|f| f.with_cleanup(cleanup))
+        if !also.is_empty() {
+            description.push_str(&format!(" and the {} naming it", also.join(" and ")));
+        }
+        Fix::new(applicability, description, syntax::tidy(t.text, edits))
+            .map(|f| f.with_cleanup(syntax::tidy(t.text, cleanup)))
     }
 
     /// Removals of `var`/`param` declarations used only inside `removed`.

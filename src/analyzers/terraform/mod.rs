@@ -86,6 +86,10 @@ struct Hit {
     open: usize,
     kind: HitKind,
     ext_type: String,
+    /// The extension's `name`, which `provision_after_extensions` lists may repeat.
+    name: Option<String>,
+    /// Tokens where such lists may sit: the scale set's body, or the whole file.
+    scope: Range<usize>,
 }
 
 struct Tf<'t, 'a> {
@@ -187,10 +191,17 @@ impl<'t, 'a> Tf<'t, 'a> {
         match (publisher, ty) {
             (Res::Lit(p), Res::Lit(t)) if is_publisher(&p) && is_extension_type(&t) => Some(t),
             (Res::Lit(p), Res::Unknown) if lenient && is_publisher(&p) => {
-                Some("Managed Identity extension".to_owned())
+                Some(format!("publisher {p}"))
             }
             (Res::Unknown, Res::Lit(t)) if lenient && is_extension_type(&t) => Some(t),
             _ => None,
+        }
+    }
+
+    fn name(&self, open: usize) -> Option<String> {
+        match self.attr(&self.body(open), "name")? {
+            Res::Lit(n) => Some(n),
+            Res::Unknown => None,
         }
     }
 
@@ -218,6 +229,8 @@ impl<'t, 'a> Tf<'t, 'a> {
                         open,
                         kind: HitKind::Resource(address),
                         ext_type,
+                        name: self.name(open),
+                        scope: 0..tree.len(),
                     });
                 }
                 continue;
@@ -247,6 +260,8 @@ impl<'t, 'a> Tf<'t, 'a> {
                         open: inner,
                         kind: HitKind::Block(address.clone()),
                         ext_type,
+                        name: self.name(content),
+                        scope: open + 1..tree.close[open].min(tree.len()),
                     });
                 }
             }
@@ -276,6 +291,8 @@ impl<'t, 'a> Tf<'t, 'a> {
                     open,
                     kind: HitKind::Bare,
                     ext_type,
+                    name: None,
+                    scope: 0..0,
                 });
             }
         }
@@ -294,6 +311,8 @@ impl<'t, 'a> Tf<'t, 'a> {
                         open: usize::MAX,
                         kind: HitKind::Bare,
                         ext_type: v,
+                        name: None,
+                        scope: 0..0,
                     });
                 }
             }
@@ -407,28 +426,32 @@ impl<'t, 'a> Tf<'t, 'a> {
         let range = tree.span(h.first, h.last);
         let mut edits = vec![tree.remove(h.first, h.last)];
         let mut applicability = Applicability::Safe;
-        if let Some(address) = address {
-            let mut in_depends: Vec<Range<usize>> = Vec::new();
-            for i in 0..tree.len() {
-                if !tree.is_word(i, "depends_on") || !tree.is(i + 1, b'=') || !tree.is(i + 2, b'[')
-                {
-                    continue;
-                }
-                let open = i + 2;
-                if range.contains(&tree.toks[i].s) || !tree.closed(open) {
-                    continue;
-                }
-                let names =
-                    |f: usize, _l: usize| tree.toks[f].k == K::Word && tree.src(f) == address;
-                if !tree.elements(open, false).iter().any(|&(f, l)| names(f, l)) {
-                    continue;
-                }
-                in_depends.push(tree.span(open, tree.close[open]));
-                match tree.remove_elements(open, false, names) {
-                    Some(e) => edits.extend(e),
-                    None => edits.push(tree.remove(i, tree.close[open])),
-                }
+        let mut also = Vec::new();
+        if let Some(name) = &h.name {
+            // Other extensions ordered after this one would name a missing extension.
+            let after = tree.remove_list_refs(
+                h.scope.clone(),
+                "provision_after_extensions",
+                b'=',
+                false,
+                &range,
+                |f| hcl::literal(tree.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name)),
+            );
+            if !after.edits.is_empty() {
+                also.push("`provision_after_extensions` entries");
             }
+            edits.extend(after.edits);
+        }
+        if let Some(address) = address {
+            let deps =
+                tree.remove_list_refs(0..tree.len(), "depends_on", b'=', false, &range, |f| {
+                    tree.toks[f].k == K::Word && tree.src(f) == address
+                });
+            if !deps.edits.is_empty() {
+                also.push("`depends_on` entries");
+            }
+            edits.extend(deps.edits);
+            let in_depends = deps.lists;
             let used_elsewhere = tree.toks.iter().any(|t| {
                 if range.contains(&t.s) || in_depends.iter().any(|r| r.contains(&t.s)) {
                     return false;
@@ -468,11 +491,15 @@ impl<'t, 'a> Tf<'t, 'a> {
                 cleanup.push(tree.remove(d.first, d.last));
             }
         }
-        let description = match &h.kind {
-            HitKind::Resource(a) => format!("remove `{a}` and the `depends_on` entries naming it"),
+        let mut description = match &h.kind {
+            HitKind::Resource(a) => format!("remove `{a}`"),
             _ => "remove the scale set's Managed Identity `extension` block".to_owned(),
         };
-        Fix::new(applicability, description, edits).map(|f| f.with_cleanup(cleanup))
+        if !also.is_empty() {
+            description.push_str(&format!(" and the {} naming it", also.join(" and ")));
+        }
+        Fix::new(applicability, description, syntax::tidy(tree.text, edits))
+            .map(|f| f.with_cleanup(syntax::tidy(tree.text, cleanup)))
     }
 }
 

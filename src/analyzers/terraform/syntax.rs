@@ -291,6 +291,50 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// Where `key = [ ... ]` lists (`depends_on`, `provisionAfterExtensions`) name a removed thing.
+pub(crate) struct ListRefs {
+    pub edits: Vec<Edit>,
+    /// Byte ranges of the lists touched: references there are handled, not left dangling.
+    pub lists: Vec<Range<usize>>,
+}
+
+impl Tree<'_> {
+    /// Removes the elements for which `is_ref(first_token)` holds from every `key <assign> [...]`
+    /// list among tokens `scope` outside the bytes `skip`; a list left empty goes with its key.
+    pub fn remove_list_refs(
+        &self,
+        scope: Range<usize>,
+        key: &str,
+        assign: u8,
+        nl_sep: bool,
+        skip: &Range<usize>,
+        is_ref: impl Fn(usize) -> bool,
+    ) -> ListRefs {
+        let mut out = ListRefs {
+            edits: Vec::new(),
+            lists: Vec::new(),
+        };
+        for i in scope {
+            if !self.is_word(i, key) || !self.is(i + 1, assign) || !self.is(i + 2, b'[') {
+                continue;
+            }
+            let open = i + 2;
+            if skip.contains(&self.toks[i].s) || !self.closed(open) {
+                continue;
+            }
+            if !self.elements(open, nl_sep).iter().any(|&(f, _)| is_ref(f)) {
+                continue;
+            }
+            out.lists.push(self.span(open, self.close[open]));
+            match self.remove_elements(open, nl_sep, |f, _| is_ref(f)) {
+                Some(e) => out.edits.extend(e),
+                None => out.edits.push(self.remove(i, self.close[open])),
+            }
+        }
+        out
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
     pub key: usize,
@@ -340,21 +384,61 @@ fn is_blank_line(b: &[u8], s: usize) -> Option<usize> {
     }
 }
 
-/// Lines `ls..le`, plus the blank line after them when a blank line (or the start of the text)
-/// is just before: removal must not leave two blank lines in a row (nor a blank last line).
+/// Lines `ls..le`, plus one adjacent blank line when removal would otherwise leave two blank
+/// lines in a row, a blank line right inside a bracket, or a blank last line.
 pub(crate) fn whole_lines(b: &[u8], ls: usize, le: usize) -> Range<usize> {
-    let prev_blank = ls == 0 || {
-        let prev = line_start(b, ls - 1);
-        is_blank_line(b, prev).is_some()
-    };
-    if prev_blank && let Some(next) = is_blank_line(b, le) {
+    let prev = (ls > 0).then(|| line_start(b, ls - 1));
+    let prev_blank = prev.is_some_and(|p| is_blank_line(b, p).is_some());
+    let prev_opens =
+        prev.is_some_and(|p| matches!(b[p..ls].trim_ascii_end().last(), Some(b'{' | b'[' | b'(')));
+    let next_end = memchr::memchr(b'\n', &b[le..]).map_or(b.len(), |i| le + i);
+    let next_closes = matches!(
+        b[le..next_end].trim_ascii_start().first(),
+        Some(b'}' | b']' | b')')
+    );
+    if (prev_blank || prev.is_none() || prev_opens)
+        && let Some(next) = is_blank_line(b, le)
+    {
         return ls..next;
     }
-    // At the end of the text, the blank line before would become trailing whitespace.
-    if le == b.len() && ls > 0 && prev_blank {
-        return line_start(b, ls - 1)..le;
+    if let Some(p) = prev
+        && prev_blank
+        && (le == b.len() || next_closes)
+    {
+        return p..le;
     }
     ls..le
+}
+
+/// Merges deletions of one fix that only whitespace separates, then widens the result like
+/// [`whole_lines`], so that adjacent removals do not leave the blank lines each one kept.
+pub(crate) fn tidy(text: &str, mut edits: Vec<Edit>) -> Vec<Edit> {
+    let b = text.as_bytes();
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out: Vec<Edit> = Vec::with_capacity(edits.len());
+    for e in edits {
+        if let Some(last) = out.last_mut()
+            && last.content.is_empty()
+            && e.content.is_empty()
+            && last.range.end <= e.range.start
+            && b[last.range.end..e.range.start]
+                .iter()
+                .all(u8::is_ascii_whitespace)
+            && at_line_start(b, last.range.start)
+            && at_line_start(b, e.range.end)
+        {
+            last.range.end = e.range.end;
+            let r = whole_lines(b, last.range.start, last.range.end);
+            last.range = r.start.min(last.range.start)..r.end.max(last.range.end);
+            continue;
+        }
+        out.push(e);
+    }
+    out
+}
+
+fn at_line_start(b: &[u8], p: usize) -> bool {
+    p == 0 || p == b.len() || b[p - 1] == b'\n'
 }
 
 /// True when brackets outside strings and comments balance, for tests of fixed output.
