@@ -278,8 +278,17 @@ impl<'t, 'a> Bicep<'t, 'a> {
     fn deploys(&self, props: usize, lenient: bool) -> Option<String> {
         let body = self.members(props);
         let get = |name| {
-            self.attr_value(&body, name)
-                .map(|v| self.resolve(&value_of(self.tree, v)))
+            self.attr_value(&body, name).map(|v| {
+                match self.resolve(&value_of(self.tree, v.clone())) {
+                    // A conditional still names the extension by its literals.
+                    Res::Unknown => v
+                        .filter(|&i| i < self.tree.len() && self.tree.toks[i].k == K::Str)
+                        .filter_map(|i| literal(self.tree.src(i)))
+                        .find(|s| is_publisher(s) || is_extension_type(s))
+                        .map_or(Res::Unknown, Res::Lit),
+                    lit @ Res::Lit(_) => lit,
+                }
+            })
         };
         match (get("publisher")?, get("type")?) {
             (Res::Lit(p), Res::Lit(t)) if is_publisher(&p) && is_extension_type(&t) => Some(t),

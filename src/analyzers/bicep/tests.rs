@@ -307,3 +307,10 @@ fn fixtures_fix_cleanly_and_idempotently() {
         }
     }
 }
+
+#[test]
+fn conditional_type_in_entry() {
+    let text = "var exts = [\n  {\n    name: 'msi'\n    properties: {\n      publisher: 'Microsoft.ManagedIdentity'\n      type: isWindows ? 'ManagedIdentityExtensionForWindows' : 'ManagedIdentityExtensionForLinux'\n    }\n  }\n]\n";
+    assert_eq!(lines(text), vec![2]);
+    assert_eq!(fixed(text, false), "var exts = [\n]\n");
+}

@@ -46,6 +46,35 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let tf = Tf::new(&tree);
     let tfvars = ctx.path.to_ascii_lowercase().ends_with(".tfvars");
     tf.run(tfvars, out);
+    embedded_templates(&tree, ctx, out);
+}
+
+/// ARM templates written inline (`template_content = <<TEMPLATE { ... } TEMPLATE` of
+/// `azurerm_resource_group_template_deployment`) are ARM, not HCL: the ARM analyzer reads them.
+fn embedded_templates(tree: &Tree, ctx: &Context, out: &mut Analysis) {
+    for (i, t) in tree.toks.iter().enumerate() {
+        if t.k != K::Heredoc {
+            continue;
+        }
+        let raw = tree.src(i);
+        let body = hcl::heredoc_body(raw);
+        if !body.trim_start().starts_with('{')
+            || !body.to_ascii_lowercase().contains("managedidentity")
+        {
+            continue;
+        }
+        // `heredoc_body` starts right after the marker line.
+        let offset = t.s + raw.find('\n').map_or(raw.len(), |p| p + 1);
+        let arm_ctx = Context {
+            kind: crate::kind::FileKind::Arm,
+            ..*ctx
+        };
+        let mut sub = Analysis::default();
+        super::arm::analyze(body, &arm_ctx, &mut sub);
+        // Interpolations make such JSON invalid until Terraform renders it: not worth an error.
+        sub.problems.clear();
+        out.extend_shifted(sub, offset);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -179,7 +208,12 @@ impl<'t, 'a> Tf<'t, 'a> {
     fn attr(&self, body: &[Member], name: &str) -> Option<Res> {
         body.iter()
             .find(|m| m.block.is_none() && key_is(self.tree, m.key, name))
-            .map(|m| self.resolve(&value_of(self.tree, m.value.clone())))
+            .map(
+                |m| match self.resolve(&value_of(self.tree, m.value.clone())) {
+                    Res::Unknown => in_expression(self.tree, m.value.clone()),
+                    lit @ Res::Lit(_) => lit,
+                },
+            )
     }
 
     /// The extension type when `open`'s body deploys the extension. `lenient`: a literal
@@ -501,6 +535,15 @@ impl<'t, 'a> Tf<'t, 'a> {
         Fix::new(applicability, description, syntax::tidy(tree.text, edits))
             .map(|f| f.with_cleanup(syntax::tidy(tree.text, cleanup)))
     }
+}
+
+/// A conditional such as `var.win ? "ManagedIdentityExtensionForWindows" : "...ForLinux"`
+/// still names the extension: its first literal that is the publisher or a type stands for it.
+fn in_expression(tree: &Tree, r: Range<usize>) -> Res {
+    r.filter(|&i| i < tree.len() && tree.toks[i].k == K::Str)
+        .filter_map(|i| hcl::literal(tree.src(i)))
+        .find(|v| is_publisher(v) || is_extension_type(v))
+        .map_or(Res::Unknown, Res::Lit)
 }
 
 fn key_text(tree: &Tree, i: usize) -> Option<String> {

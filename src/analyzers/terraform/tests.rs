@@ -379,3 +379,29 @@ fn fixtures_fix_cleanly_and_idempotently() {
         }
     }
 }
+
+#[test]
+fn conditional_type_in_scale_set_and_module_objects() {
+    let text = r#"resource "azurerm_windows_virtual_machine_scale_set" "s" {
+  extension {
+    name      = "msi"
+    publisher = "Microsoft.ManagedIdentity"
+    type      = var.windows ? "ManagedIdentityExtensionForWindows" : "ManagedIdentityExtensionForLinux"
+  }
+}
+module "m" {
+  source    = "./ext"
+  publisher = "Microsoft.ManagedIdentity"
+  type      = var.windows ? "ManagedIdentityExtensionForWindows" : "ManagedIdentityExtensionForLinux"
+}
+"#;
+    assert_eq!(lines(text), vec![2, 8]);
+}
+
+#[test]
+fn heredoc_body_offset_matches_embedded_template_start() {
+    let raw = "<<TEMPLATE\n{ \"a\": 1 }\nTEMPLATE";
+    let body = hcl::heredoc_body(raw);
+    assert_eq!(&raw[raw.find('\n').unwrap() + 1..][..body.len()], body);
+    assert_eq!(body, "{ \"a\": 1 }\n");
+}
