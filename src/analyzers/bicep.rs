@@ -14,7 +14,7 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
-        syntax::{self, K, Member, NONE, Tok, Tree},
+        syntax::{self, K, Member, NONE, Tok, Tree, Uses},
     },
 };
 use crate::finding::{Applicability, Diagnostic, Fix};
@@ -364,11 +364,14 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
         // Objects elsewhere: scale set extensionProfile entries, variables holding the object.
         let mut claimed: Vec<Range<usize>> = hits.iter().map(|h| t.span(h.at, h.last)).collect();
+        claimed.sort_by_key(|r| r.start);
+        // Objects are visited in text order, so one bound covers the entries found here.
+        let mut entry_end = 0;
         for open in 0..t.len() {
             if !t.is(open, b'{') || !t.closed(open) {
                 continue;
             }
-            if claimed.iter().any(|r| r.contains(&t.toks[open].s)) {
+            if t.toks[open].s < entry_end || syntax::covered(&claimed, t.toks[open].s) {
                 continue;
             }
             let props = self.properties(open).unwrap_or(open);
@@ -377,7 +380,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
             };
             let parent = t.parent[open];
             let entry_of = (parent != NONE && t.is(parent, b'[')).then_some(parent);
-            claimed.push(t.span(open, t.close[open]));
+            entry_end = t.toks[t.close[open]].e;
             hits.push(Hit {
                 at: open,
                 first: open,
@@ -389,6 +392,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 name: self.ext_name(open),
             });
         }
+        let ix = self.index();
         for h in &hits {
             self.ports(h.props, out);
             let message = match &h.symbol {
@@ -402,7 +406,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 ),
             };
             let range = t.toks[h.at].s..t.toks[h.last].e;
-            out.push(Diagnostic::new(RULE, range, message).with_fix(self.fix(h)));
+            out.push(Diagnostic::new(RULE, range, message).with_fix(self.fix(h, &ix)));
         }
     }
 
@@ -435,7 +439,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
     }
 
-    fn fix(&self, h: &Hit) -> Option<Fix> {
+    fn fix(&self, h: &Hit, ix: &Index) -> Option<Fix> {
         let t = self.tree;
         let range = t.span(h.first, h.last);
         let mut edits = Vec::new();
@@ -444,25 +448,17 @@ impl<'t, 'a> Bicep<'t, 'a> {
         match (&h.symbol, h.entry_of) {
             (Some(sym), _) => {
                 edits.push(t.remove(h.first, h.last));
-                let deps = t.remove_list_refs(0..t.len(), "dependsOn", b':', true, &range, |f| {
+                let keys = ix.depends.get(sym.as_str()).into_iter().flatten().copied();
+                let deps = t.remove_list_refs(keys, true, &range, |f| {
                     t.toks[f].k == K::Word && t.src(f) == sym
                 });
                 if !deps.edits.is_empty() {
                     also.push("`dependsOn` entries");
                 }
                 edits.extend(deps.edits);
-                let in_depends = deps.lists;
-                let used_elsewhere = t.toks.iter().any(|tok| {
-                    if range.contains(&tok.s) || in_depends.iter().any(|r| r.contains(&tok.s)) {
-                        return false;
-                    }
-                    let s = &t.text[tok.s..tok.e];
-                    match tok.k {
-                        K::Word => s.split('.').next() == Some(sym.as_str()),
-                        K::Str => INTERPOLATED.captures_iter(s).any(|c| &c[1] == sym),
-                        _ => false,
-                    }
-                });
+                let mut skip: Vec<&Range<usize>> = deps.lists.iter().collect();
+                skip.push(&range);
+                let used_elsewhere = ix.names.used_outside(sym, &skip);
                 if used_elsewhere {
                     // Removing it would break the expressions that read it: a person decides.
                     applicability = Applicability::Unsafe;
@@ -480,17 +476,26 @@ impl<'t, 'a> Bicep<'t, 'a> {
             let scope = h
                 .entry_of
                 .map_or(0..t.len(), |l| l..t.close[l].min(t.len()));
-            let after =
-                t.remove_list_refs(scope, "provisionAfterExtensions", b':', true, &range, |f| {
+            let keys = ix
+                .after
+                .get(&name.to_ascii_lowercase())
+                .into_iter()
+                .flatten();
+            let after = t.remove_list_refs(
+                keys.copied().filter(|k| scope.contains(k)),
+                true,
+                &range,
+                |f| {
                     t.toks[f].k == K::Str
                         && literal(t.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name))
-                });
+                },
+            );
             if !after.edits.is_empty() {
                 also.push("`provisionAfterExtensions` entries");
             }
             edits.extend(after.edits);
         }
-        let cleanup = self.cleanup(&range);
+        let cleanup = self.cleanup(&range, ix);
         let mut description = match &h.symbol {
             Some(s) => format!("remove resource `{s}`"),
             None => "remove the Managed Identity extension entry".to_owned(),
@@ -503,49 +508,72 @@ impl<'t, 'a> Bicep<'t, 'a> {
     }
 
     /// Removals of `var`/`param` declarations used only inside `removed`.
-    fn cleanup(&self, removed: &Range<usize>) -> Vec<crate::finding::Edit> {
+    /// Where lists and names are used, computed once per file.
+    fn index(&self) -> Index {
         let t = self.tree;
-        let mut refs: Vec<(&str, usize)> = Vec::new();
+        let mut names = Uses::default();
         for (i, tok) in t.toks.iter().enumerate() {
             let s = &t.text[tok.s..tok.e];
             match tok.k {
                 K::Word => {
-                    // Object keys are not references.
+                    // Object keys and declared names are not references.
                     let is_key =
                         t.is(i + 1, b':') && t.parent[i] != NONE && t.is(t.parent[i], b'{');
-                    let decl_name = i > 0 && (t.is_word(i - 1, "var") || t.is_word(i - 1, "param"));
-                    if !is_key && !decl_name {
-                        refs.push((s.split('.').next().unwrap_or(s), tok.s));
+                    let declared = i > 0
+                        && ["var", "param", "resource", "module", "output"]
+                            .iter()
+                            .any(|k| t.is_word(i - 1, k));
+                    if !is_key && !declared {
+                        names.add(s.split('.').next().unwrap_or(s), tok.s);
                     }
                 }
                 K::Str => {
                     for c in INTERPOLATED.captures_iter(s) {
-                        refs.push((c.get(1).map_or("", |m| m.as_str()), tok.s));
+                        names.add(&c[1], tok.s);
                     }
                 }
                 _ => {}
             }
         }
-        let mut names: Vec<&str> = refs
-            .iter()
-            .filter(|(n, p)| removed.contains(p) && self.decls.contains_key(*n))
-            .map(|(n, _)| *n)
-            .collect();
-        names.sort_unstable();
-        names.dedup();
+        names.finish();
+        Index {
+            depends: t.list_index("dependsOn", b':', true, |f| {
+                (t.toks[f].k == K::Word).then(|| t.src(f).to_owned())
+            }),
+            after: t.list_index("provisionAfterExtensions", b':', true, |f| {
+                (t.toks[f].k == K::Str)
+                    .then(|| literal(t.src(f)))
+                    .flatten()
+                    .map(|v| v.to_ascii_lowercase())
+            }),
+            names,
+        }
+    }
+
+    /// Removals of `var`/`param` declarations used only inside `removed`.
+    fn cleanup(&self, removed: &Range<usize>, ix: &Index) -> Vec<crate::finding::Edit> {
+        let t = self.tree;
         let mut edits = Vec::new();
-        for name in names {
-            let d = &self.decls[name];
+        for name in ix.names.names_in(removed) {
+            let Some(d) = self.decls.get(name) else {
+                continue;
+            };
             let own = t.span(d.first, d.last);
-            let used = refs
-                .iter()
-                .any(|(n, p)| *n == name && !removed.contains(p) && !own.contains(p));
-            if !used {
+            if !ix.names.used_outside(name, &[removed, &own]) {
                 edits.push(t.remove(d.first, d.last));
             }
         }
         edits
     }
+}
+
+struct Index {
+    /// `dependsOn` lists by the symbol each element names.
+    depends: HashMap<String, Vec<usize>>,
+    /// `provisionAfterExtensions` lists by extension name (lower case).
+    after: HashMap<String, Vec<usize>>,
+    /// Uses of symbolic names, variables and parameters.
+    names: Uses,
 }
 
 /// The first token of the decorators (`@description('...')`, `@batchSize(1)`) right above `i`.

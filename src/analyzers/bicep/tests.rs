@@ -314,3 +314,14 @@ fn conditional_type_in_entry() {
     assert_eq!(lines(text), vec![2]);
     assert_eq!(fixed(text, false), "var exts = [\n]\n");
 }
+
+#[test]
+fn many_resources_stay_fast() {
+    let one = "resource m{i} 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  properties: {\n    publisher: 'Microsoft.ManagedIdentity'\n    type: 'ManagedIdentityExtensionForLinux'\n  }\n}\nresource y{i} 'x@1' = {\n  dependsOn: [\n    m{i}\n  ]\n}\n";
+    let text: String = (0..5000)
+        .map(|i| one.replace("{i}", &i.to_string()))
+        .collect();
+    let start = std::time::Instant::now();
+    assert_eq!(run(&text).diagnostics.len(), 5000);
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}

@@ -13,7 +13,7 @@ use std::{collections::HashMap, ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
-use self::syntax::{K, Member, Tree};
+use self::syntax::{K, Member, Tree, Uses};
 use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::finding::{Applicability, Diagnostic, Fix};
 
@@ -33,6 +33,10 @@ static PORT_REF: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?i)\\?["']port\\?["']\s*:\s*\\?"?\$\{\s*((?:var|local)\.[A-Za-z_][A-Za-z0-9_-]*)\s*\}"#,
     )
     .expect("valid regex")
+});
+/// `a.b` inside a template: a possible resource address.
+static PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*").expect("valid regex")
 });
 static REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)").expect("valid regex"));
@@ -119,6 +123,17 @@ struct Hit {
     name: Option<String>,
     /// Tokens where such lists may sit: the scale set's body, or the whole file.
     scope: Range<usize>,
+}
+
+struct Index {
+    /// `depends_on` lists by the address each element names.
+    depends: HashMap<String, Vec<usize>>,
+    /// `provision_after_extensions` lists by extension name (lower case).
+    after: HashMap<String, Vec<usize>>,
+    /// `type.name` pairs anywhere outside comments.
+    addresses: Uses,
+    /// `var.x` / `local.x`.
+    vars: Uses,
 }
 
 struct Tf<'t, 'a> {
@@ -301,13 +316,15 @@ impl<'t, 'a> Tf<'t, 'a> {
             }
         }
         // Any other object that pairs publisher and type (module inputs, locals, tfvars maps).
-        let claimed: Vec<Range<usize>> = hits.iter().map(|h| tree.span(h.first, h.last)).collect();
+        let mut claimed: Vec<Range<usize>> =
+            hits.iter().map(|h| tree.span(h.first, h.last)).collect();
+        claimed.sort_by_key(|r| r.start);
         for open in 0..tree.len() {
             if !tree.is(open, b'{') || !tree.closed(open) {
                 continue;
             }
             let pos = tree.toks[open].s;
-            if claimed.iter().any(|r| r.contains(&pos)) {
+            if syntax::covered(&claimed, pos) {
                 continue;
             }
             if let Some(ext_type) = self.deploys(open, false) {
@@ -351,7 +368,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                 }
             }
         }
-        let refs = self.references();
+        let ix = self.index();
         for h in &hits {
             if h.body != usize::MAX {
                 self.ports(h.body, out);
@@ -371,7 +388,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                     h.ext_type
                 ),
             };
-            let fix = self.fix(h, &refs);
+            let fix = self.fix(h, &ix);
             out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
         }
     }
@@ -426,27 +443,51 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
     }
 
-    /// Every `var.x` / `local.x` reference: (`local.`?, name, byte offset).
-    fn references(&self) -> Vec<(bool, String, usize)> {
+    /// Where lists, resource addresses and variables are used, computed once per file.
+    fn index(&self) -> Index {
         let tree = self.tree;
-        let mut refs = Vec::new();
+        let mut addresses = Uses::default();
+        let mut vars = Uses::default();
         for t in &tree.toks {
-            if matches!(t.k, K::Word | K::Str | K::Heredoc) {
-                let s = &tree.text[t.s..t.e];
-                for c in REF.captures_iter(s) {
-                    let whole = c.get(0).expect("group 0");
-                    // `x.var.y` is an attribute named `var`, not a variable.
-                    if whole.start() > 0 && s.as_bytes()[whole.start() - 1] == b'.' {
-                        continue;
+            let s = &tree.text[t.s..t.e];
+            match t.k {
+                K::Word => {
+                    let mut parts = s.splitn(3, '.');
+                    if let (Some(a), Some(b)) = (parts.next(), parts.next()) {
+                        addresses.add(&format!("{a}.{b}"), t.s);
                     }
-                    refs.push((&c[1] == "local", c[2].to_owned(), t.s + whole.start()));
                 }
+                K::Str | K::Heredoc => {
+                    for m in PAIR.find_iter(s) {
+                        addresses.add(m.as_str(), t.s + m.start());
+                    }
+                }
+                _ => continue,
+            }
+            for c in REF.captures_iter(s) {
+                let whole = c.get(0).expect("group 0");
+                // `x.var.y` is an attribute named `var`, not a variable.
+                if whole.start() > 0 && s.as_bytes()[whole.start() - 1] == b'.' {
+                    continue;
+                }
+                vars.add(&format!("{}.{}", &c[1], &c[2]), t.s + whole.start());
             }
         }
-        refs
+        addresses.finish();
+        vars.finish();
+        Index {
+            depends: tree.list_index("depends_on", b'=', false, |f| {
+                (tree.toks[f].k == K::Word).then(|| tree.src(f).to_owned())
+            }),
+            after: tree.list_index("provision_after_extensions", b'=', false, |f| {
+                hcl::literal(tree.src(f)).map(|v| v.to_ascii_lowercase())
+            }),
+            addresses,
+            vars,
+        }
     }
 
-    fn fix(&self, h: &Hit, refs: &[(bool, String, usize)]) -> Option<Fix> {
+    fn fix(&self, h: &Hit, ix: &Index) -> Option<Fix> {
         let tree = self.tree;
         let address = match &h.kind {
             HitKind::Resource(a) => Some(a.as_str()),
@@ -463,10 +504,13 @@ impl<'t, 'a> Tf<'t, 'a> {
         let mut also = Vec::new();
         if let Some(name) = &h.name {
             // Other extensions ordered after this one would name a missing extension.
+            let keys = ix
+                .after
+                .get(&name.to_ascii_lowercase())
+                .into_iter()
+                .flatten();
             let after = tree.remove_list_refs(
-                h.scope.clone(),
-                "provision_after_extensions",
-                b'=',
+                keys.copied().filter(|k| h.scope.contains(k)),
                 false,
                 &range,
                 |f| hcl::literal(tree.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name)),
@@ -477,51 +521,32 @@ impl<'t, 'a> Tf<'t, 'a> {
             edits.extend(after.edits);
         }
         if let Some(address) = address {
-            let deps =
-                tree.remove_list_refs(0..tree.len(), "depends_on", b'=', false, &range, |f| {
-                    tree.toks[f].k == K::Word && tree.src(f) == address
-                });
+            let keys = ix.depends.get(address).into_iter().flatten().copied();
+            let deps = tree.remove_list_refs(keys, false, &range, |f| {
+                tree.toks[f].k == K::Word && tree.src(f) == address
+            });
             if !deps.edits.is_empty() {
                 also.push("`depends_on` entries");
             }
             edits.extend(deps.edits);
-            let in_depends = deps.lists;
-            let used_elsewhere = tree.toks.iter().any(|t| {
-                if range.contains(&t.s) || in_depends.iter().any(|r| r.contains(&t.s)) {
-                    return false;
-                }
-                let s = &tree.text[t.s..t.e];
-                match t.k {
-                    K::Word => s == address || s.starts_with(&format!("{address}.")),
-                    K::Str | K::Heredoc => s.match_indices(address).any(|(p, _)| {
-                        !s.as_bytes()
-                            .get(p + address.len())
-                            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
-                    }),
-                    _ => false,
-                }
-            });
+            let mut skip: Vec<&Range<usize>> = deps.lists.iter().collect();
+            skip.push(&range);
+            let used_elsewhere = ix.addresses.used_outside(address, &skip);
             if used_elsewhere {
                 // Removing it would break the expressions that read it: a person decides.
                 applicability = Applicability::Unsafe;
             }
         }
         let mut cleanup = Vec::new();
-        let inside: Vec<&(bool, String, usize)> =
-            refs.iter().filter(|r| range.contains(&r.2)).collect();
-        let mut seen: Vec<(bool, &str)> = Vec::new();
-        for (local, name, _) in inside {
-            if seen.contains(&(*local, name.as_str())) {
-                continue;
-            }
-            seen.push((*local, name.as_str()));
-            let decls = if *local { &self.locals } else { &self.vars };
-            let Some(d) = decls.get(name) else { continue };
+        for name in ix.vars.names_in(&range) {
+            let d = if let Some(n) = name.strip_prefix("var.") {
+                self.vars.get(n)
+            } else {
+                name.strip_prefix("local.").and_then(|n| self.locals.get(n))
+            };
+            let Some(d) = d else { continue };
             let own = tree.span(d.first, d.last);
-            let used = refs
-                .iter()
-                .any(|(l, n, p)| l == local && n == name && !range.contains(p) && !own.contains(p));
-            if !used {
+            if !ix.vars.used_outside(name, &[&range, &own]) {
                 cleanup.push(tree.remove(d.first, d.last));
             }
         }

@@ -4,7 +4,7 @@
 //! (never recursion), so 100,000 nested `{` cost memory, not stack. Removals are computed from
 //! token positions and the raw text so that every byte outside them stays identical.
 
-use std::ops::Range;
+use std::{collections::HashMap, ops::Range};
 
 use crate::finding::Edit;
 
@@ -299,13 +299,37 @@ pub(crate) struct ListRefs {
 }
 
 impl Tree<'_> {
-    /// Removes the elements for which `is_ref(first_token)` holds from every `key <assign> [...]`
-    /// list among tokens `scope` outside the bytes `skip`; a list left empty goes with its key.
-    pub fn remove_list_refs(
+    /// Every `key <assign> [ ... ]` list, indexed by what `element` says each element names:
+    /// lets each finding reach the lists naming it without rescanning the file.
+    pub fn list_index(
         &self,
-        scope: Range<usize>,
         key: &str,
         assign: u8,
+        nl_sep: bool,
+        element: impl Fn(usize) -> Option<String>,
+    ) -> HashMap<String, Vec<usize>> {
+        let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+        for i in 0..self.len() {
+            if !self.is_word(i, key) || !self.is(i + 1, assign) || !self.is(i + 2, b'[') {
+                continue;
+            }
+            for (f, _) in self.elements(i + 2, nl_sep) {
+                if let Some(name) = element(f) {
+                    let keys = map.entry(name).or_default();
+                    if keys.last() != Some(&i) {
+                        keys.push(i);
+                    }
+                }
+            }
+        }
+        map
+    }
+
+    /// Removes the elements for which `is_ref(first_token)` holds from the lists of `keys` (from
+    /// [`Tree::list_index`]) outside the bytes `skip`; a list left empty goes with its key.
+    pub fn remove_list_refs(
+        &self,
+        keys: impl IntoIterator<Item = usize>,
         nl_sep: bool,
         skip: &Range<usize>,
         is_ref: impl Fn(usize) -> bool,
@@ -314,10 +338,7 @@ impl Tree<'_> {
             edits: Vec::new(),
             lists: Vec::new(),
         };
-        for i in scope {
-            if !self.is_word(i, key) || !self.is(i + 1, assign) || !self.is(i + 2, b'[') {
-                continue;
-            }
+        for i in keys {
             let open = i + 2;
             if skip.contains(&self.toks[i].s) || !self.closed(open) {
                 continue;
@@ -335,6 +356,45 @@ impl Tree<'_> {
     }
 }
 
+/// Where each name is used, so that "is it used outside these ranges" costs the uses of that
+/// name, not a scan of the file.
+#[derive(Default)]
+pub(crate) struct Uses {
+    by_name: HashMap<String, Vec<usize>>,
+    /// (offset, name), sorted by offset.
+    sorted: Vec<(usize, String)>,
+}
+
+impl Uses {
+    pub fn add(&mut self, name: &str, at: usize) {
+        self.by_name.entry(name.to_owned()).or_default().push(at);
+        self.sorted.push((at, name.to_owned()));
+    }
+
+    pub fn finish(&mut self) {
+        self.sorted.sort_unstable();
+    }
+
+    pub fn used_outside(&self, name: &str, skip: &[&Range<usize>]) -> bool {
+        self.by_name
+            .get(name)
+            .is_some_and(|v| v.iter().any(|p| !skip.iter().any(|r| r.contains(p))))
+    }
+
+    /// Names used inside `r`, each once.
+    pub fn names_in(&self, r: &Range<usize>) -> Vec<&str> {
+        let lo = self.sorted.partition_point(|(p, _)| *p < r.start);
+        let hi = self.sorted.partition_point(|(p, _)| *p < r.end);
+        let mut names: Vec<&str> = self.sorted[lo..hi]
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
     pub key: usize,
@@ -345,6 +405,12 @@ pub(crate) struct Member {
     pub block: Option<usize>,
     /// Attribute: the value's tokens. Block: its labels.
     pub value: Range<usize>,
+}
+
+/// True when `pos` lies in one of `sorted` (ranges sorted by start, not nested).
+pub(crate) fn covered(sorted: &[Range<usize>], pos: usize) -> bool {
+    let i = sorted.partition_point(|r| r.start <= pos);
+    i > 0 && sorted[i - 1].contains(&pos)
 }
 
 pub(crate) fn line_start(b: &[u8], p: usize) -> usize {

@@ -405,3 +405,14 @@ fn heredoc_body_offset_matches_embedded_template_start() {
     assert_eq!(&raw[raw.find('\n').unwrap() + 1..][..body.len()], body);
     assert_eq!(body, "{ \"a\": 1 }\n");
 }
+
+#[test]
+fn many_resources_stay_fast() {
+    let one = "resource \"azurerm_virtual_machine_extension\" \"m{i}\" {\n  publisher = \"Microsoft.ManagedIdentity\"\n  type = \"ManagedIdentityExtensionForLinux\"\n  settings = \"{\\\"port\\\": ${var.p{i}}}\"\n}\nresource \"x\" \"y{i}\" {\n  depends_on = [azurerm_virtual_machine_extension.m{i}]\n}\n";
+    let text: String = (0..5000)
+        .map(|i| one.replace("{i}", &i.to_string()))
+        .collect();
+    let start = std::time::Instant::now();
+    assert_eq!(run(&text).diagnostics.len(), 5000);
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}
