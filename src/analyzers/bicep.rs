@@ -17,20 +17,24 @@ use super::{
         syntax::{self, K, Member, NONE, Tok, Tree, Uses},
     },
 };
-use crate::finding::{Applicability, Diagnostic, Fix};
+use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS021";
 
 static INTERPOLATED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
 
-pub fn analyze(text: &str, _ctx: &Context, out: &mut Analysis) {
+pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     // Every usage names the publisher or a type, both containing this word.
     if !text.to_ascii_lowercase().contains("managedidentity") {
         return;
     }
     let tree = Tree::new(text, lex(text));
-    Bicep::new(&tree).run(out);
+    let bicep = Bicep::new(&tree);
+    bicep.run(out);
+    if ctx.path.to_ascii_lowercase().ends_with(".bicepparam") {
+        bicep.parameter_values(out);
+    }
 }
 
 fn is_word_byte(c: u8) -> bool {
@@ -393,7 +397,18 @@ impl<'t, 'a> Bicep<'t, 'a> {
             });
         }
         let ix = self.index();
-        for h in &hits {
+        let raws: Vec<(Range<usize>, bool)> = hits
+            .iter()
+            .map(|h| {
+                if h.symbol.is_some() {
+                    t.remove_raw(h.first, h.last)
+                } else {
+                    (0..0, false)
+                }
+            })
+            .collect();
+        let mains = syntax::grouped_removals(t.text, &raws);
+        for (h, main) in hits.iter().zip(mains) {
             self.ports(h.props, out);
             let message = match &h.symbol {
                 Some(s) => format!(
@@ -406,7 +421,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 ),
             };
             let range = t.toks[h.at].s..t.toks[h.last].e;
-            out.push(Diagnostic::new(RULE, range, message).with_fix(self.fix(h, &ix)));
+            out.push(Diagnostic::new(RULE, range, message).with_fix(self.fix(h, &ix, main)));
         }
     }
 
@@ -439,7 +454,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
     }
 
-    fn fix(&self, h: &Hit, ix: &Index) -> Option<Fix> {
+    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
         let t = self.tree;
         let range = t.span(h.first, h.last);
         let mut edits = Vec::new();
@@ -447,7 +462,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         let mut also = Vec::new();
         match (&h.symbol, h.entry_of) {
             (Some(sym), _) => {
-                edits.push(t.remove(h.first, h.last));
+                edits.push(Edit::deletion(main));
                 let keys = ix.depends.get(sym.as_str()).into_iter().flatten().copied();
                 let deps = t.remove_list_refs(keys, true, &range, |f| {
                     t.toks[f].k == K::Word && t.src(f) == sym
@@ -508,6 +523,30 @@ impl<'t, 'a> Bicep<'t, 'a> {
     }
 
     /// Removals of `var`/`param` declarations used only inside `removed`.
+    /// `param extensionType = 'ManagedIdentityExtensionForLinux'` in a parameter file: the
+    /// template it feeds deploys the extension. Reported without a fix (the template decides).
+    fn parameter_values(&self, out: &mut Analysis) {
+        let t = self.tree;
+        let mut found: Vec<(usize, usize, &str, String)> = self
+            .decls
+            .iter()
+            .filter_map(|(name, d)| match &d.value {
+                Value::Lit(v) if is_extension_type(v) => {
+                    Some((d.first, d.last, name.as_str(), v.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        found.sort_unstable();
+        for (first, last, name, v) in found {
+            out.push(Diagnostic::new(
+                RULE,
+                t.span(first, last),
+                format!("parameter `{name}` selects the retired Managed Identity VM extension ({v}); remove the extension it feeds and use IMDS"),
+            ));
+        }
+    }
+
     /// Where lists and names are used, computed once per file.
     fn index(&self) -> Index {
         let t = self.tree;
@@ -551,7 +590,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
     }
 
     /// Removals of `var`/`param` declarations used only inside `removed`.
-    fn cleanup(&self, removed: &Range<usize>, ix: &Index) -> Vec<crate::finding::Edit> {
+    fn cleanup(&self, removed: &Range<usize>, ix: &Index) -> Vec<Edit> {
         let t = self.tree;
         let mut edits = Vec::new();
         for name in ix.names.names_in(removed) {

@@ -149,12 +149,11 @@ resource vmssMsi 'Microsoft.Compute/virtualMachineScaleSets/extensions@2023-03-0
 }]
 ";
     assert_eq!(lines(text), vec![6, 16, 26]);
-    // Two adjacent declarations removed in one pass each keep their own surroundings, so the
-    // blank line between the survivors and them stays.
+    // Adjacent declarations removed in one pass leave no blank line behind them.
     let out = fixed(text, false);
     assert_eq!(
         out,
-        "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n  identity: {\n    type: 'SystemAssigned'\n  }\n}\n\n"
+        "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n  identity: {\n    type: 'SystemAssigned'\n  }\n}\n"
     );
 }
 
@@ -324,4 +323,54 @@ fn many_resources_stay_fast() {
     let start = std::time::Instant::now();
     assert_eq!(run(&text).diagnostics.len(), 5000);
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}
+
+#[test]
+fn bicepparam_type_value_flagged_without_fix() {
+    let text = "using 'main.bicep'\n\nparam location = 'westeurope'\nparam extensionType = 'ManagedIdentityExtensionForLinux'\n";
+    let ctx = Context {
+        kind: FileKind::Bicep,
+        path: "prod.bicepparam",
+        api_version: "2018-02-01",
+        extra_ports: &[],
+    };
+    let mut out = Analysis::default();
+    analyze(text, &ctx, &mut out);
+    assert_eq!(out.diagnostics.len(), 1);
+    assert_eq!(
+        &text[out.diagnostics[0].range.clone()],
+        "param extensionType = 'ManagedIdentityExtensionForLinux'"
+    );
+    assert!(out.diagnostics[0].fix.is_none());
+    assert!(run(text).diagnostics.is_empty());
+}
+
+const SNIPPETS: [&str; 7] = [
+    "@description('msi')\nresource msi 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  name: 'vm/msi'\n  properties: {\n    publisher: pub\n    type: 'ManagedIdentityExtensionForLinux'\n  }\n}\n",
+    "resource cse 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  properties: {\n    publisher: 'Microsoft.Compute'\n    type: 'CustomScriptExtension'\n  }\n  dependsOn: [\n    msi\n    other\n  ]\n}\n",
+    "resource s 'Microsoft.Compute/virtualMachineScaleSets@2023-03-01' = {\n  properties: {\n    extensions: [\n      {\n        name: 'msi'\n        properties: {\n          publisher: 'Microsoft.ManagedIdentity'\n          type: 'ManagedIdentityExtensionForLinux'\n        }\n      }\n      {\n        name: 'h'\n        properties: {\n          provisionAfterExtensions: ['msi']\n        }\n      }\n    ]\n  }\n}\n",
+    "var pub = 'Microsoft.ManagedIdentity'\n",
+    "param count int = 2\n",
+    "// resource old 'x' = { properties: { publisher: 'Microsoft.ManagedIdentity' } }\n",
+    "resource y 'x@1' = {\n  dependsOn: [msi, cse]\n}\n",
+];
+
+proptest::proptest! {
+    #[test]
+    fn fixes_keep_templates_whole(
+        parts in proptest::collection::vec((0..SNIPPETS.len(), proptest::bool::ANY), 0..10),
+        unsafe_fixes in proptest::bool::ANY,
+    ) {
+        let mut text = String::new();
+        for &(i, blank) in &parts {
+            text.push_str(SNIPPETS[i]);
+            if blank {
+                text.push('\n');
+            }
+        }
+        let out = fixed(&text, unsafe_fixes);
+        proptest::prop_assert!(run(&out).diagnostics.is_empty(), "{}", out);
+        proptest::prop_assert!(unsafe_fixes || !out.contains("\n\n\n") || text.contains("\n\n\n"), "{}", out);
+        proptest::prop_assert_eq!(fixed(&out, unsafe_fixes), out.clone());
+    }
 }

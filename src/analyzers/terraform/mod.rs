@@ -15,7 +15,7 @@ use regex::Regex;
 
 use self::syntax::{K, Member, Tree, Uses};
 use super::{Analysis, Context, is_extension_type, is_publisher};
-use crate::finding::{Applicability, Diagnostic, Fix};
+use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS020";
 const EXTENSION_RESOURCES: [&str; 2] = [
@@ -108,6 +108,8 @@ enum HitKind {
     Block(String),
     /// Some other object; reported without a fix.
     Bare,
+    /// A `.tfvars` value that is the extension type; reported without a fix.
+    Value(String),
 }
 
 struct Hit {
@@ -360,7 +362,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                         last: m.last,
                         body: usize::MAX,
                         open: usize::MAX,
-                        kind: HitKind::Bare,
+                        kind: HitKind::Value(key_text(tree, m.key).unwrap_or_default()),
                         ext_type: v,
                         name: None,
                         scope: 0..0,
@@ -369,7 +371,15 @@ impl<'t, 'a> Tf<'t, 'a> {
             }
         }
         let ix = self.index();
-        for h in &hits {
+        let raws: Vec<(Range<usize>, bool)> = hits
+            .iter()
+            .map(|h| match h.kind {
+                HitKind::Resource(_) | HitKind::Block(_) => tree.remove_raw(h.first, h.last),
+                HitKind::Bare | HitKind::Value(_) => (0..0, false),
+            })
+            .collect();
+        let mains = syntax::grouped_removals(tree.text, &raws);
+        for (h, main) in hits.iter().zip(mains) {
             if h.body != usize::MAX {
                 self.ports(h.body, out);
             }
@@ -387,8 +397,12 @@ impl<'t, 'a> Tf<'t, 'a> {
                     "configures the retired Managed Identity VM extension ({}); remove it and use IMDS",
                     h.ext_type
                 ),
+                HitKind::Value(key) => format!(
+                    "`{key}` selects the retired Managed Identity VM extension ({}); remove the extension it feeds and use IMDS",
+                    h.ext_type
+                ),
             };
-            let fix = self.fix(h, &ix);
+            let fix = self.fix(h, &ix, main);
             out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
         }
     }
@@ -487,19 +501,19 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
     }
 
-    fn fix(&self, h: &Hit, ix: &Index) -> Option<Fix> {
+    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
         let tree = self.tree;
         let address = match &h.kind {
             HitKind::Resource(a) => Some(a.as_str()),
             HitKind::Block(_) => None,
-            HitKind::Bare => return None,
+            HitKind::Bare | HitKind::Value(_) => return None,
         };
         // An unclosed block would take the rest of the file with it.
         if h.open == usize::MAX || !tree.closed(h.open) {
             return None;
         }
         let range = tree.span(h.first, h.last);
-        let mut edits = vec![tree.remove(h.first, h.last)];
+        let mut edits = vec![Edit::deletion(main)];
         let mut applicability = Applicability::Safe;
         let mut also = Vec::new();
         if let Some(name) = &h.name {

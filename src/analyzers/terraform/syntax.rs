@@ -215,6 +215,16 @@ impl<'a> Tree<'a> {
     /// (one following comma and a trailing line comment go with them), else inline with one
     /// adjacent comma.
     pub fn remove(&self, first: usize, last: usize) -> Edit {
+        let (r, whole) = self.remove_raw(first, last);
+        if whole {
+            Edit::deletion(whole_lines(self.text.as_bytes(), r.start, r.end))
+        } else {
+            Edit::deletion(r)
+        }
+    }
+
+    /// Like [`Tree::remove`] without the blank-line tidying; `true` when the range is whole lines.
+    pub fn remove_raw(&self, first: usize, last: usize) -> (Range<usize>, bool) {
         let b = self.text.as_bytes();
         let s = self.toks[first].s;
         let mut last = last;
@@ -227,15 +237,15 @@ impl<'a> Tree<'a> {
         if b[ls..s].iter().all(|c| *c == b' ' || *c == b'\t')
             && let Some(le) = after
         {
-            return Edit::deletion(whole_lines(b, ls, le));
+            return (ls..le, true);
         }
         if self.is(last, b',') {
-            return Edit::deletion(s..skip_spaces(b, e));
+            return (s..skip_spaces(b, e), false);
         }
         if first > 0 && self.is(first - 1, b',') {
-            return Edit::deletion(self.toks[first - 1].s..e);
+            return (self.toks[first - 1].s..e, false);
         }
-        Edit::deletion(s..e)
+        (s..e, false)
     }
 
     /// Edits removing the elements of `open`'s list for which `drop` holds. `None` when every
@@ -474,6 +484,45 @@ pub(crate) fn whole_lines(b: &[u8], ls: usize, le: usize) -> Range<usize> {
         return p..le;
     }
     ls..le
+}
+
+/// Final ranges for several findings' removals (from [`Tree::remove_raw`], any order). Whole-line
+/// removals separated only by blank lines form a group: together they leave the text exactly as
+/// one removal of the group would, and each alone still leaves tidy blank lines.
+pub(crate) fn grouped_removals(text: &str, raws: &[(Range<usize>, bool)]) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out: Vec<Range<usize>> = raws.iter().map(|(r, _)| r.clone()).collect();
+    let mut order: Vec<usize> = (0..raws.len()).filter(|&i| raws[i].1).collect();
+    order.sort_by_key(|&i| raws[i].0.start);
+    let mut g = 0;
+    while g < order.len() {
+        let mut h = g;
+        while h + 1 < order.len() {
+            let (prev, next) = (&raws[order[h]].0, &raws[order[h + 1]].0);
+            if prev.end > next.start || !b[prev.end..next.start].iter().all(u8::is_ascii_whitespace)
+            {
+                break;
+            }
+            h += 1;
+        }
+        let union = whole_lines(b, raws[order[g]].0.start, raws[order[h]].0.end);
+        for k in g..=h {
+            let own = &raws[order[k]].0;
+            let start = if k == g {
+                union.start.min(own.start)
+            } else {
+                own.start
+            };
+            let end = if k == h {
+                union.end.max(own.end)
+            } else {
+                raws[order[k + 1]].0.start
+            };
+            out[order[k]] = start..end;
+        }
+        g = h + 1;
+    }
+    out
 }
 
 /// Merges deletions of one fix that only whitespace separates, then widens the result like

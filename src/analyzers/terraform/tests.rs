@@ -416,3 +416,33 @@ fn many_resources_stay_fast() {
     assert_eq!(run(&text).diagnostics.len(), 5000);
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }
+
+const SNIPPETS: [&str; 7] = [
+    "resource \"azurerm_virtual_machine_extension\" \"msi\" {\n  publisher = var.pub\n  type      = \"ManagedIdentityExtensionForLinux\"\n}\n",
+    "resource \"azurerm_virtual_machine_extension\" \"cse\" {\n  publisher  = \"Microsoft.Azure.Extensions\"\n  type       = \"CustomScript\"\n  depends_on = [azurerm_virtual_machine_extension.msi, a.b]\n}\n",
+    "resource \"azurerm_linux_virtual_machine_scale_set\" \"s\" {\n  extension {\n    name      = \"msi\"\n    publisher = \"Microsoft.ManagedIdentity\"\n    type      = \"ManagedIdentityExtensionForLinux\"\n  }\n  extension {\n    name                       = \"h\"\n    publisher                  = \"Microsoft.ManagedServices\"\n    type                       = \"ApplicationHealthLinux\"\n    provision_after_extensions = [\"msi\"]\n  }\n}\n",
+    "variable \"pub\" {\n  default = \"Microsoft.ManagedIdentity\"\n}\n",
+    "locals {\n  x = 1\n}\n",
+    "# resource \"azurerm_virtual_machine_extension\" \"old\" {\n#   publisher = \"Microsoft.ManagedIdentity\"\n# }\n",
+    "resource \"x\" \"y\" {\n  depends_on = [\n    azurerm_virtual_machine_extension.msi,\n  ]\n}\n",
+];
+
+proptest::proptest! {
+    #[test]
+    fn fixes_keep_configurations_whole(
+        parts in proptest::collection::vec((0..SNIPPETS.len(), proptest::bool::ANY), 0..10),
+        unsafe_fixes in proptest::bool::ANY,
+    ) {
+        let mut text = String::new();
+        for &(i, blank) in &parts {
+            text.push_str(SNIPPETS[i]);
+            if blank {
+                text.push('\n');
+            }
+        }
+        let out = fixed(&text, unsafe_fixes);
+        proptest::prop_assert!(run(&out).diagnostics.is_empty(), "{}", out);
+        proptest::prop_assert!(unsafe_fixes || !out.contains("\n\n\n") || text.contains("\n\n\n"), "{}", out);
+        proptest::prop_assert_eq!(fixed(&out, unsafe_fixes), out.clone());
+    }
+}
