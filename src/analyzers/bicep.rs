@@ -465,7 +465,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 edits.push(Edit::deletion(main));
                 let keys = ix.depends.get(sym.as_str()).into_iter().flatten().copied();
                 let deps = t.remove_list_refs(keys, true, &range, |f| {
-                    t.toks[f].k == K::Word && t.src(f) == sym
+                    dependency(t, f) == Some(sym.as_str())
                 });
                 if !deps.edits.is_empty() {
                     also.push("`dependsOn` entries");
@@ -577,7 +577,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         names.finish();
         Index {
             depends: t.list_index("dependsOn", b':', true, |f| {
-                (t.toks[f].k == K::Word).then(|| t.src(f).to_owned())
+                dependency(t, f).map(str::to_owned)
             }),
             after: t.list_index("provisionAfterExtensions", b':', true, |f| {
                 (t.toks[f].k == K::Str)
@@ -634,6 +634,17 @@ fn decorators_start(t: &Tree, i: usize) -> usize {
         break;
     }
     s
+}
+
+/// The symbol a `dependsOn` element starting at `f` names: `msi`, `msi[i]` or `vm::msi`.
+fn dependency<'a>(t: &Tree<'a>, f: usize) -> Option<&'a str> {
+    if t.toks[f].k != K::Word {
+        return None;
+    }
+    if t.is(f + 1, b':') && t.is(f + 2, b':') && t.toks.get(f + 3).is_some_and(|x| x.k == K::Word) {
+        return Some(t.src(f + 3));
+    }
+    Some(t.src(f))
 }
 
 fn key_is(t: &Tree, i: usize, name: &str) -> bool {

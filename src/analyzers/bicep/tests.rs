@@ -374,3 +374,17 @@ proptest::proptest! {
         proptest::prop_assert_eq!(fixed(&out, unsafe_fixes), out.clone());
     }
 }
+
+#[test]
+fn nested_child_referenced_with_parent_accessor() {
+    let text = "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n  resource msi 'extensions' = {\n    name: 'msi'\n    properties: {\n      publisher: 'Microsoft.ManagedIdentity'\n      type: 'ManagedIdentityExtensionForLinux'\n    }\n  }\n}\n\nresource cse 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  name: 'vm/cse'\n  dependsOn: [\n    vm::msi\n    vm\n  ]\n}\n";
+    let a = run(text);
+    assert_eq!(
+        a.diagnostics[0].fix.as_ref().unwrap().applicability,
+        Applicability::Safe
+    );
+    assert_eq!(
+        fixed(text, false),
+        "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n}\n\nresource cse 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  name: 'vm/cse'\n  dependsOn: [\n    vm\n  ]\n}\n"
+    );
+}
