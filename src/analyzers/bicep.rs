@@ -176,6 +176,8 @@ fn literal(raw: &str) -> Option<String> {
 enum Value {
     Lit(String),
     Ref(String),
+    /// Tokens of an expression (a conditional between the two types, say).
+    Expr(Range<usize>),
     Other,
 }
 
@@ -253,6 +255,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
             match v {
                 Value::Lit(s) => return Res::Lit(s),
                 Value::Other => return Res::Unknown,
+                Value::Expr(r) => return self.named_in(r),
                 Value::Ref(r) => match self.decls.get(&r) {
                     Some(d) => v = d.value.clone(),
                     None => return Res::Unknown,
@@ -260,6 +263,15 @@ impl<'t, 'a> Bicep<'t, 'a> {
             }
         }
         Res::Unknown
+    }
+
+    /// A conditional such as `isWindows ? 'ManagedIdentityExtensionForWindows' : '...ForLinux'`
+    /// still names the extension: its first literal that is the publisher or a type stands for it.
+    fn named_in(&self, r: Range<usize>) -> Res {
+        r.filter(|&i| i < self.tree.len() && self.tree.toks[i].k == K::Str)
+            .filter_map(|i| literal(self.tree.src(i)))
+            .find(|s| is_publisher(s) || is_extension_type(s))
+            .map_or(Res::Unknown, Res::Lit)
     }
 
     fn members(&self, open: usize) -> Vec<Member> {
@@ -284,12 +296,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         let get = |name| {
             self.attr_value(&body, name).map(|v| {
                 match self.resolve(&value_of(self.tree, v.clone())) {
-                    // A conditional still names the extension by its literals.
-                    Res::Unknown => v
-                        .filter(|&i| i < self.tree.len() && self.tree.toks[i].k == K::Str)
-                        .filter_map(|i| literal(self.tree.src(i)))
-                        .find(|s| is_publisher(s) || is_extension_type(s))
-                        .map_or(Res::Unknown, Res::Lit),
+                    Res::Unknown => self.named_in(v),
                     lit @ Res::Lit(_) => lit,
                 }
             })
@@ -656,8 +663,11 @@ fn key_is(t: &Tree, i: usize, name: &str) -> bool {
 }
 
 fn value_of(t: &Tree, r: Range<usize>) -> Value {
-    if r.len() != 1 || r.end > t.len() {
+    if r.end > t.len() || r.is_empty() {
         return Value::Other;
+    }
+    if r.len() != 1 {
+        return Value::Expr(r);
     }
     let s = t.src(r.start);
     match t.toks[r.start].k {

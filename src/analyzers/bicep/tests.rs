@@ -388,3 +388,9 @@ fn nested_child_referenced_with_parent_accessor() {
         "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n}\n\nresource cse 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  name: 'vm/cse'\n  dependsOn: [\n    vm\n  ]\n}\n"
     );
 }
+
+#[test]
+fn decompiled_conditional_variable() {
+    let text = "param os string = 'Windows'\nvar extensionType = ((os == 'Windows') ? 'ManagedIdentityExtensionForWindows' : 'ManagedIdentityExtensionForLinux')\nvar vmss = {\n  extensions: [\n    {\n      name: 'msi'\n      properties: {\n        publisher: 'Microsoft.ManagedIdentity'\n        type: extensionType\n      }\n    }\n  ]\n}\n";
+    assert_eq!(lines(text), vec![5]);
+}

@@ -86,6 +86,8 @@ enum Value {
     Lit(String),
     /// `var.x` or `local.x`.
     Ref(String),
+    /// Tokens of an expression (a conditional between the two types, say).
+    Expr(Range<usize>),
     Other,
 }
 
@@ -199,6 +201,7 @@ impl<'t, 'a> Tf<'t, 'a> {
             match v {
                 Value::Lit(s) => return Res::Lit(s),
                 Value::Other => return Res::Unknown,
+                Value::Expr(r) => return in_expression(self.tree, r),
                 Value::Ref(r) => {
                     let decl = if let Some(n) = r.strip_prefix("var.") {
                         self.vars.get(n)
@@ -598,8 +601,11 @@ fn key_is(tree: &Tree, i: usize, name: &str) -> bool {
 }
 
 fn value_of(tree: &Tree, r: Range<usize>) -> Value {
-    if r.len() != 1 {
+    if r.is_empty() || r.end > tree.len() {
         return Value::Other;
+    }
+    if r.len() != 1 {
+        return Value::Expr(r);
     }
     let i = r.start;
     let s = tree.src(i);

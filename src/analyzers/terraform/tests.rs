@@ -446,3 +446,9 @@ proptest::proptest! {
         proptest::prop_assert_eq!(fixed(&out, unsafe_fixes), out.clone());
     }
 }
+
+#[test]
+fn conditional_local() {
+    let text = "locals {\n  ext = var.windows ? \"ManagedIdentityExtensionForWindows\" : \"ManagedIdentityExtensionForLinux\"\n}\nmodule \"m\" {\n  source    = \"./ext\"\n  publisher = \"Microsoft.ManagedIdentity\"\n  type      = local.ext\n}\n";
+    assert_eq!(lines(text), vec![4]);
+}
