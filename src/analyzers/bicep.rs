@@ -292,9 +292,12 @@ impl<'t, 'a> Bicep<'t, 'a> {
     }
 
     fn deploys(&self, props: usize, lenient: bool) -> Option<String> {
-        let body = self.members(props);
+        self.deploys_in(&self.members(props), lenient)
+    }
+
+    fn deploys_in(&self, body: &[Member], lenient: bool) -> Option<String> {
         let get = |name| {
-            self.attr_value(&body, name).map(|v| {
+            self.attr_value(body, name).map(|v| {
                 match self.resolve(&value_of(self.tree, v.clone())) {
                     Res::Unknown => self.named_in(v),
                     lit @ Res::Lit(_) => lit,
@@ -403,6 +406,23 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 name: self.ext_name(open),
             });
         }
+        // A snippet of bare properties (a documentation excerpt of a resource body).
+        let top = t.members(0, t.len(), b":", false);
+        if let Some(ext_type) = self.deploys_in(&top, false) {
+            let at = |name| top.iter().find(|m| key_is(t, m.key, name));
+            if let (Some(p), Some(ty)) = (at("publisher"), at("type")) {
+                hits.push(Hit {
+                    at: p.first.min(ty.first),
+                    first: p.first.min(ty.first),
+                    last: p.last.max(ty.last),
+                    props: NONE,
+                    symbol: None,
+                    entry_of: None,
+                    ext_type,
+                    name: None,
+                });
+            }
+        }
         let ix = self.index();
         let raws: Vec<(Range<usize>, bool)> = hits
             .iter()
@@ -416,7 +436,9 @@ impl<'t, 'a> Bicep<'t, 'a> {
             .collect();
         let mains = syntax::grouped_removals(t.text, &raws);
         for (h, main) in hits.iter().zip(mains) {
-            self.ports(h.props, out);
+            if h.props != NONE {
+                self.ports(h.props, out);
+            }
             let message = match &h.symbol {
                 Some(s) => format!(
                     "resource `{s}` deploys the retired Managed Identity VM extension ({}); remove it and use IMDS",

@@ -394,3 +394,10 @@ fn decompiled_conditional_variable() {
     let text = "param os string = 'Windows'\nvar extensionType = ((os == 'Windows') ? 'ManagedIdentityExtensionForWindows' : 'ManagedIdentityExtensionForLinux')\nvar vmss = {\n  extensions: [\n    {\n      name: 'msi'\n      properties: {\n        publisher: 'Microsoft.ManagedIdentity'\n        type: extensionType\n      }\n    }\n  ]\n}\n";
     assert_eq!(lines(text), vec![5]);
 }
+
+#[test]
+fn documentation_snippet() {
+    let text = "publisher: 'Microsoft.ManagedIdentity'\ntype: 'ManagedIdentityExtensionForWindows'\ntypeHandlerVersion: '1.0'\n";
+    assert_eq!(lines(text), vec![1]);
+    assert!(run(text).diagnostics[0].fix.is_none());
+}

@@ -239,9 +239,12 @@ impl<'t, 'a> Tf<'t, 'a> {
     /// The extension type when `open`'s body deploys the extension. `lenient`: a literal
     /// publisher with an unresolvable type (or the reverse) is enough; nothing else uses them.
     fn deploys(&self, open: usize, lenient: bool) -> Option<String> {
-        let body = self.body(open);
-        let publisher = self.attr(&body, "publisher")?;
-        let ty = self.attr(&body, "type")?;
+        self.deploys_in(&self.body(open), lenient)
+    }
+
+    fn deploys_in(&self, body: &[Member], lenient: bool) -> Option<String> {
+        let publisher = self.attr(body, "publisher")?;
+        let ty = self.attr(body, "type")?;
         match (publisher, ty) {
             (Res::Lit(p), Res::Lit(t)) if is_publisher(&p) && is_extension_type(&t) => Some(t),
             (Res::Lit(p), Res::Unknown) if lenient && is_publisher(&p) => {
@@ -345,6 +348,26 @@ impl<'t, 'a> Tf<'t, 'a> {
                     last: tree.close[open],
                     body: open,
                     open,
+                    kind: HitKind::Bare,
+                    ext_type,
+                    name: None,
+                    scope: 0..0,
+                });
+            }
+        }
+        // A snippet of bare attributes (a documentation excerpt of a resource body).
+        if let Some(ext_type) = self.deploys_in(&self.top, false) {
+            let at = |name| {
+                self.top
+                    .iter()
+                    .find(|m| m.block.is_none() && key_is(tree, m.key, name))
+            };
+            if let (Some(p), Some(t)) = (at("publisher"), at("type")) {
+                hits.push(Hit {
+                    first: p.first.min(t.first),
+                    last: p.last.max(t.last),
+                    body: usize::MAX,
+                    open: usize::MAX,
                     kind: HitKind::Bare,
                     ext_type,
                     name: None,

@@ -452,3 +452,12 @@ fn conditional_local() {
     let text = "locals {\n  ext = var.windows ? \"ManagedIdentityExtensionForWindows\" : \"ManagedIdentityExtensionForLinux\"\n}\nmodule \"m\" {\n  source    = \"./ext\"\n  publisher = \"Microsoft.ManagedIdentity\"\n  type      = local.ext\n}\n";
     assert_eq!(lines(text), vec![4]);
 }
+
+#[test]
+fn documentation_snippets() {
+    let block = "extension {\n  name      = \"MSILinuxExtension\"\n  publisher = \"Microsoft.ManagedIdentity\"\n  type      = \"ManagedIdentityExtensionForLinux\"\n}\n";
+    assert_eq!(lines(block), vec![1]);
+    let attrs = "name      = \"msi\"\npublisher = \"Microsoft.ManagedIdentity\"\ntype      = \"ManagedIdentityExtensionForLinux\"\n";
+    assert_eq!(lines(attrs), vec![2]);
+    assert!(run(attrs).diagnostics[0].fix.is_none());
+}
