@@ -401,3 +401,12 @@ fn documentation_snippet() {
     assert_eq!(lines(text), vec![1]);
     assert!(run(text).diagnostics[0].fix.is_none());
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC*", cut in 0usize..400) {
+        let text = format!("publisher: 'Microsoft.ManagedIdentity'\n{s}");
+        let _ = run(&text);
+        let _ = run(&text[..crate::source::floor_char_boundary(&text, cut.min(text.len()))]);
+    }
+}

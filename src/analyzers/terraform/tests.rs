@@ -461,3 +461,12 @@ fn documentation_snippets() {
     assert_eq!(lines(attrs), vec![2]);
     assert!(run(attrs).diagnostics[0].fix.is_none());
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC*", cut in 0usize..400) {
+        let text = format!("publisher = \"Microsoft.ManagedIdentity\"\n{s}");
+        let _ = run(&text);
+        let _ = run_at(&text[..crate::source::floor_char_boundary(&text, cut.min(text.len()))], "x.tfvars");
+    }
+}
