@@ -47,3 +47,27 @@ resource "azurerm_role_assignment" "reader" {
   principal_id         = azurerm_user_assigned_identity.app.principal_id
   description          = "Replaces the Microsoft.ManagedIdentity VM extension with IMDS"
 }
+
+resource "azurerm_federated_identity_credential" "github" {
+  name                = "github"
+  resource_group_name = azurerm_resource_group.rg.name
+  parent_id           = azurerm_user_assigned_identity.app.id
+  issuer              = "https://token.actions.githubusercontent.com"
+  subject             = "repo:contoso/app:ref:refs/heads/main"
+  audience            = ["api://AzureADTokenExchange"]
+}
+
+resource "azurerm_linux_virtual_machine_scale_set" "web" {
+  name = "vmss-web"
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  extension {
+    name                 = "HealthExtension"
+    publisher            = "Microsoft.ManagedServices"
+    type                 = "ApplicationHealthLinux"
+    type_handler_version = "1.0"
+  }
+}

@@ -45,3 +45,15 @@ resource msi 'Microsoft.Compute/virtualMachines/extensions@2017-12-01' = {
 
 output principalId string = uai.properties.principalId
 output note string = 'Migrated from Microsoft.ManagedIdentity extension to IMDS'
+
+resource federated 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2023-01-31' = {
+  parent: uai
+  name: 'github'
+  properties: {
+    issuer: 'https://token.actions.githubusercontent.com'
+    subject: 'repo:contoso/app:ref:refs/heads/main'
+    audiences: [
+      'api://AzureADTokenExchange'
+    ]
+  }
+}
