@@ -14,7 +14,7 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
-        syntax::{self, K, Member, NONE, Tok, Tree, Uses},
+        syntax::{self, K, Member, NONE, Tok, Tree, Uses, unicode_space},
     },
 };
 use crate::finding::{Applicability, Diagnostic, Edit, Fix};
@@ -59,6 +59,10 @@ fn lex(text: &str) -> Vec<Tok> {
                 i += 1;
                 continue;
             }
+            _ if unicode_space(b, i) > 0 => {
+                i += unicode_space(b, i);
+                continue;
+            }
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 i = memchr::memchr(b'\n', &b[i..]).map_or(len, |p| i + p);
                 continue;
@@ -83,7 +87,7 @@ fn lex(text: &str) -> Vec<Tok> {
             i = string_end(b, i);
             kind = K::Str;
         } else if is_word_byte(c) {
-            while i < len && is_word_byte(b[i]) {
+            while i < len && is_word_byte(b[i]) && unicode_space(b, i) == 0 {
                 i += 1;
             }
             kind = K::Word;

@@ -410,3 +410,9 @@ proptest::proptest! {
         let _ = run(&text[..crate::source::floor_char_boundary(&text, cut.min(text.len()))]);
     }
 }
+
+#[test]
+fn bom_and_no_break_spaces_are_blanks() {
+    let text = "\u{feff}resource m 'x@1' = {\n  properties: {\n    publisher:\u{a0}'Microsoft.ManagedIdentity'\n    type: 'ManagedIdentityExtensionForLinux'\n  }\n}\n";
+    assert_eq!(lines(text), vec![1]);
+}

@@ -2,7 +2,7 @@
 //! Comments vanish; a quoted template or heredoc becomes one token, so text inside strings can
 //! never be mistaken for structure.
 
-use super::syntax::{K, Tok};
+use super::syntax::{K, Tok, unicode_space};
 
 pub(crate) fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' || c == b'*' || c >= 0x80
@@ -24,6 +24,10 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
             }
             b' ' | b'\t' | b'\r' | 0x0c => {
                 i += 1;
+                continue;
+            }
+            _ if unicode_space(b, i) > 0 => {
+                i += unicode_space(b, i);
                 continue;
             }
             b'#' => {
@@ -57,7 +61,7 @@ pub(crate) fn lex(text: &str) -> Vec<Tok> {
             i = end;
             kind = K::Heredoc;
         } else if is_word_byte(c) {
-            while i < len && is_word_byte(b[i]) {
+            while i < len && is_word_byte(b[i]) && unicode_space(b, i) == 0 {
                 i += 1;
             }
             kind = K::Word;

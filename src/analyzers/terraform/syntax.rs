@@ -423,6 +423,19 @@ pub(crate) fn covered(sorted: &[Range<usize>], pos: usize) -> bool {
     i > 0 && sorted[i - 1].contains(&pos)
 }
 
+/// The length of a BOM or no-break space at `i` (pasted from documents), else 0: lexers treat
+/// them as blanks so they cannot glue onto a keyword.
+pub(crate) fn unicode_space(b: &[u8], i: usize) -> usize {
+    let rest = &b[i..];
+    if rest.starts_with(&[0xEF, 0xBB, 0xBF]) || rest.starts_with(&[0xE2, 0x80, 0xAF]) {
+        3
+    } else if rest.starts_with(&[0xC2, 0xA0]) {
+        2
+    } else {
+        0
+    }
+}
+
 pub(crate) fn line_start(b: &[u8], p: usize) -> usize {
     memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1)
 }

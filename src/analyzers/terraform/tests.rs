@@ -470,3 +470,9 @@ proptest::proptest! {
         let _ = run_at(&text[..crate::source::floor_char_boundary(&text, cut.min(text.len()))], "x.tfvars");
     }
 }
+
+#[test]
+fn bom_and_no_break_spaces_are_blanks() {
+    let text = "\u{feff}resource \"azurerm_virtual_machine_extension\" \"m\" {\n  publisher\u{a0}= \"Microsoft.ManagedIdentity\"\n  type = \"ManagedIdentityExtensionForLinux\"\n}\n";
+    assert_eq!(lines(text), vec![1]);
+}
