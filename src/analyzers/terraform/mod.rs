@@ -527,12 +527,34 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
     }
 
+    /// An object in a list (`extensions = [{ publisher = ..., type = ... }]` feeding a
+    /// `dynamic "extension"`): removing the element is the migration. Other objects stay for
+    /// a person.
+    fn entry_fix(&self, h: &Hit) -> Option<Fix> {
+        let tree = self.tree;
+        if h.open == usize::MAX || h.first != h.open || !tree.closed(h.open) {
+            return None;
+        }
+        let list = tree.parent[h.open];
+        if list == syntax::NONE || !tree.is(list, b'[') || !tree.closed(list) {
+            return None;
+        }
+        let edits = tree
+            .remove_elements(list, false, |f, _| f == h.open)
+            .unwrap_or_else(|| vec![tree.remove(h.first, h.last)]);
+        Fix::safe(
+            "remove the Managed Identity extension entry",
+            syntax::tidy(tree.text, edits),
+        )
+    }
+
     fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
         let tree = self.tree;
         let address = match &h.kind {
             HitKind::Resource(a) => Some(a.as_str()),
             HitKind::Block(_) => None,
-            HitKind::Bare | HitKind::Value(_) => return None,
+            HitKind::Bare => return self.entry_fix(h),
+            HitKind::Value(_) => return None,
         };
         // An unclosed block would take the rest of the file with it.
         if h.open == usize::MAX || !tree.closed(h.open) {

@@ -282,7 +282,7 @@ fn other_references_make_the_fix_unsafe() {
 }
 
 #[test]
-fn module_inputs_and_locals_objects_flagged_without_fix() {
+fn list_entries_are_removed_other_objects_kept() {
     let text = r#"module "vm" {
   source = "./vm"
   extensions = [
@@ -293,9 +293,19 @@ fn module_inputs_and_locals_objects_flagged_without_fix() {
   ]
 }
 "#;
-    let a = run(text);
     assert_eq!(lines(text), vec![4]);
-    assert!(a.diagnostics[0].fix.is_none());
+    assert_eq!(
+        fixed(text, false),
+        "module \"vm\" {\n  source = \"./vm\"\n  extensions = [\n  ]\n}\n"
+    );
+    let two = "locals {\n  exts = [{ name = \"h\" }, { publisher = \"Microsoft.ManagedIdentity\", type = \"ManagedIdentityExtensionForLinux\" }]\n}\n";
+    assert_eq!(
+        fixed(two, false),
+        "locals {\n  exts = [{ name = \"h\" }]\n}\n"
+    );
+    let object = "locals {\n  msi = {\n    publisher = \"Microsoft.ManagedIdentity\"\n    type = \"ManagedIdentityExtensionForLinux\"\n  }\n}\n";
+    assert_eq!(lines(object), vec![2]);
+    assert!(run(object).diagnostics[0].fix.is_none());
 }
 
 #[test]
