@@ -516,9 +516,7 @@ impl<'t, 'a> Tf<'t, 'a> {
         addresses.finish();
         vars.finish();
         Index {
-            depends: tree.list_index("depends_on", b'=', false, |f| {
-                (tree.toks[f].k == K::Word).then(|| tree.src(f).to_owned())
-            }),
+            depends: tree.list_index("depends_on", b'=', false, |f| dependency(tree, f)),
             after: tree.list_index("provision_after_extensions", b'=', false, |f| {
                 hcl::literal(tree.src(f)).map(|v| v.to_ascii_lowercase())
             }),
@@ -585,7 +583,7 @@ impl<'t, 'a> Tf<'t, 'a> {
         if let Some(address) = address {
             let keys = ix.depends.get(address).into_iter().flatten().copied();
             let deps = tree.remove_list_refs(keys, false, &range, |f| {
-                tree.toks[f].k == K::Word && tree.src(f) == address
+                dependency(tree, f).as_deref() == Some(address)
             });
             if !deps.edits.is_empty() {
                 also.push("`depends_on` entries");
@@ -631,6 +629,16 @@ fn in_expression(tree: &Tree, r: Range<usize>) -> Res {
         .filter_map(|i| hcl::literal(tree.src(i)))
         .find(|v| is_publisher(v) || is_extension_type(v))
         .map_or(Res::Unknown, Res::Lit)
+}
+
+/// The address a `depends_on` element names: `type.name`, `type.name[0]`, or the quoted
+/// `"type.name"` of Terraform 0.11.
+fn dependency(tree: &Tree, f: usize) -> Option<String> {
+    match tree.toks[f].k {
+        K::Word => Some(tree.src(f).to_owned()),
+        K::Str => hcl::literal(tree.src(f)),
+        _ => None,
+    }
 }
 
 fn key_text(tree: &Tree, i: usize) -> Option<String> {

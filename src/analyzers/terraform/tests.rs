@@ -486,3 +486,13 @@ fn bom_and_no_break_spaces_are_blanks() {
     let text = "\u{feff}resource \"azurerm_virtual_machine_extension\" \"m\" {\n  publisher\u{a0}= \"Microsoft.ManagedIdentity\"\n  type = \"ManagedIdentityExtensionForLinux\"\n}\n";
     assert_eq!(lines(text), vec![1]);
 }
+
+#[test]
+fn quoted_depends_on_of_terraform_0_11() {
+    let text = "resource \"azurerm_virtual_machine_extension\" \"msi\" {\n  publisher = \"Microsoft.ManagedIdentity\"\n  type      = \"ManagedIdentityExtensionForWindows\"\n}\n\nresource \"azurerm_virtual_machine_extension\" \"cse\" {\n  publisher  = \"Microsoft.Compute\"\n  type       = \"CustomScriptExtension\"\n  depends_on = [\"azurerm_virtual_machine_extension.msi\", \"azurerm_virtual_machine.vm\"]\n}\n";
+    assert_eq!(
+        run(text).diagnostics[0].fix.as_ref().unwrap().applicability,
+        Applicability::Safe
+    );
+    assert!(fixed(text, false).contains("depends_on = [\"azurerm_virtual_machine.vm\"]"));
+}
