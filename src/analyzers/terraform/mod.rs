@@ -255,6 +255,16 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
     }
 
+    /// The `{` of `properties = {` in `open`'s object.
+    fn properties(&self, open: usize) -> Option<usize> {
+        let m = self
+            .body(open)
+            .into_iter()
+            .find(|m| m.block.is_none() && key_is(self.tree, m.key, "properties"))?;
+        let v = m.value.start;
+        (self.tree.is(v, b'{') && self.tree.close[v] + 1 == m.value.end).then_some(v)
+    }
+
     fn name(&self, open: usize) -> Option<String> {
         match self.attr(&self.body(open), "name")? {
             Res::Lit(n) => Some(n),
@@ -327,15 +337,20 @@ impl<'t, 'a> Tf<'t, 'a> {
         let mut claimed: Vec<Range<usize>> =
             hits.iter().map(|h| tree.span(h.first, h.last)).collect();
         claimed.sort_by_key(|r| r.start);
+        // Objects are visited in text order, so one bound covers the ones found here.
+        let mut found_end = 0;
         for open in 0..tree.len() {
             if !tree.is(open, b'{') || !tree.closed(open) {
                 continue;
             }
             let pos = tree.toks[open].s;
-            if syntax::covered(&claimed, pos) {
+            if pos < found_end || syntax::covered(&claimed, pos) {
                 continue;
             }
-            if let Some(ext_type) = self.deploys(open, false) {
+            // An ARM resource written in HCL (`jsonencode`) keeps them under `properties`.
+            let body = self.properties(open).unwrap_or(open);
+            if let Some(ext_type) = self.deploys(body, false) {
+                found_end = tree.toks[tree.close[open]].e;
                 let mut first = open;
                 while first > 0
                     && matches!(tree.toks[first - 1].k, K::Word | K::Str)
@@ -346,7 +361,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                 hits.push(Hit {
                     first,
                     last: tree.close[open],
-                    body: open,
+                    body,
                     open,
                     kind: HitKind::Bare,
                     ext_type,

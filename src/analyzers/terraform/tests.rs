@@ -496,3 +496,32 @@ fn quoted_depends_on_of_terraform_0_11() {
     );
     assert!(fixed(text, false).contains("depends_on = [\"azurerm_virtual_machine.vm\"]"));
 }
+
+#[test]
+fn arm_resources_written_with_jsonencode() {
+    let text = r#"resource "azurerm_resource_group_template_deployment" "d" {
+  template_content = jsonencode({
+    resources = [
+      {
+        type = "Microsoft.Compute/virtualMachines/extensions"
+        name = "vm/ManagedIdentityExtensionForLinux"
+        properties = {
+          publisher = "Microsoft.ManagedIdentity"
+          type      = "ManagedIdentityExtensionForLinux"
+          settings  = { port = 50343 }
+        }
+      },
+      {
+        type = "Microsoft.Storage/storageAccounts"
+      },
+    ]
+  })
+}
+"#;
+    let a = run(text);
+    assert_eq!(lines(text), vec![4]);
+    assert_eq!(a.declared_ports, vec![50343]);
+    assert!(fixed(text, false).contains(
+        "    resources = [\n      {\n        type = \"Microsoft.Storage/storageAccounts\""
+    ));
+}
