@@ -3,8 +3,9 @@
 //! Finds `resource` declarations (top-level or nested child, conditional, in loops) whose
 //! `properties` pair the extension's publisher and type, and scale set `extensionProfile`
 //! entries or other objects that do. Values may come from `var`/`param` defaults in the same
-//! file. The fix removes the declaration (with its decorators) or the array entry, and the
-//! `dependsOn` elements naming it; `var`/`param` left unused go only under `--unsafe-fixes`.
+//! file. The fix removes the declaration (with its decorators) or the array entry, the
+//! `dependsOn` elements and `provisionAfterExtensions` entries naming it; `var`/`param` left
+//! unused go only under `--unsafe-fixes`.
 
 use std::{collections::HashMap, ops::Range, sync::LazyLock};
 

@@ -3,8 +3,11 @@
 //! Finds `azurerm_virtual_machine_extension` and `azurerm_virtual_machine_scale_set_extension`
 //! resources, scale sets' `extension { }` (and `dynamic "extension"`) blocks, and any other
 //! object pairing the extension's publisher and type, by publisher + type (never by name).
-//! Values may come from `var.x` / `local.x` defined in the same file. The fix removes the block
-//! and the `depends_on` entries naming it; variables left unused go only under `--unsafe-fixes`.
+//! Values may come from `var.x` / `local.x` defined in the same file. The fix removes the block,
+//! the `depends_on` and `provision_after_extensions` entries naming it; variables left unused go
+//! only under `--unsafe-fixes`. ARM templates inlined in heredocs go to the ARM analyzer.
+//!
+//! `syntax` (token trees, removals) is shared with the Bicep analyzer.
 
 mod hcl;
 pub(crate) mod syntax;

@@ -69,11 +69,12 @@ impl<'a> Tree<'a> {
                 K::P(b')') => b'(',
                 _ => continue,
             };
-            // A stray closer is ignored rather than allowed to unwind unrelated groups.
-            if let Some(&top) = stack.last()
-                && toks[top].is(opener)
-            {
-                stack.pop();
+            // A closer matching one of the few innermost groups closes it, leaving the groups
+            // opened inside it unclosed (a missing `)` must not swallow the rest of the file);
+            // any other closer is stray and ignored. The bounded look-back keeps this linear.
+            if let Some(depth) = stack.iter().rev().take(3).position(|&o| toks[o].is(opener)) {
+                let top = stack[stack.len() - 1 - depth];
+                stack.truncate(stack.len() - 1 - depth);
                 close[top] = i;
             }
         }

@@ -525,3 +525,10 @@ fn arm_resources_written_with_jsonencode() {
         "    resources = [\n      {\n        type = \"Microsoft.Storage/storageAccounts\""
     ));
 }
+
+#[test]
+fn a_missing_parenthesis_does_not_hide_later_blocks() {
+    let text = "locals {\n  a = max(1, 2\n}\n\nresource \"azurerm_virtual_machine_extension\" \"msi\" {\n  publisher = \"Microsoft.ManagedIdentity\"\n  type = \"ManagedIdentityExtensionForLinux\"\n}\n";
+    assert_eq!(lines(text), vec![5]);
+    assert!(run(text).diagnostics[0].fix.is_some());
+}
