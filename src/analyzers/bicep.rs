@@ -440,6 +440,13 @@ impl<'t, 'a> Bicep<'t, 'a> {
             })
             .collect();
         let mains = syntax::grouped_removals(t.text, &raws);
+        // Two resources with one symbolic name are invalid Bicep: neither gets a fix.
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for h in &hits {
+            if let Some(s) = &h.symbol {
+                *seen.entry(s.as_str()).or_default() += 1;
+            }
+        }
         for (h, main) in hits.iter().zip(mains) {
             if h.props != NONE {
                 self.ports(h.props, out);
@@ -455,7 +462,15 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 ),
             };
             let range = t.toks[h.at].s..t.toks[h.last].e;
-            out.push(Diagnostic::new(RULE, range, message).with_fix(self.fix(h, &ix, main)));
+            out.push(
+                Diagnostic::new(RULE, range, message).with_fix(
+                    h.symbol
+                        .as_ref()
+                        .is_none_or(|s| seen[s.as_str()] == 1)
+                        .then(|| self.fix(h, &ix, main))
+                        .flatten(),
+                ),
+            );
         }
     }
 

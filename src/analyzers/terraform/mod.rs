@@ -423,6 +423,14 @@ impl<'t, 'a> Tf<'t, 'a> {
             })
             .collect();
         let mains = syntax::grouped_removals(tree.text, &raws);
+        // Two resources with one address are invalid Terraform: which one a reference means is
+        // unknowable, so neither gets a fix.
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for h in &hits {
+            if let HitKind::Resource(a) = &h.kind {
+                *seen.entry(a.as_str()).or_default() += 1;
+            }
+        }
         for (h, main) in hits.iter().zip(mains) {
             if h.body != usize::MAX {
                 self.ports(h.body, out);
@@ -446,7 +454,12 @@ impl<'t, 'a> Tf<'t, 'a> {
                     h.ext_type
                 ),
             };
-            let fix = self.fix(h, &ix, main);
+            let duplicate = matches!(&h.kind, HitKind::Resource(a) if seen[a.as_str()] > 1);
+            let fix = if duplicate {
+                None
+            } else {
+                self.fix(h, &ix, main)
+            };
             out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
         }
     }

@@ -383,13 +383,32 @@ impl Uses {
     }
 
     pub fn finish(&mut self) {
+        for v in self.by_name.values_mut() {
+            v.sort_unstable();
+        }
         self.sorted.sort_unstable();
     }
 
+    /// Uses are recorded in text order, so counting those inside the (merged) skipped ranges
+    /// costs a few binary searches however often the name is used.
     pub fn used_outside(&self, name: &str, skip: &[&Range<usize>]) -> bool {
-        self.by_name
-            .get(name)
-            .is_some_and(|v| v.iter().any(|p| !skip.iter().any(|r| r.contains(p))))
+        let Some(uses) = self.by_name.get(name) else {
+            return false;
+        };
+        let mut ranges: Vec<Range<usize>> = skip.iter().map(|r| (*r).clone()).collect();
+        ranges.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let inside: usize = merged
+            .iter()
+            .map(|r| uses.partition_point(|p| *p < r.end) - uses.partition_point(|p| *p < r.start))
+            .sum();
+        inside < uses.len()
     }
 
     /// Names used inside `r`, each once.
