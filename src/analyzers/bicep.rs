@@ -338,8 +338,12 @@ impl<'t, 'a> Bicep<'t, 'a> {
             return t.closed(v).then_some((v, t.close[v]));
         }
         if t.is(v, b'[') && t.closed(v) {
-            let body = (v + 1..t.close[v]).find(|&k| t.is(k, b'{') && t.parent[k] == v)?;
-            return t.closed(body).then_some((body, t.close[v]));
+            // Direct children only (groups are skipped), so nested loops cost no rescans.
+            let mut k = v + 1;
+            while k < t.close[v] && !t.is(k, b'{') {
+                k = t.skip(k);
+            }
+            return (k < t.close[v] && t.closed(k)).then_some((k, t.close[v]));
         }
         None
     }

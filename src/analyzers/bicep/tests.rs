@@ -420,3 +420,15 @@ fn bom_and_no_break_spaces_are_blanks() {
     let text = "\u{feff}resource m 'x@1' = {\n  properties: {\n    publisher:\u{a0}'Microsoft.ManagedIdentity'\n    type: 'ManagedIdentityExtensionForLinux'\n  }\n}\n";
     assert_eq!(lines(text), vec![1]);
 }
+
+#[test]
+fn nested_loops_stay_fast() {
+    let text = format!(
+        "{}ManagedIdentity{}",
+        "resource a 'x' = [for i in y: (\n".repeat(20_000),
+        ")]\n".repeat(20_000)
+    );
+    let start = std::time::Instant::now();
+    let _ = run(&text);
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+}
