@@ -1,0 +1,3 @@
+location       = "westeurope"
+vm_size        = "Standard_B2s"
+extension_type = "ManagedIdentityExtensionForLinux"

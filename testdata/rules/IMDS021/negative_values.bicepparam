@@ -1,0 +1,4 @@
+using 'main.bicep'
+
+param identityName = 'id-app-ManagedIdentity'
+param extensionType = 'CustomScriptExtension'
