@@ -128,15 +128,6 @@ impl Scan<'_> {
 /// file says nothing about VMs or the extension: VM docs often say "open Cloud Shell" and then
 /// run commands inside the VM.
 pub fn is_cloud_shell(text: &str, path: &str) -> bool {
-    let squash = |s: &str| {
-        s.chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '_'))
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
-    if squash(path).contains("cloudshell") {
-        return true;
-    }
     static STRONG: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID|AZUREPS_HOST_ENVIRONMENT)\b")
             .expect("valid regex")
@@ -147,6 +138,15 @@ pub fn is_cloud_shell(text: &str, path: &str) -> bool {
         Regex::new(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
             .expect("valid regex")
     });
+    let squash = |s: &str| {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    if squash(path).contains("cloudshell") {
+        return true;
+    }
     STRONG.is_match(text) || (WEAK.is_match(text) && !VM.is_match(text))
 }
 
@@ -503,9 +503,9 @@ fn percent_encode(s: &str) -> String {
 /// Rewrites `curl -X POST URL -d resource=...` into a GET on IMDS with the form fields in the
 /// query and `Metadata: true`: the only POST whose whole request is on one command line and can
 /// be rewritten as a whole. Unsafe, since the request changes method.
-fn curl_post_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
-    let text = s.text;
-    if !matches!(s.ctx.kind, FileKind::Shell) {
+fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
+    let text = scan.text;
+    if !matches!(scan.ctx.kind, FileKind::Shell) {
         return None;
     }
     let cmd = logical_line(text, range.start);
@@ -597,7 +597,7 @@ fn curl_post_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
         }
         all.push_str(f);
     }
-    let new_url = imds_url(&all, s.ctx.api_version, "&");
+    let new_url = imds_url(&all, scan.ctx.api_version, "&");
     // Keep the URL word's own quote; an unquoted one gets single quotes because of the `&`.
     let before = &text[url.range.start..range.start];
     let after = &text[range.end..url.range.end];
@@ -624,7 +624,7 @@ fn curl_post_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
     Fix::unsafe_(
         format!(
             "Send a GET to IMDS (api-version {}) with the form fields in the query and `Metadata: true`",
-            s.ctx.api_version
+            scan.ctx.api_version
         ),
         edits,
     )

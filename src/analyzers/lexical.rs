@@ -403,7 +403,7 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn comments<'a>(text: &'a str, kind: FileKind) -> Vec<&'a str> {
+    fn comments(text: &str, kind: FileKind) -> Vec<&str> {
         lex(text, kind)
             .comments
             .into_iter()
