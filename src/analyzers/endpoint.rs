@@ -388,14 +388,14 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
                 return make_fix(applicability_safe, desc, edits);
             }
         }
-        let rest = &text[range.end..text.len().min(range.end + 4096)];
+        // A string literal that starts a query (`"?resource="`, `'?client_id='`).
         let query_elsewhere = s.lx.strings.iter().any(|r| {
+            let lit = text[r.clone()].trim_start_matches(['$', '@', 'f', 'F', 'r', 'R', 'b']);
+            let body = lit.get(1..).unwrap_or("").as_bytes();
             !r.contains(&range.start)
-                && text[r.clone()]
-                    .trim_start_matches(['$', '@', 'f', 'F', 'r', 'R', 'b'])
-                    .get(1..)
-                    .is_some_and(|b| b.starts_with("?resource") || b.starts_with("?api-version"))
-        }) || rest.contains("?resource=");
+                && body.first() == Some(&b'?')
+                && body.get(1).is_some_and(u8::is_ascii_alphabetic)
+        });
         if query_elsewhere {
             return Fix::unsafe_(
                 format!(
