@@ -22,6 +22,15 @@ use crate::{
 
 pub const IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
+/// The query parameters IMDS's token endpoint takes (besides `api-version`).
+const IMDS_PARAMS: [&str; 5] = [
+    "resource",
+    "client_id",
+    "object_id",
+    "msi_res_id",
+    "mi_res_id",
+];
+
 /// `http://localhost:50342/oauth2/token`, scheme optional (`curl localhost:50342/...` works).
 static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:https?://)?(?:localhost|127\.0\.0\.1):([0-9]{1,5})/oauth2/token/?")
@@ -88,19 +97,32 @@ static OTHER_URL: LazyLock<Regex> =
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let lx = lexical::lex(text, ctx.kind);
+    // A string literal that starts a query (`"?resource="`, `'?client_id='`): the query of a
+    // URL without one may be appended from it.
+    let query_literal = lx.strings.iter().any(|r| {
+        let lit = text[r.clone()].trim_start_matches(['$', '@', 'f', 'F', 'r', 'R', 'b']);
+        let body = lit.get(1..).unwrap_or("").as_bytes();
+        body.first() == Some(&b'?') && body.get(1).is_some_and(u8::is_ascii_alphabetic)
+    });
     let scan = Scan {
         text,
         ctx,
         lx: &lx,
         header: has_metadata_header(text, &lx),
+        query_literal,
     };
     settings_file(&scan, out);
     if is_cloud_shell(text, ctx.path) {
         return;
     }
+    // Ranges already reported, so one URL gets one rule. Each pass finds non-overlapping
+    // matches in order; sorting between passes keeps the lookups logarithmic.
     let mut claimed = Vec::new();
     computed_urls(&scan, &mut claimed, out);
-    literal_urls(&scan, &mut claimed, out);
+    claimed.sort_by_key(|r: &Range<usize>| r.start);
+    let computed = claimed.clone();
+    literal_urls(&scan, &computed, &mut claimed, out);
+    claimed.sort_by_key(|r| r.start);
     base_urls(&scan, &claimed, out);
 }
 
@@ -110,6 +132,8 @@ struct Scan<'a> {
     lx: &'a Lexed,
     /// Whether the file sends `Metadata: true` somewhere (outside comments).
     header: bool,
+    /// Whether some string literal of the file starts a query string.
+    query_literal: bool,
 }
 
 impl Scan<'_> {
@@ -165,11 +189,22 @@ fn has_metadata_header(text: &str, lx: &Lexed) -> bool {
         .any(|m| !lx.in_comment(m.start()))
 }
 
-/// Byte range of the line holding `pos`, without its line break.
+/// How far a "line" reaches on either side of a position: minified one-line files would
+/// otherwise make every match look at the whole file.
+const LINE_REACH: usize = 2048;
+
+/// Byte range of the line holding `pos`, without its line break, cut at [`LINE_REACH`] bytes on
+/// either side of `pos` (on character boundaries).
 pub fn line_of(text: &str, pos: usize) -> Range<usize> {
     let b = text.as_bytes();
-    let start = memchr::memrchr(b'\n', &b[..pos.min(b.len())]).map_or(0, |p| p + 1);
-    let end = memchr::memchr(b'\n', &b[pos.min(b.len())..]).map_or(b.len(), |p| pos + p);
+    let pos = pos.min(b.len());
+    let lo = crate::source::floor_char_boundary(text, pos.saturating_sub(LINE_REACH));
+    let mut hi = (pos + LINE_REACH).min(b.len());
+    while !text.is_char_boundary(hi) {
+        hi += 1;
+    }
+    let start = memchr::memrchr(b'\n', &b[lo..pos]).map_or(lo, |p| lo + p + 1);
+    let end = memchr::memchr(b'\n', &b[pos..hi]).map_or(hi, |p| pos + p);
     start..end
 }
 
@@ -195,22 +230,36 @@ fn window(text: &str, pos: usize, before: usize, after: usize) -> Range<usize> {
 
 /// The logical command line holding `pos`: physical lines joined by trailing `\`, `` ` `` or `^`.
 fn logical_line(text: &str, pos: usize) -> Range<usize> {
+    // A command rarely spans more lines than this; the cap keeps odd files linear.
+    const MAX_LINES: usize = 40;
     let continued = |line: &str| {
         let t = line.trim_end();
         t.ends_with('\\') || t.ends_with('`') || t.ends_with('^')
     };
     let mut r = line_of(text, pos);
-    while r.start > 0 {
+    for _ in 0..MAX_LINES {
+        if r.start == 0 {
+            break;
+        }
         let prev = line_of(text, r.start - 1);
         if !continued(&text[prev.clone()]) {
             break;
         }
         r.start = prev.start;
     }
-    while r.end < text.len() && continued(&text[line_of(text, r.end)]) {
+    for _ in 0..MAX_LINES {
+        if r.end >= text.len() || !continued(&text[line_of(text, r.end)]) {
+            break;
+        }
         r.end = line_of(text, r.end + 1).end;
     }
     r
+}
+
+/// Whether `range` overlaps one of `sorted` (disjoint ranges sorted by start).
+fn overlaps_any(sorted: &[Range<usize>], range: &Range<usize>) -> bool {
+    let i = sorted.partition_point(|c| c.end <= range.start);
+    sorted.get(i).is_some_and(|c| c.start < range.end)
 }
 
 fn is_word_byte(c: u8) -> bool {
@@ -257,7 +306,12 @@ pub fn imds_url(query: &str, api_version: &str, amp: &str) -> String {
     }
 }
 
-fn literal_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) {
+fn literal_urls(
+    s: &Scan,
+    computed: &[Range<usize>],
+    claimed: &mut Vec<Range<usize>>,
+    out: &mut Analysis,
+) {
     let text = s.text;
     let b = text.as_bytes();
     for m in LITERAL.captures_iter(text) {
@@ -280,7 +334,7 @@ fn literal_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) {
             whole.end()
         };
         let range = start..end;
-        if s.ignored(&range) || claimed.iter().any(|c| c.start <= start && start < c.end) {
+        if s.ignored(&range) || overlaps_any(computed, &range) {
             continue;
         }
         claimed.push(range.clone());
@@ -370,9 +424,8 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
         let next_string = in_string
             .as_ref()
             .and_then(|cur| {
-                s.lx.strings
-                    .iter()
-                    .find(|r| r.start >= cur.end && r.start < line_end)
+                let i = s.lx.strings.partition_point(|r| r.start < cur.end);
+                s.lx.strings.get(i).filter(|r| r.start < line_end)
             })
             .cloned();
         if let Some(ns) = next_string {
@@ -388,14 +441,7 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
                 return make_fix(applicability_safe, desc, edits);
             }
         }
-        // A string literal that starts a query (`"?resource="`, `'?client_id='`).
-        let query_elsewhere = s.lx.strings.iter().any(|r| {
-            let lit = text[r.clone()].trim_start_matches(['$', '@', 'f', 'F', 'r', 'R', 'b']);
-            let body = lit.get(1..).unwrap_or("").as_bytes();
-            !r.contains(&range.start)
-                && body.first() == Some(&b'?')
-                && body.get(1).is_some_and(u8::is_ascii_alphabetic)
-        });
+        let query_elsewhere = s.query_literal;
         if query_elsewhere {
             return Fix::unsafe_(
                 format!(
@@ -406,11 +452,12 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
         }
     }
     let mut url = imds_url(query, api, amp);
-    // An unquoted `&` would end a shell command or be rejected by PowerShell.
+    // An unquoted `&` would end a shell command or be rejected by PowerShell. Configuration
+    // values keep their quoting: whether quotes are part of the value depends on the reader.
     if in_string.is_none() && url.contains('&') && !query.contains('&') {
         match s.ctx.kind {
             FileKind::Shell | FileKind::PowerShell => url = format!("'{url}'"),
-            FileKind::Batch | FileKind::Config => url = format!("\"{url}\""),
+            FileKind::Batch => url = format!("\"{url}\""),
             _ => {}
         }
     }
@@ -516,6 +563,7 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
     let mut fields: Vec<String> = Vec::new();
     let mut delete: Vec<Range<usize>> = Vec::new();
     let mut has_header = false;
+    let mut dropped: Vec<String> = Vec::new();
     let mut i = 1;
     while i < words.len() {
         let w = &words[i];
@@ -542,6 +590,11 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
                 return None;
             }
             for field in value.split('&').filter(|f| !f.is_empty()) {
+                let name = field.split('=').next().unwrap_or("");
+                if !IMDS_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+                    dropped.push(name.to_owned());
+                    continue;
+                }
                 let field = if encode {
                     match field.split_once('=') {
                         Some((k, v)) => format!("{k}={}", percent_encode(v)),
@@ -621,13 +674,17 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
         }
         edits.push(Edit::deletion(start..d.end));
     }
-    Fix::unsafe_(
-        format!(
-            "Send a GET to IMDS (api-version {}) with the form fields in the query and `Metadata: true`",
-            scan.ctx.api_version
-        ),
-        edits,
-    )
+    let mut desc = format!(
+        "Send a GET to IMDS (api-version {}) with the form fields in the query and `Metadata: true`",
+        scan.ctx.api_version
+    );
+    if !dropped.is_empty() {
+        desc.push_str(&format!(
+            "; drops `{}`, which IMDS does not take",
+            dropped.join("`, `")
+        ));
+    }
+    Fix::unsafe_(desc, edits)
 }
 
 /// The file mentions managed identities at all: a computed `localhost:{port}/oauth2/token`
@@ -666,6 +723,8 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
             ),
         ));
     }
+    claimed.sort_by_key(|r| r.start);
+    let by_port = claimed.len();
     for m in COMPUTED_HOST.captures_iter(text) {
         let whole = m.get(0).expect("group 0");
         let colon = whole.start();
@@ -696,15 +755,20 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
             continue;
         }
         let line = line_of(text, colon);
-        let start = text[line.start..colon]
+        let from = line.start.max(crate::source::floor_char_boundary(
+            text,
+            colon.saturating_sub(200),
+        ));
+        let start = text[from..colon]
             .to_ascii_lowercase()
             .rfind("http")
-            .map_or(colon, |p| line.start + p);
+            .map_or(colon, |p| from + p);
         let range = start..whole.end();
         if s.ignored(&range)
-            || claimed
-                .iter()
-                .any(|c| c.start < range.end && range.start < c.end)
+            || overlaps_any(&claimed[..by_port], &range)
+            || claimed[by_port..]
+                .last()
+                .is_some_and(|c| range.start < c.end)
         {
             continue;
         }
@@ -741,11 +805,7 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
             continue;
         };
         let range = whole.range();
-        if s.ignored(&range)
-            || claimed
-                .iter()
-                .any(|c| c.start <= range.start && range.start < c.end)
-        {
+        if s.ignored(&range) || overlaps_any(claimed, &range) {
             continue;
         }
         let diag = Diagnostic::new(
@@ -1115,6 +1175,46 @@ mod tests {
                 None
             )]
         );
+    }
+
+    /// Every fix in the fixtures applies, leaves nothing fixable and keeps quotes balanced.
+    #[test]
+    fn fixture_fixes_apply_cleanly() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules");
+        for rule in ["IMDS030", "IMDS031"] {
+            for entry in std::fs::read_dir(root.join(rule)).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let c = Context {
+                    kind: crate::kind::classify(&path, &text),
+                    ..ctx(PY)
+                };
+                let diags = super::super::analyze(&text, &c).diagnostics;
+                let fixes: Vec<&Fix> = diags.iter().filter_map(|d| d.fix.as_ref()).collect();
+                if fixes.is_empty() {
+                    continue;
+                }
+                let (out, taken) = apply_fixes(&text, &fixes, true);
+                assert_eq!(taken.len(), fixes.len(), "{}", path.display());
+                let again = super::super::analyze(&out, &c).diagnostics;
+                assert!(
+                    again.iter().all(|d| d.fix.is_none() && d.rule != "IMDS030"),
+                    "{}: {out}",
+                    path.display()
+                );
+                for q in ['"', '\'', '`'] {
+                    let (before, after) = (text.matches(q).count(), out.matches(q).count());
+                    assert!(
+                        after >= before && (after - before) % 2 == 0,
+                        "{}: {out}",
+                        path.display()
+                    );
+                }
+                if std::env::var_os("SHOW_FIXED").is_some() {
+                    eprintln!("=== {}\n{out}", path.display());
+                }
+            }
+        }
     }
 
     #[test]
