@@ -381,9 +381,10 @@ fn literal_urls(
     }
 }
 
-/// Whether the request around the URL at `range` is a POST: a POST call in the statement or a
-/// few lines around it (the URL is often assigned first and posted on the next lines), or a
-/// body option on the curl/wget command line that holds it.
+/// Whether the request around the URL at `range` is a POST: a body option on the curl/wget
+/// command line that holds it, a POST call in the statement or a few lines around it, or one
+/// around a use of the variable or property the URL is assigned to (`this.msiEndpoint = '...'`
+/// in a constructor, `request.post(this.msiEndpoint, ...)` in a method).
 fn is_post(s: &Scan, range: &Range<usize>) -> bool {
     let text = s.text;
     let cmd = logical_line(text, range.start);
@@ -397,7 +398,52 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
     {
         return true;
     }
-    let win = window(text, range.start, 3, 6);
+    if sends_get(s, range.start) {
+        return false;
+    }
+    if posts_near(s, range.start, 3, 6) {
+        return true;
+    }
+    // Enough uses to reach the request; a name used more often is too common to follow.
+    const MAX_USES: usize = 20;
+    let Some(name) = assigned_name(s, range.start) else {
+        return false;
+    };
+    let b = text.as_bytes();
+    memchr::memmem::find_iter(b, name.as_bytes())
+        .filter(|&p| {
+            let before = p.checked_sub(1).map(|i| b[i]);
+            let after = b.get(p + name.len()).copied();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                && !s.lx.in_comment(p)
+                && line_of(text, p) != line_of(text, range.start)
+        })
+        .take(MAX_USES)
+        .any(|p| !sends_get(s, p) && posts_near(s, p, 0, 2))
+}
+
+/// The line of `pos` sends a GET (`requests.get(`, `-Method Get`, `GetAsync`, `http.Get`).
+fn sends_get(s: &Scan, pos: usize) -> bool {
+    static GET: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            // `.get(` only with a URL or a variable first: `os.environ.get('MSI_ENDPOINT', ...)`
+            // and `dict.get(...)` read values.
+            r#"(?i)\.get(?:async|stringasync)?\s*\(\s*(?:[fr$@]?["'`](?:https?://|localhost|127\.)|[A-Za-z_][\w.]*\s*[,)])"#,
+            r#"|-Method\s+["']?get\b|\bmethod["']?\s*[:=]\s*["']?get\b"#,
+            r#"|\bhttp\.Get\b|HttpMethod\.Get\b|NewRequest(?:WithContext)?\s*\([^,)\n]*"GET""#
+        ))
+        .expect("valid regex")
+    });
+    let line = line_of(s.text, pos);
+    GET.find_iter(&s.text[line.clone()])
+        .any(|m| !s.lx.in_comment(line.start + m.start()))
+}
+
+/// A POST call within a few lines of `pos`, outside comments and not aimed at another host.
+fn posts_near(s: &Scan, pos: usize, before: usize, after: usize) -> bool {
+    let text = s.text;
+    let win = window(text, pos, before, after);
     // Every POST pattern names one of these; most windows have none and skip the regex.
     let lower = text[win.clone()].to_ascii_lowercase();
     if !(lower.contains("post") || lower.contains("upload") || lower.contains("data")) {
@@ -415,6 +461,42 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
             !(host.starts_with("localhost") || host.starts_with("127.0.0.1"))
         })
     })
+}
+
+/// The variable or property a URL literal is assigned to on its line: `MSI_URL = "..."`,
+/// `this.msiEndpoint = opts.x || '...'`, `$uri = "..."`, `tokenURL := "..."`, `"url": "..."`.
+fn assigned_name(s: &Scan, url_start: usize) -> Option<String> {
+    let text = s.text;
+    let lit_start = s.lx.string_at(url_start).map_or(url_start, |r| r.start);
+    let line = line_of(text, lit_start);
+    let prefix = &text[line.start..lit_start];
+    let pb = prefix.as_bytes();
+    let mut at = None;
+    for (i, &c) in pb.iter().enumerate().rev() {
+        let prev = i.checked_sub(1).map(|j| pb[j]);
+        let next = pb.get(i + 1).copied();
+        if c == b'='
+            && !matches!(next, Some(b'=' | b'>'))
+            && !matches!(prev, Some(b'=' | b'!' | b'<' | b'>'))
+        {
+            at = Some(if prev == Some(b':') { i - 1 } else { i });
+            break;
+        }
+        if c == b':' && next != Some(b':') && prev != Some(b':') {
+            at = Some(i);
+            break;
+        }
+    }
+    let head = prefix[..at?].trim_end().trim_end_matches(['"', '\'', ']']);
+    let name_start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(p, c)| p + c.len_utf8());
+    let name = &head[name_start..];
+    // Short or generic names (`u`, `value` in XML) match too much to follow.
+    (name.len() >= 3 && !name.eq_ignore_ascii_case("value") && !name.as_bytes()[0].is_ascii_digit())
+        .then(|| name.to_owned())
 }
 
 /// The quote-keeping host swap for a GET.
@@ -1079,6 +1161,24 @@ mod tests {
             assert_eq!(d[0].rule, "IMDS031", "{t}");
             assert!(d[0].fix.is_none(), "{t}");
         }
+    }
+
+    #[test]
+    fn a_post_through_the_variable_holding_the_url() {
+        let js = "class MSIVmTokenCredentials {\n  constructor(options) {\n    this.msiEndpoint = options.msiEndpoint || 'http://localhost:50342/oauth2/token';\n  }\n\n  prepare() {\n    return { headers: { Metadata: 'true' } };\n  }\n\n  getToken(callback) {\n    const postUrl = this.msiEndpoint;\n    const reqOptions = this.prepare();\n    request.post(postUrl, reqOptions, callback);\n  }\n}\n";
+        let d = run(js, FileKind::Code(Lang::JavaScript));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].rule, "IMDS031");
+        assert!(d[0].fix.is_none());
+        // The same variable used only in a GET stays IMDS030.
+        let get = "TOKEN_URL = 'http://localhost:50342/oauth2/token'\n\n\n\n\n\n\n\n\ndef token():\n    return requests.get(TOKEN_URL, headers={'Metadata': 'true'})\n\ndef other(u, d):\n    return requests.post(u, data=d)\n";
+        assert_eq!(run(get, PY)[0].rule, "IMDS030");
+    }
+
+    #[test]
+    fn an_environment_default_that_is_posted() {
+        let t = "url = os.environ.get('MSI_ENDPOINT', 'http://localhost:50342/oauth2/token')\nresp = requests.post(url, data={'resource': r})\n";
+        assert_eq!(run(t, PY)[0].rule, "IMDS031");
     }
 
     #[test]
