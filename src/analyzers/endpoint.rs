@@ -386,6 +386,8 @@ fn literal_urls(
 /// around a use of the variable or property the URL is assigned to (`this.msiEndpoint = '...'`
 /// in a constructor, `request.post(this.msiEndpoint, ...)` in a method).
 fn is_post(s: &Scan, range: &Range<usize>) -> bool {
+    // Enough uses to reach the request; a name used more often is too common to follow.
+    const MAX_USES: usize = 20;
     let text = s.text;
     let cmd = logical_line(text, range.start);
     let cmd_text = &text[cmd.clone()];
@@ -404,8 +406,6 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
     if posts_near(s, range.start, 3, 6) {
         return true;
     }
-    // Enough uses to reach the request; a name used more often is too common to follow.
-    const MAX_USES: usize = 20;
     let Some(name) = assigned_name(s, range.start) else {
         return false;
     };
