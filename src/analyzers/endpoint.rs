@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     finding::{Diagnostic, Edit, Fix},
-    kind::FileKind,
+    kind::{FileKind, Lang},
 };
 
 pub const IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
@@ -140,6 +140,8 @@ impl Scan<'_> {
     /// Not a usage: inside a comment, or (in plain text files) on a line that quotes an error.
     fn ignored(&self, range: &Range<usize>) -> bool {
         self.lx.touches_comment(range)
+            || (self.ctx.kind == FileKind::Code(Lang::Python)
+                && lexical::in_python_docstring(self.text, self.lx, range.start))
             || (self.ctx.kind == FileKind::Text
                 && looks_like_error(&self.text[line_of(self.text, range.start)]))
     }

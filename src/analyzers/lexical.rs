@@ -265,6 +265,31 @@ impl Lexed {
     }
 }
 
+/// True when `pos` lies in a Python docstring: a triple-quoted literal that opens the module,
+/// or follows a `def`/`class` line's colon. Documentation, like a comment, is not a usage.
+pub fn in_python_docstring(text: &str, lx: &Lexed, pos: usize) -> bool {
+    let Some(lit) = lx.string_at(pos) else {
+        return false;
+    };
+    let opener = text[lit.clone()].trim_start_matches(['r', 'R', 'u', 'U', 'b', 'B']);
+    if !(opener.starts_with("\"\"\"") || opener.starts_with("'''")) {
+        return false;
+    }
+    let b = text.as_bytes();
+    let mut i = lit.start;
+    while i > 0 {
+        let c = b[i - 1];
+        if c.is_ascii_whitespace() {
+            i -= 1;
+        } else if let Some(comment) = containing(&lx.comments, i - 1) {
+            i = comment.start;
+        } else {
+            return c == b':';
+        }
+    }
+    true
+}
+
 fn containing(spans: &[Range<usize>], pos: usize) -> Option<Range<usize>> {
     let i = spans.partition_point(|r| r.end <= pos);
     spans.get(i).filter(|r| r.start <= pos).cloned()
@@ -485,6 +510,16 @@ mod tests {
         assert_eq!(comments(t, FileKind::Code(Lang::CSharp)), ["// c"]);
         let g = "s := `a\n// not` // c";
         assert_eq!(comments(g, FileKind::Code(Lang::Go)), ["// c"]);
+    }
+
+    #[test]
+    fn python_docstrings() {
+        let t = "#!/usr/bin/env python\n\"\"\"Module doc.\"\"\"\ndef f():\n    \'\'\'Doc.\'\'\'\n    x = \"\"\"not doc\"\"\"\n";
+        let lx = lex(t, FileKind::Code(Lang::Python));
+        let at = |needle: &str| t.find(needle).unwrap();
+        assert!(in_python_docstring(t, &lx, at("Module")));
+        assert!(in_python_docstring(t, &lx, at("Doc.")));
+        assert!(!in_python_docstring(t, &lx, at("not doc")));
     }
 
     #[test]

@@ -14,7 +14,10 @@ use super::{
     Analysis, Context,
     lexical::{self, Lexed},
 };
-use crate::{finding::Diagnostic, kind::FileKind};
+use crate::{
+    finding::Diagnostic,
+    kind::{FileKind, Lang},
+};
 
 /// How far apart (in lines) the publisher and the type of one construct may be.
 const NEAR_LINES: usize = 10;
@@ -22,7 +25,8 @@ const NEAR_LINES: usize = 10;
 static PUBLISHER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bMicrosoft\.ManagedIdentity\b").expect("valid regex"));
 static TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bManagedIdentityExtensionFor(?:Windows|Linux)\b").expect("valid regex")
+    // The bare prefix too: `'ManagedIdentityExtensionFor' + ('Linux' if linux else 'Windows')`.
+    Regex::new(r"(?i)\bManagedIdentityExtensionFor(?:Windows|Linux)?\b").expect("valid regex")
 });
 /// Removal and provider registration: they name the extension or the namespace but deploy
 /// nothing.
@@ -50,12 +54,12 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let publishers: Vec<Range<usize>> = PUBLISHER
         .find_iter(text)
         .map(|m| m.range())
-        .filter(|r| is_bare_publisher(text, r) && !lx.touches_comment(r))
+        .filter(|r| is_bare_publisher(text, r) && !documentation(text, ctx, &lx, r))
         .collect();
     let types: Vec<Range<usize>> = TYPE
         .find_iter(text)
         .map(|m| m.range())
-        .filter(|r| !lx.touches_comment(r))
+        .filter(|r| !documentation(text, ctx, &lx, r))
         .collect();
     let mut found: Vec<Range<usize>> = Vec::new();
     for p in &publishers {
@@ -85,6 +89,13 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             "code provisions the Managed Identity VM extension (publisher `Microsoft.ManagedIdentity`); delete it, keep the VM's identity, and get tokens from IMDS",
         ));
     }
+}
+
+/// Comments and Python docstrings.
+fn documentation(text: &str, ctx: &Context, lx: &Lexed, r: &Range<usize>) -> bool {
+    lx.touches_comment(r)
+        || (ctx.kind == FileKind::Code(Lang::Python)
+            && lexical::in_python_docstring(text, lx, r.start))
 }
 
 /// `Microsoft.ManagedIdentity` itself, not `Microsoft.ManagedIdentity/userAssignedIdentities`
@@ -155,7 +166,6 @@ impl LineStarts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kind::Lang;
 
     fn run(text: &str, kind: FileKind) -> (Vec<String>, Vec<u16>) {
         let ctx = Context {
@@ -179,6 +189,8 @@ mod tests {
     fn sdk_calls_in_several_languages() {
         let py = "ext = VirtualMachineExtension(\n    location=loc,\n    publisher='Microsoft.ManagedIdentity',\n    type_properties_type='ManagedIdentityExtensionForLinux',\n    settings={'port': 50343})\n";
         let (found, ports) = run(py, FileKind::Code(Lang::Python));
+        let concat = "name = 'ManagedIdentityExtensionFor' + ('Linux' if linux else 'Windows')\nclient.create(rg, vm, name, publisher='Microsoft.ManagedIdentity')\n";
+        assert_eq!(run(concat, FileKind::Code(Lang::Python)).0.len(), 1);
         assert_eq!(
             found,
             [
