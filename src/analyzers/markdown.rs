@@ -21,7 +21,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         let Some(kind) = block_kind(&block.info, body) else {
             continue;
         };
-        let session = block.info.trim().eq_ignore_ascii_case("console") || has_prompts(body);
+        let info = block.info.trim().to_ascii_lowercase();
+        let session = info == "console" || info.ends_with("session") || has_prompts(body);
         let parts = if session {
             prompted_commands(body)
         } else {
@@ -31,6 +32,9 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             let sub = &body[part.clone()];
             let sub_ctx = Context { kind, ..*ctx };
             let mut analysis = super::analyze(sub, &sub_ctx);
+            // Snippets are often partial (`...`, one resource of a template): what a parser
+            // thinks of them is not a problem of the file.
+            analysis.problems.clear();
             analysis.diagnostics.retain(|d| {
                 let endpoint_rule = d.rule.starts_with("IMDS03");
                 let line = &sub[endpoint::line_of(sub, d.range.start)];
@@ -104,19 +108,29 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
 
 /// The kind a block is analyzed as, or `None` when it is not code.
 fn block_kind(info: &str, body: &str) -> Option<FileKind> {
+    // `{.bash}` (pandoc), `language-bash`, `azurecli-interactive` (Microsoft Learn).
     let lang = info
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
+        .trim_start_matches(['{', '.'])
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '{' || c == '}')
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
+    let lang = lang.strip_prefix("language-").unwrap_or(&lang);
+    let lang = lang.strip_suffix("-interactive").unwrap_or(lang);
     if lang.is_empty() {
         return guess_kind(body);
     }
-    if matches!(lang.as_str(), "http" | "https" | "rest" | "httpie") {
+    if matches!(
+        lang,
+        "shell-session" | "sh-session" | "shellsession" | "bash-session"
+    ) {
+        return Some(FileKind::Shell);
+    }
+    if matches!(lang, "http" | "https" | "rest" | "httpie") {
         // Raw requests (`GET http://localhost:50342/oauth2/token?... HTTP/1.1`) are usages.
         return Some(FileKind::Text);
     }
-    FileKind::from_fence(&lang)
+    FileKind::from_fence(lang)
 }
 
 static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
@@ -264,6 +278,14 @@ mod tests {
                 ("IMDS030", format!("{URL}?resource=y"))
             ]
         );
+    }
+
+    #[test]
+    fn learn_style_info_strings() {
+        let md = format!(
+            "```azurepowershell-interactive\n$t = Invoke-RestMethod -Uri '{URL}?resource=x' -Headers @{{Metadata='true'}}\n```\n\n```{{.bash}}\ncurl '{URL}?resource=y' -H Metadata:true\n```\n"
+        );
+        assert_eq!(run(&md).len(), 2);
     }
 
     #[test]
