@@ -670,6 +670,10 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
     while i < words.len() {
         let w = &words[i];
         let v = w.value.as_str();
+        // The next command of a pipeline or list is not curl's.
+        if matches!(v, "|" | "||" | "&&" | ";" | "&") {
+            break;
+        }
         let (data_opt, inline) = match v {
             "-d" | "--data" | "--data-raw" | "--data-ascii" | "--data-binary" => {
                 (Some(false), None)

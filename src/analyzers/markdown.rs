@@ -146,6 +146,23 @@ static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
 /// A block without info string: commands or code get a kind from their first command; output
 /// and error messages none.
 fn guess_kind(body: &str) -> Option<FileKind> {
+    // A request inside an assignment or substitution: `x=$(curl ...)`, `` x=`curl ...` ``.
+    static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)(?:^|[^\w-])(?:(invoke-(?:restmethod|webrequest))|curl|wget)\s+[-'"\w$]"#)
+            .expect("valid regex")
+    });
+    for line in body.lines() {
+        if endpoint::looks_like_error(line) {
+            continue;
+        }
+        if let Some(c) = EMBEDDED.captures(line) {
+            return Some(if c.get(1).is_some() {
+                FileKind::PowerShell
+            } else {
+                FileKind::Shell
+            });
+        }
+    }
     let first = COMMAND.find(body)?;
     let cmd = body[first.range()].trim_start();
     let cmd = cmd
@@ -286,6 +303,14 @@ mod tests {
             "```azurepowershell-interactive\n$t = Invoke-RestMethod -Uri '{URL}?resource=x' -Headers @{{Metadata='true'}}\n```\n\n```{{.bash}}\ncurl '{URL}?resource=y' -H Metadata:true\n```\n"
         );
         assert_eq!(run(&md).len(), 2);
+    }
+
+    #[test]
+    fn untagged_blocks_with_embedded_requests() {
+        let md = format!(
+            "```\n# Get the access token for VM\nx=`curl {URL} --data \"resource=https://vault.azure.net\" -H Metadata:true`\n```\n"
+        );
+        assert_eq!(run(&md), [("IMDS031", URL.to_owned())]);
     }
 
     #[test]
