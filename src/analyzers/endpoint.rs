@@ -930,13 +930,21 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
 }
 
 fn settings_file(s: &Scan, out: &mut Analysis) {
+    // One finding per line: `--volume=/var/lib/...Settings:/var/lib/...Settings:ro` is one mount.
+    let mut ranges: Vec<Range<usize>> = Vec::new();
     for m in SETTINGS_FILE.find_iter(s.text) {
         if s.ignored(&m.range()) {
             continue;
         }
+        match ranges.last_mut() {
+            Some(last) if !s.text[last.end..m.start()].contains('\n') => last.end = m.end(),
+            _ => ranges.push(m.range()),
+        }
+    }
+    for range in ranges {
         out.push(Diagnostic::new(
             "IMDS034",
-            m.range(),
+            range,
             "reads the Managed Identity extension's settings file, which no longer exists without the extension; request tokens from IMDS instead and drop the file (and any hostPath mount of it)",
         ));
     }
@@ -1449,6 +1457,12 @@ mod tests {
         assert_eq!(run(&one_line, FileKind::Shell).len(), 3_000);
         // Generous: debug builds of `regex` are slow; a quadratic scan would take minutes.
         assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn one_settings_file_finding_per_line() {
+        let t = "docker run --volume=/var/lib/waagent/ManagedIdentity-Settings:/var/lib/waagent/ManagedIdentity-Settings:ro k8s\n";
+        assert_eq!(run(t, FileKind::Shell).len(), 1);
     }
 
     #[test]
