@@ -793,20 +793,20 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
     Fix::unsafe_(desc, edits)
 }
 
-/// The file mentions managed identities at all: a computed `localhost:{port}/oauth2/token`
-/// without it is more likely a local OAuth test server than the extension.
-fn mentions_identity(text: &str) -> bool {
+/// The file is about managed identities (MSI, the port 50342, IMDS, the `Metadata: true`
+/// header): a computed `localhost:{port}/oauth2/token` elsewhere is more likely a local OAuth
+/// server (Spring Authorization Server, test doubles) than the extension.
+fn mentions_identity(s: &Scan) -> bool {
     static ID: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bmsi|managed[ _-]?identit|identity|50342|\bmetadata\b|imds")
-            .expect("valid regex")
+        Regex::new(r"(?i)\bmsi|managed[ _-]?identit|50342|\bimds\b").expect("valid regex")
     });
-    ID.is_match(text)
+    s.header || ID.is_match(s.text)
 }
 
 fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) {
     let text = s.text;
     let b = text.as_bytes();
-    let identity = mentions_identity(text);
+    let identity = mentions_identity(s);
     for m in COMPUTED_PORT.captures_iter(text) {
         let whole = m.get(0).expect("group 0");
         if let Some(gap) = m.name("concat") {
@@ -1117,6 +1117,10 @@ mod tests {
                 FileKind::Text,
             ),
             ("u = f'http://localhost:{port}/oauth2/token'", PY),
+            (
+                "// IdentityServer test host\nString url = format(\"http://localhost:{}/oauth2/token\", serverPort);",
+                FileKind::Code(Lang::Java),
+            ),
         ] {
             assert!(found(t, kind).is_empty(), "{t}: {:?}", found(t, kind));
         }
