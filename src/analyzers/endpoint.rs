@@ -353,6 +353,9 @@ fn literal_urls(
             continue;
         }
         claimed.push(range.clone());
+        if own_oauth_server(s, &range) {
+            continue;
+        }
         let query = &text[whole.end()..end];
         let diag = if is_post(s, &range) {
             Diagnostic::new(
@@ -381,6 +384,17 @@ fn literal_urls(
             diag.requiring_port(port)
         });
     }
+}
+
+/// An OAuth2 grant (`grant_type=password`, a client secret) sent to a local server, in a file
+/// that never mentions managed identities: an application's own authorization server on a
+/// development port, not the extension (which takes no grant).
+fn own_oauth_server(s: &Scan, range: &Range<usize>) -> bool {
+    let win = &s.text[window(s.text, range.start, 6, 6)];
+    let grant = ["grant_type", "client_secret", "GrantType", "ClientSecret"]
+        .iter()
+        .any(|g| win.contains(g));
+    grant && !mentions_msi(s)
 }
 
 /// Whether the request around the URL at `range` is a POST: a body option on the curl/wget
@@ -797,8 +811,13 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
 /// header): a computed `localhost:{port}/oauth2/token` elsewhere is more likely a local OAuth
 /// server (Spring Authorization Server, test doubles) than the extension.
 fn mentions_identity(s: &Scan) -> bool {
+    mentions_msi(s) || s.text.contains("50342")
+}
+
+/// Like [`mentions_identity`] without the port, which a development server may share.
+fn mentions_msi(s: &Scan) -> bool {
     static ID: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bmsi|managed[ _-]?identit|50342|\bimds\b").expect("valid regex")
+        Regex::new(r"(?i)\bmsi|managed[ _-]?identit|\bimds\b").expect("valid regex")
     });
     s.header || ID.is_match(s.text)
 }
@@ -911,7 +930,8 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
             continue;
         };
         let range = whole.range();
-        if s.ignored(&range) || overlaps_any(claimed, &range) {
+        if s.ignored(&range) || overlaps_any(claimed, &range) || !names_msi_setting(s, range.start)
+        {
             continue;
         }
         let diag = Diagnostic::new(
@@ -927,6 +947,19 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
             diag.requiring_port(port)
         });
     }
+}
+
+/// The setting a base URL is the value of names the MSI endpoint (`ARM_MSI_ENDPOINT=...`,
+/// `"msiEndpoint": ...`, `- name: MSI_ENDPOINT` / `value: ...` on the line before). Port 50342
+/// is also a common Visual Studio / IIS Express development port: CORS origins, JWT issuers
+/// and `HttpClient.BaseAddress` on it are not the extension.
+fn names_msi_setting(s: &Scan, pos: usize) -> bool {
+    static MSI: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)msi|managed[ _-]?identit|identity[ _-]?endpoint|\bimds\b")
+            .expect("valid regex")
+    });
+    let here = window(s.text, pos, 1, 0);
+    MSI.is_match(&s.text[here])
 }
 
 fn settings_file(s: &Scan, out: &mut Analysis) {
@@ -1143,6 +1176,12 @@ mod tests {
     }
 
     #[test]
+    fn an_applications_own_oauth_server_on_the_same_port() {
+        let t = "var form = new Dictionary<string, string> { [\"grant_type\"] = \"password\" };\nvar r = await http.PostAsync(\"http://localhost:50342/oauth2/token\", new FormUrlEncodedContent(form));\n";
+        assert!(run(t, FileKind::Code(Lang::CSharp)).is_empty());
+    }
+
+    #[test]
     fn posts_are_imds031_without_host_swap() {
         for (t, kind) in [
             (
@@ -1299,9 +1338,19 @@ mod tests {
             assert_eq!(found(t, kind), [("IMDS033", m.to_owned(), None)], "{t}");
         }
         assert_eq!(
-            found("u = 'http://localhost:3000'", PY),
+            found("msi_base = 'http://localhost:3000'", PY),
             [("IMDS033", "http://localhost:3000".to_owned(), Some(3000))]
         );
+        let yaml = "env:\n  - name: ARM_MSI_ENDPOINT\n    value: http://localhost:50342\n";
+        assert_eq!(found(yaml, FileKind::Yaml).len(), 1);
+        // A development server on the same port.
+        for t in [
+            "policy.WithOrigins(\"http://localhost:50342\")",
+            "public static string ValidIssuer => \"http://localhost:50342\";",
+            "clienteHttp.BaseAddress = new Uri(\"http://localhost:50342\");",
+        ] {
+            assert!(found(t, FileKind::Code(Lang::CSharp)).is_empty(), "{t}");
+        }
         let y = "volumes:\n- name: msi\n  hostPath:\n    path: /var/lib/waagent/ManagedIdentity-Settings\n# path: /var/lib/waagent/ManagedIdentity-Settings\n";
         assert_eq!(
             found(y, FileKind::Yaml),
