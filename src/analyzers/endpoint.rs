@@ -386,7 +386,7 @@ fn literal_urls(
     }
 }
 
-/// An OAuth2 grant (`grant_type=password`, a client secret) sent to a local server, in a file
+/// An OAuth 2.0 grant (`grant_type=password`, a client secret) sent to a local server, in a file
 /// that never mentions managed identities: an application's own authorization server on a
 /// development port, not the extension (which takes no grant).
 fn own_oauth_server(s: &Scan, range: &Range<usize>) -> bool {
