@@ -64,7 +64,8 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
         let end = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
         let next = (end + 1).min(text.len());
         let line = &text[pos..end];
-        let trimmed = line.trim_start();
+        // Fences may sit in block quotes (`> ```bash`, admonitions) and list items.
+        let trimmed = line.trim_start_matches([' ', '\t', '>']);
         match &open {
             Some((ch, len, info, body)) => {
                 let run = trimmed.bytes().take_while(|b| b == ch).count();
@@ -311,6 +312,13 @@ mod tests {
             "```\n# Get the access token for VM\nx=`curl {URL} --data \"resource=https://vault.azure.net\" -H Metadata:true`\n```\n"
         );
         assert_eq!(run(&md), [("IMDS031", URL.to_owned())]);
+    }
+
+    #[test]
+    fn fences_in_block_quotes() {
+        let md =
+            format!("> [!NOTE]\n> ```bash\n> curl '{URL}?resource=x' -H Metadata:true\n> ```\n");
+        assert_eq!(run(&md), [("IMDS030", format!("{URL}?resource=x"))]);
     }
 
     #[test]
