@@ -149,13 +149,14 @@ impl Scan<'_> {
 
 /// A file about Azure Cloud Shell, whose own token service also listens on `localhost:50342`:
 /// rewriting it to IMDS would break it. Strong signals are the path (`cloudshell`,
-/// `cloud-shell`, `cloud_shell`) and Cloud Shell's environment variables (`ACC_CLOUD`,
-/// `ACC_TID`, `AZUREPS_HOST_ENVIRONMENT`). A mere mention of "Cloud Shell" counts only when the
+/// `cloud-shell`, `cloud_shell`) and Cloud Shell's environment (`ACC_CLOUD`, `ACC_TID`,
+/// `AZUREPS_HOST_ENVIRONMENT` compared with `cloud-shell/...`). A mere mention of "Cloud Shell" counts only when the
 /// file says nothing about VMs or the extension: VM docs often say "open Cloud Shell" and then
 /// run commands inside the VM.
 pub fn is_cloud_shell(text: &str, path: &str) -> bool {
     static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID|AZUREPS_HOST_ENVIRONMENT)\b")
+        // `AZUREPS_HOST_ENVIRONMENT` alone also names Azure Automation and pipeline hosts.
+        Regex::new(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[^\n]{0,120}(?i:cloud-?shell)")
             .expect("valid regex")
     });
     static WEAK: LazyLock<Regex> =
@@ -1170,6 +1171,10 @@ mod tests {
         };
         analyze("u = 'http://localhost:50342/oauth2/token'", &c, &mut out);
         assert!(out.diagnostics.is_empty());
+        let automation = "if ($env:AZUREPS_HOST_ENVIRONMENT -like 'AzureAutomation*') { $u = $env:IDENTITY_ENDPOINT }\n$t = Invoke-RestMethod 'http://localhost:50342/oauth2/token?resource=x' -Headers @{Metadata='true'}\n";
+        assert_eq!(found(automation, FileKind::PowerShell).len(), 1);
+        let ps = "if ($env:AZUREPS_HOST_ENVIRONMENT -like 'cloud-shell*') { $t = Invoke-RestMethod 'http://localhost:50342/oauth2/token?resource=x' }\n";
+        assert!(found(ps, FileKind::PowerShell).is_empty());
         // A VM runbook that merely says "open Cloud Shell" is still about the VM.
         let vm = "# Open Cloud Shell, then on the virtual machine:\nu = 'http://localhost:50342/oauth2/token'\n";
         assert_eq!(found(vm, PY).len(), 1);
