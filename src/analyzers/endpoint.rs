@@ -142,9 +142,21 @@ impl Scan<'_> {
         self.lx.touches_comment(range)
             || (self.ctx.kind == FileKind::Code(Lang::Python)
                 && lexical::in_python_docstring(self.text, self.lx, range.start))
-            || (self.ctx.kind == FileKind::Text
-                && looks_like_error(&self.text[line_of(self.text, range.start)]))
+            || (self.ctx.kind == FileKind::Text && {
+                let line = &self.text[line_of(self.text, range.start)];
+                looks_like_error(line) || !looks_like_code(line)
+            })
     }
+}
+
+/// In plain text (notes, reStructuredText, unknown files) only lines that look like a request,
+/// an assignment or a quoted value are usages; a URL in a sentence is prose.
+fn looks_like_code(line: &str) -> bool {
+    static CODE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\bcurl\b|\bwget\b|invoke-|^\s*(?:GET|POST)\s|=|["']\s*https?://"#)
+            .expect("valid regex")
+    });
+    CODE.is_match(line)
 }
 
 /// A file about Azure Cloud Shell, whose own token service also listens on `localhost:50342`:
@@ -1148,6 +1160,10 @@ mod tests {
             ("u = 'http://localhost:50342/oauth2/tokens'", PY),
             (
                 "MSI: Failed to retrieve a token from 'http://localhost:50342/oauth2/token'",
+                FileKind::Text,
+            ),
+            (
+                "The extension served http://localhost:50342/oauth2/token until 2019.",
                 FileKind::Text,
             ),
             ("u = f'http://localhost:{port}/oauth2/token'", PY),
