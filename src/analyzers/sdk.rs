@@ -54,7 +54,11 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let publishers: Vec<Range<usize>> = PUBLISHER
         .find_iter(text)
         .map(|m| m.range())
-        .filter(|r| is_bare_publisher(text, r) && !documentation(text, ctx, &lx, r))
+        .filter(|r| {
+            is_bare_publisher(text, r)
+                && !documentation(text, ctx, &lx, r)
+                && !compared(text, r.start)
+        })
         .collect();
     let types: Vec<Range<usize>> = TYPE
         .find_iter(text)
@@ -89,6 +93,24 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             "code provisions the Managed Identity VM extension (publisher `Microsoft.ManagedIdentity`); delete it, keep the VM's identity, and get tokens from IMDS",
         ));
     }
+}
+
+/// The publisher is compared, not set: scanners and policies that look for the extension
+/// (`if ext.publisher == "Microsoft.ManagedIdentity"`, `-eq`, `.Equals(`, `case`).
+fn compared(text: &str, at: usize) -> bool {
+    static CMP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)(?:[=!]==?|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
+            .expect("valid regex")
+    });
+    let from = crate::source::floor_char_boundary(text, at.saturating_sub(60));
+    let before = &text[from..at];
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let before = &before[line_start..];
+    // `x == "..."` compares; `x = "..."`, `x: "..."` and `x => "..."` set.
+    CMP.is_match(before)
+        && !before
+            .trim_end_matches(['"', '\'', '`', ' '])
+            .ends_with("=>")
 }
 
 /// Comments and Python docstrings.
@@ -239,6 +261,14 @@ mod tests {
                 FileKind::Yaml,
             ),
             ("useManagedIdentityExtension: true\n", FileKind::Yaml),
+            (
+                "if ext.publisher == 'Microsoft.ManagedIdentity' and ext.type in ('ManagedIdentityExtensionForLinux',):\n    report(ext)\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "if (ext.Publisher.Equals(\"Microsoft.ManagedIdentity\") && ext.Type == \"ManagedIdentityExtensionForWindows\") { }",
+                FileKind::Code(Lang::CSharp),
+            ),
             (
                 "publisher = 'Microsoft.ManagedIdentity'\n",
                 FileKind::Code(Lang::Ruby),
