@@ -1,5 +1,280 @@
-//! TODO(helper): sdk analyzer.
+//! IMDS040: code and configuration that provisions the extension through an SDK or a tool
+//! (Python/Java/C#/JS/Ruby/Go SDK calls, Ansible `azure_rm_virtualmachineextension` tasks...).
+//!
+//! A construct is the publisher `Microsoft.ManagedIdentity` and an extension type within a few
+//! lines of each other, both outside comments. The publisher alone is not enough (it is also the
+//! provider of `Microsoft.ManagedIdentity/userAssignedIdentities`), nor the type alone (removal
+//! code names the extension too, and removal is the desired end state).
 
-use super::{Analysis, Context};
+use std::{ops::Range, sync::LazyLock};
 
-pub fn analyze(_text: &str, _ctx: &Context, _out: &mut Analysis) {}
+use regex::Regex;
+
+use super::{
+    Analysis, Context,
+    lexical::{self, Lexed},
+};
+use crate::{
+    finding::Diagnostic,
+    kind::{FileKind, Lang},
+};
+
+/// How far apart (in lines) the publisher and the type of one construct may be.
+const NEAR_LINES: usize = 10;
+
+static PUBLISHER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bMicrosoft\.ManagedIdentity\b").expect("valid regex"));
+static TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    // The bare prefix too: `'ManagedIdentityExtensionFor' + ('Linux' if linux else 'Windows')`.
+    Regex::new(r"(?i)\bManagedIdentityExtensionFor(?:Windows|Linux)?\b").expect("valid regex")
+});
+/// Removal and provider registration: they name the extension or the namespace but deploy
+/// nothing.
+static NOT_A_DEPLOYMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"(?i)\b\w*delete\w*\s*\(|\bextension\s+delete\b|\bRemove-Az\w*|\bstate:\s*["']?absent\b"#,
+        r"|\bprovider\s+register\b|Register-Az\w*Provider|--namespace\b|ProviderNamespace\b"
+    ))
+    .expect("valid regex")
+});
+/// Command lines, which the CLI and PowerShell analyzers read in YAML pipelines.
+static COMMAND_OPTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:--|-)publisher\b").expect("valid regex"));
+/// `"port": 50343`, `port=50343`, `settings: '{"port": 50343}'`.
+static PORT_SETTING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)["']?\bport["']?\s*[:=]>?\s*["']?([0-9]{2,5})\b"#).expect("valid regex")
+});
+
+pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
+    if !PUBLISHER.is_match(text) || !TYPE.is_match(text) {
+        return;
+    }
+    let lx = lexical::lex(text, ctx.kind);
+    let lines = LineStarts::new(text);
+    let publishers: Vec<Range<usize>> = PUBLISHER
+        .find_iter(text)
+        .map(|m| m.range())
+        .filter(|r| {
+            is_bare_publisher(text, r)
+                && !documentation(text, ctx, &lx, r)
+                && !compared(text, r.start)
+        })
+        .collect();
+    let types: Vec<Range<usize>> = TYPE
+        .find_iter(text)
+        .map(|m| m.range())
+        .filter(|r| !documentation(text, ctx, &lx, r))
+        .collect();
+    let mut found: Vec<Range<usize>> = Vec::new();
+    for p in &publishers {
+        let pl = lines.line(p.start);
+        let Some(t) = types
+            .iter()
+            .filter(|t| lines.line(t.start).abs_diff(pl) <= NEAR_LINES)
+            .min_by_key(|t| (lines.line(t.start).abs_diff(pl), t.start < p.start))
+        else {
+            continue;
+        };
+        let range = p.start.min(t.start)..p.end.max(t.end);
+        if found
+            .iter()
+            .any(|f| f.start < range.end && range.start < f.end)
+            || !is_deployment(text, ctx, &lx, &lines, &range)
+        {
+            continue;
+        }
+        declared_ports(text, &lines, &range, out);
+        found.push(range);
+    }
+    for range in found {
+        out.push(Diagnostic::new(
+            "IMDS040",
+            range,
+            "code provisions the Managed Identity VM extension (publisher `Microsoft.ManagedIdentity`); delete it, keep the VM's identity, and get tokens from IMDS",
+        ));
+    }
+}
+
+/// The publisher is compared, not set: scanners and policies that look for the extension
+/// (`if ext.publisher == "Microsoft.ManagedIdentity"`, `-eq`, `.Equals(`, `case`).
+fn compared(text: &str, at: usize) -> bool {
+    static CMP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)(?:[=!]==?|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
+            .expect("valid regex")
+    });
+    let from = crate::source::floor_char_boundary(text, at.saturating_sub(60));
+    let before = &text[from..at];
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let before = &before[line_start..];
+    // `x == "..."` compares; `x = "..."`, `x: "..."` and `x => "..."` set.
+    CMP.is_match(before)
+        && !before
+            .trim_end_matches(['"', '\'', '`', ' '])
+            .ends_with("=>")
+}
+
+/// Comments and Python docstrings.
+fn documentation(text: &str, ctx: &Context, lx: &Lexed, r: &Range<usize>) -> bool {
+    lx.touches_comment(r)
+        || (ctx.kind == FileKind::Code(Lang::Python)
+            && lexical::in_python_docstring(text, lx, r.start))
+}
+
+/// `Microsoft.ManagedIdentity` itself, not `Microsoft.ManagedIdentity/userAssignedIdentities`
+/// or a longer dotted name.
+fn is_bare_publisher(text: &str, r: &Range<usize>) -> bool {
+    let b = text.as_bytes();
+    let before_ok = r.start == 0 || !matches!(b[r.start - 1], b'.' | b'/' | b'_' | b'-');
+    let after_ok = b.get(r.end).is_none_or(|&c| {
+        let dotted = c == b'.' && b.get(r.end + 1).is_some_and(u8::is_ascii_alphanumeric);
+        !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'/') || dotted)
+    });
+    before_ok && after_ok
+}
+
+/// The lines of the construct and the few around it show no removal, registration or
+/// (in YAML) command line, which other analyzers read.
+fn is_deployment(
+    text: &str,
+    ctx: &Context,
+    lx: &Lexed,
+    lines: &LineStarts,
+    range: &Range<usize>,
+) -> bool {
+    let around = lines.span(range, 3, 3);
+    let code_only = |re: &Regex| {
+        re.find_iter(&text[around.clone()])
+            .any(|m| !lx.in_comment(around.start + m.start()))
+    };
+    if code_only(&NOT_A_DEPLOYMENT) {
+        return false;
+    }
+    !(ctx.kind == FileKind::Yaml && code_only(&COMMAND_OPTION))
+}
+
+fn declared_ports(text: &str, lines: &LineStarts, range: &Range<usize>, out: &mut Analysis) {
+    let around = lines.span(range, 2, 8);
+    for c in PORT_SETTING.captures_iter(&text[around]) {
+        if let Ok(port) = c[1].parse::<u16>() {
+            out.declared_ports.push(port);
+        }
+    }
+}
+
+/// Line start offsets and the text length.
+struct LineStarts(Vec<usize>, usize);
+
+impl LineStarts {
+    fn new(text: &str) -> Self {
+        let mut v = vec![0];
+        v.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|p| p + 1));
+        LineStarts(v, text.len())
+    }
+
+    /// 0-based line of byte `pos`.
+    fn line(&self, pos: usize) -> usize {
+        self.0.partition_point(|&s| s <= pos) - 1
+    }
+
+    /// From `before` lines above `range` to `after` lines below it (whole lines).
+    fn span(&self, range: &Range<usize>, before: usize, after: usize) -> Range<usize> {
+        let first = self.line(range.start).saturating_sub(before);
+        let last = self.line(range.end.saturating_sub(1).max(range.start)) + after + 1;
+        let end = self.0.get(last).map_or(self.1, |&s| s.saturating_sub(1));
+        self.0[first]..end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, kind: FileKind) -> (Vec<String>, Vec<u16>) {
+        let ctx = Context {
+            kind,
+            path: "x",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let mut out = Analysis::default();
+        analyze(text, &ctx, &mut out);
+        (
+            out.diagnostics
+                .iter()
+                .map(|d| text[d.range.clone()].to_owned())
+                .collect(),
+            out.declared_ports,
+        )
+    }
+
+    #[test]
+    fn sdk_calls_in_several_languages() {
+        let py = "ext = VirtualMachineExtension(\n    location=loc,\n    publisher='Microsoft.ManagedIdentity',\n    type_properties_type='ManagedIdentityExtensionForLinux',\n    settings={'port': 50343})\n";
+        let (found, ports) = run(py, FileKind::Code(Lang::Python));
+        let concat = "name = 'ManagedIdentityExtensionFor' + ('Linux' if linux else 'Windows')\nclient.create(rg, vm, name, publisher='Microsoft.ManagedIdentity')\n";
+        assert_eq!(run(concat, FileKind::Code(Lang::Python)).0.len(), 1);
+        assert_eq!(
+            found,
+            [
+                "Microsoft.ManagedIdentity',\n    type_properties_type='ManagedIdentityExtensionForLinux"
+            ]
+        );
+        assert_eq!(ports, [50343]);
+        let java = "vm.update().defineNewExtension(\"msi\").withPublisher(\"Microsoft.ManagedIdentity\").withType(\"ManagedIdentityExtensionForWindows\").attach().apply();";
+        assert_eq!(run(java, FileKind::Code(Lang::Java)).0.len(), 1);
+        let yaml = "- azure_rm_virtualmachineextension:\n    name: msi\n    publisher: Microsoft.ManagedIdentity\n    virtual_machine_extension_type: ManagedIdentityExtensionForLinux\n    type_handler_version: '1.0'\n";
+        assert_eq!(
+            run(yaml, FileKind::Yaml).0,
+            [
+                "Microsoft.ManagedIdentity\n    virtual_machine_extension_type: ManagedIdentityExtensionForLinux"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_conditional_pair_is_one_construct() {
+        let js = "const type = isWindows ? 'ManagedIdentityExtensionForWindows' : 'ManagedIdentityExtensionForLinux';\nconst ext = { publisher: 'Microsoft.ManagedIdentity', type, typeHandlerVersion: '1.0' };\n";
+        assert_eq!(run(js, FileKind::Code(Lang::JavaScript)).0.len(), 1);
+    }
+
+    #[test]
+    fn look_alikes() {
+        for (t, kind) in [
+            (
+                "id = 'Microsoft.ManagedIdentity/userAssignedIdentities'\nt = 'ManagedIdentityExtensionForLinux'",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "# publisher='Microsoft.ManagedIdentity'\n# type='ManagedIdentityExtensionForLinux'\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "client.virtual_machine_extensions.begin_delete(rg, vm, 'ManagedIdentityExtensionForLinux')\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "- azure_rm_virtualmachineextension:\n    publisher: Microsoft.ManagedIdentity\n    virtual_machine_extension_type: ManagedIdentityExtensionForLinux\n    state: absent\n",
+                FileKind::Yaml,
+            ),
+            (
+                "- script: az vm extension set --publisher Microsoft.ManagedIdentity -n ManagedIdentityExtensionForLinux\n",
+                FileKind::Yaml,
+            ),
+            ("useManagedIdentityExtension: true\n", FileKind::Yaml),
+            (
+                "if ext.publisher == 'Microsoft.ManagedIdentity' and ext.type in ('ManagedIdentityExtensionForLinux',):\n    report(ext)\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "if (ext.Publisher.Equals(\"Microsoft.ManagedIdentity\") && ext.Type == \"ManagedIdentityExtensionForWindows\") { }",
+                FileKind::Code(Lang::CSharp),
+            ),
+            (
+                "publisher = 'Microsoft.ManagedIdentity'\n",
+                FileKind::Code(Lang::Ruby),
+            ),
+        ] {
+            assert!(run(t, kind).0.is_empty(), "{t}");
+        }
+    }
+}
