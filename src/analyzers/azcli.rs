@@ -594,3 +594,197 @@ fn line_ranges(text: &str) -> Vec<Range<usize>> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::apply::apply_fixes;
+
+    fn run(text: &str, kind: FileKind) -> Analysis {
+        let ctx = Context {
+            kind,
+            path: "x",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        crate::analyzers::analyze(text, &ctx)
+    }
+
+    fn fixed(text: &str, kind: FileKind, rule: &str) -> (Vec<Diagnostic>, String) {
+        let diags: Vec<Diagnostic> = run(text, kind)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule == rule)
+            .collect();
+        let fixes: Vec<&Fix> = diags.iter().filter_map(|d| d.fix.as_ref()).collect();
+        let (out, _) = apply_fixes(text, &fixes, false);
+        let again = run(&out, kind);
+        assert!(
+            again.diagnostics.iter().all(|d| d.rule != rule),
+            "fix is not idempotent:\n{out}"
+        );
+        (diags, out)
+    }
+
+    #[test]
+    fn bash_continuations_and_variables() {
+        let t = "#!/bin/bash\nPUB=Microsoft.ManagedIdentity\nexport EXT=\"ManagedIdentityExtensionForLinux\"\naz vm extension set \\\n    --resource-group \"$RG\" \\\n    --vm-name ${VM} \\\n    --name $EXT \\\n    --publisher \"${PUB}\" \\\n    --version 1.0 \\\n    --settings '{\"port\": 50343}'\necho done\n";
+        let a = run(t, FileKind::Shell);
+        assert_eq!(a.declared_ports, vec![50343]);
+        let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert_eq!(d.len(), 1);
+        assert!(t[d[0].range.clone()].starts_with("az vm extension set"));
+        assert!(t[d[0].range.clone()].ends_with("50343}'"));
+        assert_eq!(
+            out,
+            "#!/bin/bash\nPUB=Microsoft.ManagedIdentity\nexport EXT=\"ManagedIdentityExtensionForLinux\"\naz vm extension delete \\\n    --resource-group \"$RG\" \\\n    --vm-name ${VM} \\\n    --name $EXT\necho done\n"
+        );
+    }
+
+    #[test]
+    fn equals_forms_vmss_and_instance_name() {
+        let t = "RG=rg; az vmss extension set -g=$RG --vmss-name=ss -n ManagedIdentityExtensionForWindows --publisher=Microsoft.ManagedIdentity --extension-instance-name msi --no-wait && echo ok\n";
+        let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("az vmss update-instances"));
+        assert_eq!(
+            out,
+            "RG=rg; az vmss extension delete -g=$RG --vmss-name=ss -n msi --no-wait && echo ok\n"
+        );
+    }
+
+    #[test]
+    fn substitutions_pipes_and_sudo() {
+        let t = "ID=$(az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity --query id -o tsv)\nsudo az login --msi --msi-port 50342 | tee log\n";
+        let a = run(t, FileKind::Shell);
+        let rules: Vec<&str> = a.diagnostics.iter().map(|d| d.rule).collect();
+        assert_eq!(rules, vec![RULE_SET, RULE_LOGIN]);
+        let (_, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert!(out.starts_with(
+            "ID=$(az vm extension delete -g rg --vm-name vm -n ManagedIdentityExtensionForLinux)\n"
+        ));
+        let (_, out) = fixed(t, FileKind::Shell, RULE_LOGIN);
+        assert!(out.ends_with("sudo az login --identity | tee log\n"));
+    }
+
+    #[test]
+    fn login_forms() {
+        for (t, want) in [
+            ("az login --msi --msi-port 50342\n", "az login --identity\n"),
+            (
+                "az login --identity --msi-port=50343 --username $ID\n",
+                "az login --identity --username $ID\n",
+            ),
+            (
+                "az login --msi-port 50342 --msi -u id\n",
+                "az login --identity -u id\n",
+            ),
+            (
+                "az login --msi \\\n  --msi-port 50342 \\\n  --allow-no-subscriptions\n",
+                "az login --identity \\\n  --allow-no-subscriptions\n",
+            ),
+            ("az login --msi-port 50342\n", "az login --identity\n"),
+        ] {
+            let (d, out) = fixed(t, FileKind::Shell, RULE_LOGIN);
+            assert_eq!(d.len(), 1, "{t}");
+            assert_eq!(out, want);
+        }
+        let a = run("az login --msi --msi-port=50343\n", FileKind::Shell);
+        assert_eq!(a.declared_ports, vec![50343]);
+    }
+
+    #[test]
+    fn powershell_and_batch_continuations() {
+        let t = "$pub = \"Microsoft.ManagedIdentity\"\naz vm extension set `\n  --resource-group $rg `\n  --vm-name $vm `\n  --name ManagedIdentityExtensionForWindows `\n  --publisher $pub\n";
+        let (d, out) = fixed(t, FileKind::PowerShell, RULE_SET);
+        assert_eq!(d.len(), 1);
+        assert!(out.ends_with("az vm extension delete `\n  --resource-group $rg `\n  --vm-name $vm `\n  --name ManagedIdentityExtensionForWindows\n"));
+        let t = "@echo off\r\nset PUB=Microsoft.ManagedIdentity\r\ncall az vm extension set -g %RG% ^\r\n  --vm-name %VM% ^\r\n  -n ManagedIdentityExtensionForWindows --publisher %PUB%\r\n";
+        let (d, out) = fixed(t, FileKind::Batch, RULE_SET);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            out,
+            "@echo off\r\nset PUB=Microsoft.ManagedIdentity\r\ncall az vm extension delete -g %RG% ^\n  --vm-name %VM% ^\n  -n ManagedIdentityExtensionForWindows\r\n"
+        );
+    }
+
+    #[test]
+    fn yaml_pipelines() {
+        let t = "variables:\n  publisher: Microsoft.ManagedIdentity\nsteps:\n- script: az login --msi --msi-port 50342 # old\n  displayName: login\n- task: AzureCLI@2\n  inputs:\n    scriptType: bash\n    inlineScript: |\n      # az vm extension set is gone\n      az vm extension set \\\n        -g $(rg) --vm-name $(vm) \\\n        -n ManagedIdentityExtensionForLinux --publisher $(publisher)\n- task: AzurePowerShell@5\n  inputs:\n    Inline: |\n      Set-AzVMExtension -ResourceGroupName $rg -VMName $vm -Name msi `\n        -Publisher Microsoft.ManagedIdentity -ExtensionType ManagedIdentityExtensionForWindows\n- run: >\n    az vmss extension set --publisher Microsoft.ManagedIdentity\n    --name ManagedIdentityExtensionForLinux -g rg --vmss-name ss\n";
+        let a = run(t, FileKind::Yaml);
+        let rules: Vec<(&str, usize)> = a
+            .diagnostics
+            .iter()
+            .map(|d| (d.rule, t[..d.range.start].matches('\n').count() + 1))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                (RULE_LOGIN, 4),
+                (RULE_SET, 11),
+                ("IMDS010", 17),
+                (RULE_SET, 20)
+            ]
+        );
+        let fixes: Vec<&Fix> = a
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .collect();
+        let (out, taken) = apply_fixes(t, &fixes, false);
+        assert_eq!(taken.len(), 4);
+        assert!(out.contains("- script: az login --identity # old\n"));
+        assert!(out.contains("      az vm extension delete \\\n        -g $(rg) \\\n        --vm-name $(vm) \\\n        -n ManagedIdentityExtensionForLinux\n"));
+        assert!(out.contains("      Remove-AzVMExtension -ResourceGroupName $rg -VMName $vm -Name msi `\n        -Force\n"));
+        assert!(out.contains("    az vmss extension delete -g rg\n    --vmss-name ss\n    --name ManagedIdentityExtensionForLinux\n"));
+        assert!(run(&out, FileKind::Yaml).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn look_alikes_are_not_flagged() {
+        for t in [
+            "az vm extension delete -g rg --vm-name vm -n ManagedIdentityExtensionForLinux\n",
+            "az vm extension show -g rg --vm-name vm -n ManagedIdentityExtensionForLinux\n",
+            "az vm extension list -g rg --vm-name vm --query \"[?publisher=='Microsoft.ManagedIdentity']\"\n",
+            "az login --identity\n",
+            "az login --msi\n",
+            "# az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\n",
+            "echo \"az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\"\n",
+            "echo az login --msi --msi-port 50342\n",
+            "az vm extension set -g rg --vm-name vm -n CustomScript --publisher Microsoft.Azure.Extensions\n",
+            "az vm extension set -g rg --vm-name vm -n AzureMonitorLinuxAgent --publisher Microsoft.Azure.Monitor\n",
+            "cat <<EOF > README\naz vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\nEOF\n",
+            "X='az login --msi --msi-port 50342'\n",
+            "az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.Other\n",
+        ] {
+            let a = run(t, FileKind::Shell);
+            assert!(a.diagnostics.is_empty(), "{t}: {:?}", a.diagnostics);
+        }
+        let ps = "Write-Host \"az login --msi --msi-port 50342\"\n<# az login --msi --msi-port 50342 #>\n";
+        assert!(run(ps, FileKind::PowerShell).diagnostics.is_empty());
+        let bat = "REM az login --msi --msi-port 50342\r\n:: az login --msi --msi-port 50342\r\necho az login --msi --msi-port 50342\r\n";
+        assert!(run(bat, FileKind::Batch).diagnostics.is_empty());
+        let yml = "# - script: az login --msi --msi-port 50342\ndescription: |\n  az login --msi --msi-port 50342\n";
+        assert!(run(yml, FileKind::Yaml).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn heredoc_fed_to_a_shell_is_a_script() {
+        let t = "ssh vm bash <<'EOF'\naz login --msi --msi-port 50342\nEOF\naz account show\n";
+        let a = run(t, FileKind::Shell);
+        assert_eq!(a.diagnostics.len(), 1);
+        assert_eq!(
+            &t[a.diagnostics[0].range.clone()],
+            "az login --msi --msi-port 50342"
+        );
+    }
+
+    #[test]
+    fn missing_resource_group_gives_no_fix() {
+        let t = "az vm extension set --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\n";
+        let a = run(t, FileKind::Shell);
+        assert_eq!(a.diagnostics.len(), 1);
+        assert!(a.diagnostics[0].fix.is_none());
+        assert!(a.diagnostics[0].message.contains("--resource-group"));
+    }
+}

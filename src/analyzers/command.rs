@@ -889,7 +889,8 @@ impl Layout {
     }
 
     /// Joins `head` (program and subcommands, always on the first line) and argument groups
-    /// (`-Name $n`), breaking lines like the original did: one group per continuation line.
+    /// (`-Name $n`), breaking lines like the original did: the first line keeps about as many
+    /// pairs as it had, then one group per continuation line.
     pub fn render(&self, head: &str, head_words: usize, groups: &[String]) -> String {
         let mut s = head.to_owned();
         match &self.multiline {
@@ -900,7 +901,9 @@ impl Layout {
                 }
             }
             Some((cont, indent)) => {
-                let on_first = usize::from(self.first_line_words > head_words).min(groups.len());
+                // As many `-flag value` pairs as the original's first line held.
+                let on_first = (self.first_line_words.saturating_sub(head_words) + 1) / 2;
+                let on_first = on_first.min(groups.len());
                 for g in &groups[..on_first] {
                     s.push(' ');
                     s.push_str(g);
