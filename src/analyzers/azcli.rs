@@ -181,8 +181,8 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
         .collect();
     let sub: Vec<&str> = sub.iter().map(String::as_str).collect();
     // The range starts at `az` itself, past a Makefile's `@`.
-    let trimmed = words[0].value.len() - words[0].value.trim_start_matches(['@', '-']).len();
-    let start = words[0].range.start + trimmed.min(words[0].range.len());
+    let raw0 = &text[words[0].range.clone()];
+    let start = words[0].range.start + (raw0.len() - raw0.trim_start_matches(['@', '-']).len());
     match sub.as_slice() {
         [scope @ ("vm" | "vmss"), "extension", "set", ..] => {
             extension_set(text, words, *scope == "vmss", start, opts, vars, out);
@@ -452,7 +452,7 @@ fn yaml_scripts(text: &str) -> (Vec<(Range<usize>, Options)>, Vars) {
             while n < lines.len() {
                 let l = &text[lines[n].clone()];
                 let ind = l.len() - l.trim_start_matches([' ', '\t']).len();
-                if l.trim().is_empty() || ind > key_indent.min(indent) && ind > indent {
+                if l.trim().is_empty() || ind > key_indent {
                     n += 1;
                     if !l.trim().is_empty() {
                         last = n;
@@ -504,7 +504,12 @@ fn yaml_scripts(text: &str) -> (Vec<(Range<usize>, Options)>, Vars) {
         while n < lines.len() {
             let l = &text[lines[n].clone()];
             let ind = l.len() - l.trim_start_matches([' ', '\t']).len();
-            if !l.trim().is_empty() && ind > indent && !l.trim_start().starts_with("- ") {
+            let t = l.trim_start();
+            let continues = ind > key_indent
+                && !t.starts_with("- ")
+                && !t.starts_with('#')
+                && yaml_key(t).is_none();
+            if !l.trim().is_empty() && continues {
                 range.end = lines[n].start + l.trim_end().len();
                 folded = true;
                 n += 1;
@@ -561,7 +566,18 @@ fn guess_dialect(script: &str, key: Option<&str>) -> Dialect {
             batch += 2;
         }
         let lower = t.to_ascii_lowercase();
-        if lower.contains("-az") || lower.contains("write-host") || lower.contains("$env:") {
+        let cmdlet = [
+            "set-az",
+            "get-az",
+            "new-az",
+            "add-az",
+            "remove-az",
+            "update-az",
+            "connect-az",
+        ]
+        .iter()
+        .any(|v| lower.contains(v));
+        if cmdlet || lower.contains("write-host") || lower.contains("$env:") {
             ps += 1;
         }
     }

@@ -82,7 +82,8 @@ pub fn commands(text: &str, range: Range<usize>, opts: Options) -> Vec<Command> 
     let mut out = Vec::new();
     // Here-document bodies fed to a shell are scripts too; they are lexed after the text
     // around them, from a queue rather than by recursion.
-    let mut queue = vec![start..end];
+    let mut queue: Vec<Range<usize>> = Vec::with_capacity(1);
+    queue.push(start..end);
     while let Some(r) = queue.pop() {
         let mut lx = Lexer::new(text.as_bytes(), r, opts);
         lx.run();
@@ -902,7 +903,7 @@ impl Layout {
             }
             Some((cont, indent)) => {
                 // As many `-flag value` pairs as the original's first line held.
-                let on_first = (self.first_line_words.saturating_sub(head_words) + 1) / 2;
+                let on_first = self.first_line_words.saturating_sub(head_words).div_ceil(2);
                 let on_first = on_first.min(groups.len());
                 for g in &groups[..on_first] {
                     s.push(' ');
@@ -945,6 +946,8 @@ pub struct Var {
     pub name: String,
     /// The assigned value (quotes removed), when it is literal.
     pub value: Option<String>,
+    /// The value is itself a variable reference to follow (`B="$A"`), not literal text.
+    pub follow: bool,
     /// The assigned expression as written.
     pub raw: Range<usize>,
     /// Where the assignment is: only earlier assignments count for a command.
@@ -963,9 +966,28 @@ const MAX_HOPS: usize = 4;
 
 impl Vars {
     pub fn add(&mut self, name: &str, value: Option<String>, raw: Range<usize>, at: usize) {
+        self.push(name, value, false, raw, at);
+    }
+
+    /// Records an assignment of `word` (its literal text, or the reference it holds).
+    fn add_word(&mut self, name: &str, value: &str, literal: bool, raw: Range<usize>, at: usize) {
+        let follow = !literal && reference(value).is_some();
+        let value = (literal || follow).then(|| value.to_owned());
+        self.push(name, value, follow, raw, at);
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        value: Option<String>,
+        follow: bool,
+        raw: Range<usize>,
+        at: usize,
+    ) {
         self.vars.push(Var {
             name: name.to_ascii_lowercase(),
             value,
+            follow,
             raw,
             at,
         });
@@ -997,8 +1019,12 @@ impl Vars {
                 return Value::Unknown;
             };
             match self.get(&name, before) {
-                Some(Var { value: Some(v), .. }) => {
-                    if reference(v).is_none() {
+                Some(Var {
+                    value: Some(v),
+                    follow,
+                    ..
+                }) => {
+                    if !follow {
                         return Value::Known(v.clone());
                     }
                     text.clone_from(v);
@@ -1060,11 +1086,24 @@ impl Vars {
             raw.end -= 1;
             value.pop();
         }
-        let known = val.literal || ps_var_name(&value).is_some();
-        self.add(&name, known.then_some(value), raw, val.range.start);
+        self.add_word(&name, &value, val.literal, raw, val.range.start);
     }
 
     fn posix(&mut self, cmd: &Command) {
+        // Makefile: `PUB = value`, `PUB := value`, `PUB ?= value`.
+        if let [name, op, val] = cmd.words.as_slice()
+            && matches!(op.value.as_str(), "=" | ":=" | "?=" | "::=")
+            && is_identifier(&name.value)
+        {
+            self.add_word(
+                &name.value,
+                &val.value,
+                val.literal,
+                val.range.clone(),
+                val.range.start,
+            );
+            return;
+        }
         for w in &cmd.words {
             if matches!(
                 w.value.as_str(),
@@ -1080,8 +1119,7 @@ impl Vars {
                 return;
             }
             let raw = w.range.start + name.len() + 1..w.range.end;
-            let known = w.literal || reference(value).is_some();
-            self.add(name, known.then(|| value.to_owned()), raw, w.range.start);
+            self.add_word(name, value, w.literal, raw, w.range.start);
         }
     }
 
@@ -1093,10 +1131,10 @@ impl Vars {
         if let Some((name, value)) = w[1].value.split_once('=')
             && is_identifier(name.trim())
         {
-            let known = w[1].literal || reference(value).is_some();
-            self.add(
+            self.add_word(
                 name.trim(),
-                known.then(|| value.to_owned()),
+                value,
+                w[1].literal,
                 w[1].range.clone(),
                 w[1].range.start,
             );
@@ -1180,17 +1218,14 @@ pub fn program_index(cmd: &Command, dialect: Dialect) -> Option<usize> {
     let mut k = 0;
     while k < w.len() {
         let v = w[k].value.as_str();
-        if is_prefix_word(v) || (dialect == Dialect::Batch && v.eq_ignore_ascii_case("call")) {
-            k += 1;
-        } else if dialect == Dialect::PowerShell
-            && v.starts_with('$')
-            && w.get(k + 1).is_some_and(|n| n.value == "=")
-        {
+        let ps = dialect == Dialect::PowerShell;
+        if ps && v.starts_with('$') && w.get(k + 1).is_some_and(|n| n.value == "=") {
             k += 2;
-        } else if dialect == Dialect::PowerShell && v.starts_with('[') && v.ends_with(']') {
-            k += 1;
-        } else if dialect == Dialect::Posix
-            && v.split_once('=').is_some_and(|(n, _)| is_identifier(n))
+        } else if is_prefix_word(v)
+            || (dialect == Dialect::Batch && v.eq_ignore_ascii_case("call"))
+            || (ps && v.starts_with('[') && v.ends_with(']'))
+            || (dialect == Dialect::Posix
+                && v.split_once('=').is_some_and(|(n, _)| is_identifier(n)))
         {
             k += 1;
         } else {
@@ -1250,4 +1285,147 @@ pub fn top_level(cmds: Vec<Command>) -> Vec<Command> {
             !groups.iter().any(|g| g.start < r.start && r.end <= g.end)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str, d: Dialect) -> Vec<Vec<String>> {
+        let mut cmds = commands(text, 0..text.len(), d.into());
+        cmds.sort_by_key(|c| c.range().start);
+        cmds.iter()
+            .map(|c| c.words.iter().map(|w| w.value.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn posix_quotes_comments_and_separators() {
+        let t = "a 'b c' \"d \\\"e\\\"\" f\\ g # not a word\nh#i; j && k | l\n";
+        assert_eq!(
+            words(t, Dialect::Posix),
+            vec![
+                vec!["a", "b c", "d \"e\"", "f g"],
+                vec!["h#i"],
+                vec!["j"],
+                vec!["k"],
+                vec!["l"]
+            ]
+        );
+    }
+
+    #[test]
+    fn posix_continuations_substitutions_and_heredocs() {
+        let t = "x=$(az vm show \\\n  -n \"$(echo vm)\")\ncat <<-EOF > f\n\taz login\n\tEOF\nfoo `bar baz` qux\n";
+        assert_eq!(
+            words(t, Dialect::Posix),
+            vec![
+                vec!["x=$(az vm show \\\n  -n \"$(echo vm)\")"],
+                vec!["az", "vm", "show", "-n", "$(echo vm)"],
+                vec!["cat", "<<-EOF", ">", "f"],
+                vec!["foo", "`bar baz`", "qux"],
+                vec!["bar", "baz"],
+            ]
+        );
+        let cmds = commands(t, 0..t.len(), Dialect::Posix.into());
+        let outer = cmds
+            .iter()
+            .find(|c| c.words[0].value.starts_with("x="))
+            .unwrap();
+        assert!(!outer.words[0].literal);
+        assert_eq!(&t[outer.range()], "x=$(az vm show \\\n  -n \"$(echo vm)\")");
+    }
+
+    #[test]
+    fn powershell_strings_comments_and_groups() {
+        let t = "a 'it''s' \"q `\"x`\" $v\" <# c\n d #> b # c\n$h = @{\n  k = 'v' # c\n}\nc -X:(Get-Thing -Y 1).Z `\n  -W @\"\nhere `n\n\"@\n";
+        let got = words(t, Dialect::PowerShell);
+        assert_eq!(got[0], vec!["a", "it's", "q \"x\" $v", "b"]);
+        assert_eq!(got[1], vec!["$h", "=", "@{\n  k = 'v' # c\n}"]);
+        assert_eq!(got[2], vec!["k", "=", "v"]);
+        assert_eq!(got[3], vec!["c", "-X:(Get-Thing -Y 1).Z", "-W", "here `n"]);
+        assert_eq!(got[4], vec!["Get-Thing", "-Y", "1"]);
+    }
+
+    #[test]
+    fn batch_comments_escapes_and_continuations() {
+        let t = "@echo off\r\nREM az login\r\n:: az login\r\nset \"X=a b\"\r\ncall az x ^\r\n  -y \"%X%\" & echo 1^&2 >nul 2>&1\r\n";
+        assert_eq!(
+            words(t, Dialect::Batch),
+            vec![
+                vec!["echo", "off"],
+                vec!["set", "X=a b"],
+                vec!["call", "az", "x", "-y", "%X%"],
+                vec!["echo", "1&2", ">", "nul", "2>&1"],
+            ]
+        );
+    }
+
+    #[test]
+    fn variables_resolve_through_references() {
+        let t = "A=Microsoft.ManagedIdentity\nB=\"$A\"\nC='$A'\naz x\n";
+        let cmds = commands(t, 0..t.len(), Dialect::Posix.into());
+        let vars = Vars::collect(t, &cmds, Dialect::Posix);
+        let w = |v: &str| Word {
+            range: 0..0,
+            value: v.to_owned(),
+            literal: false,
+            redirect: false,
+        };
+        let at = t.len();
+        assert_eq!(
+            vars.resolve(&w("${B}"), at),
+            Value::Known("Microsoft.ManagedIdentity".into())
+        );
+        assert_eq!(vars.resolve(&w("$C"), at), Value::Known("$A".into()));
+        assert_eq!(vars.resolve(&w("$D"), at), Value::Unknown);
+        assert_eq!(vars.resolve(&w("${D:-x}"), at), Value::Known("x".into()));
+        assert_eq!(vars.resolve(&w("$A"), 0), Value::Unknown);
+    }
+
+    #[test]
+    fn settings_ports() {
+        assert_eq!(settings_port("@{ \"port\" = 50343 }"), Some(50343));
+        assert_eq!(settings_port("{\\\"port\\\": \\\"51234\\\"}"), Some(51234));
+        assert_eq!(settings_port("@{Port=50342; x=1}"), Some(50342));
+        assert_eq!(settings_port("{\"transport\": 1}"), None);
+    }
+
+    #[test]
+    fn unbalanced_and_deep_input_does_not_panic() {
+        for d in [Dialect::PowerShell, Dialect::Posix, Dialect::Batch] {
+            for t in [
+                "$(",
+                ")))",
+                "@{",
+                "\"",
+                "'",
+                "`",
+                "<#",
+                "<<",
+                "@'\n",
+                "x ^",
+                "é`é\\é^é",
+                &"$(".repeat(10_000),
+            ] {
+                let _ = commands(t, 0..t.len(), d.into());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokenizer_never_panics(s in "(\\PC|[\"'`$(){}@<>#^\\\\\n\r;|&=-])*") {
+            for d in [Dialect::PowerShell, Dialect::Posix, Dialect::Batch] {
+                for fold in [false, true] {
+                    for c in commands(&s, 0..s.len(), Options { dialect: d, fold_newlines: fold }) {
+                        for w in &c.words {
+                            assert!(s.is_char_boundary(w.range.start) && s.is_char_boundary(w.range.end));
+                            assert!(w.range.start <= w.range.end && w.range.end <= s.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

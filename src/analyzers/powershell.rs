@@ -1,5 +1,5 @@
 //! PowerShell commands that install the extension (IMDS010): `Set-AzVMExtension`,
-//! `Add-AzVmssExtension` and their AzureRM forms, with parameters written out, splatted from a
+//! `Add-AzVmssExtension` and their `AzureRM` forms, with parameters written out, splatted from a
 //! hashtable, or passed through variables.
 
 use std::ops::Range;
