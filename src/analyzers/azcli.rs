@@ -160,7 +160,7 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
     let Some(p) = program_index(cmd, opts.dialect) else {
         return;
     };
-    let end = args_end(cmd);
+    let end = args_end(cmd, p);
     if p >= end {
         return;
     }

@@ -1060,7 +1060,7 @@ impl Vars {
     fn powershell(&mut self, text: &str, cmd: &Command) {
         // `[string] $x = 'v'`, `[Parameter()][string]$x = 'v',` (param blocks), `$x = 'v'`.
         let w = &cmd.words;
-        let mut k = 0;
+        let mut k = prompt_len(w, Dialect::PowerShell);
         while k < w.len() && w[k].value.starts_with('[') && w[k].value.ends_with(']') {
             k += 1;
         }
@@ -1211,11 +1211,19 @@ fn reference(s: &str) -> Option<(String, Option<String>)> {
     None
 }
 
+/// How many words a terminal prompt copied into docs takes: `PS C:\> `, `PS> `, `> `.
+fn prompt_len(w: &[Word], dialect: Dialect) -> usize {
+    match w.iter().take(3).position(|x| x.redirect && x.value == ">") {
+        Some(p) if p == 0 || (dialect == Dialect::PowerShell && w[0].value == "PS") => p + 1,
+        _ => 0,
+    }
+}
+
 /// The index of the program word: after `sudo`, `call`, `then`, assignments (`X=1 az ...`) and
 /// PowerShell's `$x = ` / `[void]`.
 pub fn program_index(cmd: &Command, dialect: Dialect) -> Option<usize> {
     let w = &cmd.words;
-    let mut k = 0;
+    let mut k = prompt_len(w, dialect);
     while k < w.len() {
         let v = w[k].value.as_str();
         let ps = dialect == Dialect::PowerShell;
@@ -1235,12 +1243,14 @@ pub fn program_index(cmd: &Command, dialect: Dialect) -> Option<usize> {
     None
 }
 
-/// The index one past the command's last argument: its redirections are not arguments.
-pub fn args_end(cmd: &Command) -> usize {
+/// The index one past the last argument of the program at `from`: its redirections are not
+/// arguments.
+pub fn args_end(cmd: &Command, from: usize) -> usize {
     cmd.words
         .iter()
+        .skip(from)
         .position(|w| w.redirect)
-        .unwrap_or(cmd.words.len())
+        .map_or(cmd.words.len(), |p| p + from)
 }
 
 /// A port number in settings written as a hashtable (`@{ "port" = 50343 }`) or JSON

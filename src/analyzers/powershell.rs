@@ -132,7 +132,7 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
     let Some(p) = program_index(cmd, Dialect::PowerShell) else {
         return;
     };
-    let end = args_end(cmd);
+    let end = args_end(cmd, p);
     if p >= end {
         return;
     }
@@ -211,11 +211,15 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
         let Some(var) = vars.get(s.trim_start_matches('@'), start) else {
             continue;
         };
-        let raw = var.raw.clone();
-        if !text[raw.clone()].starts_with("@{") {
+        // `@{...}`, or `[ordered]@{...}`.
+        let raw = &text[var.raw.clone()];
+        let Some(open) = raw.find("@{") else {
+            continue;
+        };
+        if !(open == 0 || raw.starts_with('[') && raw[..open].ends_with(']')) {
             continue;
         }
-        for (key, param) in hashtable(text, raw) {
+        for (key, param) in hashtable(text, var.raw.start + open..var.raw.end) {
             if let Some(c) = canonical(&key, target) {
                 from_splat.push((c, param));
             }
@@ -491,6 +495,14 @@ mod tests {
             let a = run(t);
             assert!(a.diagnostics.is_empty(), "{t}: {:?}", a.diagnostics);
         }
+    }
+
+    #[test]
+    fn prompts_and_ordered_splats() {
+        let t = "PS C:\\> $p = [ordered]@{ ResourceGroupName = 'rg'; VMName = 'vm'; Name = 'msi'; Publisher = 'Microsoft.ManagedIdentity'; Type = 'ManagedIdentityExtensionForWindows' }\nPS C:\\> Set-AzVMExtension @p\n";
+        let (d, out) = fixed(t);
+        assert_eq!(d.len(), 1);
+        assert!(out.ends_with("PS C:\\> Remove-AzVMExtension -ResourceGroupName 'rg' -VMName 'vm' -Name 'msi' -Force\n"), "{out}");
     }
 
     #[test]
