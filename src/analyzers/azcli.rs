@@ -272,7 +272,14 @@ fn extension_set(
         groups.extend(group(target, target_flag));
         let name_flag = ty_arg.map_or("-n", |a| if a.flag == "--name" { "--name" } else { "-n" });
         groups.extend(group(name, name_flag));
-        for extra in ["--subscription", "--no-wait"] {
+        // Global arguments that mean the same to `delete`.
+        for extra in [
+            "--subscription",
+            "--no-wait",
+            "--only-show-errors",
+            "--verbose",
+            "--debug",
+        ] {
             if let Some(a) = find(&args, &[extra]) {
                 match a.value {
                     Some(_) => groups.extend(group(a, extra)),
@@ -802,5 +809,42 @@ mod tests {
         assert_eq!(a.diagnostics.len(), 1);
         assert!(a.diagnostics[0].fix.is_none());
         assert!(a.diagnostics[0].message.contains("--resource-group"));
+    }
+
+    /// Every fix in the positive fixtures applies, keeps the text outside its range, and leaves
+    /// nothing for its rule to find but the findings that had no fix.
+    #[test]
+    fn fixture_fixes_are_idempotent() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules");
+        for rule in ["IMDS010", "IMDS011", "IMDS012"] {
+            for entry in std::fs::read_dir(root.join(rule)).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let kind = crate::kind::classify(&path, &text);
+                let before = run(&text, kind);
+                let fixes: Vec<&Fix> = before
+                    .diagnostics
+                    .iter()
+                    .filter_map(|d| d.fix.as_ref())
+                    .collect();
+                let (out, taken) = apply_fixes(&text, &fixes, false);
+                assert_eq!(taken.len(), fixes.len(), "{}", path.display());
+                if std::env::var_os("SHOW_FIXED").is_some() {
+                    eprintln!("=== {}\n{out}", path.display());
+                }
+                let after = run(&out, kind);
+                let unfixed = before
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.fix.is_none())
+                    .count();
+                assert_eq!(
+                    after.diagnostics.len(),
+                    unfixed,
+                    "{}:\n{out}",
+                    path.display()
+                );
+            }
+        }
     }
 }

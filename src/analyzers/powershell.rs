@@ -158,6 +158,8 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
         Target::Vmss => VMSS_PARAMS,
     };
     let mut splats = Vec::new();
+    // Common parameters the removal cmdlet accepts too (`-ErrorAction Stop`), as written.
+    let mut kept: Vec<String> = Vec::new();
     let mut k = 1;
     while k < words.len() {
         let w = &words[k];
@@ -201,6 +203,14 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
         } else {
             None
         };
+        if is_kept(pname) {
+            let flag = inline.map_or(raw, |c| &raw[..c]);
+            kept.push(match (&value, inline) {
+                (Some(_), Some(_)) => raw.to_owned(),
+                (Some(v), None) => format!("{flag} {}", v.expr),
+                (None, _) => flag.to_owned(),
+            });
+        }
         if let (Some(c), Some(v)) = (canon, value) {
             params.push((c, v));
         }
@@ -297,6 +307,7 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
         if target == Target::Vm {
             groups.push("-Force".to_owned());
         }
+        groups.extend(kept);
         let layout = Layout::of(text, words, opts);
         let replacement = layout.render(remove, 1, &groups);
         Fix::safe(
@@ -327,6 +338,36 @@ const VMSS_REMOVE: &[(&str, &str)] = &[
     ("virtualmachinescaleset", "VirtualMachineScaleSet"),
     ("name", "Name"),
 ];
+
+/// PowerShell's common parameters (and their aliases) and the Az ones every cmdlet takes.
+fn is_kept(name: &str) -> bool {
+    const KEPT: &[&str] = &[
+        "erroraction",
+        "ea",
+        "errorvariable",
+        "ev",
+        "warningaction",
+        "wa",
+        "warningvariable",
+        "wv",
+        "informationaction",
+        "infa",
+        "informationvariable",
+        "iv",
+        "outvariable",
+        "ov",
+        "verbose",
+        "vb",
+        "debug",
+        "db",
+        "asjob",
+        "defaultprofile",
+        "azcontext",
+        "azurermcontext",
+        "azurecredential",
+    ];
+    KEPT.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
 
 fn is_param_word(text: &str, w: &Word) -> bool {
     let raw = &text[w.range.clone()];
@@ -439,16 +480,16 @@ mod tests {
 
     #[test]
     fn splatting_over_several_lines() {
-        let t = "$settings = @{ \"port\" = 51234 }\n$params = @{\n    ResourceGroupName  = $rg   # the group\n    VMName             = (Get-AzVM -Name $n).Name\n    Name               = 'ManagedIdentityExtensionForWindows'\n    Publisher          = 'Microsoft.ManagedIdentity'; ExtensionType = 'ManagedIdentityExtensionForWindows'\n    TypeHandlerVersion = '1.0'\n    Settings           = $settings\n}\nSet-AzVMExtension @params -Location westeurope\n";
+        let t = "$settings = @{ \"port\" = 51234 }\n$params = @{\n    ResourceGroupName  = $rg   # the group\n    VMName             = (Get-AzVM -Name $n).Name\n    Name               = 'ManagedIdentityExtensionForWindows'\n    Publisher          = 'Microsoft.ManagedIdentity'; ExtensionType = 'ManagedIdentityExtensionForWindows'\n    TypeHandlerVersion = '1.0'\n    Settings           = $settings\n}\nSet-AzVMExtension @params -Location westeurope -ErrorAction:Stop -Verbose\n";
         let a = run(t);
         assert_eq!(a.declared_ports, vec![51234]);
         let (d, out) = fixed(t);
         assert_eq!(d.len(), 1);
         assert_eq!(
             &t[d[0].range.clone()],
-            "Set-AzVMExtension @params -Location westeurope"
+            "Set-AzVMExtension @params -Location westeurope -ErrorAction:Stop -Verbose"
         );
-        assert!(out.ends_with("}\nRemove-AzVMExtension -ResourceGroupName $rg -VMName (Get-AzVM -Name $n).Name -Name 'ManagedIdentityExtensionForWindows' -Force\n"), "{out}");
+        assert!(out.ends_with("}\nRemove-AzVMExtension -ResourceGroupName $rg -VMName (Get-AzVM -Name $n).Name -Name 'ManagedIdentityExtensionForWindows' -Force -ErrorAction:Stop -Verbose\n"), "{out}");
     }
 
     #[test]
