@@ -678,16 +678,18 @@ mod tests {
 
     #[test]
     fn substitutions_pipes_and_sudo() {
-        let t = "ID=$(az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity --query id -o tsv)\nsudo az login --msi --msi-port 50342 | tee log\n";
+        let t = "ID=$(az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity --query id -o tsv)\nsudo az login --msi --msi-port 50342 | tee log\nif ! az login --msi --msi-port 50342; then exit 1; fi\n";
         let a = run(t, FileKind::Shell);
         let rules: Vec<&str> = a.diagnostics.iter().map(|d| d.rule).collect();
-        assert_eq!(rules, vec![RULE_SET, RULE_LOGIN]);
+        assert_eq!(rules, vec![RULE_SET, RULE_LOGIN, RULE_LOGIN]);
         let (_, out) = fixed(t, FileKind::Shell, RULE_SET);
         assert!(out.starts_with(
             "ID=$(az vm extension delete -g rg --vm-name vm -n ManagedIdentityExtensionForLinux)\n"
         ));
         let (_, out) = fixed(t, FileKind::Shell, RULE_LOGIN);
-        assert!(out.ends_with("sudo az login --identity | tee log\n"));
+        assert!(out.ends_with(
+            "sudo az login --identity | tee log\nif ! az login --identity; then exit 1; fi\n"
+        ));
     }
 
     #[test]
@@ -771,6 +773,7 @@ mod tests {
             "az vm extension list -g rg --vm-name vm --query \"[?publisher=='Microsoft.ManagedIdentity']\"\n",
             "az login --identity\n",
             "az login --msi\n",
+            "$ az login --identity\n",
             "# az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\n",
             "echo \"az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\"\n",
             "echo az login --msi --msi-port 50342\n",
@@ -844,6 +847,96 @@ mod tests {
                     "{}:\n{out}",
                     path.display()
                 );
+            }
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "az",
+        "vm",
+        "vmss",
+        "extension",
+        "set",
+        "login",
+        "--publisher",
+        "Microsoft.ManagedIdentity",
+        "-n",
+        "--name=",
+        "ManagedIdentityExtensionForLinux",
+        "-g",
+        "rg",
+        "--vm-name",
+        "--msi",
+        "--msi-port",
+        "50342",
+        "--settings",
+        "'{\"port\": 1}'",
+        "$PUB",
+        "PUB=",
+        "${PUB}",
+        "%PUB%",
+        "Set-AzVMExtension",
+        "Add-AzVmssExtension",
+        "-Publisher",
+        "-Type",
+        "-Name:",
+        "@p",
+        "$p = @{",
+        "Publisher = ",
+        "}",
+        "$(",
+        ")",
+        "(",
+        "'",
+        "\"",
+        "`",
+        "\\",
+        "^",
+        "#",
+        "<#",
+        "#>",
+        "@'",
+        "'@",
+        "<<EOF",
+        "EOF",
+        "é",
+        "\u{1F600}",
+        " ",
+        " ",
+        " ",
+        "\n",
+        "\n",
+        "\r\n",
+        "\\\n",
+        "`\n",
+        "^\r\n",
+        ";",
+        "|",
+        "&&",
+        "- script: ",
+        "  inlineScript: |\n",
+        "run: >\n",
+        "    ",
+        "PS C:\\> ",
+        "$ ",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn analyzers_never_panic_and_fixes_stay_in_bounds(
+            idx in proptest::collection::vec(0..PIECES.len(), 0..60)
+        ) {
+            let text: String = idx.iter().map(|&i| PIECES[i]).collect();
+            for kind in [FileKind::PowerShell, FileKind::Shell, FileKind::Batch, FileKind::Yaml] {
+                let a = run(&text, kind);
+                for d in &a.diagnostics {
+                    assert!(d.range.start <= d.range.end && d.range.end <= text.len());
+                    assert!(text.is_char_boundary(d.range.start) && text.is_char_boundary(d.range.end));
+                }
+                let fixes: Vec<&Fix> = a.diagnostics.iter().filter_map(|d| d.fix.as_ref()).collect();
+                let (out, taken) = apply_fixes(&text, &fixes, false);
+                assert_eq!(taken.len(), fixes.len());
+                let _ = run(&out, kind);
             }
         }
     }

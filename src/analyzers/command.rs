@@ -819,27 +819,13 @@ fn skip_subexpression(b: &[u8], open: usize, end: usize) -> usize {
 
 /// Words that may precede the program of a command without being it.
 pub fn is_prefix_word(w: &str) -> bool {
-    matches!(
-        w,
-        "sudo"
-            | "exec"
-            | "command"
-            | "time"
-            | "nohup"
-            | "call"
-            | "then"
-            | "do"
-            | "else"
-            | "{"
-            | "!"
-            | "."
-            | "env"
-            | "RUN"
-            | "run"
-            | "-"
-            | "&&"
-            | "||"
-    )
+    const PREFIXES: &[&str] = &[
+        "sudo", "exec", "command", "time", "nohup", "call", "then", "do", "else", "if", "elif",
+        "while", "until", "{", "!", ".", "env", "RUN", "run", "-", "&&", "||",
+        // Shell prompts in docs: `$ az login`, `% az login`.
+        "$", "%",
+    ];
+    PREFIXES.contains(&w)
 }
 
 /// The line-break layout of a command, so a replacement can keep it.
