@@ -788,7 +788,7 @@ mod tests {
         }
         let ps = "Write-Host \"az login --msi --msi-port 50342\"\n<# az login --msi --msi-port 50342 #>\n";
         assert!(run(ps, FileKind::PowerShell).diagnostics.is_empty());
-        let bat = "REM az login --msi --msi-port 50342\r\n:: az login --msi --msi-port 50342\r\necho az login --msi --msi-port 50342\r\n";
+        let bat = "REM az login --msi --msi-port 50342\r\n:: az login --msi --msi-port 50342\r\necho az login --msi --msi-port 50342\r\necho (az login --msi --msi-port 50342)\r\n";
         assert!(run(bat, FileKind::Batch).diagnostics.is_empty());
         let yml = "# - script: az login --msi --msi-port 50342\ndescription: |\n  az login --msi --msi-port 50342\n";
         assert!(run(yml, FileKind::Yaml).diagnostics.is_empty());

@@ -240,13 +240,16 @@ impl<'a> Lexer<'a> {
             }
         }
         self.end_word();
-        // Unbalanced brackets at the end: finish the inner commands and give back the outer ones.
+        // Unbalanced brackets at the end: finish the inner commands and give back the outer
+        // ones, whose words stop where the unclosed bracket opened (not at the end of the text).
         while let Some(f) = self.stack.pop() {
             if let Some((cmd, word)) = f.saved {
                 self.end_command();
                 self.cur = cmd;
-                self.word = Some(word);
-                self.end_word();
+                if word.start < f.open {
+                    self.word = Some(word);
+                    self.end_word_at(f.open);
+                }
             }
         }
         self.end_command();
@@ -753,8 +756,12 @@ impl<'a> Lexer<'a> {
                 self.push_byte(c);
                 self.i += 1;
             }
-            b'(' if self.word.is_none() => self.open_block(b')'),
-            b')' => self.close(c),
+            // Brackets group commands only where a command starts (`if x (`, `do (`); elsewhere
+            // (`echo (note)`) they are text.
+            b'(' if self.word.is_none() && self.opens_batch_block() => {
+                self.open_block(b')');
+            }
+            b')' if self.stack.last().is_some_and(|f| f.closer == b')') => self.close(c),
             b'|' | b'&' => {
                 self.end_command();
                 self.i += 1;
@@ -763,6 +770,16 @@ impl<'a> Lexer<'a> {
             _ => return false,
         }
         true
+    }
+
+    /// `(` starts a block at a command start and in `if`, `for` and `else` commands.
+    fn opens_batch_block(&self) -> bool {
+        let is = |w: Option<&Word>, keys: &[&str]| {
+            w.is_some_and(|w| keys.iter().any(|k| w.value.eq_ignore_ascii_case(k)))
+        };
+        self.cur.words.is_empty()
+            || is(self.cur.words.first(), &["if", "for"])
+            || is(self.cur.words.last(), &["else", "do"])
     }
 
     fn is_rem(&self) -> bool {
@@ -1345,7 +1362,7 @@ mod tests {
 
     #[test]
     fn batch_comments_escapes_and_continuations() {
-        let t = "@echo off\r\nREM az login\r\n:: az login\r\nset \"X=a b\"\r\ncall az x ^\r\n  -y \"%X%\" & echo 1^&2 >nul 2>&1\r\n";
+        let t = "@echo off\r\nREM az login\r\n:: az login\r\nset \"X=a b\"\r\ncall az x ^\r\n  -y \"%X%\" & echo 1^&2 >nul 2>&1\r\nif errorlevel 1 (az y) else (echo (z))\r\n";
         assert_eq!(
             words(t, Dialect::Batch),
             vec![
@@ -1353,6 +1370,11 @@ mod tests {
                 vec!["set", "X=a b"],
                 vec!["call", "az", "x", "-y", "%X%"],
                 vec!["echo", "1&2", ">", "nul", "2>&1"],
+                vec!["if", "errorlevel", "1"],
+                vec!["az", "y"],
+                vec!["else"],
+                vec!["echo", "(z"],
+                vec![")"],
             ]
         );
     }
