@@ -329,7 +329,8 @@ fn extension_set(
 
 fn login(text: &str, words: &[Word], start: usize, vars: &Vars, out: &mut Analysis) {
     let args = parse_args(text, &words[2..]);
-    let Some(port_arg) = find(&args, &["--msi-port"]) else {
+    // `--identity-port` was the flag's other name until both were removed.
+    let Some(port_arg) = find(&args, &["--msi-port", "--identity-port"]) else {
         return;
     };
     let port_value = port_arg
@@ -354,7 +355,8 @@ fn login(text: &str, words: &[Word], start: usize, vars: &Vars, out: &mut Analys
         .as_ref()
         .map_or(String::new(), |v| format!(" {}", &text[v.raw.clone()]));
     let message = format!(
-        "`az login --msi-port{port_text}` signs in through the retired Managed Identity extension's local token service; use `az login --identity`, which gets tokens from IMDS"
+        "`az login {}{port_text}` signs in through the retired Managed Identity extension's local token service; use `az login --identity`, which gets tokens from IMDS",
+        port_arg.flag
     );
     let identity = args
         .iter()
@@ -693,6 +695,14 @@ mod tests {
     }
 
     #[test]
+    fn positional_parameters_in_a_function() {
+        let t = "function deploy_msi_extension {\n    VM_OS=$(az vm show -n ${1} --resource-group ${2} --query \"storageProfile.osDisk.osType\" -o tsv)\n    if [ $VM_OS = \"Linux\" ]; then\n        az vm extension set -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity --vm-name $1 --resource-group $2\n    elif [ $VM_OS = \"Windows\" ]; then\n        az vm extension set -n ManagedIdentityExtensionForWindows --publisher Microsoft.ManagedIdentity --vm-name $1 --resource-group $2\n    fi\n}\n";
+        let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert_eq!(d.len(), 2);
+        assert!(out.contains("\n        az vm extension delete --resource-group $2 --vm-name $1 -n ManagedIdentityExtensionForLinux\n"));
+    }
+
+    #[test]
     fn login_forms() {
         for (t, want) in [
             ("az login --msi --msi-port 50342\n", "az login --identity\n"),
@@ -709,6 +719,10 @@ mod tests {
                 "az login --identity \\\n  --allow-no-subscriptions\n",
             ),
             ("az login --msi-port 50342\n", "az login --identity\n"),
+            (
+                "az login --identity --identity-port 50342\n",
+                "az login --identity\n",
+            ),
         ] {
             let (d, out) = fixed(t, FileKind::Shell, RULE_LOGIN);
             assert_eq!(d.len(), 1, "{t}");
