@@ -1001,14 +1001,16 @@ impl Vars {
         self.vars.extend(outer.vars.iter().cloned());
     }
 
-    /// The last assignment of `name` before `before`; names compare without case (PowerShell
-    /// and cmd ignore it, and two shell variables differing only in case are rare enough).
+    /// The last assignment of `name` before `before`, else the first one after it (a function
+    /// defined above the script body that sets its variables). Names compare without case
+    /// (PowerShell and cmd ignore it; shell variables differing only in case are rare).
     pub fn get(&self, name: &str, before: usize) -> Option<&Var> {
         let name = name.to_ascii_lowercase();
-        self.vars
-            .iter()
-            .filter(|v| v.name == name && v.at < before)
+        let same = self.vars.iter().filter(|v| v.name == name);
+        same.clone()
+            .filter(|v| v.at < before)
             .max_by_key(|v| v.at)
+            .or_else(|| same.min_by_key(|v| v.at))
     }
 
     /// The value of a word, following variable references written as the whole word.
@@ -1398,7 +1400,10 @@ mod tests {
         assert_eq!(vars.resolve(&w("$C"), at), Value::Known("$A".into()));
         assert_eq!(vars.resolve(&w("$D"), at), Value::Unknown);
         assert_eq!(vars.resolve(&w("${D:-x}"), at), Value::Known("x".into()));
-        assert_eq!(vars.resolve(&w("$A"), 0), Value::Unknown);
+        assert_eq!(
+            vars.resolve(&w("$A"), 0),
+            Value::Known("Microsoft.ManagedIdentity".into())
+        );
     }
 
     #[test]
