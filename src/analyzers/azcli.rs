@@ -703,6 +703,18 @@ mod tests {
     }
 
     #[test]
+    fn prompts_in_docs() {
+        let bat = "C:\\Users\\me>az login --msi --msi-port 50342\r\n";
+        assert_eq!(run(bat, FileKind::Batch).diagnostics.len(), 1);
+        let sh = "$ az login --msi --msi-port 50342\n";
+        assert_eq!(run(sh, FileKind::Shell).diagnostics.len(), 1);
+        let ps = "PS /home/me> az login --msi --msi-port 50342\n";
+        let (d, out) = fixed(ps, FileKind::PowerShell, RULE_LOGIN);
+        assert_eq!(d.len(), 1);
+        assert_eq!(out, "PS /home/me> az login --identity\n");
+    }
+
+    #[test]
     fn login_forms() {
         for (t, want) in [
             ("az login --msi --msi-port 50342\n", "az login --identity\n"),

@@ -1216,10 +1216,17 @@ fn reference(s: &str) -> Option<(String, Option<String>)> {
     None
 }
 
-/// How many words a terminal prompt copied into docs takes: `PS C:\> `, `PS> `, `> `.
+/// How many words a terminal prompt copied into docs takes: `PS C:\> `, `PS> `, `C:\src>`,
+/// `> `.
 fn prompt_len(w: &[Word], dialect: Dialect) -> usize {
     match w.iter().take(3).position(|x| x.redirect && x.value == ">") {
-        Some(p) if p == 0 || (dialect == Dialect::PowerShell && w[0].value == "PS") => p + 1,
+        Some(p)
+            if p == 0
+                || (dialect == Dialect::PowerShell && w[0].value == "PS")
+                || (p == 1 && w[0].value.contains(":\\")) =>
+        {
+            p + 1
+        }
         _ => 0,
     }
 }
