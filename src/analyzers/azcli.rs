@@ -15,63 +15,54 @@ pub const RULE_SET: &str = "IMDS011";
 pub const RULE_LOGIN: &str = "IMDS012";
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
-    // Nothing to find without one of these; most files stop here.
-    let lower_has = |needle: &str| {
-        text.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    // Nothing to find without an `az`; most files stop here.
+    let has_az = text
+        .as_bytes()
+        .windows(2)
+        .any(|w| w.eq_ignore_ascii_case(b"az"));
+    let dialect = match ctx.kind {
+        FileKind::PowerShell => Dialect::PowerShell,
+        FileKind::Shell => Dialect::Posix,
+        FileKind::Batch => Dialect::Batch,
+        FileKind::Yaml => return analyze_yaml(text, has_az, out),
+        _ => return,
     };
-    if !lower_has("az") {
+    if !has_az {
         return;
     }
-    match ctx.kind {
-        FileKind::PowerShell => analyze_region(
-            text,
-            0..text.len(),
-            Dialect::PowerShell.into(),
-            &Vars::default(),
-            out,
-        ),
-        FileKind::Shell => analyze_region(
-            text,
-            0..text.len(),
-            Dialect::Posix.into(),
-            &Vars::default(),
-            out,
-        ),
-        FileKind::Batch => analyze_region(
-            text,
-            0..text.len(),
-            Dialect::Batch.into(),
-            &Vars::default(),
-            out,
-        ),
-        FileKind::Yaml => {
-            let (regions, vars) = yaml_scripts(text);
-            for (range, opts) in regions {
-                analyze_region(text, range.clone(), opts, &vars, out);
-                if opts.dialect == Dialect::PowerShell {
-                    super::powershell::analyze_region(text, range, opts, &vars, out);
-                }
-            }
-        }
-        _ => {}
+    let opts = Options::from(dialect);
+    let cmds = command::commands(text, 0..text.len(), opts);
+    let vars = Vars::collect(text, &cmds, dialect);
+    for cmd in &cmds {
+        check(text, cmd, opts, &vars, out);
     }
 }
 
-/// Analyzes the commands of `text[range]`; `outer` holds variables defined around it (YAML).
-fn analyze_region(
-    text: &str,
-    range: Range<usize>,
-    opts: Options,
-    outer: &Vars,
-    out: &mut Analysis,
-) {
-    let cmds = command::commands(text, range, opts);
-    let mut vars = Vars::collect(text, &cmds, opts.dialect);
-    vars.extend(outer);
-    for cmd in &cmds {
-        check(text, cmd, opts, &vars, out);
+/// The script steps of a YAML pipeline: az commands in every dialect, and the `Set-Az...`
+/// cmdlets of inline PowerShell. Variables of all steps and the file's `key: value` pairs are
+/// gathered once, so the work stays linear in the number of steps.
+fn analyze_yaml(text: &str, has_az: bool, out: &mut Analysis) {
+    let lower = text.to_ascii_lowercase();
+    let has_cmdlet = lower.contains("vmextension") || lower.contains("vmssextension");
+    if !has_az && !has_cmdlet {
+        return;
+    }
+    let (regions, mut vars) = yaml_scripts(text);
+    let mut all = Vec::new();
+    for (range, opts) in regions {
+        let cmds = command::commands(text, range, opts);
+        vars.append(Vars::collect(text, &cmds, opts.dialect));
+        all.push((cmds, opts));
+    }
+    for (cmds, opts) in &all {
+        for cmd in cmds {
+            if has_az {
+                check(text, cmd, *opts, &vars, out);
+            }
+            if has_cmdlet && opts.dialect == Dialect::PowerShell {
+                super::powershell::check(text, cmd, *opts, &vars, out);
+            }
+        }
     }
 }
 

@@ -996,9 +996,9 @@ impl Vars {
         });
     }
 
-    /// Adds the variables of an enclosing text (a YAML file around a script step).
-    pub fn extend(&mut self, outer: &Vars) {
-        self.vars.extend(outer.vars.iter().cloned());
+    /// Adds the variables of another part of the same text (another step of a pipeline).
+    pub fn append(&mut self, mut other: Vars) {
+        self.vars.append(&mut other.vars);
     }
 
     /// The last assignment of `name` before `before`, else the first one after it (a function

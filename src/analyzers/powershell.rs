@@ -14,34 +14,13 @@ use crate::finding::{Diagnostic, Edit, Fix};
 pub const RULE: &str = "IMDS010";
 
 pub fn analyze(text: &str, _ctx: &Context, out: &mut Analysis) {
-    analyze_region(
-        text,
-        0..text.len(),
-        Dialect::PowerShell.into(),
-        &Vars::default(),
-        out,
-    );
-}
-
-/// Analyzes the PowerShell of `text[range]` (a whole script, or an inline script of a YAML
-/// pipeline); `outer` holds variables defined around it.
-pub fn analyze_region(
-    text: &str,
-    range: Range<usize>,
-    opts: Options,
-    outer: &Vars,
-    out: &mut Analysis,
-) {
-    let has_cmdlet = {
-        let lower = text[range.clone()].to_ascii_lowercase();
-        lower.contains("vmextension") || lower.contains("vmssextension")
-    };
-    if !has_cmdlet {
+    let lower = text.to_ascii_lowercase();
+    if !(lower.contains("vmextension") || lower.contains("vmssextension")) {
         return;
     }
-    let cmds = command::commands(text, range, opts);
-    let mut vars = Vars::collect(text, &cmds, Dialect::PowerShell);
-    vars.extend(outer);
+    let opts = Options::from(Dialect::PowerShell);
+    let cmds = command::commands(text, 0..text.len(), opts);
+    let vars = Vars::collect(text, &cmds, Dialect::PowerShell);
     for cmd in &cmds {
         check(text, cmd, opts, &vars, out);
     }
@@ -128,7 +107,8 @@ struct Param {
     word: Word,
 }
 
-fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analysis) {
+/// Reports `cmd` when it installs the extension. Also used on inline scripts of YAML pipelines.
+pub fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analysis) {
     let Some(p) = program_index(cmd, Dialect::PowerShell) else {
         return;
     };
