@@ -6,7 +6,7 @@
 //! range for fixes. One pass, no recursion: nested command substitutions and parenthesized
 //! arguments are handled with an explicit stack, which keeps the time linear on any input.
 
-use std::ops::Range;
+use std::{collections::BTreeMap, ops::Range};
 
 /// Which quoting, comment and continuation rules apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -957,10 +957,11 @@ pub struct Var {
     pub at: usize,
 }
 
-/// The variables of one text.
+/// The variables of one text, by (lower-case name, position): finding the assignment in force
+/// at a command is a range query, so scripts with thousands of assignments stay fast.
 #[derive(Clone, Debug, Default)]
 pub struct Vars {
-    vars: Vec<Var>,
+    vars: BTreeMap<(String, usize), Var>,
 }
 
 /// How many variables a value may be passed through (`$a = $b`): enough for real scripts,
@@ -987,18 +988,25 @@ impl Vars {
         raw: Range<usize>,
         at: usize,
     ) {
-        self.vars.push(Var {
-            name: name.to_ascii_lowercase(),
-            value,
-            follow,
-            raw,
-            at,
-        });
+        let name = name.to_ascii_lowercase();
+        self.vars.insert(
+            (name.clone(), at),
+            Var {
+                name,
+                value,
+                follow,
+                raw,
+                at,
+            },
+        );
     }
 
     /// Adds the variables of another part of the same text (another step of a pipeline).
     pub fn append(&mut self, mut other: Vars) {
-        self.vars.append(&mut other.vars);
+        if self.vars.len() < other.vars.len() {
+            std::mem::swap(&mut self.vars, &mut other.vars);
+        }
+        self.vars.extend(other.vars);
     }
 
     /// The last assignment of `name` before `before`, else the first one after it (a function
@@ -1006,11 +1014,15 @@ impl Vars {
     /// (PowerShell and cmd ignore it; shell variables differing only in case are rare).
     pub fn get(&self, name: &str, before: usize) -> Option<&Var> {
         let name = name.to_ascii_lowercase();
-        let same = self.vars.iter().filter(|v| v.name == name);
-        same.clone()
-            .filter(|v| v.at < before)
-            .max_by_key(|v| v.at)
-            .or_else(|| same.min_by_key(|v| v.at))
+        let start = (name, 0);
+        let mut same = self.vars.range(start.clone()..);
+        let earlier = self
+            .vars
+            .range(start.clone()..(start.0.clone(), before))
+            .next_back();
+        earlier
+            .or_else(|| same.next().filter(|((n, _), _)| *n == start.0))
+            .map(|(_, v)| v)
     }
 
     /// The value of a word, following variable references written as the whole word.
