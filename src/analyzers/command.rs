@@ -77,8 +77,16 @@ impl From<Dialect> for Options {
 
 /// Splits `text[range]` into simple commands, in no particular order.
 pub fn commands(text: &str, range: Range<usize>, opts: Options) -> Vec<Command> {
-    let end = range.end.min(text.len());
-    let start = range.start.min(end);
+    // Word ranges are cut at ASCII bytes inside the range, so a range on character
+    // boundaries keeps every word on them.
+    let mut end = range.end.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut start = range.start.min(end);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
     let mut out = Vec::new();
     // Here-document bodies fed to a shell are scripts too; they are lexed after the text
     // around them, from a queue rather than by recursion.

@@ -363,7 +363,9 @@ fn param_of(text: &str, w: &Word) -> Param {
 
 /// The `key = value` entries of a hashtable literal `@{ ... }` at `range`.
 fn hashtable(text: &str, range: Range<usize>) -> Vec<(String, Param)> {
-    let inner = range.start + 2..range.end.saturating_sub(1).max(range.start + 2);
+    // An unclosed hashtable (at the end of the text) has no `}` to leave out.
+    let close = usize::from(text[range.clone()].ends_with('}'));
+    let inner = range.start + 2..(range.end - close).max(range.start + 2);
     let cmds = command::top_level(command::commands(text, inner, Dialect::PowerShell.into()));
     let mut entries = Vec::new();
     for c in cmds {
@@ -524,6 +526,14 @@ mod tests {
         let (d, out) = fixed(t);
         assert_eq!(d.len(), 1);
         assert!(out.ends_with("PS C:\\> Remove-AzVMExtension -ResourceGroupName 'rg' -VMName 'vm' -Name 'msi' -Force\n"), "{out}");
+    }
+
+    #[test]
+    fn unclosed_hashtable_at_the_end() {
+        let t = "$p = @{ Publisher = 'Microsoft.ManagedIdentity'; Type = 'é\nSet-AzVMExtension @p";
+        let _ = run(t);
+        let t = "Set-AzVMExtension @p\n$p = @{ Publisher = 'Microsoft.ManagedIdentity'; Name = é";
+        let _ = run(t);
     }
 
     #[test]
