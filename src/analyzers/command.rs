@@ -1,1 +1,1481 @@
-//! TODO(helper scripts): shared command-line tokenizer for PowerShell and shell commands.
+//! A tokenizer for command lines, shared by the PowerShell and Azure CLI analyzers.
+//!
+//! It does not parse a language; it finds *simple commands* (a program and its words) the way
+//! the shell would split them, so that commented-out code, quoted text (`echo "az vm ..."`) and
+//! here-documents are never mistaken for commands, and so that every word keeps its exact byte
+//! range for fixes. One pass, no recursion: nested command substitutions and parenthesized
+//! arguments are handled with an explicit stack, which keeps the time linear on any input.
+
+use std::{collections::BTreeMap, ops::Range};
+
+/// Which quoting, comment and continuation rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    PowerShell,
+    /// sh, bash, zsh, `.azcli`, Dockerfile `RUN` lines.
+    Posix,
+    /// Windows `cmd.exe` (`.cmd`, `.bat`).
+    Batch,
+}
+
+impl Dialect {
+    /// What a line continuation is written with.
+    pub fn continuation(self) -> &'static str {
+        match self {
+            Dialect::PowerShell => "`",
+            Dialect::Posix => "\\",
+            Dialect::Batch => "^",
+        }
+    }
+}
+
+/// One word of a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    /// Bytes of the word in the text, quotes included.
+    pub range: Range<usize>,
+    /// The word with quotes and escapes removed; variables and substitutions kept as written.
+    pub value: String,
+    /// True when nothing in the word expands: `value` is what the program receives.
+    pub literal: bool,
+    /// A redirection operator (`>`, `2>&1`, `<<EOF`): the command's own arguments end before it.
+    pub redirect: bool,
+}
+
+/// A simple command: the words between two separators.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Command {
+    pub words: Vec<Word>,
+}
+
+impl Command {
+    /// From the first word's start to the last word's end.
+    pub fn range(&self) -> Range<usize> {
+        match (self.words.first(), self.words.last()) {
+            (Some(a), Some(b)) => a.range.start..b.range.end,
+            _ => 0..0,
+        }
+    }
+}
+
+/// Options that depend on where the commands sit rather than on the language.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub dialect: Dialect,
+    /// Line breaks do not end a command (YAML folded scalars, where the loader joins lines).
+    pub fold_newlines: bool,
+}
+
+impl From<Dialect> for Options {
+    fn from(dialect: Dialect) -> Self {
+        Options {
+            dialect,
+            fold_newlines: false,
+        }
+    }
+}
+
+/// Splits `text[range]` into simple commands, in no particular order.
+pub fn commands(text: &str, range: Range<usize>, opts: Options) -> Vec<Command> {
+    // Word ranges are cut at ASCII bytes inside the range, so a range on character
+    // boundaries keeps every word on them.
+    let mut end = range.end.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut start = range.start.min(end);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut out = Vec::new();
+    // Here-document bodies fed to a shell are scripts too; they are lexed after the text
+    // around them, from a queue rather than by recursion.
+    let mut queue: Vec<Range<usize>> = Vec::with_capacity(1);
+    queue.push(start..end);
+    while let Some(r) = queue.pop() {
+        let mut lx = Lexer::new(text.as_bytes(), r, opts);
+        lx.run();
+        out.append(&mut lx.out);
+        queue.append(&mut lx.script_bodies);
+    }
+    out
+}
+
+/// Words being built.
+#[derive(Debug)]
+struct WordBuf {
+    start: usize,
+    value: Vec<u8>,
+    literal: bool,
+}
+
+/// An open bracket. `saved` holds the command and word that a parenthesized argument or a
+/// substitution interrupted; `None` marks a block whose closing bracket just ends a command.
+#[derive(Debug)]
+struct Frame {
+    closer: u8,
+    /// Where the opening bracket (with its `$` or `@`) starts.
+    open: usize,
+    saved: Option<(Command, WordBuf)>,
+}
+
+struct HereDoc {
+    delimiter: Vec<u8>,
+    strip_tabs: bool,
+    script: bool,
+}
+
+struct Lexer<'a> {
+    b: &'a [u8],
+    end: usize,
+    i: usize,
+    d: Dialect,
+    fold: bool,
+    out: Vec<Command>,
+    cur: Command,
+    word: Option<WordBuf>,
+    stack: Vec<Frame>,
+    heredocs: Vec<HereDoc>,
+    script_bodies: Vec<Range<usize>>,
+}
+
+const MAX_DEPTH: usize = 256;
+
+impl<'a> Lexer<'a> {
+    fn new(b: &'a [u8], r: Range<usize>, opts: Options) -> Self {
+        Lexer {
+            b,
+            end: r.end,
+            i: r.start,
+            d: opts.dialect,
+            fold: opts.fold_newlines,
+            out: Vec::new(),
+            cur: Command::default(),
+            word: None,
+            stack: Vec::new(),
+            heredocs: Vec::new(),
+            script_bodies: Vec::new(),
+        }
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        if i < self.end { self.b[i] } else { 0 }
+    }
+
+    fn word_mut(&mut self) -> &mut WordBuf {
+        let start = self.i;
+        self.word.get_or_insert_with(|| WordBuf {
+            start,
+            value: Vec::new(),
+            literal: true,
+        })
+    }
+
+    fn push_byte(&mut self, c: u8) {
+        self.word_mut().value.push(c);
+    }
+
+    fn push_slice(&mut self, r: Range<usize>) {
+        let b = self.b;
+        self.word_mut().value.extend_from_slice(&b[r]);
+    }
+
+    fn end_word(&mut self) {
+        self.end_word_at(self.i);
+    }
+
+    fn end_word_at(&mut self, end: usize) {
+        if let Some(w) = self.word.take() {
+            self.cur.words.push(Word {
+                range: w.start..end,
+                value: String::from_utf8_lossy(&w.value).into_owned(),
+                literal: w.literal,
+                redirect: false,
+            });
+        }
+    }
+
+    fn end_command(&mut self) {
+        self.end_word();
+        if !self.cur.words.is_empty() {
+            self.out.push(std::mem::take(&mut self.cur));
+        }
+    }
+
+    /// A line break at `self.i` (`\n` or `\r\n`) of length 1 or 2, or 0 when there is none.
+    fn newline_len(&self, i: usize) -> usize {
+        match (self.at(i), self.at(i + 1)) {
+            (b'\n', _) => 1,
+            (b'\r', b'\n') => 2,
+            _ => 0,
+        }
+    }
+
+    fn skip_to_eol(&mut self) {
+        while self.i < self.end && self.b[self.i] != b'\n' {
+            self.i += 1;
+        }
+    }
+
+    fn run(&mut self) {
+        while self.i < self.end {
+            let c = self.b[self.i];
+            let handled = match self.d {
+                Dialect::PowerShell => self.powershell(c),
+                Dialect::Posix => self.posix(c),
+                Dialect::Batch => self.batch(c),
+            };
+            if handled {
+                continue;
+            }
+            match c {
+                b'\n' => {
+                    self.end_word();
+                    if !self.fold {
+                        self.end_command();
+                    }
+                    self.i += 1;
+                    self.read_heredoc_bodies();
+                }
+                b' ' | b'\t' | b'\r' | 0x0c => {
+                    self.end_word();
+                    self.i += 1;
+                }
+                _ => {
+                    self.push_byte(c);
+                    self.i += 1;
+                }
+            }
+        }
+        self.end_word();
+        // Unbalanced brackets at the end: finish the inner commands and give back the outer
+        // ones, whose words stop where the unclosed bracket opened (not at the end of the text).
+        while let Some(f) = self.stack.pop() {
+            if let Some((cmd, word)) = f.saved {
+                self.end_command();
+                self.cur = cmd;
+                if word.start < f.open {
+                    self.word = Some(word);
+                    self.end_word_at(f.open);
+                }
+            }
+        }
+        self.end_command();
+    }
+
+    fn open_group(&mut self, closer: u8, len: usize) {
+        if self.stack.len() >= MAX_DEPTH {
+            // Too deep to be real code: keep the bytes in the word and go on.
+            for _ in 0..len {
+                let c = self.b[self.i];
+                self.push_byte(c);
+                self.i += 1;
+            }
+            return;
+        }
+        let start = self.i;
+        let mut word = self.word.take().unwrap_or(WordBuf {
+            start,
+            value: Vec::new(),
+            literal: true,
+        });
+        word.literal = false;
+        let saved = std::mem::take(&mut self.cur);
+        self.stack.push(Frame {
+            closer,
+            open: start,
+            saved: Some((saved, word)),
+        });
+        self.i += len;
+    }
+
+    fn open_block(&mut self, closer: u8) {
+        self.end_command();
+        if self.stack.len() < MAX_DEPTH {
+            self.stack.push(Frame {
+                closer,
+                open: self.i,
+                saved: None,
+            });
+        }
+        self.i += 1;
+    }
+
+    /// A closing bracket: pops its frame, or ends the command when it matches none.
+    fn close(&mut self, c: u8) {
+        if self.stack.last().is_some_and(|f| f.closer == c) {
+            let f = self.stack.pop().expect("checked above");
+            self.end_command();
+            self.i += 1;
+            if let Some((cmd, mut word)) = f.saved {
+                // The group belongs to the outer word: keep its text as written.
+                word.value.extend_from_slice(&self.b[f.open..self.i]);
+                self.cur = cmd;
+                self.word = Some(word);
+            }
+        } else {
+            self.end_command();
+            self.i += 1;
+        }
+    }
+
+    fn redirect(&mut self) {
+        // `2>` , `*>`: the digits already read belong to the operator.
+        let digits_only = self.word.as_ref().is_some_and(|w| {
+            w.value.iter().all(|c| c.is_ascii_digit() || *c == b'*') && !w.value.is_empty()
+        });
+        let start = if digits_only {
+            self.word.take().map_or(self.i, |w| w.start)
+        } else {
+            self.end_word();
+            self.i
+        };
+        while matches!(self.at(self.i), b'>' | b'<' | b'|') {
+            self.i += 1;
+        }
+        if self.at(self.i) == b'&' {
+            self.i += 1;
+            while self.at(self.i).is_ascii_digit() || self.at(self.i) == b'-' {
+                self.i += 1;
+            }
+        }
+        self.cur.words.push(Word {
+            range: start..self.i,
+            value: String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
+            literal: true,
+            redirect: true,
+        });
+    }
+
+    // ---- PowerShell ----
+
+    fn powershell(&mut self, c: u8) -> bool {
+        let at_word_start = self.word.is_none();
+        match c {
+            b'#' if at_word_start => self.skip_to_eol(),
+            b'<' if at_word_start && self.at(self.i + 1) == b'#' => {
+                self.end_word();
+                let mut j = self.i + 2;
+                while j < self.end && !(self.b[j] == b'#' && self.at(j + 1) == b'>') {
+                    j += 1;
+                }
+                self.i = (j + 2).min(self.end);
+            }
+            b'`' => {
+                let nl = self.newline_len(self.i + 1);
+                if nl > 0 {
+                    self.end_word();
+                    self.i += 1 + nl;
+                } else if self.i + 1 < self.end {
+                    let e = self.b[self.i + 1];
+                    self.push_byte(ps_escape(e));
+                    self.i += 2;
+                } else {
+                    self.i += 1;
+                }
+            }
+            b'\'' => self.ps_single(),
+            b'"' => self.ps_double(),
+            b'@' if at_word_start && matches!(self.at(self.i + 1), b'\'' | b'"') => {
+                self.ps_here_string();
+            }
+            b'@' | b'$' if matches!(self.at(self.i + 1), b'(' | b'{') => {
+                if c == b'$' && self.at(self.i + 1) == b'{' {
+                    // `${name}`: a braced variable name, not a block.
+                    let mut j = self.i + 2;
+                    while j < self.end && self.b[j] != b'}' && self.b[j] != b'\n' {
+                        j += 1;
+                    }
+                    let j = (j + 1).min(self.end);
+                    let start = self.i;
+                    self.word_mut().literal = false;
+                    self.push_slice(start..j);
+                    self.i = j;
+                } else {
+                    let closer = if self.at(self.i + 1) == b'(' {
+                        b')'
+                    } else {
+                        b'}'
+                    };
+                    self.open_group(closer, 2);
+                }
+            }
+            b'$' => {
+                self.word_mut().literal = false;
+                self.push_byte(c);
+                self.i += 1;
+            }
+            b'(' => {
+                if at_word_start && self.cur.words.is_empty() {
+                    self.open_block(b')');
+                } else {
+                    self.open_group(b')', 1);
+                }
+            }
+            b'{' => self.open_block(b'}'),
+            b')' | b'}' => self.close(c),
+            b';' | b'|' | b'&' => {
+                self.end_command();
+                self.i += 1;
+            }
+            b'>' => self.redirect(),
+            b'=' if self.at(self.i + 1) != b'='
+                && (at_word_start
+                    || (self.cur.words.is_empty()
+                        && self.word.as_ref().is_some_and(|w| !w.value.contains(&b'=')))) =>
+            {
+                // `$x=value`: PowerShell splits the assignment operator from the variable.
+                self.end_word();
+                let start = self.i;
+                self.i += 1;
+                self.cur.words.push(Word {
+                    range: start..self.i,
+                    value: "=".to_owned(),
+                    literal: true,
+                    redirect: false,
+                });
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn ps_single(&mut self) {
+        self.word_mut();
+        self.i += 1;
+        while self.i < self.end {
+            let c = self.b[self.i];
+            if c == b'\'' {
+                if self.at(self.i + 1) == b'\'' {
+                    self.push_byte(b'\'');
+                    self.i += 2;
+                    continue;
+                }
+                self.i += 1;
+                return;
+            }
+            self.push_byte(c);
+            self.i += 1;
+        }
+    }
+
+    fn ps_double(&mut self) {
+        self.word_mut();
+        self.i += 1;
+        while self.i < self.end {
+            let c = self.b[self.i];
+            match c {
+                b'"' if self.at(self.i + 1) == b'"' => {
+                    self.push_byte(b'"');
+                    self.i += 2;
+                }
+                b'"' => {
+                    self.i += 1;
+                    return;
+                }
+                b'`' if self.i + 1 < self.end => {
+                    let e = self.b[self.i + 1];
+                    self.push_byte(ps_escape(e));
+                    self.i += 2;
+                }
+                b'$' if self.at(self.i + 1) == b'(' => {
+                    let start = self.i;
+                    let end = skip_subexpression(self.b, self.i + 1, self.end);
+                    self.word_mut().literal = false;
+                    self.push_slice(start..end);
+                    self.i = end;
+                }
+                b'$' => {
+                    self.word_mut().literal = false;
+                    self.push_byte(c);
+                    self.i += 1;
+                }
+                _ => {
+                    self.push_byte(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    fn ps_here_string(&mut self) {
+        let quote = self.b[self.i + 1];
+        // A here-string opener must end its line.
+        let mut j = self.i + 2;
+        while matches!(self.at(j), b' ' | b'\t' | b'\r') {
+            j += 1;
+        }
+        if self.at(j) != b'\n' {
+            // `@'` not at a line end: an ordinary `@` then a string.
+            self.push_byte(b'@');
+            self.i += 1;
+            return;
+        }
+        let body = j + 1;
+        let mut k = body;
+        let mut close = None;
+        while k < self.end {
+            let line_end = memchr::memchr(b'\n', &self.b[k..self.end]).map_or(self.end, |p| k + p);
+            let mut s = k;
+            while matches!(self.at(s), b' ' | b'\t') {
+                s += 1;
+            }
+            if self.at(s) == quote && self.at(s + 1) == b'@' {
+                close = Some((k, s + 2));
+                break;
+            }
+            k = line_end + 1;
+        }
+        let (body_end, end) = close.unwrap_or((self.end, self.end));
+        let content_end = body_end.saturating_sub(1).max(body);
+        self.word_mut().literal = quote == b'\'';
+        self.push_slice(body..content_end);
+        self.i = end;
+    }
+
+    // ---- POSIX shell ----
+
+    fn posix(&mut self, c: u8) -> bool {
+        let at_word_start = self.word.is_none();
+        match c {
+            b'#' if at_word_start => self.skip_to_eol(),
+            b'\\' => {
+                let nl = self.newline_len(self.i + 1);
+                if nl > 0 {
+                    self.i += 1 + nl;
+                } else if self.i + 1 < self.end {
+                    let e = self.b[self.i + 1];
+                    self.push_byte(e);
+                    self.i += 2;
+                } else {
+                    self.i += 1;
+                }
+            }
+            b'\'' => {
+                self.word_mut();
+                self.i += 1;
+                while self.i < self.end && self.b[self.i] != b'\'' {
+                    let e = self.b[self.i];
+                    self.push_byte(e);
+                    self.i += 1;
+                }
+                self.i = (self.i + 1).min(self.end);
+            }
+            b'"' => self.posix_double(),
+            b'$' if self.at(self.i + 1) == b'(' => self.open_group(b')', 2),
+            b'$' if self.at(self.i + 1) == b'{' => {
+                let start = self.i;
+                let mut j = self.i + 2;
+                while j < self.end && self.b[j] != b'}' && self.b[j] != b'\n' {
+                    j += 1;
+                }
+                let j = (j + 1).min(self.end);
+                self.word_mut().literal = false;
+                self.push_slice(start..j);
+                self.i = j;
+            }
+            b'$' => {
+                self.word_mut().literal = false;
+                self.push_byte(c);
+                self.i += 1;
+            }
+            b'`' => {
+                if self.stack.last().is_some_and(|f| f.closer == b'`') {
+                    self.close(b'`');
+                } else {
+                    self.open_group(b'`', 1);
+                }
+            }
+            b'(' => {
+                if at_word_start {
+                    self.open_block(b')');
+                } else {
+                    self.open_group(b')', 1);
+                }
+            }
+            b')' => self.close(c),
+            b';' | b'|' | b'&' => {
+                self.end_command();
+                self.i += 1;
+            }
+            b'<' if self.at(self.i + 1) == b'<' && self.at(self.i + 2) != b'<' => self.heredoc(),
+            b'>' | b'<' => self.redirect(),
+            _ => return false,
+        }
+        true
+    }
+
+    fn posix_double(&mut self) {
+        self.word_mut();
+        self.i += 1;
+        while self.i < self.end {
+            let c = self.b[self.i];
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return;
+                }
+                b'\\' if matches!(self.at(self.i + 1), b'"' | b'\\' | b'$' | b'`') => {
+                    let e = self.b[self.i + 1];
+                    self.push_byte(e);
+                    self.i += 2;
+                }
+                b'\\' if self.newline_len(self.i + 1) > 0 => {
+                    self.i += 1 + self.newline_len(self.i + 1);
+                }
+                b'$' if self.at(self.i + 1) == b'(' => {
+                    let start = self.i;
+                    let end = skip_subexpression(self.b, self.i + 1, self.end);
+                    self.word_mut().literal = false;
+                    self.push_slice(start..end);
+                    self.i = end;
+                }
+                b'$' | b'`' => {
+                    self.word_mut().literal = false;
+                    self.push_byte(c);
+                    self.i += 1;
+                }
+                _ => {
+                    self.push_byte(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    fn heredoc(&mut self) {
+        self.end_word();
+        let start = self.i;
+        self.i += 2;
+        let strip_tabs = self.at(self.i) == b'-';
+        if strip_tabs {
+            self.i += 1;
+        }
+        while matches!(self.at(self.i), b' ' | b'\t') {
+            self.i += 1;
+        }
+        let mut delimiter = Vec::new();
+        while self.i < self.end {
+            let c = self.b[self.i];
+            if c == b'\'' || c == b'"' || c == b'\\' {
+                self.i += 1;
+                continue;
+            }
+            if c.is_ascii_whitespace() || matches!(c, b';' | b'&' | b'|' | b')' | b'<' | b'>') {
+                break;
+            }
+            delimiter.push(c);
+            self.i += 1;
+        }
+        let script = self.cur.words.iter().any(|w| {
+            let name = w.value.rsplit('/').next().unwrap_or("");
+            matches!(
+                name,
+                "bash" | "sh" | "zsh" | "ksh" | "dash" | "ssh" | "pwsh" | "powershell"
+            )
+        });
+        self.cur.words.push(Word {
+            range: start..self.i,
+            value: String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
+            literal: true,
+            redirect: true,
+        });
+        if !delimiter.is_empty() {
+            self.heredocs.push(HereDoc {
+                delimiter,
+                strip_tabs,
+                script,
+            });
+        }
+    }
+
+    /// After a line break: skips the bodies of the here-documents opened on the line before.
+    fn read_heredoc_bodies(&mut self) {
+        for h in std::mem::take(&mut self.heredocs) {
+            let body = self.i;
+            let mut k = self.i;
+            let mut body_end = self.end;
+            let mut next = self.end;
+            while k < self.end {
+                let line_end =
+                    memchr::memchr(b'\n', &self.b[k..self.end]).map_or(self.end, |p| k + p);
+                let mut s = k;
+                if h.strip_tabs {
+                    while self.at(s) == b'\t' {
+                        s += 1;
+                    }
+                }
+                let mut e = line_end;
+                if e > s && self.b[e - 1] == b'\r' {
+                    e -= 1;
+                }
+                if self.b[s..e] == h.delimiter[..] {
+                    body_end = k;
+                    next = (line_end + 1).min(self.end);
+                    break;
+                }
+                k = line_end + 1;
+            }
+            if h.script && body < body_end {
+                self.script_bodies.push(body..body_end);
+            }
+            self.i = next;
+        }
+    }
+
+    // ---- cmd.exe ----
+
+    fn batch(&mut self, c: u8) -> bool {
+        let at_command_start = self.word.is_none() && self.cur.words.is_empty();
+        match c {
+            b'@' if at_command_start => self.i += 1,
+            b':' if at_command_start && self.at(self.i + 1) == b':' => self.skip_to_eol(),
+            b'r' | b'R' if at_command_start && self.is_rem() => self.skip_to_eol(),
+            b'^' => {
+                let nl = self.newline_len(self.i + 1);
+                if nl > 0 {
+                    self.end_word();
+                    self.i += 1 + nl;
+                } else if self.i + 1 < self.end {
+                    let e = self.b[self.i + 1];
+                    self.push_byte(e);
+                    self.i += 2;
+                } else {
+                    self.i += 1;
+                }
+            }
+            b'"' => {
+                self.word_mut();
+                self.i += 1;
+                while self.i < self.end && !matches!(self.b[self.i], b'"' | b'\n') {
+                    let e = self.b[self.i];
+                    if e == b'%' || e == b'!' {
+                        self.word_mut().literal = false;
+                    }
+                    self.push_byte(e);
+                    self.i += 1;
+                }
+                if self.at(self.i) == b'"' {
+                    self.i += 1;
+                }
+            }
+            b'%' | b'!' => {
+                self.word_mut().literal = false;
+                self.push_byte(c);
+                self.i += 1;
+            }
+            // Brackets group commands only where a command starts (`if x (`, `do (`); elsewhere
+            // (`echo (note)`) they are text.
+            b'(' if self.word.is_none() && self.opens_batch_block() => {
+                self.open_block(b')');
+            }
+            b')' if self.stack.last().is_some_and(|f| f.closer == b')') => self.close(c),
+            b'|' | b'&' => {
+                self.end_command();
+                self.i += 1;
+            }
+            b'>' | b'<' => self.redirect(),
+            _ => return false,
+        }
+        true
+    }
+
+    /// `(` starts a block at a command start and in `if`, `for` and `else` commands.
+    fn opens_batch_block(&self) -> bool {
+        let is = |w: Option<&Word>, keys: &[&str]| {
+            w.is_some_and(|w| keys.iter().any(|k| w.value.eq_ignore_ascii_case(k)))
+        };
+        self.cur.words.is_empty()
+            || is(self.cur.words.first(), &["if", "for"])
+            || is(self.cur.words.last(), &["else", "do"])
+    }
+
+    fn is_rem(&self) -> bool {
+        let w = &self.b[self.i..self.end.min(self.i + 3)];
+        w.eq_ignore_ascii_case(b"rem")
+            && matches!(
+                self.at(self.i + 3),
+                0 | b' ' | b'\t' | b'\r' | b'\n' | b'.' | b':'
+            )
+    }
+}
+
+fn ps_escape(e: u8) -> u8 {
+    match e {
+        b'n' => b'\n',
+        b't' => b'\t',
+        b'r' => b'\r',
+        b'0' => 0,
+        other => other,
+    }
+}
+
+/// The end of a `$( ... )` starting with `(` at `open`, skipping quoted text; bounded by `end`.
+fn skip_subexpression(b: &[u8], open: usize, end: usize) -> usize {
+    let mut depth = 0usize;
+    let mut j = open;
+    let mut quote: Option<u8> = None;
+    while j < end {
+        let c = b[j];
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                } else if (c == b'`' || c == b'\\') && q == b'"' {
+                    j += 1;
+                }
+            }
+            None => match c {
+                b'\'' | b'"' => quote = Some(c),
+                b'(' => depth += 1,
+                b')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return j + 1;
+                    }
+                }
+                _ => {}
+            },
+        }
+        j += 1;
+    }
+    end
+}
+
+/// Words that may precede the program of a command without being it.
+pub fn is_prefix_word(w: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "sudo", "exec", "command", "time", "nohup", "call", "then", "do", "else", "if", "elif",
+        "while", "until", "{", "!", ".", "env", "RUN", "run", "-", "&&", "||",
+        // Shell prompts in docs: `$ az login`, `% az login`.
+        "$", "%",
+    ];
+    PREFIXES.contains(&w)
+}
+
+/// The line-break layout of a command, so a replacement can keep it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `None` when the command is on one line; else the continuation marker ("" when line
+    /// breaks need none, as in YAML folded scalars) and the indentation of continuation lines.
+    pub multiline: Option<(String, String)>,
+    /// How many words the first line held.
+    pub first_line_words: usize,
+}
+
+impl Layout {
+    pub fn of(text: &str, words: &[Word], opts: Options) -> Layout {
+        let Some(first) = words.first() else {
+            return Layout {
+                multiline: None,
+                first_line_words: 0,
+            };
+        };
+        let line_of = |pos: usize| {
+            memchr::memchr_iter(b'\n', &text.as_bytes()[first.range.start..pos]).count()
+        };
+        let first_line_words = words
+            .iter()
+            .take_while(|w| line_of(w.range.start) == 0)
+            .count();
+        let Some(next) = words.get(first_line_words) else {
+            return Layout {
+                multiline: None,
+                first_line_words,
+            };
+        };
+        let line_start = text[..next.range.start].rfind('\n').map_or(0, |p| p + 1);
+        let indent: String = text[line_start..next.range.start]
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        let cont = if opts.fold_newlines {
+            String::new()
+        } else {
+            opts.dialect.continuation().to_owned()
+        };
+        Layout {
+            multiline: Some((cont, indent)),
+            first_line_words,
+        }
+    }
+
+    /// Joins `head` (program and subcommands, always on the first line) and argument groups
+    /// (`-Name $n`), breaking lines like the original did: the first line keeps about as many
+    /// pairs as it had, then one group per continuation line.
+    pub fn render(&self, head: &str, head_words: usize, groups: &[String]) -> String {
+        let mut s = head.to_owned();
+        match &self.multiline {
+            None => {
+                for g in groups {
+                    s.push(' ');
+                    s.push_str(g);
+                }
+            }
+            Some((cont, indent)) => {
+                // As many `-flag value` pairs as the original's first line held.
+                let on_first = self.first_line_words.saturating_sub(head_words).div_ceil(2);
+                let on_first = on_first.min(groups.len());
+                for g in &groups[..on_first] {
+                    s.push(' ');
+                    s.push_str(g);
+                }
+                for g in &groups[on_first..] {
+                    if !cont.is_empty() {
+                        s.push(' ');
+                        s.push_str(cont);
+                    }
+                    s.push('\n');
+                    s.push_str(indent);
+                    s.push_str(g);
+                }
+            }
+        }
+        s
+    }
+}
+
+/// What a word stands for once variables are followed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// Known text.
+    Known(String),
+    /// A variable or expression this file does not give a value to (a script parameter...).
+    Unknown,
+}
+
+impl Value {
+    /// True when the value is known and `pred` holds for it.
+    pub fn is(&self, pred: impl Fn(&str) -> bool) -> bool {
+        matches!(self, Value::Known(s) if pred(s))
+    }
+}
+
+/// A variable assignment seen in the text.
+#[derive(Clone, Debug)]
+pub struct Var {
+    pub name: String,
+    /// The assigned value (quotes removed), when it is literal.
+    pub value: Option<String>,
+    /// The value is itself a variable reference to follow (`B="$A"`), not literal text.
+    pub follow: bool,
+    /// The assigned expression as written.
+    pub raw: Range<usize>,
+    /// Where the assignment is: only earlier assignments count for a command.
+    pub at: usize,
+}
+
+/// The variables of one text, by (lower-case name, position): finding the assignment in force
+/// at a command is a range query, so scripts with thousands of assignments stay fast.
+#[derive(Clone, Debug, Default)]
+pub struct Vars {
+    vars: BTreeMap<(String, usize), Var>,
+}
+
+/// How many variables a value may be passed through (`$a = $b`): enough for real scripts,
+/// and it stops cycles.
+const MAX_HOPS: usize = 4;
+
+impl Vars {
+    pub fn add(&mut self, name: &str, value: Option<String>, raw: Range<usize>, at: usize) {
+        self.push(name, value, false, raw, at);
+    }
+
+    /// Records an assignment of `word` (its literal text, or the reference it holds).
+    fn add_word(&mut self, name: &str, value: &str, literal: bool, raw: Range<usize>, at: usize) {
+        let follow = !literal && reference(value).is_some();
+        let value = (literal || follow).then(|| value.to_owned());
+        self.push(name, value, follow, raw, at);
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        value: Option<String>,
+        follow: bool,
+        raw: Range<usize>,
+        at: usize,
+    ) {
+        let name = name.to_ascii_lowercase();
+        self.vars.insert(
+            (name.clone(), at),
+            Var {
+                name,
+                value,
+                follow,
+                raw,
+                at,
+            },
+        );
+    }
+
+    /// Adds the variables of another part of the same text (another step of a pipeline).
+    pub fn append(&mut self, mut other: Vars) {
+        if self.vars.len() < other.vars.len() {
+            std::mem::swap(&mut self.vars, &mut other.vars);
+        }
+        self.vars.extend(other.vars);
+    }
+
+    /// The last assignment of `name` before `before`, else the first one after it (a function
+    /// defined above the script body that sets its variables). Names compare without case
+    /// (PowerShell and cmd ignore it; shell variables differing only in case are rare).
+    pub fn get(&self, name: &str, before: usize) -> Option<&Var> {
+        let name = name.to_ascii_lowercase();
+        let start = (name, 0);
+        let mut same = self.vars.range(start.clone()..);
+        let earlier = self
+            .vars
+            .range(start.clone()..(start.0.clone(), before))
+            .next_back();
+        earlier
+            .or_else(|| same.next().filter(|((n, _), _)| *n == start.0))
+            .map(|(_, v)| v)
+    }
+
+    /// The value of a word, following variable references written as the whole word.
+    pub fn resolve(&self, word: &Word, before: usize) -> Value {
+        if word.literal {
+            return Value::Known(word.value.clone());
+        }
+        let mut text = word.value.clone();
+        for _ in 0..MAX_HOPS {
+            let Some((name, default)) = reference(&text) else {
+                return Value::Unknown;
+            };
+            match self.get(&name, before) {
+                Some(Var {
+                    value: Some(v),
+                    follow,
+                    ..
+                }) => {
+                    if !follow {
+                        return Value::Known(v.clone());
+                    }
+                    text.clone_from(v);
+                }
+                Some(_) => return Value::Unknown,
+                None => {
+                    return default.map_or(Value::Unknown, |d| {
+                        if d.contains('$') || d.contains('%') {
+                            Value::Unknown
+                        } else {
+                            Value::Known(d)
+                        }
+                    });
+                }
+            }
+        }
+        Value::Unknown
+    }
+
+    /// Collects the assignments among `cmds`.
+    pub fn collect(text: &str, cmds: &[Command], dialect: Dialect) -> Vars {
+        let mut vars = Vars::default();
+        for cmd in cmds {
+            match dialect {
+                Dialect::PowerShell => vars.powershell(text, cmd),
+                Dialect::Posix => vars.posix(cmd),
+                Dialect::Batch => vars.batch(cmd),
+            }
+        }
+        vars
+    }
+
+    fn powershell(&mut self, text: &str, cmd: &Command) {
+        // `[string] $x = 'v'`, `[Parameter()][string]$x = 'v',` (param blocks), `$x = 'v'`.
+        let w = &cmd.words;
+        let mut k = prompt_len(w, Dialect::PowerShell);
+        while k < w.len() && w[k].value.starts_with('[') && w[k].value.ends_with(']') {
+            k += 1;
+        }
+        if w.len() < k + 3 || w[k + 1].value != "=" || w[k + 1].range.len() != 1 {
+            return;
+        }
+        let name_word = &w[k].value;
+        let Some(pos) = name_word.find('$') else {
+            return;
+        };
+        let Some(name) = ps_var_name(&name_word[pos..]) else {
+            return;
+        };
+        let val = &w[k + 2];
+        // Only `$x = value` (a trailing comma in a param block is allowed); an expression such
+        // as `$x = 'a' + $b` has no single value.
+        if w.len() > k + 3 {
+            return;
+        }
+        let mut raw = val.range.clone();
+        let mut value = val.value.clone();
+        if text[raw.clone()].ends_with(',') {
+            raw.end -= 1;
+            value.pop();
+        }
+        self.add_word(&name, &value, val.literal, raw, val.range.start);
+    }
+
+    fn posix(&mut self, cmd: &Command) {
+        // Makefile: `PUB = value`, `PUB := value`, `PUB ?= value`.
+        if let [name, op, val] = cmd.words.as_slice()
+            && matches!(op.value.as_str(), "=" | ":=" | "?=" | "::=")
+            && is_identifier(&name.value)
+        {
+            self.add_word(
+                &name.value,
+                &val.value,
+                val.literal,
+                val.range.clone(),
+                val.range.start,
+            );
+            return;
+        }
+        for w in &cmd.words {
+            if matches!(
+                w.value.as_str(),
+                "export" | "local" | "readonly" | "declare" | "typeset" | "ENV" | "ARG"
+            ) || (w.value.starts_with('-') && !w.value.contains('='))
+            {
+                continue;
+            }
+            let Some((name, value)) = w.value.split_once('=') else {
+                return;
+            };
+            if !is_identifier(name) {
+                return;
+            }
+            let raw = w.range.start + name.len() + 1..w.range.end;
+            self.add_word(name, value, w.literal, raw, w.range.start);
+        }
+    }
+
+    fn batch(&mut self, cmd: &Command) {
+        let w = &cmd.words;
+        if w.len() != 2 || !w[0].value.eq_ignore_ascii_case("set") {
+            return;
+        }
+        if let Some((name, value)) = w[1].value.split_once('=')
+            && is_identifier(name.trim())
+        {
+            self.add_word(
+                name.trim(),
+                value,
+                w[1].literal,
+                w[1].range.clone(),
+                w[1].range.start,
+            );
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The normalized name of a PowerShell variable written `$name`, `${name}`, `$script:name`.
+fn ps_var_name(s: &str) -> Option<String> {
+    let rest = s.strip_prefix('$')?;
+    let name = rest
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .unwrap_or(rest);
+    let name = ["script:", "global:", "local:", "private:"]
+        .iter()
+        .find_map(|p| {
+            name.get(..p.len())
+                .filter(|h| h.eq_ignore_ascii_case(p))
+                .map(|_| &name[p.len()..])
+        })
+        .unwrap_or(name);
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    ok.then(|| name.to_owned())
+}
+
+/// A word that is exactly one variable reference: its name and, for `${X:-default}`, the default.
+/// Covers `$x`, `${x}`, `$env:X`, `%X%`, `!X!` and pipeline macros `$(x)`.
+fn reference(s: &str) -> Option<(String, Option<String>)> {
+    if let Some(inner) = s.strip_prefix("$(").and_then(|r| r.strip_suffix(')')) {
+        let ok = !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        return ok.then(|| (inner.to_owned(), None));
+    }
+    if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        let split = inner.find([':', '-', '=']).unwrap_or(inner.len());
+        let (name, rest) = inner.split_at(split);
+        if is_identifier(name) {
+            let default = rest
+                .strip_prefix(":-")
+                .or_else(|| rest.strip_prefix(":="))
+                .or_else(|| rest.strip_prefix('-'))
+                .or_else(|| rest.strip_prefix('='))
+                .map(str::to_owned);
+            if rest.is_empty() || default.is_some() {
+                return Some((name.to_owned(), default));
+            }
+        }
+        return ps_var_name(s).map(|n| (n, None));
+    }
+    if s.starts_with('$') {
+        return ps_var_name(s).map(|n| (n, None));
+    }
+    for sigil in ['%', '!'] {
+        if let Some(inner) = s.strip_prefix(sigil).and_then(|r| r.strip_suffix(sigil))
+            && is_identifier(inner)
+        {
+            return Some((inner.to_owned(), None));
+        }
+    }
+    None
+}
+
+/// How many words a terminal prompt copied into docs takes: `PS C:\> `, `PS> `, `C:\src>`,
+/// `> `.
+fn prompt_len(w: &[Word], dialect: Dialect) -> usize {
+    match w.iter().take(3).position(|x| x.redirect && x.value == ">") {
+        Some(p)
+            if p == 0
+                || (dialect == Dialect::PowerShell && w[0].value == "PS")
+                || (p == 1 && w[0].value.contains(":\\")) =>
+        {
+            p + 1
+        }
+        _ => 0,
+    }
+}
+
+/// The index of the program word: after `sudo`, `call`, `then`, assignments (`X=1 az ...`) and
+/// PowerShell's `$x = ` / `[void]`.
+pub fn program_index(cmd: &Command, dialect: Dialect) -> Option<usize> {
+    let w = &cmd.words;
+    let mut k = prompt_len(w, dialect);
+    while k < w.len() {
+        let v = w[k].value.as_str();
+        let ps = dialect == Dialect::PowerShell;
+        if ps && v.starts_with('$') && w.get(k + 1).is_some_and(|n| n.value == "=") {
+            k += 2;
+        } else if is_prefix_word(v)
+            || (dialect == Dialect::Batch && v.eq_ignore_ascii_case("call"))
+            || (ps && v.starts_with('[') && v.ends_with(']'))
+            || (dialect == Dialect::Posix
+                && v.split_once('=').is_some_and(|(n, _)| is_identifier(n)))
+        {
+            k += 1;
+        } else {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// The index one past the last argument of the program at `from`: its redirections are not
+/// arguments.
+pub fn args_end(cmd: &Command, from: usize) -> usize {
+    cmd.words
+        .iter()
+        .skip(from)
+        .position(|w| w.redirect)
+        .map_or(cmd.words.len(), |p| p + from)
+}
+
+/// A port number in settings written as a hashtable (`@{ "port" = 50343 }`) or JSON
+/// (`{"port": 50343}`), with or without quotes around the number.
+pub fn settings_port(s: &str) -> Option<u16> {
+    let lower = s.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(p) = lower[from..].find("port") {
+        let at = from + p;
+        from = at + 4;
+        let before_ok = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
+        if !before_ok {
+            continue;
+        }
+        let rest = lower[at + 4..].trim_start_matches(['"', '\'', '\\', ' ', '\t']);
+        let Some(rest) = rest.strip_prefix([':', '=']) else {
+            continue;
+        };
+        let rest = rest.trim_start_matches(['"', '\'', '\\', ' ', '\t']);
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(port) = digits.parse::<u16>()
+            && port > 0
+        {
+            return Some(port);
+        }
+    }
+    None
+}
+
+/// The commands that do not sit inside a parenthesized or braced word of another command
+/// (the statements of a hashtable, not those of a hashtable nested in one of its values).
+pub fn top_level(cmds: Vec<Command>) -> Vec<Command> {
+    let groups: Vec<Range<usize>> = cmds
+        .iter()
+        .flat_map(|c| c.words.iter())
+        .filter(|w| !w.literal)
+        .map(|w| w.range.clone())
+        .collect();
+    cmds.into_iter()
+        .filter(|c| {
+            let r = c.range();
+            !groups.iter().any(|g| g.start < r.start && r.end <= g.end)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str, d: Dialect) -> Vec<Vec<String>> {
+        let mut cmds = commands(text, 0..text.len(), d.into());
+        cmds.sort_by_key(|c| c.range().start);
+        cmds.iter()
+            .map(|c| c.words.iter().map(|w| w.value.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn posix_quotes_comments_and_separators() {
+        let t = "a 'b c' \"d \\\"e\\\"\" f\\ g # not a word\nh#i; j && k | l\n";
+        assert_eq!(
+            words(t, Dialect::Posix),
+            vec![
+                vec!["a", "b c", "d \"e\"", "f g"],
+                vec!["h#i"],
+                vec!["j"],
+                vec!["k"],
+                vec!["l"]
+            ]
+        );
+    }
+
+    #[test]
+    fn posix_continuations_substitutions_and_heredocs() {
+        let t = "x=$(az vm show \\\n  -n \"$(echo vm)\")\ncat <<-EOF > f\n\taz login\n\tEOF\nfoo `bar baz` qux\n";
+        assert_eq!(
+            words(t, Dialect::Posix),
+            vec![
+                vec!["x=$(az vm show \\\n  -n \"$(echo vm)\")"],
+                vec!["az", "vm", "show", "-n", "$(echo vm)"],
+                vec!["cat", "<<-EOF", ">", "f"],
+                vec!["foo", "`bar baz`", "qux"],
+                vec!["bar", "baz"],
+            ]
+        );
+        let cmds = commands(t, 0..t.len(), Dialect::Posix.into());
+        let outer = cmds
+            .iter()
+            .find(|c| c.words[0].value.starts_with("x="))
+            .unwrap();
+        assert!(!outer.words[0].literal);
+        assert_eq!(&t[outer.range()], "x=$(az vm show \\\n  -n \"$(echo vm)\")");
+    }
+
+    #[test]
+    fn powershell_strings_comments_and_groups() {
+        let t = "a 'it''s' \"q `\"x`\" $v\" <# c\n d #> b # c\n$h = @{\n  k = 'v' # c\n}\nc -X:(Get-Thing -Y 1).Z `\n  -W @\"\nhere `n\n\"@\n";
+        let got = words(t, Dialect::PowerShell);
+        assert_eq!(got[0], vec!["a", "it's", "q \"x\" $v", "b"]);
+        assert_eq!(got[1], vec!["$h", "=", "@{\n  k = 'v' # c\n}"]);
+        assert_eq!(got[2], vec!["k", "=", "v"]);
+        assert_eq!(got[3], vec!["c", "-X:(Get-Thing -Y 1).Z", "-W", "here `n"]);
+        assert_eq!(got[4], vec!["Get-Thing", "-Y", "1"]);
+    }
+
+    #[test]
+    fn batch_comments_escapes_and_continuations() {
+        let t = "@echo off\r\nREM az login\r\n:: az login\r\nset \"X=a b\"\r\ncall az x ^\r\n  -y \"%X%\" & echo 1^&2 >nul 2>&1\r\nif errorlevel 1 (az y) else (echo (z))\r\n";
+        assert_eq!(
+            words(t, Dialect::Batch),
+            vec![
+                vec!["echo", "off"],
+                vec!["set", "X=a b"],
+                vec!["call", "az", "x", "-y", "%X%"],
+                vec!["echo", "1&2", ">", "nul", "2>&1"],
+                vec!["if", "errorlevel", "1"],
+                vec!["az", "y"],
+                vec!["else"],
+                vec!["echo", "(z"],
+                vec![")"],
+            ]
+        );
+    }
+
+    #[test]
+    fn variables_resolve_through_references() {
+        let t = "A=Microsoft.ManagedIdentity\nB=\"$A\"\nC='$A'\naz x\n";
+        let cmds = commands(t, 0..t.len(), Dialect::Posix.into());
+        let vars = Vars::collect(t, &cmds, Dialect::Posix);
+        let w = |v: &str| Word {
+            range: 0..0,
+            value: v.to_owned(),
+            literal: false,
+            redirect: false,
+        };
+        let at = t.len();
+        assert_eq!(
+            vars.resolve(&w("${B}"), at),
+            Value::Known("Microsoft.ManagedIdentity".into())
+        );
+        assert_eq!(vars.resolve(&w("$C"), at), Value::Known("$A".into()));
+        assert_eq!(vars.resolve(&w("$D"), at), Value::Unknown);
+        assert_eq!(vars.resolve(&w("${D:-x}"), at), Value::Known("x".into()));
+        assert_eq!(
+            vars.resolve(&w("$A"), 0),
+            Value::Known("Microsoft.ManagedIdentity".into())
+        );
+    }
+
+    #[test]
+    fn settings_ports() {
+        assert_eq!(settings_port("@{ \"port\" = 50343 }"), Some(50343));
+        assert_eq!(settings_port("{\\\"port\\\": \\\"51234\\\"}"), Some(51234));
+        assert_eq!(settings_port("@{Port=50342; x=1}"), Some(50342));
+        assert_eq!(settings_port("{\"transport\": 1}"), None);
+    }
+
+    #[test]
+    fn unbalanced_and_deep_input_does_not_panic() {
+        for d in [Dialect::PowerShell, Dialect::Posix, Dialect::Batch] {
+            for t in [
+                "$(",
+                ")))",
+                "@{",
+                "\"",
+                "'",
+                "`",
+                "<#",
+                "<<",
+                "@'\n",
+                "x ^",
+                "é`é\\é^é",
+                &"$(".repeat(10_000),
+            ] {
+                let _ = commands(t, 0..t.len(), d.into());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokenizer_never_panics(s in "(\\PC|[\"'`$(){}@<>#^\\\\\n\r;|&=-])*") {
+            for d in [Dialect::PowerShell, Dialect::Posix, Dialect::Batch] {
+                for fold in [false, true] {
+                    for c in commands(&s, 0..s.len(), Options { dialect: d, fold_newlines: fold }) {
+                        for w in &c.words {
+                            assert!(s.is_char_boundary(w.range.start) && s.is_char_boundary(w.range.end));
+                            assert!(w.range.start <= w.range.end && w.range.end <= s.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
