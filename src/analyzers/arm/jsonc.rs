@@ -26,6 +26,8 @@ pub struct Node {
     /// From the opening to the closing byte (quotes and brackets included).
     pub span: Range<usize>,
     pub parent: Option<usize>,
+    /// Index among the parent's members or elements (keeps `key_of` constant-time).
+    pub slot: usize,
 }
 
 #[derive(Debug)]
@@ -76,7 +78,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |p| p + 1);
-    let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+    let line = memchr::memchr_iter(b'\n', &bytes[..offset]).count() + 1;
     // Count characters, not bytes: UTF-8 continuation bytes do not start a character.
     let col = bytes[line_start..offset]
         .iter()
@@ -128,8 +130,8 @@ impl Doc {
     pub fn key_of(&self, i: usize) -> Option<&str> {
         let p = self.nodes[i].parent?;
         self.members(p)
-            .iter()
-            .find(|m| m.value == i)
+            .get(self.nodes[i].slot)
+            .filter(|m| m.value == i)
             .map(|m| m.key.as_str())
     }
 }
@@ -318,6 +320,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
             value: Value::Scalar,
             span: 0..b.len(),
             parent: None,
+            slot: 0,
         });
         stack.push(Frame::Array {
             node: 0,
@@ -358,6 +361,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
                 }) => {
                     let (k, ks) = key.take().unwrap_or_default();
                     nodes[v].parent = Some(*node);
+                    nodes[v].slot = members.len();
                     members.push(Member {
                         key: k,
                         key_span: ks,
@@ -373,6 +377,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
                     ..
                 }) => {
                     nodes[v].parent = Some(*node);
+                    nodes[v].slot = elements.len();
                     elements.push(Element {
                         value: v,
                         comma_after: None,
@@ -483,6 +488,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
                     value: Value::Scalar,
                     span: pos..pos,
                     parent: None,
+                    slot: 0,
                 });
                 stack.push(if open == b'{' {
                     Frame::Object {
@@ -506,6 +512,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
                     value: Value::Str(s),
                     span,
                     parent: None,
+                    slot: 0,
                 });
                 done = Some(nodes.len() - 1);
             }
@@ -515,6 +522,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
                     value: Value::Scalar,
                     span,
                     parent: None,
+                    slot: 0,
                 });
                 done = Some(nodes.len() - 1);
             }

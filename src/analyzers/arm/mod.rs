@@ -98,6 +98,11 @@ fn whole_ref(s: &str) -> Option<(bool, &str)> {
 /// The last `/`-segment an ARM name expression ends with: `concat(vm, '/MSI')` gives `MSI`,
 /// `resourceId('.../extensions', vm, 'MSI')` gives `MSI`. References are resolved by `resolve`.
 fn name_segment(expr: &str, resolve: &dyn Fn(bool, &str) -> Option<String>) -> Option<String> {
+    static LIT: OnceLock<Regex> = OnceLock::new();
+    let lit = LIT.get_or_init(|| {
+        Regex::new(r"(?i)'((?:[^']|'')*)'|\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)")
+            .expect("valid regex")
+    });
     let Some(inner) = expr
         .trim()
         .strip_prefix('[')
@@ -106,11 +111,6 @@ fn name_segment(expr: &str, resolve: &dyn Fn(bool, &str) -> Option<String>) -> O
         let seg = expr.rsplit('/').next()?.trim();
         return (!seg.is_empty()).then(|| seg.to_owned());
     };
-    static LIT: OnceLock<Regex> = OnceLock::new();
-    let lit = LIT.get_or_init(|| {
-        Regex::new(r"(?i)'((?:[^']|'')*)'|\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)")
-            .expect("valid regex")
-    });
     let mut last = None;
     for c in lit.captures_iter(inner) {
         let value = if let Some(l) = c.get(1) {
@@ -260,9 +260,16 @@ impl<'a> Tree<'a> {
     fn is_extension(&self, obj: usize) -> Option<String> {
         let publisher = self.doc.get(obj, "publisher")?;
         let ty = self.doc.get(obj, "type")?;
-        let p = self.resolve(publisher, 0)?;
-        let t = self.resolve(ty, 0)?;
-        (is_publisher(&p) && is_extension_type(&t)).then_some(t)
+        // Parameters count as used only when they led to an extension.
+        let before = self.used_params.borrow().clone();
+        let p = self.resolve(publisher, 0).unwrap_or_default();
+        let t = self.resolve(ty, 0).unwrap_or_default();
+        if is_publisher(&p) && is_extension_type(&t) {
+            Some(t)
+        } else {
+            *self.used_params.borrow_mut() = before;
+            None
+        }
     }
 
     fn find(&self) -> Vec<Found> {
@@ -296,8 +303,21 @@ impl<'a> Tree<'a> {
     }
 
     fn classify(&self, obj: usize) -> &'static str {
-        let Some(arr) = self.parent(obj).filter(|&p| !self.doc.is_object(p)) else {
-            return "IMDS003";
+        let ty = self
+            .member_str(obj, "type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let is_ext_resource = ty == "extensions"
+            || ty == "microsoft.compute/virtualmachines/extensions"
+            || ty == "microsoft.compute/virtualmachinescalesets/extensions";
+        let parent = self.parent(obj);
+        let Some(arr) = parent.filter(|&p| !self.doc.is_object(p)) else {
+            // A resource standing alone (a documentation snippet) is still a resource.
+            return if is_ext_resource && parent.is_none() {
+                "IMDS001"
+            } else {
+                "IMDS003"
+            };
         };
         let arr_key = self.doc.key_of(arr).unwrap_or("");
         if arr_key.eq_ignore_ascii_case("extensions")
@@ -308,14 +328,10 @@ impl<'a> Tree<'a> {
         {
             return "IMDS002";
         }
-        let ty = self
-            .member_str(obj, "type")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let is_ext_resource = ty == "extensions"
-            || ty == "microsoft.compute/virtualmachines/extensions"
-            || ty == "microsoft.compute/virtualmachinescalesets/extensions";
-        if is_ext_resource && arr_key.eq_ignore_ascii_case("resources") {
+        // A Go-template fragment's top level is a piece of a `resources` array.
+        let in_resources =
+            arr_key.eq_ignore_ascii_case("resources") || (self.fragment && arr == self.doc.root);
+        if is_ext_resource && in_resources {
             return "IMDS001";
         }
         "IMDS003"
@@ -457,12 +473,7 @@ impl<'a> Tree<'a> {
 
     fn index_in_parent(&self, i: usize) -> Option<(usize, usize)> {
         let p = self.parent(i)?;
-        let idx = match &self.doc.node(p).value {
-            Value::Object(m) => m.iter().position(|m| m.value == i)?,
-            Value::Array(e) => e.iter().position(|e| e.value == i)?,
-            _ => return None,
-        };
-        Some((p, idx))
+        Some((p, self.doc.node(i).slot))
     }
 
     fn remove_from_parent(&self, i: usize) -> Vec<Edit> {
@@ -708,14 +719,27 @@ impl<'a> Tree<'a> {
             if !is_param_file && used.contains(&lower) {
                 continue;
             }
+            // One finding per parameter: its value, else its default, else the first allowed
+            // value that is an extension type.
             let mut values: Vec<usize> = Vec::new();
             if is_param_file {
                 values.extend(self.doc.get(m.value, "value"));
             } else {
-                values.extend(self.doc.get(m.value, "defaultValue"));
-                if let Some(a) = self.doc.get(m.value, "allowedValues") {
-                    values.extend(self.doc.elements(a).iter().map(|e| e.value));
-                }
+                let default = self.doc.get(m.value, "defaultValue");
+                let allowed = self.doc.get(m.value, "allowedValues").and_then(|a| {
+                    self.doc
+                        .elements(a)
+                        .iter()
+                        .map(|e| e.value)
+                        .find(|&v| self.doc.str(v).is_some_and(is_extension_type))
+                });
+                let default_is_type =
+                    default.is_some_and(|d| self.doc.str(d).is_some_and(is_extension_type));
+                values.extend(if default_is_type {
+                    default
+                } else {
+                    allowed.or(default)
+                });
             }
             let port_param = (lower.contains("msi") || lower.contains("managedidentity"))
                 && lower.contains("port");

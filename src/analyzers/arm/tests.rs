@@ -366,8 +366,9 @@ fn go_template_that_blanks_into_json_is_parsed() {
     let a = run(t, FileKind::Arm, "x.t");
     assert!(a.problems.is_empty());
     assert_eq!(a.diagnostics.len(), 1);
-    // Fragments are not known to be resource lists: IMDS003, no fix across markup.
-    assert_eq!(a.diagnostics[0].rule, "IMDS003");
+    assert_eq!(a.diagnostics[0].rule, "IMDS001");
+    let fixed = fix_all(t, FileKind::Arm, "x.t", false);
+    assert_eq!(fixed, "{{if UseManagedIdentity}}\n{{end}}\n");
 }
 
 #[test]
@@ -387,6 +388,9 @@ fn fixes_are_idempotent_and_keep_jsonc() {
     }
 }
 
+/// A corpus file and the (rule, first line, last line) of each finding in it.
+type Expected<'a> = (&'a str, &'a [(&'a str, usize, usize)]);
+
 /// The real templates of `../shared/corpus/arm-real`, when present (never copied here). Ranges
 /// end at the object's closing brace; PROVENANCE.tsv's end lines stop one line short for three
 /// of them (its start lines agree).
@@ -401,7 +405,7 @@ fn real_corpus_findings() {
     else {
         return;
     };
-    let expect: [(&str, &[(&str, usize, usize)]); 4] = [
+    let expect: [Expected; 4] = [
         (
             "Azure__acs-engine__parts__k8s__kubernetesagentresourcesvmss.t",
             &[("IMDS002", 176, 188)],
@@ -463,4 +467,49 @@ fn diff(a: &str, b: &str) -> String {
         .unified_diff()
         .context_radius(2)
         .to_string()
+}
+
+/// Every positive fixture of IMDS001-003: fixes keep JSONC (templates: stay free of findings),
+/// and are idempotent.
+#[test]
+fn fixture_fixes_reparse_and_are_idempotent() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules");
+    for rule in ["IMDS001", "IMDS002", "IMDS003"] {
+        let Ok(dir) = std::fs::read_dir(root.join(rule)) else {
+            continue;
+        };
+        for entry in dir.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let before = run(&text, FileKind::Arm, &name);
+            for unsafe_fixes in [false, true] {
+                let once = fix_all(&text, FileKind::Arm, &name, unsafe_fixes);
+                if !name.ends_with(".t") {
+                    assert!(jsonc::parse(&once, false).is_ok(), "{name}:\n{once}");
+                }
+                assert_eq!(
+                    fix_all(&once, FileKind::Arm, &name, unsafe_fixes),
+                    once,
+                    "{name}"
+                );
+                let after = run(&once, FileKind::Arm, &name);
+                let applicable = |a: &Analysis| {
+                    a.diagnostics
+                        .iter()
+                        .filter_map(|d| d.fix.as_ref())
+                        .filter(|f| {
+                            unsafe_fixes || f.applicability == crate::finding::Applicability::Safe
+                        })
+                        .count()
+                };
+                assert!(
+                    applicable(&before) > 0 || !name.starts_with("positive") || rule == "IMDS003"
+                );
+                assert_eq!(applicable(&after), 0, "{name}");
+                if std::env::var_os("ARM_SHOW_FIXES").is_some() && unsafe_fixes {
+                    println!("=== {name}\n{}", diff(&text, &once));
+                }
+            }
+        }
+    }
 }
