@@ -11,7 +11,11 @@ pub mod jsonc;
 mod template;
 mod text;
 
-use std::{collections::BTreeSet, ops::Range, sync::OnceLock};
+use std::{
+    collections::{BTreeSet, HashMap},
+    ops::Range,
+    sync::OnceLock,
+};
 
 use regex::Regex;
 
@@ -28,6 +32,9 @@ use crate::{
 
 /// How many `variables()`/`parameters()` hops a value may take (guards against cycles).
 const MAX_HOPS: usize = 8;
+/// Fixes computed per file: each one re-parses the file to prove it, so a generated file with
+/// thousands of extensions gets its first fixes now and the rest on the next `fix` run.
+const MAX_FIXES: usize = 32;
 
 const IMDS_HINT: &str = "tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed";
 
@@ -130,6 +137,25 @@ fn name_segment(expr: &str, resolve: &dyn Fn(bool, &str) -> Option<String>) -> O
     last
 }
 
+/// What a resource name starts with: the first `variables()`/`parameters()` reference of an
+/// expression (`concat(parameters('vm'), '/msi')` gives `parameters('vm')`), or the text before
+/// the first `/` of a plain name. An extension's and its VM's heads are equal.
+fn name_head(name: &str) -> Option<String> {
+    let t = name.trim();
+    if let Some(inner) = t.strip_prefix('[') {
+        let c = ref_re().find(inner)?;
+        return Some(c.as_str().to_ascii_lowercase().replace(' ', ""));
+    }
+    let head = t.split('/').next()?.trim();
+    (!head.is_empty()).then(|| head.to_ascii_lowercase())
+}
+
+#[derive(Default)]
+struct VmGroup {
+    all: Vec<usize>,
+    by_head: HashMap<String, Vec<usize>>,
+}
+
 /// An extension object found in a parsed document.
 struct Found {
     rule: &'static str,
@@ -151,6 +177,11 @@ struct Tree<'a> {
     fragment: bool,
     /// Parameters (lower-case) that publisher/type/port resolution went through.
     used_params: std::cell::RefCell<BTreeSet<String>>,
+    /// `dependsOn` and `provisionAfterExtensions` arrays, found once for every fix.
+    reference_arrays: std::cell::OnceCell<Vec<usize>>,
+    vm_index: std::cell::OnceCell<HashMap<usize, VmGroup>>,
+    /// Every `variables()`/`parameters()` reference: (position, is a variable, lower-case name).
+    all_refs: std::cell::OnceCell<Vec<(usize, bool, String)>>,
 }
 
 impl<'a> Tree<'a> {
@@ -168,6 +199,9 @@ impl<'a> Tree<'a> {
             ctx,
             fragment,
             used_params: std::cell::RefCell::default(),
+            reference_arrays: std::cell::OnceCell::new(),
+            vm_index: std::cell::OnceCell::new(),
+            all_refs: std::cell::OnceCell::new(),
         }
     }
 
@@ -339,9 +373,9 @@ impl<'a> Tree<'a> {
 
     fn analyze(&self, out: &mut Analysis) {
         let found = self.find();
-        for f in &found {
+        for (k, f) in found.iter().enumerate() {
             self.declare_port(f.props, out);
-            let d = self.diagnostic(f, &found);
+            let d = self.diagnostic(f, &found, k < MAX_FIXES);
             out.push(d);
         }
         self.parameters(&found, out);
@@ -368,7 +402,7 @@ impl<'a> Tree<'a> {
         name_segment(f.name_expr.as_deref()?, &r)
     }
 
-    fn diagnostic(&self, f: &Found, all: &[Found]) -> Diagnostic {
+    fn diagnostic(&self, f: &Found, all: &[Found], with_fix: bool) -> Diagnostic {
         let name = f.name_expr.as_deref().unwrap_or("(unnamed)");
         let what = match f.rule {
             "IMDS001" => format!(
@@ -394,6 +428,7 @@ impl<'a> Tree<'a> {
             );
         }
         let fix = match f.rule {
+            _ if !with_fix => None,
             "IMDS001" | "IMDS002" => self.removal_fix(f, all),
             _ => self.variable_fix(f),
         };
@@ -420,35 +455,42 @@ impl<'a> Tree<'a> {
         }
         // A top-level extension: its name starts with the VM's name expression.
         let arr = self.parent(f.object)?;
-        let vms: Vec<usize> = self
-            .doc
-            .elements(arr)
-            .iter()
-            .map(|e| e.value)
-            .filter(|&v| self.doc.is_object(v) && self.is_vm_type(v))
-            .collect();
-        let first_item = |s: &str| -> Option<String> {
-            let inner = s.trim().trim_start_matches('[');
-            let inner = inner
-                .strip_prefix("concat(")
-                .or_else(|| inner.strip_prefix("format("))
-                .unwrap_or(inner);
-            let c = ref_re().find(inner)?;
-            Some(c.as_str().to_ascii_lowercase().replace(' ', ""))
-        };
-        let ext_first = f.name_expr.as_deref().and_then(first_item);
-        let matching: Vec<usize> = vms
-            .iter()
-            .copied()
-            .filter(|&v| {
-                let vm_name = self.doc.get(v, "name").and_then(|n| self.doc.str(n));
-                ext_first.is_some() && vm_name.and_then(first_item) == ext_first
-            })
-            .collect();
-        match (matching.as_slice(), vms.as_slice()) {
-            ([one], _) | ([], [one]) => Some(*one),
+        let index = self.vm_index.get_or_init(|| self.build_vm_index());
+        let group = index.get(&arr)?;
+        let matching = f
+            .name_expr
+            .as_deref()
+            .and_then(name_head)
+            .and_then(|h| group.by_head.get(&h));
+        match (matching.map(Vec::as_slice), group.all.as_slice()) {
+            (Some([one]), _) | (None, [one]) => Some(*one),
             _ => None,
         }
+    }
+
+    /// VMs and scale sets per containing array, by the head of their name: built once, so that
+    /// a template with thousands of extensions stays linear.
+    fn build_vm_index(&self) -> HashMap<usize, VmGroup> {
+        let mut index: HashMap<usize, VmGroup> = HashMap::new();
+        for n in 0..self.doc.nodes.len() {
+            let Some(arr) = self.parent(n).filter(|&p| !self.doc.is_object(p)) else {
+                continue;
+            };
+            if !self.doc.is_object(n) || !self.is_vm_type(n) {
+                continue;
+            }
+            let group = index.entry(arr).or_default();
+            group.all.push(n);
+            let head = self
+                .doc
+                .get(n, "name")
+                .and_then(|v| self.doc.str(v))
+                .and_then(name_head);
+            if let Some(h) = head {
+                group.by_head.entry(h).or_default().push(n);
+            }
+        }
+        index
     }
 
     fn items_of(&self, container: usize) -> Vec<Item> {
@@ -493,6 +535,10 @@ impl<'a> Tree<'a> {
         if s.eq_ignore_ascii_case(name_expr) {
             return true;
         }
+        let refers = s.contains("variables") || s.contains("parameters");
+        if !refers && !s.to_ascii_lowercase().contains(&seg.to_ascii_lowercase()) {
+            return false;
+        }
         let r = self.resolver(at);
         let Some(entry_seg) = name_segment(s, &r) else {
             return false;
@@ -512,18 +558,21 @@ impl<'a> Tree<'a> {
         }
         let mut removed: Vec<Range<usize>> = vec![self.doc.node(f.object).span.clone()];
         if let (Some(seg), Some(name_expr)) = (self.segment(f), f.name_expr.as_deref()) {
-            for arr in 0..self.doc.nodes.len() {
+            let arrays = self.reference_arrays.get_or_init(|| {
+                (0..self.doc.nodes.len())
+                    .filter(|&a| {
+                        self.doc.key_of(a).is_some_and(|k| {
+                            k.eq_ignore_ascii_case("dependsOn")
+                                || k.eq_ignore_ascii_case("provisionAfterExtensions")
+                        })
+                    })
+                    .collect()
+            });
+            for &arr in arrays {
                 let key = self.doc.key_of(arr).unwrap_or("");
                 let depends = key.eq_ignore_ascii_case("dependsOn");
                 let after = key.eq_ignore_ascii_case("provisionAfterExtensions");
                 if !(depends || after) || self.inside(arr, f.object) {
-                    continue;
-                }
-                // Another finding's resource is removed whole by its own fix.
-                if all
-                    .iter()
-                    .any(|o| o.object != f.object && self.inside(arr, o.object))
-                {
                     continue;
                 }
                 let elems = self.doc.elements(arr);
@@ -541,7 +590,12 @@ impl<'a> Tree<'a> {
                     })
                     .map(|(k, _)| k)
                     .collect();
-                if hits.is_empty() {
+                // Another finding's resource is removed whole by its own fix.
+                if hits.is_empty()
+                    || all
+                        .iter()
+                        .any(|o| o.object != f.object && self.inside(arr, o.object))
+                {
                     continue;
                 }
                 removed.extend(
@@ -606,17 +660,24 @@ impl<'a> Tree<'a> {
                 ));
             }
         }
-        let mut still_used: BTreeSet<(bool, String)> = BTreeSet::new();
-        for c in ref_re().captures_iter(self.parsed) {
-            let pos = c.get(0).map_or(0, |m| m.start());
-            if removed.iter().any(|r| r.contains(&pos)) {
-                continue;
-            }
-            still_used.insert((
-                c[1].eq_ignore_ascii_case("variables"),
-                c[2].to_ascii_lowercase(),
-            ));
-        }
+        let all_refs = self.all_refs.get_or_init(|| {
+            ref_re()
+                .captures_iter(self.parsed)
+                .map(|c| {
+                    let pos = c.get(0).map_or(0, |m| m.start());
+                    (
+                        pos,
+                        c[1].eq_ignore_ascii_case("variables"),
+                        c[2].to_ascii_lowercase(),
+                    )
+                })
+                .collect()
+        });
+        let still_used: BTreeSet<(bool, String)> = all_refs
+            .iter()
+            .filter(|(pos, _, _)| !removed.iter().any(|r| r.contains(pos)))
+            .map(|(_, v, n)| (*v, n.clone()))
+            .collect();
         let Some(&tpl) = self.templates(at).first() else {
             return Vec::new();
         };

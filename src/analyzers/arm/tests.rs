@@ -513,3 +513,78 @@ fn fixture_fixes_reparse_and_are_idempotent() {
         }
     }
 }
+
+mod prop {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\n",
+        "\r\n",
+        "\"publisher\"",
+        "\"Microsoft.ManagedIdentity\"",
+        "\"type\"",
+        "\"ManagedIdentityExtensionForLinux\"",
+        "\"properties\"",
+        "\"extensions\"",
+        "\"extensionProfile\"",
+        "\"resources\"",
+        "\"dependsOn\"",
+        "\"name\"",
+        "\"msi\"",
+        "\"extensions\"",
+        "\"[variables('a')]\"",
+        "\"variables\"",
+        "\"a\"",
+        "1",
+        "// c\n",
+        "/* c */",
+        "/*",
+        "{{if X}}",
+        "{{end}}",
+        "{{.N}}",
+        "\"é\"",
+        "\"\\u00e9\"",
+        "\"\\\"",
+        "é",
+        "\"Microsoft.Compute/virtualMachines/extensions\"",
+        "\"[concat(parameters('vm'), '/msi')]\"",
+        "\"[resourceId('Microsoft.Compute/virtualMachines/extensions', 'vm', 'msi')]\"",
+        "\"settings\"",
+        "\"port\"",
+        "\"50343\"",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(0..PIECES.len(), 0..120)
+            .prop_map(|v| v.into_iter().map(|i| PIECES[i]).collect::<String>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn never_panics_and_fixes_keep_json(t in text()) {
+            for path in ["a.json", "a.t", "a.md"] {
+                let a = run(&t, FileKind::Arm, path);
+                for d in &a.diagnostics {
+                    prop_assert!(d.range.end <= t.len());
+                    prop_assert!(t.is_char_boundary(d.range.start) && t.is_char_boundary(d.range.end));
+                    if let Some(f) = &d.fix {
+                        let (after, _) = apply_fixes(&t, &[f], true);
+                        if jsonc::parse(&t, false).is_ok() {
+                            prop_assert!(jsonc::parse(&after, false).is_ok(), "{}\n=>\n{}", t, after);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
