@@ -345,9 +345,17 @@ impl<'a> Tree<'a> {
             || ty == "microsoft.compute/virtualmachines/extensions"
             || ty == "microsoft.compute/virtualmachinescalesets/extensions";
         let parent = self.parent(obj);
+        // Symbolic-name templates (languageVersion 2.0) keep resources in an object.
+        let in_symbolic = parent.is_some_and(|p| {
+            self.doc.is_object(p)
+                && self
+                    .doc
+                    .key_of(p)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("resources"))
+        });
         let Some(arr) = parent.filter(|&p| !self.doc.is_object(p)) else {
             // A resource standing alone (a documentation snippet) is still a resource.
-            return if is_ext_resource && parent.is_none() {
+            return if is_ext_resource && (parent.is_none() || in_symbolic) {
                 "IMDS001"
             } else {
                 "IMDS003"
@@ -557,6 +565,11 @@ impl<'a> Tree<'a> {
             return None;
         }
         let mut removed: Vec<Range<usize>> = vec![self.doc.node(f.object).span.clone()];
+        let symbolic = self
+            .parent(f.object)
+            .filter(|&p| self.doc.is_object(p))
+            .and_then(|_| self.doc.key_of(f.object))
+            .map(str::to_owned);
         if let (Some(seg), Some(name_expr)) = (self.segment(f), f.name_expr.as_deref()) {
             let arrays = self.reference_arrays.get_or_init(|| {
                 (0..self.doc.nodes.len())
@@ -583,6 +596,8 @@ impl<'a> Tree<'a> {
                         self.doc.str(e.value).is_some_and(|s| {
                             if after {
                                 s.eq_ignore_ascii_case(&seg) || s.eq_ignore_ascii_case(name_expr)
+                            } else if symbolic.as_deref() == Some(s) {
+                                true
                             } else {
                                 self.names_extension(arr, s, &seg, name_expr)
                             }

@@ -588,3 +588,26 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn symbolic_name_resources_and_their_depends_on() {
+    let t = r#"{
+  "languageVersion": "2.0",
+  "resources": {
+    "vm": { "type": "Microsoft.Compute/virtualMachines", "name": "vm1", "identity": { "type": "SystemAssigned" } },
+    "msiExt": {
+      "type": "Microsoft.Compute/virtualMachines/extensions",
+      "name": "vm1/msi",
+      "properties": { "publisher": "Microsoft.ManagedIdentity", "type": "ManagedIdentityExtensionForLinux" }
+    },
+    "cse": { "type": "Microsoft.Compute/virtualMachines/extensions", "name": "vm1/cse", "dependsOn": ["vm", "msiExt"] }
+  }
+}"#;
+    let a = arm(t);
+    assert_eq!(a.diagnostics.len(), 1);
+    assert_eq!(a.diagnostics[0].rule, "IMDS001");
+    let fixed = fix_all(t, FileKind::Arm, "a.json", false);
+    assert!(fixed.contains("\"dependsOn\": [\"vm\"]"), "{fixed}");
+    assert!(!fixed.contains("msiExt"));
+    assert!(jsonc::parse(&fixed, false).is_ok());
+}

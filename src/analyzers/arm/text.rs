@@ -223,7 +223,8 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
         {
             "IMDS002"
         } else if !holder_is_self
-            && parent.is_some_and(|p| !p.is_object && p.key.as_deref() == Some("resources"))
+            // A resources array or symbolic-name object, or the top of a template fragment.
+            && parent.is_none_or(|p| p.key.as_deref() == Some("resources"))
             && f.ty.as_deref().is_some_and(|t| {
                 let t = t.to_ascii_lowercase();
                 t == "extensions"
