@@ -611,3 +611,13 @@ fn symbolic_name_resources_and_their_depends_on() {
     assert!(!fixed.contains("msiExt"));
     assert!(jsonc::parse(&fixed, false).is_ok());
 }
+
+#[test]
+fn markdown_snippet_fragment_is_classified_without_error() {
+    let t = "\"extensionProfile\": {\n  \"extensions\": [\n    {\"name\": \"msi\", \"properties\": {\"publisher\": \"Microsoft.ManagedIdentity\", \"type\": \"ManagedIdentityExtensionForWindows\"}},\n    ...\n  ]\n}\n";
+    let a = run(t, FileKind::Arm, "docs/vmss.md");
+    assert!(a.problems.is_empty());
+    assert_eq!(a.diagnostics.len(), 1);
+    assert_eq!(a.diagnostics[0].rule, "IMDS002");
+    assert!(a.diagnostics[0].fix.is_none());
+}

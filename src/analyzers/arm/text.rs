@@ -88,13 +88,18 @@ impl Scan<'_> {
     /// Walks the text; `on_close` sees every closed object with the stack of its parents.
     fn walk(&self, mut on_close: impl FnMut(&Frame, usize, &[Frame])) {
         let mut stack: Vec<Frame> = Vec::new();
+        // A snippet may start with `"extensionProfile": {`: the key of a top-level value.
+        let mut root_key: Option<String> = None;
         let mut i = 0;
         while i < self.b.len() {
             i = self.skip_trivia(i);
             let Some(&c) = self.b.get(i) else { break };
             match c {
                 b'{' | b'[' => {
-                    let key = stack.last_mut().and_then(|f| f.pending_key.take());
+                    let key = match stack.last_mut() {
+                        Some(f) => f.pending_key.take(),
+                        None => root_key.take(),
+                    };
                     stack.push(Frame {
                         is_object: c == b'{',
                         start: i,
@@ -121,6 +126,11 @@ impl Scan<'_> {
                     let (s, end) = self.string(i);
                     i = end;
                     let after = self.skip_trivia(i);
+                    if stack.is_empty() {
+                        root_key =
+                            (self.b.get(after) == Some(&b':')).then(|| s.to_ascii_lowercase());
+                        continue;
+                    }
                     let Some(top) = stack.last_mut().filter(|f| f.is_object) else {
                         continue;
                     };
