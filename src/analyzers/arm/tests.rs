@@ -621,3 +621,22 @@ fn markdown_snippet_fragment_is_classified_without_error() {
     assert_eq!(a.diagnostics[0].rule, "IMDS002");
     assert!(a.diagnostics[0].fix.is_none());
 }
+
+#[test]
+fn documentation_snippets_with_trailing_commas_and_open_brackets() {
+    let resource = "    {\n        \"type\": \"Microsoft.Compute/virtualMachines/extensions\",\n        \"name\": \"[concat(variables('vmName'), '/', 'WADExtensionSetup')]\",\n        \"properties\": {\n            \"publisher\": \"Microsoft.ManagedIdentity\",\n            \"type\": \"ManagedIdentityExtensionForWindows\",\n            \"settings\": { \"port\": 50342 }\n        }\n    },\n";
+    let a = run(resource, FileKind::Arm, "docs/a.md");
+    assert!(a.problems.is_empty());
+    assert_eq!(
+        a.diagnostics.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        ["IMDS001"]
+    );
+    assert_eq!(a.declared_ports, [50342]);
+    let open = "          \"extensionProfile\": { \n            \"extensions\": [ \n            // BEGINNING of added code  \n                { \n                 \"name\": \"VMSS-WAD-extension\", \n                 \"properties\": { \n                       \"publisher\": \"Microsoft.ManagedIdentity\", \n                       \"type\": \"ManagedIdentityExtensionForWindows\" \n                     } \n                },\n";
+    let a = run(open, FileKind::Arm, "docs/b.md");
+    assert!(a.problems.is_empty());
+    assert_eq!(
+        a.diagnostics.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        ["IMDS002"]
+    );
+}
