@@ -568,6 +568,77 @@ mod prop {
             .prop_map(|v| v.into_iter().map(|i| PIECES[i]).collect::<String>())
     }
 
+    /// A resource of a random kind, laid out inline or over lines.
+    fn resource(kind: u8, n: u8, multiline: bool) -> String {
+        let body = match kind % 4 {
+            0 => format!(
+                r#""type": "Microsoft.Compute/virtualMachines/extensions", "name": "[concat(parameters('vm'), '/msi{n}')]", "properties": {{ "publisher": "Microsoft.ManagedIdentity", "type": "ManagedIdentityExtensionForLinux", "settings": {{ "port": "[parameters('port')]" }} }}"#
+            ),
+            1 => format!(
+                r#""type": "Microsoft.Compute/virtualMachines/extensions", "name": "vm/cse{n}", "dependsOn": ["[resourceId('Microsoft.Compute/virtualMachines/extensions', parameters('vm'), 'msi{n}')]", "vm"], "properties": {{ "publisher": "Microsoft.Compute", "type": "CustomScriptExtension" }}"#
+            ),
+            2 => r#""type": "Microsoft.Compute/virtualMachines", "name": "[parameters('vm')]", "identity": { "type": "SystemAssigned" }"#.to_owned(),
+            _ => format!(r#""type": "Microsoft.Storage/storageAccounts", "name": "st{n}""#),
+        };
+        if multiline {
+            format!("{{\n      {}\n    }}", body.replace(", \"", ",\n      \""))
+        } else {
+            format!("{{ {body} }}")
+        }
+    }
+
+    fn template() -> impl Strategy<Value = (String, bool)> {
+        (
+            proptest::collection::vec((0u8..4, 0u8..3, any::<bool>(), 0u8..4), 1..8),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(items, trailing, crlf)| {
+                let mut t = String::from("{\n  \"parameters\": { \"vm\": { \"type\": \"string\" }, \"port\": { \"type\": \"int\", \"defaultValue\": 50342 } },\n  \"resources\": [\n");
+                for (k, (kind, n, multiline, sep)) in items.iter().enumerate() {
+                    t.push_str("    ");
+                    t.push_str(&resource(*kind, *n, *multiline));
+                    let last = k + 1 == items.len();
+                    match (last, sep) {
+                        (true, _) if trailing => t.push_str(","),
+                        (true, _) => {}
+                        (false, 0) => t.push_str(", // next"),
+                        (false, 1) => t.push_str("\n    /* c */ ,"),
+                        (false, _) => t.push(','),
+                    }
+                    t.push('\n');
+                }
+                t.push_str("  ]\n}\n");
+                if crlf {
+                    t = t.replace('\n', "\r\n");
+                }
+                (t, crlf)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn generated_templates_fix_cleanly((t, crlf) in template()) {
+            prop_assert!(jsonc::parse(&t, false).is_ok(), "{}", t);
+            let a = arm(&t);
+            for d in &a.diagnostics {
+                if let Some(f) = &d.fix {
+                    for unsafe_fixes in [false, true] {
+                        let (after, _) = apply_fixes(&t, &[f], unsafe_fixes);
+                        prop_assert!(jsonc::parse(&after, false).is_ok(), "{}\n=>\n{}", t, after);
+                        prop_assert!(!after.contains("\n\n") && !after.contains("\r\n\r\n"), "blank line:\n{}", after);
+                        prop_assert_eq!(crlf, !after.replace("\r\n", "").contains('\n'));
+                    }
+                }
+            }
+            let fixed = fix_all(&t, FileKind::Arm, "a.json", true);
+            prop_assert!(jsonc::parse(&fixed, false).is_ok());
+            prop_assert!(!fixed.contains("ManagedIdentity"), "{}", fixed);
+            prop_assert_eq!(fix_all(&fixed, FileKind::Arm, "a.json", true), fixed.clone());
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
         #[test]
