@@ -600,7 +600,7 @@ mod prop {
                     t.push_str(&resource(*kind, *n, *multiline));
                     let last = k + 1 == items.len();
                     match (last, sep) {
-                        (true, _) if trailing => t.push_str(","),
+                        (true, _) if trailing => t.push(','),
                         (true, _) => {}
                         (false, 0) => t.push_str(", // next"),
                         (false, 1) => t.push_str("\n    /* c */ ,"),
