@@ -1,5 +1,0 @@
-//! TODO(helper): arm analyzer.
-
-use super::{Analysis, Context};
-
-pub fn analyze(_text: &str, _ctx: &Context, _out: &mut Analysis) {}

@@ -1,0 +1,906 @@
+//! ARM templates, parameter files and other JSON: the Managed Identity VM extension as a
+//! resource (IMDS001), a scale set `extensionProfile` entry (IMDS002), an extension object held
+//! elsewhere (IMDS003), and parameters carrying its type or port (IMDS004).
+//!
+//! The extension is recognised by publisher and type only, never by name. The file is parsed as
+//! JSONC with spans ([`jsonc`]); Go-templated JSON is parsed after blanking its markup
+//! ([`template`]); what still does not parse is searched by brace matching ([`text`]).
+
+mod edits;
+pub mod jsonc;
+mod template;
+mod text;
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    ops::Range,
+    sync::OnceLock,
+};
+
+use regex::Regex;
+
+use self::{
+    edits::Item,
+    jsonc::{Doc, Value},
+};
+use super::{Analysis, Context, is_extension_type, is_publisher};
+use crate::{
+    finding::{Diagnostic, Edit, Fix},
+    fix::apply::apply_fixes,
+    kind::FileKind,
+};
+
+/// How many `variables()`/`parameters()` hops a value may take (guards against cycles).
+const MAX_HOPS: usize = 8;
+/// Fixes computed per file: each one re-parses the file to prove it, so a generated file with
+/// thousands of extensions gets its first fixes now and the rest on the next `fix` run.
+const MAX_FIXES: usize = 32;
+
+const IMDS_HINT: &str = "tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed";
+
+pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
+    // Publisher and extension types both contain this: files without it cannot hold a usage.
+    if memchr::memmem::find(text.to_ascii_lowercase().as_bytes(), b"managedidentity").is_none() {
+        return;
+    }
+    let snippet = is_snippet(ctx.path);
+    let first_error = match jsonc::parse(text, false) {
+        Ok(doc) => {
+            Tree::new(text, text, &doc, ctx, false).analyze(out);
+            return;
+        }
+        Err(e) => e,
+    };
+    if let Some(blanked) = template::blank(text) {
+        let parsed = jsonc::parse(&blanked.text, false)
+            .map(|d| (d, false))
+            .or_else(|_| jsonc::parse(&blanked.text, true).map(|d| (d, true)));
+        if let Ok((doc, fragment)) = parsed {
+            Tree::new(text, &blanked.text, &doc, ctx, fragment).analyze(out);
+            return;
+        }
+        let is_template = template::has_control(text) || ctx.path.ends_with(".t");
+        if !is_template && !snippet {
+            out.problems
+                .push(format!("{}; searched as text", first_error.describe(text)));
+        }
+        text::analyze(text, &blanked.text, is_template, out);
+        return;
+    }
+    if !snippet {
+        out.problems
+            .push(format!("{}; searched as text", first_error.describe(text)));
+    }
+    text::analyze(text, text, false, out);
+}
+
+/// Markdown code blocks are often fragments: not worth an error when they do not parse.
+fn is_snippet(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.ends_with(".md") || p.ends_with(".markdown") || p.ends_with(".mdx")
+}
+
+fn ref_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)").expect("valid regex")
+    })
+}
+
+/// `[variables('x')]` or `[parameters('x')]` as a whole expression.
+fn whole_ref(s: &str) -> Option<(bool, &str)> {
+    let inner = s.trim().strip_prefix('[')?.strip_suffix(']')?;
+    if inner.starts_with('[') {
+        return None;
+    }
+    let c = ref_re().captures(inner)?;
+    let m = c.get(0)?;
+    if !inner[..m.start()].trim().is_empty() || !inner[m.end()..].trim().is_empty() {
+        return None;
+    }
+    let is_var = c[1].eq_ignore_ascii_case("variables");
+    Some((is_var, c.get(2)?.as_str()))
+}
+
+/// The last `/`-segment an ARM name expression ends with: `concat(vm, '/MSI')` gives `MSI`,
+/// `resourceId('.../extensions', vm, 'MSI')` gives `MSI`. References are resolved by `resolve`.
+fn name_segment(expr: &str, resolve: &dyn Fn(bool, &str) -> Option<String>) -> Option<String> {
+    static LIT: OnceLock<Regex> = OnceLock::new();
+    let lit = LIT.get_or_init(|| {
+        Regex::new(r"(?i)'((?:[^']|'')*)'|\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)")
+            .expect("valid regex")
+    });
+    let Some(inner) = expr
+        .trim()
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+    else {
+        let seg = expr.rsplit('/').next()?.trim();
+        return (!seg.is_empty()).then(|| seg.to_owned());
+    };
+    let mut last = None;
+    for c in lit.captures_iter(inner) {
+        let value = if let Some(l) = c.get(1) {
+            // A literal that is the argument of variables()/parameters() is matched by the
+            // second alternative first, since the regex scans left to right.
+            Some(l.as_str().replace("''", "'"))
+        } else {
+            resolve(c[2].eq_ignore_ascii_case("variables"), &c[3])
+        };
+        if let Some(v) = value {
+            let seg = v.rsplit('/').next().unwrap_or("").trim().to_owned();
+            if !seg.is_empty() && !seg.contains('{') {
+                last = Some(seg);
+            }
+        }
+    }
+    last
+}
+
+/// What a resource name starts with: the first `variables()`/`parameters()` reference of an
+/// expression (`concat(parameters('vm'), '/msi')` gives `parameters('vm')`), or the text before
+/// the first `/` of a plain name. An extension's and its VM's heads are equal.
+fn name_head(name: &str) -> Option<String> {
+    let t = name.trim();
+    if let Some(inner) = t.strip_prefix('[') {
+        let c = ref_re().find(inner)?;
+        return Some(c.as_str().to_ascii_lowercase().replace(' ', ""));
+    }
+    let head = t.split('/').next()?.trim();
+    (!head.is_empty()).then(|| head.to_ascii_lowercase())
+}
+
+#[derive(Default)]
+struct VmGroup {
+    all: Vec<usize>,
+    by_head: HashMap<String, Vec<usize>>,
+}
+
+/// An extension object found in a parsed document.
+struct Found {
+    rule: &'static str,
+    /// The object reported and removed (the resource, the profile entry or the variable value).
+    object: usize,
+    /// The `properties` object holding publisher and type.
+    props: usize,
+    type_name: String,
+    name_expr: Option<String>,
+}
+
+struct Tree<'a> {
+    /// The file as read: edits apply to it.
+    text: &'a str,
+    /// What was parsed (the text itself, or its template-blanked copy of the same length).
+    parsed: &'a str,
+    doc: &'a Doc,
+    ctx: &'a Context<'a>,
+    fragment: bool,
+    /// Parameters (lower-case) that publisher/type/port resolution went through.
+    used_params: std::cell::RefCell<BTreeSet<String>>,
+    /// `dependsOn` and `provisionAfterExtensions` arrays, found once for every fix.
+    reference_arrays: std::cell::OnceCell<Vec<usize>>,
+    vm_index: std::cell::OnceCell<HashMap<usize, VmGroup>>,
+    /// Every `variables()`/`parameters()` reference: (position, is a variable, lower-case name).
+    all_refs: std::cell::OnceCell<Vec<(usize, bool, String)>>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(
+        text: &'a str,
+        parsed: &'a str,
+        doc: &'a Doc,
+        ctx: &'a Context<'a>,
+        fragment: bool,
+    ) -> Self {
+        Tree {
+            text,
+            parsed,
+            doc,
+            ctx,
+            fragment,
+            used_params: std::cell::RefCell::default(),
+            reference_arrays: std::cell::OnceCell::new(),
+            vm_index: std::cell::OnceCell::new(),
+            all_refs: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn parent(&self, i: usize) -> Option<usize> {
+        self.doc.node(i).parent
+    }
+
+    fn inside(&self, i: usize, outer: usize) -> bool {
+        let (a, b) = (&self.doc.node(i).span, &self.doc.node(outer).span);
+        b.start <= a.start && a.end <= b.end
+    }
+
+    /// Template objects around `i`, nearest first: nested deployments see their outer template's
+    /// variables by default, so lookups fall back outward.
+    fn templates(&self, i: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut cur = Some(i);
+        while let Some(n) = cur {
+            if self.doc.is_object(n)
+                && ["resources", "variables", "parameters", "$schema"]
+                    .iter()
+                    .any(|k| self.doc.get(n, k).is_some())
+            {
+                out.push(n);
+            }
+            cur = self.parent(n);
+        }
+        out
+    }
+
+    fn lookup(&self, at: usize, is_var: bool, name: &str, hops: usize) -> Option<String> {
+        for t in self.templates(at) {
+            if is_var {
+                if let Some(v) = self
+                    .doc
+                    .get(t, "variables")
+                    .and_then(|v| self.doc.get(v, name))
+                {
+                    return self.resolve(v, hops + 1);
+                }
+            } else if let Some(p) = self
+                .doc
+                .get(t, "parameters")
+                .and_then(|p| self.doc.get(p, name))
+            {
+                self.used_params
+                    .borrow_mut()
+                    .insert(name.to_ascii_lowercase());
+                if let Some(d) = self.doc.get(p, "defaultValue") {
+                    return self.resolve(d, hops + 1);
+                }
+                // Without a default, a parameter restricted to extension types is one of them.
+                let allowed = self
+                    .doc
+                    .get(p, "allowedValues")
+                    .map(|a| self.doc.elements(a));
+                if let Some(all) = allowed
+                    && !all.is_empty()
+                    && all
+                        .iter()
+                        .all(|e| self.doc.str(e.value).is_some_and(is_extension_type))
+                {
+                    return self.doc.str(all[0].value).map(str::to_owned);
+                }
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The string value of node `i`, following whole `variables()`/`parameters()` expressions.
+    fn resolve(&self, i: usize, hops: usize) -> Option<String> {
+        if hops > MAX_HOPS {
+            return None;
+        }
+        match &self.doc.node(i).value {
+            Value::Str(s) => match whole_ref(s) {
+                Some((is_var, name)) => self.lookup(i, is_var, name, hops),
+                None => Some(s.clone()),
+            },
+            Value::Scalar => Some(self.parsed[self.doc.node(i).span.clone()].to_owned()),
+            _ => None,
+        }
+    }
+
+    fn member_str(&self, obj: usize, key: &str) -> Option<String> {
+        self.doc.get(obj, key).and_then(|v| self.resolve(v, 0))
+    }
+
+    fn is_extension(&self, obj: usize) -> Option<String> {
+        let publisher = self.doc.get(obj, "publisher")?;
+        let ty = self.doc.get(obj, "type")?;
+        // Parameters count as used only when they led to an extension.
+        let before = self.used_params.borrow().clone();
+        let p = self.resolve(publisher, 0).unwrap_or_default();
+        let t = self.resolve(ty, 0).unwrap_or_default();
+        if is_publisher(&p) && is_extension_type(&t) {
+            Some(t)
+        } else {
+            *self.used_params.borrow_mut() = before;
+            None
+        }
+    }
+
+    fn find(&self) -> Vec<Found> {
+        let mut found = Vec::new();
+        for i in 0..self.doc.nodes.len() {
+            if !self.doc.is_object(i) {
+                continue;
+            }
+            let Some(type_name) = self.is_extension(i) else {
+                continue;
+            };
+            let holder = match (self.doc.key_of(i), self.parent(i)) {
+                (Some(k), Some(p)) if k.eq_ignore_ascii_case("properties") => p,
+                _ => i,
+            };
+            let rule = self.classify(holder);
+            let name_expr = self
+                .doc
+                .get(holder, "name")
+                .and_then(|n| self.doc.str(n))
+                .map(str::to_owned);
+            found.push(Found {
+                rule,
+                object: holder,
+                props: i,
+                type_name,
+                name_expr,
+            });
+        }
+        found
+    }
+
+    fn classify(&self, obj: usize) -> &'static str {
+        let ty = self
+            .member_str(obj, "type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let is_ext_resource = ty == "extensions"
+            || ty == "microsoft.compute/virtualmachines/extensions"
+            || ty == "microsoft.compute/virtualmachinescalesets/extensions";
+        let parent = self.parent(obj);
+        // Symbolic-name templates (languageVersion 2.0) keep resources in an object.
+        let in_symbolic = parent.is_some_and(|p| {
+            self.doc.is_object(p)
+                && self
+                    .doc
+                    .key_of(p)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("resources"))
+        });
+        let Some(arr) = parent.filter(|&p| !self.doc.is_object(p)) else {
+            // A resource standing alone (a documentation snippet) is still a resource.
+            return if is_ext_resource && (parent.is_none() || in_symbolic) {
+                "IMDS001"
+            } else {
+                "IMDS003"
+            };
+        };
+        let arr_key = self.doc.key_of(arr).unwrap_or("");
+        if arr_key.eq_ignore_ascii_case("extensions")
+            && self
+                .parent(arr)
+                .and_then(|p| self.doc.key_of(p))
+                .is_some_and(|k| k.eq_ignore_ascii_case("extensionProfile"))
+        {
+            return "IMDS002";
+        }
+        // A Go-template fragment's top level is a piece of a `resources` array.
+        let in_resources =
+            arr_key.eq_ignore_ascii_case("resources") || (self.fragment && arr == self.doc.root);
+        if is_ext_resource && in_resources {
+            return "IMDS001";
+        }
+        "IMDS003"
+    }
+
+    fn analyze(&self, out: &mut Analysis) {
+        let found = self.find();
+        for (k, f) in found.iter().enumerate() {
+            self.declare_port(f.props, out);
+            let d = self.diagnostic(f, &found, k < MAX_FIXES);
+            out.push(d);
+        }
+        self.parameters(&found, out);
+    }
+
+    fn declare_port(&self, props: usize, out: &mut Analysis) {
+        let port = self
+            .doc
+            .get(props, "settings")
+            .and_then(|s| self.doc.get(s, "port"))
+            .and_then(|p| self.resolve(p, 0))
+            .and_then(|p| p.trim().parse::<u16>().ok());
+        if let Some(p) = port.filter(|&p| p != 0) {
+            out.declared_ports.push(p);
+        }
+    }
+
+    fn resolver(&self, at: usize) -> impl Fn(bool, &str) -> Option<String> + '_ {
+        move |is_var, name| self.lookup(at, is_var, name, 0)
+    }
+
+    fn segment(&self, f: &Found) -> Option<String> {
+        let r = self.resolver(f.object);
+        name_segment(f.name_expr.as_deref()?, &r)
+    }
+
+    fn diagnostic(&self, f: &Found, all: &[Found], with_fix: bool) -> Diagnostic {
+        let name = f.name_expr.as_deref().unwrap_or("(unnamed)");
+        let what = match f.rule {
+            "IMDS001" => format!(
+                "Managed Identity VM extension resource `{name}` ({}) is retired: remove it and the references to it; {IMDS_HINT}",
+                f.type_name
+            ),
+            "IMDS002" => format!(
+                "Scale set extension profile installs the Managed Identity VM extension `{name}` ({}), which is retired: remove the entry; {IMDS_HINT}",
+                f.type_name
+            ),
+            _ => format!(
+                "Managed Identity VM extension definition `{name}` ({}) outside a resource: it deploys the retired extension wherever it is injected; remove it and its uses; {IMDS_HINT}",
+                f.type_name
+            ),
+        };
+        let mut message = what;
+        if matches!(f.rule, "IMDS001" | "IMDS002")
+            && let Some(owner) = self.owner(f)
+            && self.doc.get(owner, "identity").is_none()
+        {
+            message.push_str(
+                ". Note: its VM has no `identity` block, so the extension was useless; add `\"identity\": {\"type\": \"SystemAssigned\"}` if the VM needs an identity",
+            );
+        }
+        let fix = match f.rule {
+            _ if !with_fix => None,
+            "IMDS001" | "IMDS002" => self.removal_fix(f, all),
+            _ => self.variable_fix(f),
+        };
+        Diagnostic::new(f.rule, self.doc.node(f.object).span.clone(), message).with_fix(fix)
+    }
+
+    fn is_vm_type(&self, obj: usize) -> bool {
+        let ty = self
+            .member_str(obj, "type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        ty == "microsoft.compute/virtualmachines"
+            || ty == "microsoft.compute/virtualmachinescalesets"
+    }
+
+    /// The VM or scale set the extension belongs to, when the template says so unambiguously.
+    fn owner(&self, f: &Found) -> Option<usize> {
+        let mut cur = self.parent(f.object);
+        while let Some(n) = cur {
+            if self.doc.is_object(n) && self.is_vm_type(n) {
+                return Some(n);
+            }
+            cur = self.parent(n);
+        }
+        // A top-level extension: its name starts with the VM's name expression.
+        let arr = self.parent(f.object)?;
+        let index = self.vm_index.get_or_init(|| self.build_vm_index());
+        let group = index.get(&arr)?;
+        let matching = f
+            .name_expr
+            .as_deref()
+            .and_then(name_head)
+            .and_then(|h| group.by_head.get(&h));
+        match (matching.map(Vec::as_slice), group.all.as_slice()) {
+            (Some([one]), _) | (None, [one]) => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// VMs and scale sets per containing array, by the head of their name: built once, so that
+    /// a template with thousands of extensions stays linear.
+    fn build_vm_index(&self) -> HashMap<usize, VmGroup> {
+        let mut index: HashMap<usize, VmGroup> = HashMap::new();
+        for n in 0..self.doc.nodes.len() {
+            let Some(arr) = self.parent(n).filter(|&p| !self.doc.is_object(p)) else {
+                continue;
+            };
+            if !self.doc.is_object(n) || !self.is_vm_type(n) {
+                continue;
+            }
+            let group = index.entry(arr).or_default();
+            group.all.push(n);
+            let head = self
+                .doc
+                .get(n, "name")
+                .and_then(|v| self.doc.str(v))
+                .and_then(name_head);
+            if let Some(h) = head {
+                group.by_head.entry(h).or_default().push(n);
+            }
+        }
+        index
+    }
+
+    fn items_of(&self, container: usize) -> Vec<Item> {
+        match &self.doc.node(container).value {
+            Value::Object(m) => m
+                .iter()
+                .map(|m| Item {
+                    span: m.key_span.start..self.doc.node(m.value).span.end,
+                    comma_after: m.comma_after,
+                })
+                .collect(),
+            Value::Array(e) => e
+                .iter()
+                .map(|e| Item {
+                    span: self.doc.node(e.value).span.clone(),
+                    comma_after: e.comma_after,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn index_in_parent(&self, i: usize) -> Option<(usize, usize)> {
+        let p = self.parent(i)?;
+        Some((p, self.doc.node(i).slot))
+    }
+
+    fn remove_from_parent(&self, i: usize) -> Vec<Edit> {
+        let Some((p, idx)) = self.index_in_parent(i) else {
+            return Vec::new();
+        };
+        let leading = if self.fragment && p == self.doc.root {
+            self.doc.leading_comma
+        } else {
+            None
+        };
+        edits::remove_items(self.parsed, &self.items_of(p), &[idx], leading, None)
+    }
+
+    /// Does string `s` (a dependsOn entry) point at the extension with name segment `seg`?
+    fn names_extension(&self, at: usize, s: &str, seg: &str, name_expr: &str) -> bool {
+        if s.eq_ignore_ascii_case(name_expr) {
+            return true;
+        }
+        let refers = s.contains("variables") || s.contains("parameters");
+        if !refers && !s.to_ascii_lowercase().contains(&seg.to_ascii_lowercase()) {
+            return false;
+        }
+        let r = self.resolver(at);
+        let Some(entry_seg) = name_segment(s, &r) else {
+            return false;
+        };
+        if !entry_seg.eq_ignore_ascii_case(seg) {
+            return false;
+        }
+        let lower = s.to_ascii_lowercase();
+        let quoted = format!("'/{}'", seg.to_ascii_lowercase());
+        lower.contains("extensions") || lower.contains(&quoted) || s.eq_ignore_ascii_case(seg)
+    }
+
+    fn removal_fix(&self, f: &Found, all: &[Found]) -> Option<Fix> {
+        let mut edits = self.remove_from_parent(f.object);
+        if edits.is_empty() {
+            return None;
+        }
+        let mut removed: Vec<Range<usize>> = vec![self.doc.node(f.object).span.clone()];
+        let symbolic = self
+            .parent(f.object)
+            .filter(|&p| self.doc.is_object(p))
+            .and_then(|_| self.doc.key_of(f.object))
+            .map(str::to_owned);
+        if let (Some(seg), Some(name_expr)) = (self.segment(f), f.name_expr.as_deref()) {
+            let arrays = self.reference_arrays.get_or_init(|| {
+                (0..self.doc.nodes.len())
+                    .filter(|&a| {
+                        self.doc.key_of(a).is_some_and(|k| {
+                            k.eq_ignore_ascii_case("dependsOn")
+                                || k.eq_ignore_ascii_case("provisionAfterExtensions")
+                        })
+                    })
+                    .collect()
+            });
+            for &arr in arrays {
+                let key = self.doc.key_of(arr).unwrap_or("");
+                let depends = key.eq_ignore_ascii_case("dependsOn");
+                let after = key.eq_ignore_ascii_case("provisionAfterExtensions");
+                if !(depends || after) || self.inside(arr, f.object) {
+                    continue;
+                }
+                let elems = self.doc.elements(arr);
+                let hits: Vec<usize> = elems
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| {
+                        self.doc.str(e.value).is_some_and(|s| {
+                            if after {
+                                s.eq_ignore_ascii_case(&seg) || s.eq_ignore_ascii_case(name_expr)
+                            } else if symbolic.as_deref() == Some(s) {
+                                true
+                            } else {
+                                self.names_extension(arr, s, &seg, name_expr)
+                            }
+                        })
+                    })
+                    .map(|(k, _)| k)
+                    .collect();
+                // Another finding's resource is removed whole by its own fix.
+                if hits.is_empty()
+                    || all
+                        .iter()
+                        .any(|o| o.object != f.object && self.inside(arr, o.object))
+                {
+                    continue;
+                }
+                removed.extend(
+                    hits.iter()
+                        .map(|&k| self.doc.node(elems[k].value).span.clone()),
+                );
+                let span = &self.doc.node(arr).span;
+                let inner = span.start + 1..span.end - 1;
+                edits.extend(edits::remove_items(
+                    self.parsed,
+                    &self.items_of(arr),
+                    &hits,
+                    None,
+                    Some(inner),
+                ));
+            }
+        }
+        if self.fragment_has_control(&edits) {
+            return None;
+        }
+        let what = if f.rule == "IMDS002" {
+            "Remove the Managed Identity extension from the extension profile"
+        } else {
+            "Remove the Managed Identity extension resource and its dependsOn entries"
+        };
+        let fix = Fix::safe(what, edits)?;
+        if !self.still_parses(&fix, false) {
+            return None;
+        }
+        let cleanup = self.cleanup(f.object, &removed);
+        let with = fix.clone().with_cleanup(cleanup);
+        if with.cleanup.is_empty() || self.still_parses(&with, true) {
+            Some(with)
+        } else {
+            Some(fix)
+        }
+    }
+
+    /// An edit that swallows template control markup would unbalance the template.
+    fn fragment_has_control(&self, edits: &[Edit]) -> bool {
+        self.text.len() != self.parsed.len()
+            || edits.iter().any(|e| {
+                self.text
+                    .get(e.range.clone())
+                    .is_none_or(template::has_control)
+            })
+    }
+
+    fn still_parses(&self, fix: &Fix, with_cleanup: bool) -> bool {
+        let (after, taken) = apply_fixes(self.parsed, &[fix], with_cleanup);
+        !taken.is_empty() && jsonc::parse(&after, self.fragment).is_ok()
+    }
+
+    /// Edits removing variables and parameters that only the removed text referred to.
+    fn cleanup(&self, at: usize, removed: &[Range<usize>]) -> Vec<Edit> {
+        let mut names: BTreeSet<(bool, String)> = BTreeSet::new();
+        for r in removed {
+            for c in ref_re().captures_iter(&self.parsed[r.clone()]) {
+                names.insert((
+                    c[1].eq_ignore_ascii_case("variables"),
+                    c[2].to_ascii_lowercase(),
+                ));
+            }
+        }
+        let all_refs = self.all_refs.get_or_init(|| {
+            ref_re()
+                .captures_iter(self.parsed)
+                .map(|c| {
+                    let pos = c.get(0).map_or(0, |m| m.start());
+                    (
+                        pos,
+                        c[1].eq_ignore_ascii_case("variables"),
+                        c[2].to_ascii_lowercase(),
+                    )
+                })
+                .collect()
+        });
+        let still_used: BTreeSet<(bool, String)> = all_refs
+            .iter()
+            .filter(|(pos, _, _)| !removed.iter().any(|r| r.contains(pos)))
+            .map(|(_, v, n)| (*v, n.clone()))
+            .collect();
+        let Some(&tpl) = self.templates(at).first() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for section in [true, false] {
+            let Some(obj) = self
+                .doc
+                .get(tpl, if section { "variables" } else { "parameters" })
+                .filter(|&o| self.doc.is_object(o))
+            else {
+                continue;
+            };
+            let idx: Vec<usize> = self
+                .doc
+                .members(obj)
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| {
+                    let k = (section, m.key.to_ascii_lowercase());
+                    names.contains(&k) && !still_used.contains(&k)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            out.extend(edits::remove_items(
+                self.parsed,
+                &self.items_of(obj),
+                &idx,
+                None,
+                None,
+            ));
+        }
+        out
+    }
+
+    /// IMDS003 in `variables`: remove the variable and the `createArray`/`concat`/`union`
+    /// arguments that inject it. No fix when any use is something else.
+    fn variable_fix(&self, f: &Found) -> Option<Fix> {
+        let vars = self.parent(f.object)?;
+        if !self.doc.key_of(vars)?.eq_ignore_ascii_case("variables") {
+            return None;
+        }
+        let var_name = self.doc.key_of(f.object)?.to_owned();
+        let mut edits = self.remove_from_parent(f.object);
+        let obj_span = self.doc.node(f.object).span.clone();
+        let total = ref_re()
+            .captures_iter(self.parsed)
+            .filter(|c| {
+                c[1].eq_ignore_ascii_case("variables")
+                    && c[2].eq_ignore_ascii_case(&var_name)
+                    && !obj_span.contains(&c.get(0).map_or(0, |m| m.start()))
+            })
+            .count();
+        let mut handled = 0;
+        for (i, n) in self.doc.nodes.iter().enumerate() {
+            if !matches!(n.value, Value::Str(_)) || self.inside(i, f.object) {
+                continue;
+            }
+            let raw = &self.parsed[n.span.clone()];
+            for c in ref_re().captures_iter(raw) {
+                if !c[1].eq_ignore_ascii_case("variables") || !c[2].eq_ignore_ascii_case(&var_name)
+                {
+                    continue;
+                }
+                let m = c.get(0)?;
+                edits.push(remove_argument(raw, m.range(), n.span.start)?);
+                handled += 1;
+            }
+        }
+        if handled != total || self.fragment_has_control(&edits) {
+            return None;
+        }
+        let fix = Fix::unsafe_(
+            format!("Remove variable `{var_name}` and the expressions that inject it"),
+            edits,
+        )?;
+        self.still_parses(&fix, false).then_some(fix)
+    }
+
+    /// IMDS004: parameter values (parameter files) and defaults/allowed values (templates).
+    fn parameters(&self, found: &[Found], out: &mut Analysis) {
+        let root = self.doc.root;
+        let Some(params) = self
+            .doc
+            .get(root, "parameters")
+            .filter(|&p| self.doc.is_object(p))
+        else {
+            return;
+        };
+        let is_param_file = self.ctx.kind == FileKind::ArmParameters
+            || (self.doc.get(root, "resources").is_none()
+                && self
+                    .doc
+                    .members(params)
+                    .iter()
+                    .any(|m| self.doc.get(m.value, "value").is_some()));
+        let used = self.used_params.borrow().clone();
+        let inside_found = |i: usize| found.iter().any(|f| self.inside(i, f.object));
+        for m in self.doc.members(params) {
+            let lower = m.key.to_ascii_lowercase();
+            if !is_param_file && used.contains(&lower) {
+                continue;
+            }
+            // One finding per parameter: its value, else its default, else the first allowed
+            // value that is an extension type.
+            let mut values: Vec<usize> = Vec::new();
+            if is_param_file {
+                values.extend(self.doc.get(m.value, "value"));
+            } else {
+                let default = self.doc.get(m.value, "defaultValue");
+                let allowed = self.doc.get(m.value, "allowedValues").and_then(|a| {
+                    self.doc
+                        .elements(a)
+                        .iter()
+                        .map(|e| e.value)
+                        .find(|&v| self.doc.str(v).is_some_and(is_extension_type))
+                });
+                let default_is_type =
+                    default.is_some_and(|d| self.doc.str(d).is_some_and(is_extension_type));
+                values.extend(if default_is_type {
+                    default
+                } else {
+                    allowed.or(default)
+                });
+            }
+            let port_param = (lower.contains("msi") || lower.contains("managedidentity"))
+                && lower.contains("port");
+            for v in values {
+                if inside_found(v) {
+                    continue;
+                }
+                let span = self.doc.node(v).span.clone();
+                if let Some(s) = self.doc.str(v)
+                    && is_extension_type(s)
+                {
+                    out.push(Diagnostic::new(
+                        "IMDS004",
+                        span,
+                        format!(
+                            "Parameter `{}` carries the retired Managed Identity extension type `{s}`: remove it once no template deploys the extension; {IMDS_HINT}",
+                            m.key
+                        ),
+                    ));
+                } else if port_param
+                    && matches!(self.doc.node(v).value, Value::Scalar | Value::Str(_))
+                    && let Ok(port) = self.resolve(v, 0).unwrap_or_default().trim().parse::<u16>()
+                    && port != 0
+                {
+                    out.declared_ports.push(port);
+                    out.push(Diagnostic::new(
+                        "IMDS004",
+                        span,
+                        format!(
+                            "Parameter `{}` carries the retired Managed Identity extension's port {port}: remove it once no template deploys the extension; {IMDS_HINT}",
+                            m.key
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The edit removing the argument `m` (relative to `raw`, a JSON string's source starting at
+/// byte `base`) from the call around it, which must build an array.
+fn remove_argument(raw: &str, m: Range<usize>, base: usize) -> Option<Edit> {
+    let b = raw.as_bytes();
+    let prev_pos = b[..m.start]
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())?;
+    let next_pos = m.end + b[m.end..].iter().position(|c| !c.is_ascii_whitespace())?;
+    let (prev, next) = (b[prev_pos], b[next_pos]);
+    // The unmatched '(' before the argument, and the function name before it.
+    let mut depth = 0usize;
+    let mut open = None;
+    for k in (0..m.start).rev() {
+        match b[k] {
+            b')' => depth += 1,
+            b'(' if depth == 0 => {
+                open = Some(k);
+                break;
+            }
+            b'(' => depth -= 1,
+            _ => {}
+        }
+    }
+    let open = open?;
+    let fname_start = b[..open]
+        .iter()
+        .rposition(|c| !c.is_ascii_alphanumeric())
+        .map_or(0, |p| p + 1);
+    let fname = raw[fname_start..open].to_ascii_lowercase();
+    if !matches!(fname.as_str(), "createarray" | "concat" | "union") {
+        return None;
+    }
+    let range = match (prev, next) {
+        (b'(', b',') => {
+            let mut end = next_pos + 1;
+            while end < b.len() && b[end] == b' ' {
+                end += 1;
+            }
+            m.start..end
+        }
+        (b',', b')' | b',') => prev_pos..m.end,
+        (b'(', b')') if fname == "createarray" => m,
+        _ => return None,
+    };
+    Some(Edit::deletion(range.start + base..range.end + base))
+}
+
+#[cfg(test)]
+mod tests;
