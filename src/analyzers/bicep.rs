@@ -437,7 +437,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
             .iter()
             .map(|h| {
                 if h.symbol.is_some() {
-                    t.remove_raw(h.first, h.last)
+                    with_pragmas(t.text, t.remove_raw(h.first, h.last))
                 } else {
                     (0..0, false)
                 }
@@ -666,6 +666,24 @@ struct Index {
     after: HashMap<String, Vec<usize>>,
     /// Uses of symbolic names, variables and parameters.
     names: Uses,
+}
+
+/// Widens a whole-line removal over the `#disable-next-line` pragmas right above it: they
+/// would otherwise silence a warning on whatever line comes next.
+fn with_pragmas(text: &str, (r, whole): (Range<usize>, bool)) -> (Range<usize>, bool) {
+    let b = text.as_bytes();
+    let mut start = r.start;
+    while whole && start > 0 {
+        let prev = syntax::line_start(b, start - 1);
+        if !text[prev..start]
+            .trim_start()
+            .starts_with("#disable-next-line")
+        {
+            break;
+        }
+        start = prev;
+    }
+    (start..r.end, whole)
 }
 
 /// The first token of the decorators (`@description('...')`, `@batchSize(1)`) right above `i`.

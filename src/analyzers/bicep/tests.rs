@@ -432,3 +432,10 @@ fn nested_loops_stay_fast() {
     let _ = run(&text);
     assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
 }
+
+#[test]
+fn pragma_lines_go_with_the_declaration() {
+    let text = "var a = 1\n\n#disable-next-line BCP081\n@description('x')\nresource msi 'Microsoft.Compute/virtualMachines/extensions@2017-12-01' = {\n  properties: {\n    publisher: 'Microsoft.ManagedIdentity'\n    type: 'ManagedIdentityExtensionForLinux'\n  }\n}\n\nvar b = 2\n";
+    assert_eq!(lines(text), vec![5]);
+    assert_eq!(fixed(text, false), "var a = 1\n\nvar b = 2\n");
+}
