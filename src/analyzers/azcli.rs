@@ -859,9 +859,6 @@ mod tests {
                     .collect();
                 let (out, taken) = apply_fixes(&text, &fixes, false);
                 assert_eq!(taken.len(), fixes.len(), "{}", path.display());
-                if std::env::var_os("SHOW_FIXED").is_some() {
-                    eprintln!("=== {}\n{out}", path.display());
-                }
                 let after = run(&out, kind);
                 let unfixed = before
                     .diagnostics
