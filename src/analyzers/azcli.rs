@@ -783,6 +783,16 @@ mod tests {
     }
 
     #[test]
+    fn pipeline_env_reaches_powershell_env_variables() {
+        let t = "steps:\n- pwsh: |\n    az vm extension set -g rg --vm-name vm `\n      --name ManagedIdentityExtensionForWindows --publisher $env:MSI_PUBLISHER\n  env:\n    MSI_PUBLISHER: Microsoft.ManagedIdentity\n";
+        let (d, out) = fixed(t, FileKind::Yaml, RULE_SET);
+        assert_eq!(d.len(), 1);
+        assert!(out.contains("    az vm extension delete -g rg --vm-name vm `\n      --name ManagedIdentityExtensionForWindows\n"), "{out}");
+        let other = t.replace("Microsoft.ManagedIdentity", "Microsoft.Azure.Monitor");
+        assert!(run(&other, FileKind::Yaml).diagnostics.is_empty());
+    }
+
+    #[test]
     fn look_alikes_are_not_flagged() {
         for t in [
             "az vm extension delete -g rg --vm-name vm -n ManagedIdentityExtensionForLinux\n",
@@ -849,9 +859,6 @@ mod tests {
                     .collect();
                 let (out, taken) = apply_fixes(&text, &fixes, false);
                 assert_eq!(taken.len(), fixes.len(), "{}", path.display());
-                if std::env::var_os("SHOW_FIXED").is_some() {
-                    eprintln!("=== {}\n{out}", path.display());
-                }
                 let after = run(&out, kind);
                 let unfixed = before
                     .diagnostics

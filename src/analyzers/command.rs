@@ -1043,7 +1043,13 @@ impl Vars {
             let Some((name, default)) = reference(&text) else {
                 return Value::Unknown;
             };
-            match self.get(&name, before) {
+            // `$env:PUB` also reads a pipeline's `env:` entry `PUB`.
+            let name = name.to_ascii_lowercase();
+            let var = self.get(&name, before).or_else(|| {
+                name.strip_prefix("env:")
+                    .and_then(|bare| self.get(bare, before))
+            });
+            match var {
                 Some(Var {
                     value: Some(v),
                     follow,
