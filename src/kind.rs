@@ -86,6 +86,11 @@ impl FileKind {
             .next()
             .unwrap_or("")
             .to_ascii_lowercase();
+        // Azure docs mark runnable blocks `azurecli-interactive`, `azurepowershell-interactive`.
+        let lang = lang
+            .strip_suffix("-interactive")
+            .unwrap_or(&lang)
+            .to_owned();
         Some(match lang.as_str() {
             "json" | "jsonc" | "arm" | "json5" => FileKind::Arm,
             "powershell" | "pwsh" | "ps1" | "ps" | "azurepowershell" => FileKind::PowerShell,

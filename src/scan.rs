@@ -42,6 +42,8 @@ const TRIGGERS: &[&str] = &[
     "oauth2/token",
     ":50342",
     "msi-port",
+    // The older spelling of `--msi-port`.
+    "identity-port",
     "managedidentity-settings",
     // Suppression comments: an unused one is reported even in a file with nothing else.
     "imds-migrate:",

@@ -16,7 +16,9 @@ const LINE_OPENERS: &[&str] = &["'", ";", "--", "::", "rem ", "@rem "];
 
 #[derive(Debug)]
 struct Directive {
-    line: usize,
+    /// The line it silences: its own for a trailing comment, the next for a comment alone on
+    /// its line.
+    target: usize,
     range: Range<usize>,
     /// `None`: every rule.
     rules: Option<Vec<String>>,
@@ -54,14 +56,23 @@ fn parse(text: &str, index: &LineIndex) -> Vec<Directive> {
             None => (None, 0),
         };
         let end = pos + MARKER.len() + (after.len() - rest.len()) + "ignore".len() + len;
+        let alone = starts_with_opener(before);
         out.push(Directive {
-            line,
+            target: if alone { line + 1 } else { line },
             range: pos..end.min(text.len()),
             rules,
             used: false,
         });
     }
     out
+}
+
+fn starts_with_opener(before: &str) -> bool {
+    let lead = before.trim_start().to_ascii_lowercase();
+    OPENERS
+        .iter()
+        .chain(LINE_OPENERS)
+        .any(|o| lead.starts_with(o))
 }
 
 fn in_comment(before: &str) -> bool {
@@ -93,7 +104,7 @@ pub fn apply(text: &str, diagnostics: &mut Vec<Diagnostic>) {
         let line = index.line(d.range.start);
         let mut suppressed = false;
         for dir in &mut directives {
-            if (dir.line == line || dir.line + 1 == line) && covers(dir, d.rule) {
+            if dir.target == line && covers(dir, d.rule) {
                 dir.used = true;
                 suppressed = true;
             }
@@ -102,14 +113,14 @@ pub fn apply(text: &str, diagnostics: &mut Vec<Diagnostic>) {
     });
     for dir in directives.into_iter().filter(|d| !d.used) {
         let what = match &dir.rules {
-            None => "this line and the next have no finding".to_owned(),
+            None => "no finding on the line it applies to".to_owned(),
             Some(list) => {
                 let unknown: Vec<&String> = list
                     .iter()
                     .filter(|r| catalogue().lookup(r).is_none())
                     .collect();
                 if unknown.is_empty() {
-                    format!("no {} finding on this line or the next", list.join("/"))
+                    format!("no {} finding on the line it applies to", list.join("/"))
                 } else {
                     format!(
                         "unknown rule {}",
@@ -140,16 +151,20 @@ mod tests {
     }
 
     #[test]
-    fn suppresses_same_and_next_line_only() {
-        let text = "a = 1 # imds-migrate: ignore\nb = 2\nc = 3\n";
+    fn trailing_comment_silences_its_line_and_a_lone_comment_the_next() {
+        let text = "a = 1 # imds-migrate: ignore\nb = 2\n# imds-migrate: ignore\nc = 3\nd = 4\n";
         let mut d = vec![
-            diag(text, "a", "IMDS030"),
-            diag(text, "b", "IMDS030"),
-            diag(text, "c", "IMDS030"),
+            diag(text, "a =", "IMDS030"),
+            diag(text, "b =", "IMDS030"),
+            diag(text, "c =", "IMDS030"),
+            diag(text, "d =", "IMDS030"),
         ];
         apply(text, &mut d);
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].range.start, text.find('c').unwrap());
+        let left: Vec<usize> = d.iter().map(|d| d.range.start).collect();
+        assert_eq!(
+            left,
+            vec![text.find("b =").unwrap(), text.find("d =").unwrap()]
+        );
     }
 
     #[test]

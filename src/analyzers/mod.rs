@@ -124,7 +124,9 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
 
 /// Two analyzers may see the same construct (an `az` command inside a PowerShell script is seen
 /// by both the PowerShell and the CLI analyzer): keep one diagnostic per rule and start, and drop
-/// a diagnostic nested inside another's range of the same rule.
+/// a diagnostic nested inside another's range of the same rule. Sorted by start (then widest
+/// first), a diagnostic is nested exactly when an earlier one of its rule reaches as far, so
+/// remembering the farthest end per rule keeps this linear.
 fn dedup(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
         (a.range.start, std::cmp::Reverse(a.range.end), a.rule).cmp(&(
@@ -133,14 +135,14 @@ fn dedup(diags: &mut Vec<Diagnostic>) {
             b.rule,
         ))
     });
-    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
-    for d in diags.drain(..) {
-        let nested = kept.iter().any(|k| {
-            k.rule == d.rule && k.range.start <= d.range.start && d.range.end <= k.range.end
-        });
+    let mut farthest: std::collections::HashMap<&'static str, usize> =
+        std::collections::HashMap::new();
+    diags.retain(|d| {
+        let end = farthest.entry(d.rule).or_insert(0);
+        let nested = *end >= d.range.end && *end > 0;
         if !nested {
-            kept.push(d);
+            *end = (*end).max(d.range.end);
         }
-    }
-    *diags = kept;
+        !nested
+    });
 }
