@@ -358,6 +358,14 @@ fn go_template_found_by_text_with_leading_comma_fix() {
             .diagnostics
             .is_empty()
     );
+    // Named elsewhere (here by a later extension): without a parse, no safe removal.
+    let referenced = GO_TEMPLATE.replace(
+        "\"type\": \"CustomScript\" }",
+        "\"type\": \"CustomScript\", \"provisionAfterExtensions\": [\"managedIdentityExtension\"] }",
+    );
+    let a = run(&referenced, FileKind::Arm, "parts/agent.t");
+    assert_eq!(a.diagnostics.len(), 1);
+    assert!(a.diagnostics[0].fix.is_none());
 }
 
 #[test]
