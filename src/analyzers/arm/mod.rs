@@ -774,6 +774,15 @@ impl<'a> Tree<'a> {
     /// IMDS004: parameter values (parameter files) and defaults/allowed values (templates).
     fn parameters(&self, found: &[Found], out: &mut Analysis) {
         let root = self.doc.root;
+        // An Azure Policy that audits or denies the extension names its type on purpose.
+        let is_policy = self.doc.get(root, "policyRule").is_some()
+            || self
+                .doc
+                .get(root, "properties")
+                .is_some_and(|p| self.doc.get(p, "policyRule").is_some());
+        if is_policy {
+            return;
+        }
         let Some(params) = self
             .doc
             .get(root, "parameters")

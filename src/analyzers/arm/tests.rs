@@ -719,3 +719,20 @@ fn documentation_snippets_with_trailing_commas_and_open_brackets() {
         ["IMDS002"]
     );
 }
+
+#[test]
+fn policy_definitions_naming_the_type_are_not_usages() {
+    let t = r#"{
+  "mode": "All",
+  "parameters": { "retiredType": { "type": "String", "defaultValue": "ManagedIdentityExtensionForWindows" } },
+  "policyRule": {
+    "if": { "allOf": [
+      { "field": "type", "equals": "Microsoft.Compute/virtualMachines/extensions" },
+      { "field": "Microsoft.Compute/virtualMachines/extensions/publisher", "equals": "Microsoft.ManagedIdentity" },
+      { "field": "Microsoft.Compute/virtualMachines/extensions/type", "equals": "[parameters('retiredType')]" }
+    ] },
+    "then": { "effect": "deny" }
+  }
+}"#;
+    assert!(run(t, FileKind::Json, "policy.json").diagnostics.is_empty());
+}
