@@ -278,6 +278,13 @@ fn broken_and_deep_json_fall_back_to_text() {
     let deep = format!("{}\"ManagedIdentity\"", "[".repeat(100_000));
     let a = arm(&deep);
     assert!(a.problems[0].contains("nesting deeper than 256"));
+    // Broken and deep: the fallback keeps a bounded stack and skips what sits deeper.
+    let broken_deep = format!(
+        "{}{{\"publisher\": \"Microsoft.ManagedIdentity\", \"type\": \"ManagedIdentityExtensionForLinux\"}} {}",
+        "[{\"a\": ".repeat(50_000),
+        "[{".repeat(50_000)
+    );
+    assert!(arm(&broken_deep).diagnostics.is_empty());
     let deep_obj = format!(
         "{}{{\"publisher\": \"Microsoft.ManagedIdentity\", \"type\": \"ManagedIdentityExtensionForLinux\"}}{}",
         "[".repeat(300),

@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use super::{IMDS_HINT, edits, is_extension_type, is_publisher, template, whole_ref};
 use crate::finding::{Diagnostic, Fix};
 
+/// Nesting kept by the fallback; deeper objects are skipped (real templates stay far below).
+const MAX_FRAMES: usize = 1024;
+
 #[derive(Default)]
 struct Frame {
     is_object: bool,
@@ -90,11 +93,21 @@ impl Scan<'_> {
         let mut stack: Vec<Frame> = Vec::new();
         // A snippet may start with `"extensionProfile": {`: the key of a top-level value.
         let mut root_key: Option<String> = None;
+        // Brackets opened beyond MAX_FRAMES: counted, not kept, so memory stays bounded.
+        let mut overflow = 0usize;
         let mut i = 0;
         while i < self.b.len() {
             i = self.skip_trivia(i);
             let Some(&c) = self.b.get(i) else { break };
             match c {
+                b'{' | b'[' if stack.len() >= MAX_FRAMES => {
+                    overflow += 1;
+                    i += 1;
+                }
+                b'}' | b']' if overflow > 0 => {
+                    overflow -= 1;
+                    i += 1;
+                }
                 b'{' | b'[' => {
                     let key = match stack.last_mut() {
                         Some(f) => f.pending_key.take(),
