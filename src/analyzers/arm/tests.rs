@@ -743,3 +743,75 @@ fn policy_definitions_naming_the_type_are_not_usages() {
 }"#;
     assert!(run(t, FileKind::Json, "policy.json").diagnostics.is_empty());
 }
+
+/// A resources fragment as generators write them: nested markup, both branches of conditions,
+/// the extension resource with its `type` first, and a later resource that may depend on it.
+fn resources_fragment(depends_on_it: bool) -> String {
+    let dep = if depends_on_it {
+        "\"[concat('Microsoft.Compute/virtualMachines/', variables('{{.Name}}Vm'), copyIndex(), '/extensions/IdentityExtension')]\""
+    } else {
+        "\"[concat('Microsoft.Compute/virtualMachines/', variables('{{.Name}}Vm'), copyIndex())]\""
+    };
+    format!(
+        r#"    {{
+{{{{ if {{{{.Name}}}}FastNetworking}}}}
+      "apiVersion": "2018-01-01",
+{{{{else}}}}
+      "apiVersion": "2017-01-01",
+{{{{end}}}}
+      "name": "[concat(variables('{{{{.Name}}}}Vm'), 'nic')]",
+      "type": "Microsoft.Network/networkInterfaces"
+    }},
+    {{{{if UseManagedIdentity}}}}
+    {{
+      "type": "Microsoft.Authorization/roleAssignments",
+      "name": "[guid(variables('{{{{.Name}}}}Vm'))]"
+    }},
+     {{
+       "type": "Microsoft.Compute/virtualMachines/extensions",
+       "name": "[concat(variables('{{{{.Name}}}}Vm'), copyIndex(), '/IdentityExtension')]",
+       "copy": {{ "count": "[variables('{{{{.Name}}}}Count')]", "name": "vmLoop" }},
+       "properties": {{
+         "publisher": "Microsoft.ManagedIdentity",
+         "type": "ManagedIdentityExtensionForLinux",
+         "settings": {{ "port": 50343 }}
+       }}
+     }},
+     {{{{end}}}}
+     {{
+      "dependsOn": [
+        {{{{if UseManagedIdentity}}}}
+        {dep}
+        {{{{else}}}}
+        "[variables('{{{{.Name}}}}Vm')]"
+        {{{{end}}}}
+      ],
+      "type": "Microsoft.Compute/virtualMachines/extensions",
+      "name": "[concat(variables('{{{{.Name}}}}Vm'), copyIndex(), '/cse')]",
+      "properties": {{ "publisher": "Microsoft.Azure.Extensions", "type": "CustomScript" }}
+    }}
+"#
+    )
+}
+
+#[test]
+fn generated_resources_fragment_is_found_and_fixed_only_when_unreferenced() {
+    for depends_on_it in [true, false] {
+        let t = resources_fragment(depends_on_it);
+        let a = run(&t, FileKind::Arm, "parts/agentresources.t");
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        let got: Vec<_> = a
+            .diagnostics
+            .iter()
+            .map(|d| (d.rule, line_of(&t, d.range.start), line_of(&t, d.range.end)))
+            .collect();
+        assert_eq!(got, [("IMDS001", 15, 24)], "{t}");
+        assert_eq!(a.declared_ports, [50343]);
+        assert_eq!(a.diagnostics[0].fix.is_some(), !depends_on_it);
+        if !depends_on_it {
+            let fixed = fix_all(&t, FileKind::Arm, "parts/agentresources.t", false);
+            assert!(fixed.contains("    },\n     {{end}}\n"), "{fixed}");
+            assert!(!fixed.contains("ManagedIdentity\""));
+        }
+    }
+}
