@@ -242,6 +242,13 @@ fn parameter_files_and_template_defaults() {
         "\"ManagedIdentityExtensionForWindows\""
     );
     assert_eq!(a.declared_ports, vec![50343]);
+    let listed = r#"{ "parameters": { "types": { "value": ["CustomScript", "ManagedIdentityExtensionForLinux"] } } }"#;
+    let a = run(listed, FileKind::ArmParameters, "x.parameters.json");
+    assert_eq!(a.diagnostics.len(), 1);
+    assert_eq!(
+        &listed[a.diagnostics[0].range.clone()],
+        "\"ManagedIdentityExtensionForLinux\""
+    );
     let t = r#"{ "parameters": { "t": { "type": "string", "defaultValue": "ManagedIdentityExtensionForLinux" } }, "resources": [] }"#;
     assert_eq!(arm(t).diagnostics.len(), 1);
 }
