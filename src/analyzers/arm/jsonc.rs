@@ -9,6 +9,9 @@ use std::ops::Range;
 /// Deepest nesting accepted. Real templates stay far below 64; beyond this the file is searched
 /// as text instead.
 pub const MAX_DEPTH: usize = 256;
+/// Most values kept for one document (about 100 bytes each): bounds memory on huge data files,
+/// which are then searched as text.
+pub const MAX_NODES: usize = 1_000_000;
 
 #[derive(Debug)]
 pub enum Value {
@@ -476,6 +479,9 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
             },
         };
         debug_assert!(expecting_value);
+        if nodes.len() >= MAX_NODES {
+            return Err(err(pos, &format!("more than {MAX_NODES} values")));
+        }
         match c {
             None => return Err(err(pos, "unexpected end of text")),
             Some(open @ (b'{' | b'[')) => {

@@ -774,6 +774,15 @@ impl<'a> Tree<'a> {
     /// IMDS004: parameter values (parameter files) and defaults/allowed values (templates).
     fn parameters(&self, found: &[Found], out: &mut Analysis) {
         let root = self.doc.root;
+        // An Azure Policy that audits or denies the extension names its type on purpose.
+        let is_policy = self.doc.get(root, "policyRule").is_some()
+            || self
+                .doc
+                .get(root, "properties")
+                .is_some_and(|p| self.doc.get(p, "policyRule").is_some());
+        if is_policy {
+            return;
+        }
         let Some(params) = self
             .doc
             .get(root, "parameters")
@@ -799,7 +808,16 @@ impl<'a> Tree<'a> {
             // value that is an extension type.
             let mut values: Vec<usize> = Vec::new();
             if is_param_file {
-                values.extend(self.doc.get(m.value, "value"));
+                let value = self.doc.get(m.value, "value");
+                // A list of types (`["ManagedIdentityExtensionForLinux", ...]`): its first one.
+                let listed = value.and_then(|v| {
+                    self.doc
+                        .elements(v)
+                        .iter()
+                        .map(|e| e.value)
+                        .find(|&e| self.doc.str(e).is_some_and(is_extension_type))
+                });
+                values.extend(listed.or(value));
             } else {
                 let default = self.doc.get(m.value, "defaultValue");
                 let allowed = self.doc.get(m.value, "allowedValues").and_then(|a| {

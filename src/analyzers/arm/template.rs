@@ -36,14 +36,30 @@ fn is_control(action: &str) -> bool {
 fn actions(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(p) = text.get(from..).and_then(|t| t.find("{{")) {
+    let b = text.as_bytes();
+    while let Some(p) = memchr::memmem::find(&b[from..], b"{{") {
         let start = from + p;
-        let Some(q) = text[start + 2..].find("}}") else {
+        // Generated templates nest actions (`{{ if {{.Name}}Enabled}}`): match them as one.
+        let mut depth = 1usize;
+        let mut i = start + 2;
+        while depth > 0 && i + 1 < b.len() {
+            match (b[i], b[i + 1]) {
+                (b'{', b'{') => {
+                    depth += 1;
+                    i += 2;
+                }
+                (b'}', b'}') => {
+                    depth -= 1;
+                    i += 2;
+                }
+                _ => i += 1,
+            }
+        }
+        if depth > 0 {
             break;
-        };
-        let end = start + 2 + q + 2;
-        out.push(start..end);
-        from = end;
+        }
+        out.push(start..i);
+        from = i;
     }
     out
 }
@@ -115,5 +131,9 @@ mod tests {
         assert!(has_control(t));
         assert!(!has_control("{\"a\": \"{{.Name}}\"}"));
         assert!(blank("{{ unterminated").is_none());
+        let nested = "{\n{{ if {{.Name}}Enabled}}\n\"a\": 1\n{{end}}\n}";
+        let b = blank(nested).unwrap();
+        assert_eq!(b.text, "{\n                        \n\"a\": 1\n       \n}");
+        assert!(blank("}}{{").is_none());
     }
 }

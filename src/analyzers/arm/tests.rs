@@ -242,6 +242,13 @@ fn parameter_files_and_template_defaults() {
         "\"ManagedIdentityExtensionForWindows\""
     );
     assert_eq!(a.declared_ports, vec![50343]);
+    let listed = r#"{ "parameters": { "types": { "value": ["CustomScript", "ManagedIdentityExtensionForLinux"] } } }"#;
+    let a = run(listed, FileKind::ArmParameters, "x.parameters.json");
+    assert_eq!(a.diagnostics.len(), 1);
+    assert_eq!(
+        &listed[a.diagnostics[0].range.clone()],
+        "\"ManagedIdentityExtensionForLinux\""
+    );
     let t = r#"{ "parameters": { "t": { "type": "string", "defaultValue": "ManagedIdentityExtensionForLinux" } }, "resources": [] }"#;
     assert_eq!(arm(t).diagnostics.len(), 1);
 }
@@ -278,6 +285,13 @@ fn broken_and_deep_json_fall_back_to_text() {
     let deep = format!("{}\"ManagedIdentity\"", "[".repeat(100_000));
     let a = arm(&deep);
     assert!(a.problems[0].contains("nesting deeper than 256"));
+    // Broken and deep: the fallback keeps a bounded stack and skips what sits deeper.
+    let broken_deep = format!(
+        "{}{{\"publisher\": \"Microsoft.ManagedIdentity\", \"type\": \"ManagedIdentityExtensionForLinux\"}} {}",
+        "[{\"a\": ".repeat(50_000),
+        "[{".repeat(50_000)
+    );
+    assert!(arm(&broken_deep).diagnostics.is_empty());
     let deep_obj = format!(
         "{}{{\"publisher\": \"Microsoft.ManagedIdentity\", \"type\": \"ManagedIdentityExtensionForLinux\"}}{}",
         "[".repeat(300),
@@ -358,6 +372,14 @@ fn go_template_found_by_text_with_leading_comma_fix() {
             .diagnostics
             .is_empty()
     );
+    // Named elsewhere (here by a later extension): without a parse, no safe removal.
+    let referenced = GO_TEMPLATE.replace(
+        "\"type\": \"CustomScript\" }",
+        "\"type\": \"CustomScript\", \"provisionAfterExtensions\": [\"managedIdentityExtension\"] }",
+    );
+    let a = run(&referenced, FileKind::Arm, "parts/agent.t");
+    assert_eq!(a.diagnostics.len(), 1);
+    assert!(a.diagnostics[0].fix.is_none());
 }
 
 #[test]
@@ -710,4 +732,93 @@ fn documentation_snippets_with_trailing_commas_and_open_brackets() {
         a.diagnostics.iter().map(|d| d.rule).collect::<Vec<_>>(),
         ["IMDS002"]
     );
+}
+
+#[test]
+fn policy_definitions_naming_the_type_are_not_usages() {
+    let t = r#"{
+  "mode": "All",
+  "parameters": { "retiredType": { "type": "String", "defaultValue": "ManagedIdentityExtensionForWindows" } },
+  "policyRule": {
+    "if": { "allOf": [
+      { "field": "type", "equals": "Microsoft.Compute/virtualMachines/extensions" },
+      { "field": "Microsoft.Compute/virtualMachines/extensions/publisher", "equals": "Microsoft.ManagedIdentity" },
+      { "field": "Microsoft.Compute/virtualMachines/extensions/type", "equals": "[parameters('retiredType')]" }
+    ] },
+    "then": { "effect": "deny" }
+  }
+}"#;
+    assert!(run(t, FileKind::Json, "policy.json").diagnostics.is_empty());
+}
+
+/// A resources fragment as generators write them: nested markup, both branches of conditions,
+/// the extension resource with its `type` first, and a later resource that may depend on it.
+fn resources_fragment(depends_on_it: bool) -> String {
+    let dep = if depends_on_it {
+        "\"[concat('Microsoft.Compute/virtualMachines/', variables('{{.Name}}Vm'), copyIndex(), '/extensions/IdentityExtension')]\""
+    } else {
+        "\"[concat('Microsoft.Compute/virtualMachines/', variables('{{.Name}}Vm'), copyIndex())]\""
+    };
+    format!(
+        r#"    {{
+{{{{ if {{{{.Name}}}}FastNetworking}}}}
+      "apiVersion": "2018-01-01",
+{{{{else}}}}
+      "apiVersion": "2017-01-01",
+{{{{end}}}}
+      "name": "[concat(variables('{{{{.Name}}}}Vm'), 'nic')]",
+      "type": "Microsoft.Network/networkInterfaces"
+    }},
+    {{{{if UseManagedIdentity}}}}
+    {{
+      "type": "Microsoft.Authorization/roleAssignments",
+      "name": "[guid(variables('{{{{.Name}}}}Vm'))]"
+    }},
+     {{
+       "type": "Microsoft.Compute/virtualMachines/extensions",
+       "name": "[concat(variables('{{{{.Name}}}}Vm'), copyIndex(), '/IdentityExtension')]",
+       "copy": {{ "count": "[variables('{{{{.Name}}}}Count')]", "name": "vmLoop" }},
+       "properties": {{
+         "publisher": "Microsoft.ManagedIdentity",
+         "type": "ManagedIdentityExtensionForLinux",
+         "settings": {{ "port": 50343 }}
+       }}
+     }},
+     {{{{end}}}}
+     {{
+      "dependsOn": [
+        {{{{if UseManagedIdentity}}}}
+        {dep}
+        {{{{else}}}}
+        "[variables('{{{{.Name}}}}Vm')]"
+        {{{{end}}}}
+      ],
+      "type": "Microsoft.Compute/virtualMachines/extensions",
+      "name": "[concat(variables('{{{{.Name}}}}Vm'), copyIndex(), '/cse')]",
+      "properties": {{ "publisher": "Microsoft.Azure.Extensions", "type": "CustomScript" }}
+    }}
+"#
+    )
+}
+
+#[test]
+fn generated_resources_fragment_is_found_and_fixed_only_when_unreferenced() {
+    for depends_on_it in [true, false] {
+        let t = resources_fragment(depends_on_it);
+        let a = run(&t, FileKind::Arm, "parts/agentresources.t");
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        let got: Vec<_> = a
+            .diagnostics
+            .iter()
+            .map(|d| (d.rule, line_of(&t, d.range.start), line_of(&t, d.range.end)))
+            .collect();
+        assert_eq!(got, [("IMDS001", 15, 24)], "{t}");
+        assert_eq!(a.declared_ports, [50343]);
+        assert_eq!(a.diagnostics[0].fix.is_some(), !depends_on_it);
+        if !depends_on_it {
+            let fixed = fix_all(&t, FileKind::Arm, "parts/agentresources.t", false);
+            assert!(fixed.contains("    },\n     {{end}}\n"), "{fixed}");
+            assert!(!fixed.contains("ManagedIdentity\""));
+        }
+    }
 }

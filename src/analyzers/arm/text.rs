@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use super::{IMDS_HINT, edits, is_extension_type, is_publisher, template, whole_ref};
 use crate::finding::{Diagnostic, Fix};
 
+/// Nesting kept by the fallback; deeper objects are skipped (real templates stay far below).
+const MAX_FRAMES: usize = 1024;
+
 #[derive(Default)]
 struct Frame {
     is_object: bool,
@@ -90,11 +93,21 @@ impl Scan<'_> {
         let mut stack: Vec<Frame> = Vec::new();
         // A snippet may start with `"extensionProfile": {`: the key of a top-level value.
         let mut root_key: Option<String> = None;
+        // Brackets opened beyond MAX_FRAMES: counted, not kept, so memory stays bounded.
+        let mut overflow = 0usize;
         let mut i = 0;
         while i < self.b.len() {
             i = self.skip_trivia(i);
             let Some(&c) = self.b.get(i) else { break };
             match c {
+                b'{' | b'[' if stack.len() >= MAX_FRAMES => {
+                    overflow += 1;
+                    i += 1;
+                }
+                b'}' | b']' if overflow > 0 => {
+                    overflow -= 1;
+                    i += 1;
+                }
                 b'{' | b'[' => {
                     let key = match stack.last_mut() {
                         Some(f) => f.pending_key.take(),
@@ -267,7 +280,7 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
             ),
         };
         let fix = if is_template && rule != "IMDS003" {
-            template_fix(original, &scan, start, end)
+            template_fix(original, &scan, start..end, &name)
         } else {
             None
         };
@@ -331,7 +344,32 @@ fn collect_vars(scan: &Scan, vars: &mut HashMap<String, String>) {
 
 /// Go templates: the entry with exactly one separating comma (its own leading `,{` comma when
 /// it has one), never across template control markup.
-fn template_fix(original: &str, scan: &Scan, start: usize, end: usize) -> Option<Fix> {
+fn template_fix(
+    original: &str,
+    scan: &Scan,
+    span: std::ops::Range<usize>,
+    name: &str,
+) -> Option<Fix> {
+    let (start, end) = (span.start, span.end);
+    // Without a parse, references (`dependsOn`, `provisionAfterExtensions`) cannot be removed
+    // reliably: when the name's last segment shows up anywhere else, leave it to a person.
+    let segment = name
+        .trim_end_matches([']', ')', '\''])
+        .rsplit(['/', '\''])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if segment.is_empty() || segment.contains('{') {
+        return None;
+    }
+    let lower = original.to_ascii_lowercase();
+    let finder = memchr::memmem::Finder::new(segment.as_bytes());
+    if finder
+        .find_iter(lower.as_bytes())
+        .any(|p| p < start || p >= end)
+    {
+        return None;
+    }
     let after = scan.skip_trivia(end);
     let comma_after = (scan.b.get(after) == Some(&b',')).then_some(after);
     let comma_before = scan.prev_significant(start).filter(|&p| scan.b[p] == b',');
