@@ -742,5 +742,10 @@ fn value_of(t: &Tree, r: Range<usize>) -> Value {
     }
 }
 
+/// Brackets balance outside strings and comments.
+pub fn parses(text: &str) -> bool {
+    super::terraform::syntax::balanced(&Tree::new(text, lex(text)))
+}
+
 #[cfg(test)]
 mod tests;

@@ -74,6 +74,15 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     text::analyze(text, text, false, out);
 }
 
+/// Whether `text` parses as JSONC, after blanking Go-template markup. The fix engine refuses to
+/// write a JSON file that parsed before its edits and does not after.
+pub fn parses(text: &str) -> bool {
+    jsonc::parse(text, false).is_ok()
+        || template::blank(text).is_some_and(|b| {
+            jsonc::parse(&b.text, false).is_ok() || jsonc::parse(&b.text, true).is_ok()
+        })
+}
+
 /// Markdown code blocks are often fragments: not worth an error when they do not parse.
 fn is_snippet(path: &str) -> bool {
     let p = path.to_ascii_lowercase();

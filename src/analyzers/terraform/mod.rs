@@ -704,5 +704,10 @@ fn value_of(tree: &Tree, r: Range<usize>) -> Value {
     }
 }
 
+/// Brackets balance outside strings, comments and heredocs.
+pub fn parses(text: &str) -> bool {
+    syntax::balanced(&Tree::new(text, hcl::lex(text)))
+}
+
 #[cfg(test)]
 mod tests;

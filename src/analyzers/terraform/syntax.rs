@@ -589,8 +589,8 @@ fn at_line_start(b: &[u8], p: usize) -> bool {
     p == 0 || p == b.len() || b[p - 1] == b'\n'
 }
 
-/// True when brackets outside strings and comments balance, for tests of fixed output.
-#[cfg(test)]
+/// True when brackets outside strings and comments balance: the fix engine's check that a fix
+/// left the file well-formed.
 pub(crate) fn balanced(tree: &Tree) -> bool {
     let mut depth: Vec<u8> = Vec::new();
     for t in &tree.toks {
