@@ -147,14 +147,24 @@ impl Scan<'_> {
         self.lx.touches_comment(range)
             || (self.ctx.kind == FileKind::Code(Lang::Python)
                 && lexical::in_python_docstring(self.text, self.lx, range.start))
-            || (self.ctx.kind == FileKind::Text && {
+            || (self.prose_file() && {
                 let line = &self.text[line_of(self.text, range.start)];
                 looks_like_error(line) || !looks_like_code(line)
             })
     }
 }
 
-/// In plain text (notes, reStructuredText, unknown files) only lines that look like a request,
+impl Scan<'_> {
+    /// Plain text and HTML pages: documents whose lines are prose unless they look like code.
+    fn prose_file(&self) -> bool {
+        let path = self.ctx.path.to_ascii_lowercase();
+        self.ctx.kind == FileKind::Text
+            || (self.ctx.kind == FileKind::Xml
+                && (path.ends_with(".html") || path.ends_with(".htm")))
+    }
+}
+
+/// In plain text (notes, reStructuredText, unknown files) and HTML pages only lines that look like a request,
 /// an assignment or a quoted value are usages; a URL in a sentence is prose.
 fn looks_like_code(line: &str) -> bool {
     static CODE: LazyLock<Regex> = LazyLock::new(|| {
@@ -1189,6 +1199,19 @@ mod tests {
         ] {
             assert!(found(t, kind).is_empty(), "{t}: {:?}", found(t, kind));
         }
+    }
+
+    #[test]
+    fn html_prose_is_not_a_usage() {
+        let c = Context {
+            path: "docs/index.html",
+            ..ctx(FileKind::Xml)
+        };
+        let mut out = Analysis::default();
+        let t = "<p>The extension served http://localhost:50342/oauth2/token until 2019.</p>\n<pre><code>curl http://localhost:50342/oauth2/token?resource=x -H Metadata:true</code></pre>\n";
+        analyze(t, &c, &mut out);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(c.kind, FileKind::Xml);
     }
 
     #[test]
