@@ -7,7 +7,7 @@
 //! port, which rules out AAD (`login.microsoftonline.com/{tenant}/oauth2/token`), Azure Arc
 //! (`localhost:40342/metadata/identity/oauth2/token`) and IMDS itself.
 
-use std::{ops::Range, sync::LazyLock};
+use std::{cell::OnceCell, ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
@@ -110,6 +110,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         lx: &lx,
         header: has_metadata_header(text, &lx),
         query_literal,
+        posts: OnceCell::new(),
+        gets: OnceCell::new(),
     };
     settings_file(&scan, out);
     if is_cloud_shell(text, ctx.path) {
@@ -134,6 +136,9 @@ struct Scan<'a> {
     header: bool,
     /// Whether some string literal of the file starts a query string.
     query_literal: bool,
+    /// Where the file sends POSTs and GETs (computed on first use, sorted).
+    posts: OnceCell<Vec<usize>>,
+    gets: OnceCell<Vec<usize>>,
 }
 
 impl Scan<'_> {
@@ -142,14 +147,24 @@ impl Scan<'_> {
         self.lx.touches_comment(range)
             || (self.ctx.kind == FileKind::Code(Lang::Python)
                 && lexical::in_python_docstring(self.text, self.lx, range.start))
-            || (self.ctx.kind == FileKind::Text && {
+            || (self.prose_file() && {
                 let line = &self.text[line_of(self.text, range.start)];
                 looks_like_error(line) || !looks_like_code(line)
             })
     }
 }
 
-/// In plain text (notes, reStructuredText, unknown files) only lines that look like a request,
+impl Scan<'_> {
+    /// Plain text and HTML pages: documents whose lines are prose unless they look like code.
+    fn prose_file(&self) -> bool {
+        let path = self.ctx.path.to_ascii_lowercase();
+        self.ctx.kind == FileKind::Text
+            || (self.ctx.kind == FileKind::Xml
+                && (path.ends_with(".html") || path.ends_with(".htm")))
+    }
+}
+
+/// In plain text (notes, reStructuredText, unknown files) and HTML pages only lines that look like a request,
 /// an assignment or a quoted value are usages; a URL in a sentence is prose.
 fn looks_like_code(line: &str) -> bool {
     static CODE: LazyLock<Regex> = LazyLock::new(|| {
@@ -464,32 +479,42 @@ fn sends_get(s: &Scan, pos: usize) -> bool {
         ))
         .expect("valid regex")
     });
-    let line = line_of(s.text, pos);
-    GET.find_iter(&s.text[line.clone()])
-        .any(|m| !s.lx.in_comment(line.start + m.start()))
+    let gets = s.gets.get_or_init(|| {
+        GET.find_iter(s.text)
+            .map(|m| m.start())
+            .filter(|&at| !s.lx.in_comment(at))
+            .collect()
+    });
+    any_within(gets, &line_of(s.text, pos))
 }
 
 /// A POST call within a few lines of `pos`, outside comments and not aimed at another host.
 fn posts_near(s: &Scan, pos: usize, before: usize, after: usize) -> bool {
-    let text = s.text;
-    let win = window(text, pos, before, after);
-    // Every POST pattern names one of these; most windows have none and skip the regex.
-    let lower = text[win.clone()].to_ascii_lowercase();
-    if !(lower.contains("post") || lower.contains("upload") || lower.contains("data")) {
-        return false;
-    }
-    POST.find_iter(&text[win.clone()]).any(|m| {
-        let at = win.start + m.start();
-        if s.lx.in_comment(at) {
-            return false;
-        }
-        // A POST on a line that names another host is a different request.
-        let line = line_of(text, at);
-        !OTHER_URL.captures_iter(&text[line]).any(|c| {
-            let host = c[1].to_ascii_lowercase();
-            !(host.starts_with("localhost") || host.starts_with("127.0.0.1"))
-        })
-    })
+    // One pass over the file finds every POST; each URL then only looks up its window.
+    let posts = s.posts.get_or_init(|| {
+        POST.find_iter(s.text)
+            .map(|m| m.start())
+            .filter(|&at| {
+                if s.lx.in_comment(at) {
+                    return false;
+                }
+                // A POST on a line that names another host is a different request.
+                !OTHER_URL
+                    .captures_iter(&s.text[line_of(s.text, at)])
+                    .any(|c| {
+                        let host = c[1].to_ascii_lowercase();
+                        !(host.starts_with("localhost") || host.starts_with("127.0.0.1"))
+                    })
+            })
+            .collect()
+    });
+    any_within(posts, &window(s.text, pos, before, after))
+}
+
+/// Whether a sorted list of positions has one inside `r`.
+fn any_within(sorted: &[usize], r: &Range<usize>) -> bool {
+    let i = sorted.partition_point(|&p| p < r.start);
+    sorted.get(i).is_some_and(|&p| p < r.end)
 }
 
 /// The variable or property a URL literal is assigned to on its line: `MSI_URL = "..."`,
@@ -1174,6 +1199,19 @@ mod tests {
         ] {
             assert!(found(t, kind).is_empty(), "{t}: {:?}", found(t, kind));
         }
+    }
+
+    #[test]
+    fn html_prose_is_not_a_usage() {
+        let c = Context {
+            path: "docs/index.html",
+            ..ctx(FileKind::Xml)
+        };
+        let mut out = Analysis::default();
+        let t = "<p>The extension served http://localhost:50342/oauth2/token until 2019.</p>\n<pre><code>curl http://localhost:50342/oauth2/token?resource=x -H Metadata:true</code></pre>\n";
+        analyze(t, &c, &mut out);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(c.kind, FileKind::Xml);
     }
 
     #[test]

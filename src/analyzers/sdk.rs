@@ -65,19 +65,27 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         .map(|m| m.range())
         .filter(|r| !documentation(text, ctx, &lx, r))
         .collect();
+    let type_lines: Vec<usize> = types.iter().map(|t| lines.line(t.start)).collect();
     let mut found: Vec<Range<usize>> = Vec::new();
     for p in &publishers {
         let pl = lines.line(p.start);
-        let Some(t) = types
+        // Types are in text order, so the candidates are one slice of them.
+        let lo = type_lines.partition_point(|&l| l + NEAR_LINES < pl);
+        let hi = type_lines.partition_point(|&l| l <= pl + NEAR_LINES);
+        let Some(t) = types[lo..hi]
             .iter()
-            .filter(|t| lines.line(t.start).abs_diff(pl) <= NEAR_LINES)
-            .min_by_key(|t| (lines.line(t.start).abs_diff(pl), t.start < p.start))
+            .zip(&type_lines[lo..hi])
+            .min_by_key(|(t, l)| (l.abs_diff(pl), t.start < p.start))
+            .map(|(t, _)| t)
         else {
             continue;
         };
         let range = p.start.min(t.start)..p.end.max(t.end);
+        // Constructs come in text order; only the latest few can overlap this one.
         if found
             .iter()
+            .rev()
+            .take(4)
             .any(|f| f.start < range.end && range.start < f.end)
             || !is_deployment(text, ctx, &lx, &lines, &range)
         {
