@@ -55,7 +55,7 @@ fn parse(text: &str, index: &LineIndex) -> Vec<Directive> {
             },
             None => (None, 0),
         };
-        let end = pos + MARKER.len() + (after.len() - rest.len()) + "ignore".len() + len;
+        let end = pos + MARKER.len() + (after.len() - rest.len()) + len;
         let alone = starts_with_opener(before);
         out.push(Directive {
             target: if alone { line + 1 } else { line },
