@@ -10,6 +10,7 @@ pub mod finding;
 pub mod fix;
 pub mod kind;
 pub mod live;
+pub mod prefilter;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -12,13 +12,13 @@ use std::{
     },
 };
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use ignore::{WalkBuilder, WalkState};
 
 use crate::{
     analyzers::{self, Context},
     finding::{Finding, FixSummary, LocatedEdit},
     kind::{self, FileKind},
+    prefilter::Prefilter,
     rules::{Selection, catalogue},
     source::{self, LineIndex},
     suppress,
@@ -31,23 +31,8 @@ const BINARY_SNIFF: usize = 8 * 1024;
 /// Files larger than this are prefiltered in chunks before being read whole.
 const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
 const STREAM_CHUNK: usize = 1024 * 1024;
-/// Longer than any trigger literal (configured ports included).
-const TRIGGER_OVERLAP: usize = 64;
-
-/// Literals one of which every usage contains (ASCII, matched case-insensitively). A file without
-/// any of them cannot produce a finding, so it is never decoded or parsed.
-const TRIGGERS: &[&str] = &[
-    "managedidentityextension",
-    "microsoft.managedidentity",
-    "oauth2/token",
-    ":50342",
-    "msi-port",
-    // The older spelling of `--msi-port`.
-    "identity-port",
-    "managedidentity-settings",
-    // Suppression comments: an unused one is reported even in a file with nothing else.
-    "imds-migrate:",
-];
+/// Longer than any trigger literal and its confirmation window.
+const TRIGGER_OVERLAP: usize = crate::prefilter::OVERLAP;
 
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -196,19 +181,9 @@ struct Shared {
     stale_temps: Vec<PathBuf>,
 }
 
-pub fn prefilter(extra_ports: &[u16]) -> AhoCorasick {
-    let mut pats: Vec<String> = TRIGGERS.iter().map(|s| (*s).to_owned()).collect();
-    pats.extend(extra_ports.iter().map(|p| format!(":{p}")));
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(&pats)
-        .expect("trigger literals build an automaton")
-}
-
 /// Scans every root and returns findings sorted for output.
 pub fn scan(opts: &ScanOptions) -> ScanResult {
-    let matcher = prefilter(&opts.extra_ports);
+    let matcher = Prefilter::new(&opts.extra_ports);
     let shared = Mutex::new(Shared {
         per_root: vec![Summary::default(); opts.roots.len()],
         ..Shared::default()
@@ -259,7 +234,7 @@ fn scan_root(
     opts: &ScanOptions,
     root_idx: usize,
     root: &Path,
-    matcher: &AhoCorasick,
+    matcher: &Prefilter,
     shared: &Mutex<Shared>,
 ) {
     let scanned = AtomicUsize::new(0);
@@ -466,7 +441,7 @@ enum FileOutcome {
 
 fn scan_file(
     opts: &ScanOptions,
-    matcher: &AhoCorasick,
+    matcher: &Prefilter,
     path: &Path,
     rel: &str,
     buf: &mut Vec<u8>,
@@ -519,7 +494,7 @@ fn scan_file(
     }
     let decoded = utf16.then(|| source::decode(buf));
     let text_bytes = decoded.as_ref().map_or(&buf[..], |d| d.text.as_bytes());
-    if !matcher.is_match(text_bytes) {
+    if !matcher.matches(text_bytes) {
         return FileOutcome::Clean;
     }
     let decoded = decoded.unwrap_or_else(|| source::decode(buf));
@@ -542,11 +517,11 @@ fn scan_file(
 /// Runs the prefilter over the rest of a large file in chunks (`head` holds what was read),
 /// so a large file without a trigger literal is never held in memory whole.
 fn stream_has_trigger(
-    matcher: &AhoCorasick,
+    matcher: &Prefilter,
     file: &mut fs::File,
     head: &[u8],
 ) -> std::io::Result<bool> {
-    if matcher.is_match(head) {
+    if matcher.matches(head) {
         return Ok(true);
     }
     // Keep the tail of the previous chunk: a literal may straddle two chunks.
@@ -559,7 +534,7 @@ fn stream_has_trigger(
             return Ok(false);
         }
         window.extend_from_slice(&chunk[..n]);
-        if matcher.is_match(&window) {
+        if matcher.matches(&window) {
             return Ok(true);
         }
         let keep = TRIGGER_OVERLAP.min(window.len());
@@ -677,14 +652,14 @@ mod tests {
         let path = dir.path().join(name);
         fs::write(&path, bytes).unwrap();
         let opts = ScanOptions::default();
-        scan_file(&opts, &prefilter(&[]), &path, name, &mut Vec::new())
+        scan_file(&opts, &Prefilter::new(&[]), &path, name, &mut Vec::new())
     }
 
     #[test]
     fn streamed_prefilter_sees_literals_across_chunk_boundaries() {
         let mut big = vec![b'a'; STREAM_THRESHOLD as usize + 10];
         let at = BINARY_SNIFF + STREAM_CHUNK - 5;
-        big[at..at + 12].copy_from_slice(b"oauth2/token");
+        big[at..at + 12].copy_from_slice(b"x:50342/toke");
         assert!(matches!(outcome("big.txt", &big), FileOutcome::Analyzed(_)));
         big[at..at + 12].copy_from_slice(b"aaaaaaaaaaaa");
         assert!(matches!(outcome("big.txt", &big), FileOutcome::Clean));

@@ -13,7 +13,7 @@ use std::{
 const FILES: usize = 3000;
 
 fn original(i: usize) -> String {
-    let nl = if i % 3 == 0 { "\r\n" } else { "\n" };
+    let nl = if i.is_multiple_of(3) { "\r\n" } else { "\n" };
     format!(
         "import requests{nl}{nl}def token_{i}():{nl}    return requests.get(\"http://localhost:50342/oauth2/token?resource=https://vault.azure.net/{i}\", headers={{\"Metadata\": \"true\"}}){nl}"
     )

@@ -96,6 +96,9 @@ static OTHER_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)https?://([A-Za-z0-9.\-\[\]:]+)").expect("valid regex"));
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
+    if !worth_lexing(text, ctx) {
+        return;
+    }
     let lx = lexical::lex(text, ctx.kind);
     // A string literal that starts a query (`"?resource="`, `'?client_id='`): the query of a
     // URL without one may be appended from it.
@@ -126,6 +129,26 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     literal_urls(&scan, &computed, &mut claimed, out);
     claimed.sort_by_key(|r| r.start);
     base_urls(&scan, &claimed, out);
+}
+
+/// Every rule here needs a `localhost`/`127.0.0.1` host, the port 50342 (or a configured one)
+/// or the settings file's path: without any, lexing the file is wasted work. Ports declared by
+/// extensions elsewhere in the repository only matter with a local host.
+fn worth_lexing(text: &str, ctx: &Context) -> bool {
+    let bytes = text.as_bytes();
+    let ci = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    memchr::memmem::find(bytes, b"50342").is_some()
+        || memchr::memmem::find(bytes, b"127.0.0.1").is_some()
+        || ci(b"localhost")
+        || ci(b"managedidentity-settings")
+        || ctx
+            .extra_ports
+            .iter()
+            .any(|p| memchr::memmem::find(bytes, p.to_string().as_bytes()).is_some())
 }
 
 struct Scan<'a> {
