@@ -118,7 +118,7 @@ PLANTS = [
                   '  type                 = "ManagedIdentityExtensionForLinux"',
                   '  type_handler_version = "1.0"',
                   '}'], "IMDS020"),
-    ("yaml", "yaml", ["      hostPath:", "        path: /var/lib/waagent/ManagedIdentity-Settings"], "IMDS034"),
+    ("yaml", "yaml", ["        path: /var/lib/waagent/ManagedIdentity-Settings"], "IMDS034"),
     ("md", "md", ["```bash", "curl 'http://localhost:50342/oauth2/token?resource=https://management.azure.com/' -H Metadata:true", "```"], "IMDS030"),
 ]
 

@@ -871,11 +871,8 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
 /// The file is about managed identities (MSI, the port 50342, IMDS, the `Metadata: true`
 /// header): a computed `localhost:{port}/oauth2/token` elsewhere is more likely a local OAuth
 /// server (Spring Authorization Server, test doubles) than the extension.
-fn mentions_identity(s: &Scan) -> bool {
-    mentions_msi(s) || s.text.contains("50342")
-}
-
-/// Like [`mentions_identity`] without the port, which a development server may share.
+/// The file speaks of MSI, managed identity or IMDS (port 50342 alone may be a development
+/// server's).
 fn mentions_msi(s: &Scan) -> bool {
     static ID: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)\bmsi|managed[ _-]?identit|\bimds\b").expect("valid regex")
@@ -883,10 +880,26 @@ fn mentions_msi(s: &Scan) -> bool {
     s.header || ID.is_match(s.text)
 }
 
+/// A fake, mock or stub OAuth server (tests of a login flow), which may serve `/oauth2/token` on
+/// a random local port.
+fn oauth_test_double(text: &str) -> bool {
+    static DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:fake|mock|stub|dummy)[\w ]{0,20}oauth|\boauth[\w ]{0,20}(?:fake|mock|stub)",
+        )
+        .expect("valid regex")
+    });
+    DOUBLE.is_match(text)
+}
+
 fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) {
     let text = s.text;
     let b = text.as_bytes();
-    let identity = mentions_identity(s);
+    // A local host with a computed port and the bare `/oauth2/token` path is the extension's
+    // signature on its own (an isolated helper that builds the URL is as much a usage as one
+    // next to its `Metadata` header), except in a test double of an OAuth server that says
+    // nothing of MSI.
+    let double = !mentions_msi(s) && oauth_test_double(text);
     for m in COMPUTED_PORT.captures_iter(text) {
         let whole = m.get(0).expect("group 0");
         if let Some(gap) = m.name("concat") {
@@ -896,7 +909,7 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
                 continue;
             }
         }
-        if !identity || s.ignored(&whole.range()) {
+        if double || s.ignored(&whole.range()) {
             continue;
         }
         claimed.push(whole.range());
