@@ -371,3 +371,19 @@ fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+#[test]
+fn readme_lists_every_rule() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for rule in imds_migrate::rules::catalogue().iter() {
+        let row = format!(
+            "| {} | {} | {} | {} |",
+            rule.id,
+            rule.name,
+            rule.severity.as_str(),
+            rule.fix.as_str()
+        );
+        assert!(readme.contains(&row), "README's rule table lacks `{row}`");
+    }
+}
