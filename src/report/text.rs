@@ -90,28 +90,21 @@ fn truncate(s: &str, max: usize) -> String {
 pub fn summary_line(result: &ScanResult) -> String {
     let s = &result.summary;
     let fixable = result.findings.iter().filter(|f| f.fix.is_some()).count();
+    let fixable = if fixable > 0 {
+        format!(" ({fixable} fixable with `imds-migrate fix`)")
+    } else {
+        String::new()
+    };
+    let files = if s.files_scanned == 1 {
+        "file"
+    } else {
+        "files"
+    };
     let mut line = format!(
-        "{} in {} {}",
+        "{}{fixable} in {} {files}",
         plural(s.findings, "finding"),
-        s.files_scanned,
-        if s.files_scanned == 1 {
-            "file"
-        } else {
-            "files"
-        }
+        s.files_scanned
     );
-    if fixable > 0 {
-        line = format!(
-            "{} ({fixable} fixable with `imds-migrate fix`) in {} {}",
-            plural(s.findings, "finding"),
-            s.files_scanned,
-            if s.files_scanned == 1 {
-                "file"
-            } else {
-                "files"
-            }
-        );
-    }
     if s.errors > 0 {
         line.push_str(&format!("; {}", plural(s.errors, "error")));
     }
