@@ -880,12 +880,12 @@ fn mentions_msi(s: &Scan) -> bool {
     s.header || ID.is_match(s.text)
 }
 
-/// A fake, mock or stub OAuth server (tests of a login flow), which may serve `/oauth2/token` on
-/// a random local port.
+/// A fake, mock or stub OAuth server or a test host (tests of a login flow, IdentityServer),
+/// which may serve `/oauth2/token` on a random local port.
 fn oauth_test_double(text: &str) -> bool {
     static DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?i)\b(?:fake|mock|stub|dummy)[\w ]{0,20}oauth|\boauth[\w ]{0,20}(?:fake|mock|stub)",
+            r"(?i)\b(?:fake|mock|stub|dummy)[\w ]{0,20}oauth|\boauth[\w ]{0,20}(?:fake|mock|stub)|\bidentityserver\b|\b(?:oauth|authorization|test)[ _-]?(?:server|host)\b",
         )
         .expect("valid regex")
     });
@@ -1227,7 +1227,6 @@ mod tests {
                 "The extension served http://localhost:50342/oauth2/token until 2019.",
                 FileKind::Text,
             ),
-            ("u = f'http://localhost:{port}/oauth2/token'", PY),
             (
                 "// IdentityServer test host\nString url = format(\"http://localhost:{}/oauth2/token\", serverPort);",
                 FileKind::Code(Lang::Java),
@@ -1235,6 +1234,13 @@ mod tests {
         ] {
             assert!(found(t, kind).is_empty(), "{t}: {:?}", found(t, kind));
         }
+    }
+
+    #[test]
+    fn a_computed_port_needs_no_other_context() {
+        let t = "u = f'http://localhost:{port}/oauth2/token'";
+        let rules: Vec<_> = found(t, PY).into_iter().map(|f| f.0).collect();
+        assert_eq!(rules, vec!["IMDS032"]);
     }
 
     #[test]
