@@ -581,7 +581,13 @@ impl Client {
                     if resp.status == 401 {
                         return Err(ApiError::from_response(method.as_str(), &url, &resp));
                     }
-                    if retryable && attempt < self.config.max_attempts {
+                    // Throttling tells us when to come back: give it a larger budget.
+                    let budget = if resp.status == 429 {
+                        self.config.max_attempts.saturating_mul(2)
+                    } else {
+                        self.config.max_attempts
+                    };
+                    if retryable && attempt < budget {
                         self.stats.retried.fetch_add(1, Ordering::Relaxed);
                         let d = resp
                             .retry_after()

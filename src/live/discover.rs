@@ -70,6 +70,9 @@ pub struct Discoverer<'a> {
     pub client: &'a Client,
     pub api_version: &'a str,
     pub workers: usize,
+    /// Also look for Manual scale sets whose model no longer has the extension but whose
+    /// instances still run it (an earlier run removed it without upgrading them).
+    pub leftovers: bool,
 }
 
 const SUBSCRIPTIONS_API: &str = "2022-12-01";
@@ -157,6 +160,9 @@ impl Discoverer<'_> {
             .filter(|e| plan::is_managed_identity_extension(e))
             .collect();
         if matches.is_empty() {
+            if kind == Kind::Vmss && self.leftovers {
+                return self.leftover(parent, id);
+            }
             return Ok(Vec::new());
         }
         let power = match kind {
@@ -167,6 +173,60 @@ impl Discoverer<'_> {
             .into_iter()
             .map(|e| plan::item(kind, parent, e, power.clone()))
             .collect())
+    }
+
+    /// A Manual, Uniform scale set whose instances (not on the latest model) still run the
+    /// extension: one item to upgrade them.
+    fn leftover(&self, parent: &Value, id: &str) -> Result<Vec<Item>, ApiError> {
+        let prop = |p: &str| {
+            parent
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        if !prop("/properties/upgradePolicy/mode").eq_ignore_ascii_case("Manual")
+            || prop("/properties/orchestrationMode").eq_ignore_ascii_case("Flexible")
+        {
+            return Ok(Vec::new());
+        }
+        let url = self
+            .client
+            .url(&format!("{id}/virtualMachines?{}", self.api()));
+        let instances = self.client.get_paged(&url)?;
+        let mut found: Option<&Value> = None;
+        let mut count = 0;
+        for inst in &instances {
+            if inst
+                .pointer("/properties/latestModelApplied")
+                .and_then(Value::as_bool)
+                != Some(false)
+            {
+                continue;
+            }
+            let ext = inst
+                .get("resources")
+                .and_then(Value::as_array)
+                .and_then(|r| r.iter().find(|e| plan::is_managed_identity_extension(e)));
+            if let Some(e) = ext {
+                count += 1;
+                found.get_or_insert(e);
+            }
+        }
+        let Some(ext) = found else {
+            return Ok(Vec::new());
+        };
+        let mut model_ext = ext.clone();
+        if let Some(obj) = model_ext.as_object_mut() {
+            obj.remove("id");
+        }
+        let mut it = plan::item(Kind::Vmss, parent, &model_ext, None);
+        if it.action == plan::Action::Delete {
+            it.action = plan::Action::Upgrade;
+            it.reason = Some(format!(
+                "gone from the model; {count} instance(s) still run it"
+            ));
+        }
+        Ok(vec![it])
     }
 
     /// The VM's power state: from the object if it carries its instance view, else one GET.

@@ -37,6 +37,15 @@ pub fn plan_only(items: &mut [Item], upgrade_instances: bool) {
                 }
                 it.detail = Some(d);
             }
+            Action::Upgrade => {
+                it.outcome = Some(Outcome::Planned);
+                it.detail = Some(if upgrade_instances {
+                    "already removed from the model; would run manualupgrade on the instances that still run it".to_owned()
+                } else {
+                    "already removed from the model; instances still run it (--upgrade-instances)"
+                        .to_owned()
+                });
+            }
             Action::Skip => {
                 it.outcome = Some(Outcome::Skipped);
                 it.detail.clone_from(&it.reason);
@@ -93,6 +102,11 @@ pub fn execute(client: &Client, items: &mut [Item], opts: &Options, done: &(dyn 
                 {
                     upgrade(client, &mut it, opts);
                 }
+            }
+            Action::Upgrade => {
+                it.outcome = Some(Outcome::AlreadyRemoved);
+                it.detail = Some("removed from the model earlier".to_owned());
+                upgrade(client, &mut it, opts);
             }
         }
         done(&it);

@@ -79,6 +79,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         client: &client,
         api_version: &common.api_version,
         workers: common.discovery_concurrency as usize,
+        leftovers: remove.is_some_and(|r| r.upgrade_instances),
     };
     let mut discovery = discover_all(&discoverer, common)?;
     if let Some(e) = discovery

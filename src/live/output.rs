@@ -27,7 +27,7 @@ impl Summary {
         let count = |o: Outcome| items.iter().filter(|i| i.outcome == Some(o)).count();
         Summary {
             found: items.len(),
-            to_delete: items.iter().filter(|i| i.action == Action::Delete).count(),
+            to_delete: items.iter().filter(|i| i.action != Action::Skip).count(),
             skipped: items.iter().filter(|i| i.action == Action::Skip).count(),
             removed: count(Outcome::Removed),
             already_removed: count(Outcome::AlreadyRemoved),
@@ -156,10 +156,7 @@ fn csv(r: &Report<'_>) -> String {
             opt(it.identity_type.as_ref()),
             opt(it.upgrade_mode.as_ref()),
             opt(it.orchestration_mode.as_ref()),
-            match it.action {
-                Action::Delete => "delete",
-                Action::Skip => "skip",
-            },
+            it.action.as_str(),
             opt(it.reason.as_ref()),
             it.outcome.map_or("", Outcome::as_str),
             opt(it.detail.as_ref()),
@@ -215,10 +212,7 @@ fn table(r: &Report<'_>, color: bool) -> String {
                 dash(it.power_state.as_ref()),
                 dash(it.identity_type.as_ref()),
                 dash(it.upgrade_mode.as_ref()),
-                match it.action {
-                    Action::Delete => "delete".to_owned(),
-                    Action::Skip => "skip".to_owned(),
-                },
+                it.action.as_str().to_owned(),
             ];
             if with_outcome {
                 row.push(it.outcome.map_or("-", Outcome::as_str).to_owned());

@@ -48,7 +48,19 @@ impl Kind {
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Delete,
+    /// Already gone from a Manual scale set's model, but instances still run it: upgrade them.
+    Upgrade,
     Skip,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Delete => "delete",
+            Action::Upgrade => "upgrade",
+            Action::Skip => "skip",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
