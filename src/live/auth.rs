@@ -148,7 +148,13 @@ pub fn resolve(
     };
     let from_env = || {
         env("AZURE_ACCESS_TOKEN").map(|t| {
-            let mut s = TokenSource::fixed(t.trim().to_owned());
+            let t = t.trim();
+            // Accept a pasted `Bearer <token>` too.
+            let t = match t.get(..7) {
+                Some(p) if p.eq_ignore_ascii_case("bearer ") => t[7..].trim(),
+                _ => t,
+            };
+            let mut s = TokenSource::fixed(t.to_owned());
             resource.clone_into(&mut s.resource);
             s
         })

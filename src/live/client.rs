@@ -468,8 +468,17 @@ impl Client {
     }
 
     /// An absolute URL on ARM for `path_and_query` (which starts with `/`).
+    /// Bytes that cannot appear in a URL (spaces, non-ASCII) are percent-encoded.
     pub fn url(&self, path_and_query: &str) -> String {
-        format!("{}{}", self.base, path_and_query)
+        let mut out = self.base.clone();
+        for b in path_and_query.bytes() {
+            if b.is_ascii_graphic() {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
     }
 
     /// Resolves a link from a response (absolute, or absolute-path) and checks that it stays on

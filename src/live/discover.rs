@@ -80,7 +80,11 @@ const RESOURCE_GRAPH_API: &str = "2022-10-01";
 
 /// Subscription ids go into URL paths: GUID-like characters only.
 pub fn valid_subscription(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    !id.is_empty()
+        && !id.contains("..")
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl Discoverer<'_> {

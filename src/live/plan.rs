@@ -176,14 +176,9 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
         .and_then(Value::as_str)
         .map(|n| n.rsplit('/').next().unwrap_or(n).to_owned())
         .unwrap_or_default();
-    let extension_id = ext
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .map_or_else(
-            || format!("{resource_id}/extensions/{extension_name}"),
-            ToOwned::to_owned,
-        );
+    // Built from the parent and the name, not taken from the extension's own `id`: the DELETE
+    // goes exactly to the child of the VM or scale set we examined.
+    let extension_id = format!("{resource_id}/extensions/{extension_name}");
     let props = ext.get("properties").unwrap_or(&Value::Null);
     let pprops = parent.get("properties").unwrap_or(&Value::Null);
     let mut it = Item {
