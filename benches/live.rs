@@ -2,7 +2,9 @@
 //!
 //! `cargo bench --bench live` (release build of the binary). Not a timed test: it prints wall
 //! time, requests sent and 429s received for `list` and `remove --yes`, ARM discovery vs
-//! `--resource-graph`. Size with `LIVE_BENCH_VMS` (default 5000) and `LIVE_BENCH_VMSS` (500).
+//! `--resource-graph`. Size with `LIVE_BENCH_VMS` (default 5000) and `LIVE_BENCH_VMSS` (500);
+//! `LIVE_BENCH_CONCURRENCY` (default 8) is passed as `--concurrency`; `LIVE_BENCH_ONLY` (e.g.
+//! `remove --yes (resource graph)`) runs one case.
 //! Under `cargo test --benches` it does nothing.
 
 #[path = "../tests/support/arm_emulator.rs"]
@@ -75,6 +77,7 @@ fn estate(vms: usize, vmss: usize) -> Emulator {
 }
 
 fn run(emu: &Emulator, label: &str, args: &[&str]) {
+    let concurrency = env_usize("LIVE_BENCH_CONCURRENCY", 8).to_string();
     let before = emu.requests.load(Ordering::Relaxed);
     let throttled_before = emu.throttled();
     let start = Instant::now();
@@ -90,6 +93,8 @@ fn run(emu: &Emulator, label: &str, args: &[&str]) {
             &emu.url,
             "--format",
             "json",
+            "--concurrency",
+            &concurrency,
         ])
         .output()
         .expect("run imds-migrate");
@@ -124,17 +129,20 @@ fn main() {
     println!(
         "|------------------------------|------------|----------|--------|-------|---------|--------|--------|"
     );
+    let only = std::env::var("LIVE_BENCH_ONLY").unwrap_or_default();
     for graph in [false, true] {
-        let emu = estate(vms, vmss);
         let mode = if graph { "resource graph" } else { "ARM" };
         let extra: &[&str] = if graph { &["--resource-graph"] } else { &[] };
-        let mut list = vec!["list"];
-        list.extend_from_slice(extra);
-        run(&emu, &format!("list ({mode})"), &list);
-        // Fresh buckets for the removal.
-        let emu = estate(vms, vmss);
-        let mut remove = vec!["remove", "--yes"];
-        remove.extend_from_slice(extra);
-        run(&emu, &format!("remove --yes ({mode})"), &remove);
+        for command in [&["list"][..], &["remove", "--yes"][..]] {
+            let label = format!("{} ({mode})", command.join(" "));
+            if !only.is_empty() && only != label {
+                continue;
+            }
+            // Fresh estate and buckets for each run.
+            let emu = estate(vms, vmss);
+            let mut args = command.to_vec();
+            args.extend_from_slice(extra);
+            run(&emu, &label, &args);
+        }
     }
 }

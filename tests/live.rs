@@ -698,6 +698,27 @@ fn next_link_to_another_host_is_refused() {
 }
 
 #[test]
+fn polling_url_on_another_host_is_refused() {
+    let foreign = Emulator::start(Config::default());
+    let emu = Emulator::start(Config {
+        foreign_poll_url: Some(foreign.url.clone()),
+        ..Config::default()
+    });
+    emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    let run = live(
+        &emu,
+        &["remove", "--subscription", SUB, "--yes", "--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(outcome_of(&run, "vm1"), "failed");
+    assert!(run.stdout.contains("refused"), "{}", run.stdout);
+    assert!(
+        foreign.log().is_empty(),
+        "the token followed a foreign polling URL"
+    );
+}
+
+#[test]
 fn token_never_appears_in_output() {
     let emu = Emulator::start(Config::default());
     estate(&emu);
@@ -886,6 +907,16 @@ fn usage_errors_exit_2() {
         ],
         vec!["live", "list", "--subscription", SUB, "--all-subscriptions"],
         vec!["live", "list", "--subscription", SUB, "--format", "xml"],
+        vec![
+            "live",
+            "list",
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            &emu.url,
+            "--auth",
+            "service-principal",
+        ],
     ];
     for args in cases {
         let mut cmd = base_command(&[("AZURE_ACCESS_TOKEN", &token)]);

@@ -33,10 +33,6 @@ pub struct RemoveArgs {
     /// `manualupgrade` on the instances that do not run the latest model.
     #[arg(long)]
     pub upgrade_instances: bool,
-    /// How many removals run at the same time (requests are also paced by ARM's
-    /// x-ms-ratelimit-remaining-* headers).
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
     /// Give up waiting for one long-running operation after this many seconds.
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub operation_timeout: u64,
@@ -78,9 +74,10 @@ pub struct LiveCommon {
     /// Token audience for ARM [default: the cloud's].
     #[arg(long, value_name = "URL")]
     pub arm_audience: Option<String>,
-    /// How many discovery requests run at the same time.
-    #[arg(long = "discovery-concurrency", default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub discovery_concurrency: u32,
+    /// How many requests (discovery) or removals run at the same time; requests are also paced
+    /// by ARM's `x-ms-ratelimit-remaining-*` headers.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
     /// Multiply every wait (Retry-After, backoff, polling) by this factor. For tests.
     #[arg(long, default_value_t = 1.0, hide = true)]
     pub time_scale: f64,

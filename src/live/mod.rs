@@ -78,7 +78,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     let discoverer = Discoverer {
         client: &client,
         api_version: &common.api_version,
-        workers: common.discovery_concurrency as usize,
+        workers: common.concurrency as usize,
         leftovers: remove.is_some_and(|r| r.upgrade_instances),
     };
     let mut discovery = discover_all(&discoverer, common)?;
@@ -109,7 +109,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                     .config
                     .scaled(Duration::from_secs(r.operation_timeout)),
                 upgrade_instances: r.upgrade_instances,
-                workers: r.concurrency as usize,
+                workers: common.concurrency as usize,
             };
             run_with_progress(&client, &mut items, &opts);
         } else {
@@ -221,5 +221,26 @@ fn run_with_progress(client: &Client, items: &mut [plan::Item], opts: &execute::
                 it.extension_id
             );
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clouds() {
+        assert_eq!(
+            cloud_endpoints(Cloud::Public).0,
+            "https://management.azure.com"
+        );
+        assert_eq!(
+            cloud_endpoints(Cloud::China).1,
+            "https://login.chinacloudapi.cn"
+        );
+        assert_eq!(
+            cloud_endpoints(Cloud::Usgov).2,
+            "https://management.usgovcloudapi.net/"
+        );
     }
 }

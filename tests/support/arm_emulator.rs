@@ -72,6 +72,8 @@ pub struct Config {
     pub writes: Option<Bucket>,
     /// A nextLink that points at this origin instead (trap: the token must not follow).
     pub foreign_next_link: Option<String>,
+    /// Polling URLs that point at this origin instead (same trap).
+    pub foreign_poll_url: Option<String>,
     /// AAD: the accepted client secret.
     pub client_secret: String,
 }
@@ -90,6 +92,7 @@ impl Default for Config {
             deletes: None,
             writes: None,
             foreign_next_link: None,
+            foreign_poll_url: None,
             client_secret: "sp-secret-SENTINEL-77aa".to_owned(),
         }
     }
@@ -909,9 +912,13 @@ fn new_op(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -> Reply
             done: false,
         },
     );
+    let base = shared
+        .config
+        .foreign_poll_url
+        .as_deref()
+        .unwrap_or(&shared.base);
     let loc = format!(
-        "{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}?api-version=2024-11-01",
-        shared.base
+        "{base}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}?api-version=2024-11-01"
     );
     let mut r = reply(202, &Value::Null);
     r.headers.push((
