@@ -76,7 +76,7 @@ pub struct LiveCommon {
     pub arm_audience: Option<String>,
     /// How many requests (discovery) or removals run at the same time; requests are also paced
     /// by ARM's `x-ms-ratelimit-remaining-*` headers.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
     /// Multiply every wait (Retry-After, backoff, polling) by this factor. For tests.
     #[arg(long, default_value_t = 1.0, hide = true)]

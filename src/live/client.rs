@@ -655,7 +655,25 @@ impl Client {
             }
         };
         drop(auth);
-        read_response(result)
+        // Should a server echo the token (in a body, a header or an error), it goes no further.
+        let scrub = |s: &mut String| {
+            if !token.is_empty() && s.contains(token) {
+                *s = s.replace(token, "***");
+            }
+        };
+        match read_response(result) {
+            Ok(mut resp) => {
+                scrub(&mut resp.body);
+                for (_, v) in &mut resp.headers {
+                    scrub(v);
+                }
+                Ok(resp)
+            }
+            Err(mut e) => {
+                scrub(&mut e);
+                Err(e)
+            }
+        }
     }
 
     /// GET a JSON document; any status but 200 is an error.

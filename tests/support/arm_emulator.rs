@@ -728,10 +728,14 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
         );
     }
     if !authorized {
+        // Echoes what it got, as a careless server might: the client must not repeat it.
         return error(
             401,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing or invalid.",
+            "InvalidAuthenticationToken",
+            &format!(
+                "The access token is invalid: '{}'.",
+                req.header("authorization").unwrap_or_default()
+            ),
         );
     }
     // Injected answers.
