@@ -880,7 +880,7 @@ fn mentions_msi(s: &Scan) -> bool {
     s.header || ID.is_match(s.text)
 }
 
-/// A fake, mock or stub OAuth server or a test host (tests of a login flow, IdentityServer),
+/// A fake, mock or stub OAuth server or a test host (tests of a login flow, `IdentityServer`),
 /// which may serve `/oauth2/token` on a random local port.
 fn oauth_test_double(text: &str) -> bool {
     static DOUBLE: LazyLock<Regex> = LazyLock::new(|| {

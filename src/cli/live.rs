@@ -1,6 +1,6 @@
 //! Flags of `imds-migrate live`.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {
@@ -11,7 +11,103 @@ pub struct LiveArgs {
 #[derive(Debug, Subcommand)]
 pub enum LiveCommand {
     /// List deployed Managed Identity extensions on VMs and scale sets.
-    List,
+    List(ListArgs),
     /// Remove them (prints the plan only, unless --yes).
-    Remove,
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub common: LiveCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    pub common: LiveCommon,
+    /// Really delete. Without it, `remove` prints the plan and sends no write.
+    #[arg(long)]
+    pub yes: bool,
+    /// After removing the extension from a scale set with a Manual upgrade policy, run
+    /// `manualupgrade` on the instances that do not run the latest model.
+    #[arg(long)]
+    pub upgrade_instances: bool,
+    /// Give up waiting for one long-running operation after this many seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub operation_timeout: u64,
+}
+
+/// Flags shared by `list` and `remove`.
+#[derive(Debug, Args, Clone)]
+pub struct LiveCommon {
+    /// Subscription to search (repeatable).
+    #[arg(long = "subscription", value_name = "ID", required_unless_present_any = ["all_subscriptions", "management_group"])]
+    pub subscriptions: Vec<String>,
+    /// Search every subscription the identity can see.
+    #[arg(long, conflicts_with = "subscriptions")]
+    pub all_subscriptions: bool,
+    /// Only this resource group.
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// Discover with one Azure Resource Graph query (then confirm each hit with ARM).
+    #[arg(long)]
+    pub resource_graph: bool,
+    /// Management group to search (implies --resource-graph; repeatable).
+    #[arg(long = "management-group", value_name = "ID")]
+    pub management_group: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LiveFormat::Table)]
+    pub format: LiveFormat,
+    /// Microsoft.Compute api-version.
+    #[arg(long, default_value = "2024-11-01", value_name = "VERSION")]
+    pub api_version: String,
+    /// Credential to use [default: the first that works, in the documented order].
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMethod>,
+    /// Azure cloud: picks the ARM and login endpoints.
+    #[arg(long, value_enum, default_value_t = Cloud::Public)]
+    pub cloud: Cloud,
+    /// ARM endpoint (Azure Stack, tests). Plain http:// only for loopback addresses.
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+    /// Token audience for ARM [default: the cloud's].
+    #[arg(long, value_name = "URL")]
+    pub arm_audience: Option<String>,
+    /// How many requests (discovery) or removals run at the same time; requests are also paced
+    /// by ARM's `x-ms-ratelimit-remaining-*` headers.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Multiply every wait (Retry-After, backoff, polling) by this factor. For tests.
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    pub time_scale: f64,
+    /// Give up on a request after this many attempts (429, 5xx, network errors).
+    #[arg(long, default_value_t = 8, hide = true)]
+    pub max_attempts: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    /// A bearer token in `AZURE_ACCESS_TOKEN`.
+    Env,
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (client credentials).
+    ServicePrincipal,
+    /// `az account get-access-token`.
+    AzureCli,
+    /// The managed identity of the machine we run on, through IMDS.
+    ManagedIdentity,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Cloud {
+    Public,
+    China,
+    Usgov,
 }

@@ -1,7 +1,246 @@
 //! Live mode: list and remove deployed Managed Identity extensions through Azure Resource Manager.
+//!
+//! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
+//! `output` renders; `client` is the only HTTP code and `auth` the only credential code.
 
-use crate::{cli::live::LiveArgs, error::Result};
+pub mod auth;
+pub mod client;
+pub mod discover;
+pub mod execute;
+pub mod output;
+pub mod plan;
 
-pub fn run(_args: &LiveArgs, _color: bool, _verbose: bool) -> Result<i32> {
-    Err(crate::error::Error::new("live mode is not built yet"))
+use std::{
+    io::{self, IsTerminal, Write},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use crate::{
+    cli::live::{Cloud, LiveArgs, LiveCommand, LiveCommon},
+    error::{Error, Result},
+};
+use client::{ApiErrorKind, Client, ClientConfig};
+use discover::{Discoverer, Scope};
+use plan::{Action, Outcome};
+
+/// ARM endpoint, login endpoint and token audience of a cloud.
+pub fn cloud_endpoints(cloud: Cloud) -> (&'static str, &'static str, &'static str) {
+    match cloud {
+        Cloud::Public => (
+            "https://management.azure.com",
+            "https://login.microsoftonline.com",
+            "https://management.azure.com/",
+        ),
+        Cloud::China => (
+            "https://management.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/",
+        ),
+        Cloud::Usgov => (
+            "https://management.usgovcloudapi.net",
+            "https://login.microsoftonline.us",
+            "https://management.usgovcloudapi.net/",
+        ),
+    }
+}
+
+pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
+    let (common, remove) = match &args.command {
+        LiveCommand::List(a) => (&a.common, None),
+        LiveCommand::Remove(a) => (&a.common, Some(a)),
+    };
+    let yes = remove.is_some_and(|r| r.yes);
+    let (arm_default, login, audience) = cloud_endpoints(common.cloud);
+    let arm = common.arm_endpoint.as_deref().unwrap_or(arm_default);
+    client::check_endpoint(arm).map_err(|e| Error::new(format!("--arm-endpoint: {e}")))?;
+    let audience = common.arm_audience.as_deref().unwrap_or(audience);
+    for s in &common.subscriptions {
+        if !discover::valid_subscription(s) {
+            return Err(Error::new(format!("`{s}` is not a subscription id")));
+        }
+    }
+    if !(common.time_scale.is_finite() && common.time_scale >= 0.0) {
+        return Err(Error::new("--time-scale must be a non-negative number"));
+    }
+    let token = Arc::new(auth::resolve(common.auth, login, audience, verbose)?);
+    let config = ClientConfig {
+        time_scale: common.time_scale,
+        max_attempts: common.max_attempts.max(1),
+        verbose,
+        read_only: !yes,
+        ..ClientConfig::default()
+    };
+    let client = Client::new(arm, token, config).map_err(Error::new)?;
+    let discoverer = Discoverer {
+        client: &client,
+        api_version: &common.api_version,
+        workers: common.concurrency as usize,
+        leftovers: remove.is_some_and(|r| r.upgrade_instances),
+    };
+    let mut discovery = discover_all(&discoverer, common)?;
+    if let Some(e) = discovery
+        .errors
+        .iter()
+        .find(|e| e.kind == ApiErrorKind::Auth)
+    {
+        return Err(Error::new(format!("authentication failed: {e}")));
+    }
+    for e in &discovery.errors {
+        eprintln!("imds-migrate: error: {e}");
+    }
+    discovery.items.sort_by_cached_key(|i| {
+        (
+            i.subscription.to_ascii_lowercase(),
+            i.resource_id.to_ascii_lowercase(),
+            i.extension_name.to_ascii_lowercase(),
+        )
+    });
+    let mut items = discovery.items;
+    let command = if remove.is_some() { "remove" } else { "list" };
+    if let Some(r) = remove {
+        if yes {
+            let opts = execute::Options {
+                api_version: common.api_version.clone(),
+                operation_timeout: client
+                    .config
+                    .scaled(Duration::from_secs(r.operation_timeout)),
+                upgrade_instances: r.upgrade_instances,
+                workers: common.concurrency as usize,
+            };
+            run_with_progress(&client, &mut items, &opts);
+        } else {
+            execute::plan_only(&mut items, r.upgrade_instances);
+        }
+    }
+    let mut summary = output::Summary::of(&items, discovery.errors.len());
+    summary.requests = client.stats.requests.load(Ordering::Relaxed);
+    summary.writes = client.stats.writes.load(Ordering::Relaxed);
+    summary.throttled = client.stats.throttled.load(Ordering::Relaxed);
+    let report = output::Report {
+        command,
+        dry_run: remove.is_some() && !yes,
+        items: &items,
+        errors: &discovery.errors,
+        summary,
+    };
+    let text = output::render(common.format, &report, color);
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::new(format!("cannot write to standard output: {e}")));
+    }
+    if verbose {
+        eprintln!(
+            "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
+            report.summary.requests, report.summary.writes, report.summary.throttled
+        );
+    }
+    Ok(exit_code(command, &items, !discovery.errors.is_empty()))
+}
+
+/// 0: everything planned went through (or, for `list`, everything could be examined);
+/// 1: a removal failed, an item was skipped for a reason that needs action, or something could
+/// not be examined.
+pub fn exit_code(command: &str, items: &[plan::Item], discovery_errors: bool) -> i32 {
+    if discovery_errors {
+        return 1;
+    }
+    if command == "list" {
+        return 0;
+    }
+    let bad = items.iter().any(|i| {
+        i.outcome == Some(Outcome::Failed) || (i.action == Action::Skip && i.needs_action)
+    });
+    i32::from(bad)
+}
+
+fn discover_all(d: &Discoverer<'_>, common: &LiveCommon) -> Result<discover::Discovery> {
+    let scope = Scope {
+        subscriptions: common.subscriptions.clone(),
+        all_subscriptions: common.all_subscriptions,
+        management_groups: common.management_group.clone(),
+        resource_group: common.resource_group.clone(),
+    };
+    let subscriptions = if scope.all_subscriptions {
+        let subs = d.subscriptions().map_err(|e| {
+            if e.kind == ApiErrorKind::Auth {
+                Error::new(format!("authentication failed: {e}"))
+            } else {
+                Error::new(format!("cannot list subscriptions: {e}"))
+            }
+        })?;
+        if subs.is_empty() {
+            return Err(Error::new("the identity can see no enabled subscription"));
+        }
+        subs
+    } else {
+        scope.subscriptions.clone()
+    };
+    if common.resource_graph || !scope.management_groups.is_empty() {
+        Ok(d.resource_graph(&scope, &subscriptions))
+    } else {
+        Ok(d.arm(&subscriptions, scope.resource_group.as_deref()))
+    }
+}
+
+fn run_with_progress(client: &Client, items: &mut [plan::Item], opts: &execute::Options) {
+    let total = items.len();
+    if total == 0 {
+        return;
+    }
+    let count = AtomicUsize::new(0);
+    if io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        execute::execute(client, items, opts, &|it| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "{} {}",
+                it.outcome.map_or("-", Outcome::as_str),
+                it.resource_name
+            ));
+        });
+        bar.finish_and_clear();
+    } else {
+        execute::execute(client, items, opts, &|it| {
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            eprintln!(
+                "imds-migrate: [{n}/{total}] {} {}",
+                it.outcome.map_or("-", Outcome::as_str),
+                it.extension_id
+            );
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clouds() {
+        assert_eq!(
+            cloud_endpoints(Cloud::Public).0,
+            "https://management.azure.com"
+        );
+        assert_eq!(
+            cloud_endpoints(Cloud::China).1,
+            "https://login.chinacloudapi.cn"
+        );
+        assert_eq!(
+            cloud_endpoints(Cloud::Usgov).2,
+            "https://management.usgovcloudapi.net/"
+        );
+    }
 }

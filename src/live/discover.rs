@@ -1,0 +1,451 @@
+//! Finding deployed Managed Identity extensions: through ARM (list VMs and scale sets, then each
+//! one's extensions), or with one Azure Resource Graph query whose hits are then confirmed with
+//! ARM GETs (Resource Graph lags behind ARM).
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use serde_json::{Value, json};
+
+use super::{
+    auth::encode,
+    client::{ApiError, ApiErrorKind, Client, Method},
+    plan::{self, Item, Kind, PUBLISHER, TYPES},
+};
+
+/// Runs `f` over `items` on at most `workers` threads; results keep the input order.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Where to look.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub subscriptions: Vec<String>,
+    pub all_subscriptions: bool,
+    pub management_groups: Vec<String>,
+    pub resource_group: Option<String>,
+}
+
+/// What discovery found, and what it could not look at.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub items: Vec<Item>,
+    pub errors: Vec<ApiError>,
+    /// How many VMs and scale sets were examined (ARM mode).
+    pub examined: usize,
+}
+
+pub struct Discoverer<'a> {
+    pub client: &'a Client,
+    pub api_version: &'a str,
+    pub workers: usize,
+    /// Also look for Manual scale sets whose model no longer has the extension but whose
+    /// instances still run it (an earlier run removed it without upgrading them).
+    pub leftovers: bool,
+}
+
+const SUBSCRIPTIONS_API: &str = "2022-12-01";
+const RESOURCE_GRAPH_API: &str = "2022-10-01";
+
+/// Subscription ids go into URL paths: GUID-like characters only.
+pub fn valid_subscription(id: &str) -> bool {
+    !id.is_empty()
+        && !id.contains("..")
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl Discoverer<'_> {
+    fn api(&self) -> String {
+        format!("api-version={}", encode(self.api_version))
+    }
+
+    /// Every subscription the identity can see (enabled ones).
+    pub fn subscriptions(&self) -> Result<Vec<String>, ApiError> {
+        let url = self
+            .client
+            .url(&format!("/subscriptions?api-version={SUBSCRIPTIONS_API}"));
+        let subs = self.client.get_paged(&url)?;
+        Ok(subs
+            .iter()
+            .filter(|s| {
+                s.get("state").and_then(Value::as_str).is_none_or(|st| {
+                    !matches!(st.to_ascii_lowercase().as_str(), "disabled" | "deleted")
+                })
+            })
+            .filter_map(|s| s.get("subscriptionId").and_then(Value::as_str))
+            .filter(|s| valid_subscription(s))
+            .map(ToOwned::to_owned)
+            .collect())
+    }
+
+    /// ARM discovery in `subscriptions`.
+    pub fn arm(&self, subscriptions: &[String], resource_group: Option<&str>) -> Discovery {
+        let mut out = Discovery::default();
+        let mut parents: Vec<(Kind, Value)> = Vec::new();
+        for sub in subscriptions {
+            let scope = match resource_group {
+                Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{}", encode(rg)),
+                None => format!("/subscriptions/{sub}"),
+            };
+            for (kind, ty) in [
+                (Kind::Vm, "virtualMachines"),
+                (Kind::Vmss, "virtualMachineScaleSets"),
+            ] {
+                let url = self.client.url(&format!(
+                    "{scope}/providers/Microsoft.Compute/{ty}?{}",
+                    self.api()
+                ));
+                match self.client.get_paged(&url) {
+                    Ok(list) => parents.extend(list.into_iter().map(|v| (kind, v))),
+                    Err(e) => out.errors.push(e),
+                }
+            }
+        }
+        out.examined = parents.len();
+        let results = par_map(&parents, self.workers, |(kind, parent)| {
+            self.examine(*kind, parent)
+        });
+        for r in results {
+            match r {
+                Ok(items) => out.items.extend(items),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out
+    }
+
+    /// One VM or scale set: its Managed Identity extensions.
+    fn examine(&self, kind: Kind, parent: &Value) -> Result<Vec<Item>, ApiError> {
+        let Some(id) = parent.get("id").and_then(Value::as_str) else {
+            return Ok(Vec::new());
+        };
+        let url = self.client.url(&format!("{id}/extensions?{}", self.api()));
+        let exts = match self.client.get_paged(&url) {
+            Ok(v) => v,
+            // Deleted since it was listed: nothing to remove.
+            Err(e) if e.status == Some(404) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let matches: Vec<&Value> = exts
+            .iter()
+            .filter(|e| plan::is_managed_identity_extension(e))
+            .collect();
+        if matches.is_empty() {
+            if kind == Kind::Vmss && self.leftovers {
+                return self.leftover(parent, id);
+            }
+            return Ok(Vec::new());
+        }
+        let power = match kind {
+            Kind::Vm => self.power_state(id, parent)?,
+            Kind::Vmss => None,
+        };
+        Ok(matches
+            .into_iter()
+            .map(|e| plan::item(kind, parent, e, power.clone()))
+            .collect())
+    }
+
+    /// A Manual, Uniform scale set whose instances (not on the latest model) still run the
+    /// extension: one item to upgrade them.
+    fn leftover(&self, parent: &Value, id: &str) -> Result<Vec<Item>, ApiError> {
+        let prop = |p: &str| {
+            parent
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        if !prop("/properties/upgradePolicy/mode").eq_ignore_ascii_case("Manual")
+            || prop("/properties/orchestrationMode").eq_ignore_ascii_case("Flexible")
+        {
+            return Ok(Vec::new());
+        }
+        let url = self
+            .client
+            .url(&format!("{id}/virtualMachines?{}", self.api()));
+        let instances = self.client.get_paged(&url)?;
+        let mut found: Option<&Value> = None;
+        let mut count = 0;
+        for inst in &instances {
+            if inst
+                .pointer("/properties/latestModelApplied")
+                .and_then(Value::as_bool)
+                != Some(false)
+            {
+                continue;
+            }
+            let ext = inst
+                .get("resources")
+                .and_then(Value::as_array)
+                .and_then(|r| r.iter().find(|e| plan::is_managed_identity_extension(e)));
+            if let Some(e) = ext {
+                count += 1;
+                found.get_or_insert(e);
+            }
+        }
+        let Some(ext) = found else {
+            return Ok(Vec::new());
+        };
+        let mut model_ext = ext.clone();
+        if let Some(obj) = model_ext.as_object_mut() {
+            obj.remove("id");
+        }
+        let mut it = plan::item(Kind::Vmss, parent, &model_ext, None);
+        if it.action == plan::Action::Delete {
+            it.action = plan::Action::Upgrade;
+            it.reason = Some(format!(
+                "gone from the model; {count} instance(s) still run it"
+            ));
+        }
+        Ok(vec![it])
+    }
+
+    /// The VM's power state: from the object if it carries its instance view, else one GET.
+    fn power_state(&self, id: &str, vm: &Value) -> Result<Option<String>, ApiError> {
+        if let Some(iv) = vm.pointer("/properties/instanceView")
+            && let Some(p) = plan::power_state(iv)
+        {
+            return Ok(Some(p));
+        }
+        let url = self
+            .client
+            .url(&format!("{id}/instanceView?{}", self.api()));
+        match self.client.get_json(&url) {
+            Ok(iv) => Ok(plan::power_state(&iv)),
+            Err(e) if e.kind == ApiErrorKind::Auth => Err(e),
+            // Unknown power state: the DELETE will tell.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Resource Graph discovery, then an ARM GET of each hit.
+    pub fn resource_graph(&self, scope: &Scope, subscriptions: &[String]) -> Discovery {
+        let mut out = Discovery::default();
+        let hits = match self.graph_query(scope, subscriptions) {
+            Ok(h) => h,
+            Err(e) => {
+                out.errors.push(e);
+                return out;
+            }
+        };
+        // parent id (lower case) -> (kind, parent id, extension names)
+        let mut by_parent: BTreeMap<String, (Kind, String, Vec<String>)> = BTreeMap::new();
+        for row in &hits {
+            let Some(parent) = row.get("parentId").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(name) = row.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let name = name.rsplit('/').next().unwrap_or(name).to_owned();
+            let kind = if row.get("kind").and_then(Value::as_str) == Some("vmss")
+                || parent
+                    .to_ascii_lowercase()
+                    .contains("/microsoft.compute/virtualmachinescalesets/")
+            {
+                Kind::Vmss
+            } else {
+                Kind::Vm
+            };
+            if let Some(rg) = &scope.resource_group {
+                let (_, prg, _) = plan::id_parts(parent);
+                if !prg.eq_ignore_ascii_case(rg) {
+                    continue;
+                }
+            }
+            let entry = by_parent
+                .entry(parent.to_ascii_lowercase())
+                .or_insert_with(|| (kind, parent.to_owned(), Vec::new()));
+            if !entry.2.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                entry.2.push(name);
+            }
+        }
+        let parents: Vec<_> = by_parent.into_values().collect();
+        out.examined = parents.len();
+        let results = par_map(&parents, self.workers, |(kind, id, names)| {
+            self.confirm(*kind, id, names)
+        });
+        for r in results {
+            match r {
+                Ok(items) => out.items.extend(items),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out
+    }
+
+    /// Re-reads a Resource Graph hit from ARM: the parent, then each extension. Hits that ARM no
+    /// longer has, or that are not the Managed Identity extension, are dropped.
+    fn confirm(&self, kind: Kind, id: &str, names: &[String]) -> Result<Vec<Item>, ApiError> {
+        if !id.starts_with("/subscriptions/") {
+            return Ok(Vec::new());
+        }
+        let expand = if kind == Kind::Vm {
+            "&$expand=instanceView"
+        } else {
+            ""
+        };
+        let url = self.client.url(&format!("{id}?{}{expand}", self.api()));
+        let Some(parent) = self.client.get_json_opt(&url)? else {
+            return Ok(Vec::new());
+        };
+        let id = parent
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or(id)
+            .to_owned();
+        let mut items = Vec::new();
+        let mut power = None;
+        for name in names {
+            let url = self
+                .client
+                .url(&format!("{id}/extensions/{}?{}", encode(name), self.api()));
+            let Some(ext) = self.client.get_json_opt(&url)? else {
+                continue;
+            };
+            if !plan::is_managed_identity_extension(&ext) {
+                continue;
+            }
+            if kind == Kind::Vm && power.is_none() {
+                power = Some(self.power_state(&id, &parent)?);
+            }
+            items.push(plan::item(kind, &parent, &ext, power.clone().flatten()));
+        }
+        Ok(items)
+    }
+
+    fn graph_query(&self, scope: &Scope, subscriptions: &[String]) -> Result<Vec<Value>, ApiError> {
+        let types = TYPES
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rg_filter = scope.resource_group.as_ref().map_or(String::new(), |rg| {
+            format!("| where resourceGroup =~ '{}' ", rg.replace('\'', "\\'"))
+        });
+        let query = format!(
+            "resources \
+             | where type =~ 'microsoft.compute/virtualmachines/extensions' \
+             {rg_filter}\
+             | where properties.publisher =~ '{PUBLISHER}' and tostring(properties.type) in~ ({types}) \
+             | extend parentId = tostring(split(id, '/extensions/')[0]), kind = 'vm' \
+             | project id, name, kind, parentId, subscriptionId, resourceGroup \
+             | union (resources \
+               | where type =~ 'microsoft.compute/virtualmachinescalesets' \
+               {rg_filter}\
+               | mv-expand ext = properties.virtualMachineProfile.extensionProfile.extensions \
+               | where ext.properties.publisher =~ '{PUBLISHER}' and tostring(ext.properties.type) in~ ({types}) \
+               | extend parentId = id, name = tostring(ext.name), kind = 'vmss' \
+               | extend id = strcat(parentId, '/extensions/', name) \
+               | project id, name, kind, parentId, subscriptionId, resourceGroup) \
+             | order by id asc"
+        );
+        let url = self.client.url(&format!(
+            "/providers/Microsoft.ResourceGraph/resources?api-version={RESOURCE_GRAPH_API}"
+        ));
+        let mut rows = Vec::new();
+        let mut skip_token: Option<String> = None;
+        loop {
+            let mut options = json!({"$top": 1000, "resultFormat": "objectArray"});
+            if let Some(t) = &skip_token {
+                options["$skipToken"] = json!(t);
+            }
+            let mut body = json!({"query": query, "options": options});
+            if scope.management_groups.is_empty() {
+                body["subscriptions"] = json!(subscriptions);
+            } else {
+                body["managementGroups"] = json!(scope.management_groups);
+            }
+            let resp = self.client.send(Method::Post, &url, Some(&body))?;
+            if resp.status != 200 {
+                return Err(ApiError::from_response("POST", &url, &resp));
+            }
+            let mut page = resp.json().ok_or_else(|| ApiError {
+                kind: ApiErrorKind::Malformed,
+                method: "POST",
+                path: "/providers/Microsoft.ResourceGraph/resources".to_owned(),
+                status: Some(200),
+                code: String::new(),
+                message: "response is not JSON".to_owned(),
+            })?;
+            match page.get_mut("data").map(Value::take) {
+                Some(Value::Array(data)) => rows.extend(data),
+                // Older table format: {"columns":[{"name":..}],"rows":[[..]]}
+                Some(Value::Object(table)) => rows.extend(table_rows(&table)),
+                _ => {}
+            }
+            skip_token = page
+                .get("$skipToken")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(ToOwned::to_owned);
+            if skip_token.is_none() {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+}
+
+fn table_rows(table: &serde_json::Map<String, Value>) -> Vec<Value> {
+    let names: Vec<&str> = table
+        .get("columns")
+        .and_then(Value::as_array)
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    table
+        .get("rows")
+        .and_then(Value::as_array)
+        .map(|rows| {
+            rows.iter()
+                .filter_map(Value::as_array)
+                .map(|r| {
+                    Value::Object(
+                        names
+                            .iter()
+                            .zip(r)
+                            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+                            .collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,1294 @@
+//! A stateful Azure Resource Manager emulator for live-mode tests and the benchmark: std only,
+//! HTTP/1.1 with keep-alive, one thread per connection, on `127.0.0.1:0`.
+//!
+//! Faithful to the REST shapes the tool relies on: absolute `nextLink` paging, `{"error":{...}}`
+//! bodies, 202 + `Azure-AsyncOperation` (or `Location`) polling with `Retry-After`, 409 for
+//! extensions of VMs that are not running, token-bucket throttling with
+//! `x-ms-ratelimit-remaining-*` headers and 429 + `Retry-After`, Resource Graph queries paged with
+//! `$skipToken`, the AAD client-credentials and IMDS token endpoints, and a log of every request.
+#![allow(
+    dead_code,
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::assigning_clones,
+    clippy::doc_markdown,
+    clippy::map_unwrap_or
+)]
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    fmt::Write as _,
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+pub const MI_PUBLISHER: &str = "Microsoft.ManagedIdentity";
+pub const MI_LINUX: &str = "ManagedIdentityExtensionForLinux";
+pub const MI_WINDOWS: &str = "ManagedIdentityExtensionForWindows";
+
+/// How DELETE of an extension answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteStyle {
+    /// 202 + Azure-AsyncOperation (and Location), like Microsoft.Compute.
+    AsyncOperation,
+    /// 202 + Location only.
+    Location,
+    /// 200 at once.
+    Sync,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub capacity: f64,
+    pub refill_per_sec: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The only bearer token accepted.
+    pub token: String,
+    /// Items per page in lists.
+    pub page_size: usize,
+    /// Rows per Resource Graph page.
+    pub graph_page_size: usize,
+    /// Added to every response.
+    pub latency: Duration,
+    pub delete_style: DeleteStyle,
+    /// Polls answered "InProgress" before an operation completes.
+    pub polls_before_done: u32,
+    /// `Retry-After` on 202s and in-progress polls (seconds).
+    pub poll_retry_after: u64,
+    /// Token buckets: None = unlimited.
+    pub reads: Option<Bucket>,
+    pub deletes: Option<Bucket>,
+    pub writes: Option<Bucket>,
+    /// A nextLink that points at this origin instead (trap: the token must not follow).
+    pub foreign_next_link: Option<String>,
+    /// Polling URLs that point at this origin instead (same trap).
+    pub foreign_poll_url: Option<String>,
+    /// AAD: the accepted client secret.
+    pub client_secret: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: "test-token-SENTINEL-3f9a1c".to_owned(),
+            page_size: 2,
+            graph_page_size: 2,
+            latency: Duration::ZERO,
+            delete_style: DeleteStyle::AsyncOperation,
+            polls_before_done: 1,
+            poll_retry_after: 1,
+            reads: None,
+            deletes: None,
+            writes: None,
+            foreign_next_link: None,
+            foreign_poll_url: None,
+            client_secret: "sp-secret-SENTINEL-77aa".to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Ext {
+    pub name: String,
+    pub publisher: String,
+    pub ty: String,
+    pub state: String,
+}
+
+pub fn ext(name: &str, publisher: &str, ty: &str) -> Ext {
+    Ext {
+        name: name.to_owned(),
+        publisher: publisher.to_owned(),
+        ty: ty.to_owned(),
+        state: "Succeeded".to_owned(),
+    }
+}
+
+pub fn mi(name: &str) -> Ext {
+    ext(name, MI_PUBLISHER, MI_LINUX)
+}
+
+#[derive(Clone, Debug)]
+pub struct Vm {
+    pub id: String,
+    pub power: String,
+    pub provisioning: String,
+    pub identity: Option<String>,
+    pub scale_set: Option<String>,
+    pub exts: Vec<Ext>,
+    /// Answer 404 to instance-view requests (the DELETE is then the first to learn the power state).
+    pub hide_instance_view: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub id: String,
+    pub latest: bool,
+    /// The extensions the instance runs (the model's as of its last upgrade).
+    pub exts: Vec<Ext>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vmss {
+    pub id: String,
+    pub upgrade_mode: String,
+    pub orchestration: String,
+    pub provisioning: String,
+    pub identity: Option<String>,
+    pub exts: Vec<Ext>,
+    pub instances: Vec<Instance>,
+}
+
+#[derive(Clone, Debug)]
+enum OpAction {
+    RemoveVmExt(String, String),
+    RemoveVmssExt(String, String),
+    Upgrade(String, Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+struct Op {
+    polls_left: u32,
+    action: Option<OpAction>,
+    done: bool,
+}
+
+/// One request as the emulator saw it.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub authorized: bool,
+    pub has_authorization: bool,
+    pub status: u16,
+    pub body: String,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    vms: BTreeMap<String, Vm>,
+    vmss: BTreeMap<String, Vmss>,
+    subscriptions: Vec<String>,
+    ops: HashMap<String, Op>,
+    log: Vec<Logged>,
+    /// One-shot answers: (method, path fragment) -> queue of (status, retry-after).
+    injected: Vec<(String, String, VecDeque<(u16, Option<u64>)>)>,
+    /// Resource Graph rows that ARM no longer has (Resource Graph lags).
+    stale_graph_rows: Vec<Value>,
+    buckets: HashMap<&'static str, (f64, Instant)>,
+    next_op: u64,
+    polls_before_done: Option<u32>,
+}
+
+pub struct Emulator {
+    pub url: String,
+    pub config: Config,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+    pub requests: Arc<AtomicU64>,
+}
+
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+pub fn vm_id(sub: &str, rg: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+    )
+}
+
+pub fn vmss_id(sub: &str, rg: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
+    )
+}
+
+impl Emulator {
+    pub fn start(config: Config) -> Emulator {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        let url = format!("http://127.0.0.1:{port}");
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(AtomicU64::new(0));
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            state: Arc::clone(&state),
+            base: url.clone(),
+            requests: Arc::clone(&requests),
+        });
+        let stop2 = Arc::clone(&stop);
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || serve(conn, &shared));
+            }
+        });
+        Emulator {
+            url,
+            config,
+            state,
+            stop,
+            port,
+            requests,
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn add_subscription(&self, sub: &str) {
+        self.with(|s| {
+            if !s.subscriptions.iter().any(|x| x == sub) {
+                s.subscriptions.push(sub.to_owned());
+            }
+        });
+    }
+
+    /// A running VM with a system-assigned identity.
+    pub fn add_vm(&self, sub: &str, rg: &str, name: &str, exts: Vec<Ext>) -> String {
+        self.add_vm_with(sub, rg, name, "running", "Succeeded", exts)
+    }
+
+    pub fn add_vm_with(
+        &self,
+        sub: &str,
+        rg: &str,
+        name: &str,
+        power: &str,
+        provisioning: &str,
+        exts: Vec<Ext>,
+    ) -> String {
+        self.add_subscription(sub);
+        let id = vm_id(sub, rg, name);
+        self.with(|s| {
+            s.vms.insert(
+                lower(&id),
+                Vm {
+                    id: id.clone(),
+                    power: power.to_owned(),
+                    provisioning: provisioning.to_owned(),
+                    identity: Some("SystemAssigned".to_owned()),
+                    scale_set: None,
+                    exts,
+                    hide_instance_view: false,
+                },
+            );
+        });
+        id
+    }
+
+    /// A Flexible scale-set member.
+    pub fn set_vm_scale_set(&self, vm: &str, vmss: &str) {
+        self.with(|s| {
+            if let Some(v) = s.vms.get_mut(&lower(vm)) {
+                v.scale_set = Some(vmss.to_owned());
+            }
+        });
+    }
+
+    pub fn add_vmss(
+        &self,
+        sub: &str,
+        rg: &str,
+        name: &str,
+        upgrade_mode: &str,
+        orchestration: &str,
+        instances: usize,
+        exts: Vec<Ext>,
+    ) -> String {
+        self.add_subscription(sub);
+        let id = vmss_id(sub, rg, name);
+        let instances = if orchestration == "Flexible" {
+            Vec::new()
+        } else {
+            (0..instances)
+                .map(|i| Instance {
+                    id: i.to_string(),
+                    latest: true,
+                    exts: exts.clone(),
+                })
+                .collect()
+        };
+        self.with(|s| {
+            s.vmss.insert(
+                lower(&id),
+                Vmss {
+                    id: id.clone(),
+                    upgrade_mode: upgrade_mode.to_owned(),
+                    orchestration: orchestration.to_owned(),
+                    provisioning: "Succeeded".to_owned(),
+                    identity: Some("UserAssigned".to_owned()),
+                    exts,
+                    instances,
+                },
+            );
+        });
+        id
+    }
+
+    pub fn hide_instance_view(&self, vm: &str) {
+        self.with(|s| {
+            if let Some(v) = s.vms.get_mut(&lower(vm)) {
+                v.hide_instance_view = true;
+            }
+        });
+    }
+
+    /// Changes `polls_before_done` for operations started from now on.
+    pub fn set_polls_before_done(&self, n: u32) {
+        self.with(|s| s.polls_before_done = Some(n));
+    }
+
+    /// Extension names (in order) on a VM or scale set model.
+    pub fn extensions(&self, id: &str) -> Vec<String> {
+        self.with(|s| {
+            let key = lower(id);
+            if let Some(v) = s.vms.get(&key) {
+                v.exts.iter().map(|e| e.name.clone()).collect()
+            } else if let Some(v) = s.vmss.get(&key) {
+                v.exts.iter().map(|e| e.name.clone()).collect()
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
+    pub fn instances_latest(&self, vmss: &str) -> Vec<bool> {
+        self.with(|s| {
+            s.vmss
+                .get(&lower(vmss))
+                .map(|v| v.instances.iter().map(|i| i.latest).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    pub fn set_ext_state(&self, id: &str, name: &str, state: &str) {
+        self.with(|s| {
+            let key = lower(id);
+            let exts = if let Some(v) = s.vms.get_mut(&key) {
+                &mut v.exts
+            } else if let Some(v) = s.vmss.get_mut(&key) {
+                &mut v.exts
+            } else {
+                return;
+            };
+            for e in exts.iter_mut().filter(|e| e.name == name) {
+                e.state = state.to_owned();
+            }
+        });
+    }
+
+    /// The next requests matching `method` and containing `path_part` get these statuses
+    /// (with `Retry-After` seconds), one each.
+    pub fn inject(&self, method: &str, path_part: &str, answers: &[(u16, Option<u64>)]) {
+        self.with(|s| {
+            s.injected.push((
+                method.to_owned(),
+                lower(path_part),
+                answers.iter().copied().collect(),
+            ));
+        });
+    }
+
+    /// A Resource Graph row for an extension ARM does not have.
+    pub fn add_stale_graph_row(&self, parent: &str, name: &str) {
+        let (sub, rg) = sub_rg(parent);
+        self.with(|s| {
+            s.stale_graph_rows.push(json!({
+                "id": format!("{parent}/extensions/{name}"),
+                "name": name,
+                "kind": "vm",
+                "parentId": parent,
+                "subscriptionId": sub,
+                "resourceGroup": rg,
+            }));
+        });
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.with(|s| s.log.clone())
+    }
+
+    /// Requests that could change something (everything but GET and Resource Graph queries).
+    pub fn writes(&self) -> Vec<Logged> {
+        self.log()
+            .into_iter()
+            .filter(|l| {
+                l.method != "GET"
+                    && !lower(&l.path).starts_with("/providers/microsoft.resourcegraph/")
+            })
+            .filter(|l| !l.path.contains("/oauth2/"))
+            .collect()
+    }
+
+    pub fn count(&self, method: &str, status: Option<u16>) -> usize {
+        self.log()
+            .iter()
+            .filter(|l| l.method == method && status.is_none_or(|s| s == l.status))
+            .count()
+    }
+
+    pub fn throttled(&self) -> usize {
+        self.log().iter().filter(|l| l.status == 429).count()
+    }
+
+    pub fn clear_log(&self) {
+        self.with(|s| s.log.clear());
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn sub_rg(id: &str) -> (String, String) {
+    let segs: Vec<&str> = id.split('/').collect();
+    let get = |k: &str| {
+        segs.iter()
+            .position(|s| s.eq_ignore_ascii_case(k))
+            .and_then(|i| segs.get(i + 1))
+            .map(|s| (*s).to_owned())
+            .unwrap_or_default()
+    };
+    (get("subscriptions"), get("resourceGroups"))
+}
+
+struct Shared {
+    config: Config,
+    state: Arc<Mutex<State>>,
+    base: String,
+    requests: Arc<AtomicU64>,
+}
+
+struct Request {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k).eq_ignore_ascii_case(name)).then(|| decode(v))
+        })
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                if let Ok(b) = u8::from_str_radix(hex, 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn reply(status: u16, body: &Value) -> Reply {
+    Reply {
+        status,
+        headers: Vec::new(),
+        body: if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        },
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> Reply {
+    reply(
+        status,
+        &json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?.to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = h.split_once(':') {
+            headers.push((n.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = Vec::new();
+    if let Some(len) = get("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        body.resize(len, 0);
+        reader.read_exact(&mut body).ok()?;
+    } else if get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).ok()?;
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    Some(Request {
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn serve(conn: TcpStream, shared: &Shared) {
+    let Ok(write_half) = conn.try_clone() else {
+        return;
+    };
+    let mut writer = write_half;
+    let mut reader = BufReader::new(conn);
+    while let Some(req) = read_request(&mut reader) {
+        shared.requests.fetch_add(1, Ordering::Relaxed);
+        if !shared.config.latency.is_zero() {
+            thread::sleep(shared.config.latency);
+        }
+        let close = req
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let r = handle(shared, &req);
+        let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status));
+        for (n, v) in &r.headers {
+            let _ = write!(out, "{n}: {v}\r\n");
+        }
+        if !r.body.is_empty() {
+            out.push_str("Content-Type: application/json; charset=utf-8\r\n");
+        }
+        let _ = write!(out, "Content-Length: {}\r\n\r\n", r.body.len());
+        out.push_str(&r.body);
+        if writer.write_all(out.as_bytes()).is_err() || close {
+            break;
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn handle(shared: &Shared, req: &Request) -> Reply {
+    let auth = req.header("authorization");
+    let authorized = auth == Some(&format!("Bearer {}", shared.config.token));
+    let mut st = shared.state.lock().unwrap();
+    let r = route(shared, &mut st, req, authorized);
+    st.log.push(Logged {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+        authorized,
+        has_authorization: auth.is_some(),
+        status: r.status,
+        body: req.body.clone(),
+    });
+    r
+}
+
+fn take_bucket(
+    st: &mut State,
+    name: &'static str,
+    bucket: Option<&Bucket>,
+) -> Result<Option<u64>, u64> {
+    let Some(b) = bucket else { return Ok(None) };
+    let now = Instant::now();
+    let entry = st.buckets.entry(name).or_insert((b.capacity, now));
+    let elapsed = now.duration_since(entry.1).as_secs_f64();
+    entry.0 = (entry.0 + elapsed * b.refill_per_sec).min(b.capacity);
+    entry.1 = now;
+    if entry.0 >= 1.0 {
+        entry.0 -= 1.0;
+        Ok(Some(entry.0.floor() as u64))
+    } else {
+        let wait = ((1.0 - entry.0) / b.refill_per_sec).ceil().max(1.0);
+        Err(wait as u64)
+    }
+}
+
+fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Reply {
+    let path = lower(&req.path);
+    // Token endpoints (no bearer).
+    if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
+        let form: HashMap<String, String> = req
+            .body
+            .split('&')
+            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (decode(k), decode(v))))
+            .collect();
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+            || form.get("client_secret") != Some(&shared.config.client_secret)
+        {
+            return reply(
+                401,
+                &json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}),
+            );
+        }
+        return reply(
+            200,
+            &json!({"token_type": "Bearer", "expires_in": 3599, "access_token": shared.config.token}),
+        );
+    }
+    if req.method == "GET" && path == "/metadata/identity/oauth2/token" {
+        if req.header("metadata") != Some("true") {
+            return reply(
+                400,
+                &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+            );
+        }
+        return reply(
+            200,
+            &json!({"access_token": shared.config.token, "expires_in": "86399", "token_type": "Bearer"}),
+        );
+    }
+    if !authorized {
+        // Echoes what it got, as a careless server might: the client must not repeat it.
+        return error(
+            401,
+            "InvalidAuthenticationToken",
+            &format!(
+                "The access token is invalid: '{}'.",
+                req.header("authorization").unwrap_or_default()
+            ),
+        );
+    }
+    // Injected answers.
+    for (m, part, queue) in &mut st.injected {
+        if *m == req.method
+            && path.contains(part.as_str())
+            && let Some((status, retry)) = queue.pop_front()
+        {
+            let mut r = match status {
+                429 => error(429, "TooManyRequests", "The request is being throttled."),
+                409 => error(
+                    409,
+                    "Conflict",
+                    "Operation 'delete' is not allowed since another operation is in progress.",
+                ),
+                s => error(s, "InternalServerError", "An internal error occurred."),
+            };
+            if let Some(ra) = retry {
+                r.headers.push(("Retry-After".into(), ra.to_string()));
+            }
+            return r;
+        }
+    }
+    // Throttling.
+    let is_graph = path.starts_with("/providers/microsoft.resourcegraph/");
+    let (bucket_name, bucket, header) = match req.method.as_str() {
+        "GET" => (
+            "reads",
+            shared.config.reads.as_ref(),
+            "x-ms-ratelimit-remaining-subscription-reads",
+        ),
+        "POST" if is_graph => (
+            "reads",
+            shared.config.reads.as_ref(),
+            "x-ms-ratelimit-remaining-subscription-reads",
+        ),
+        "DELETE" => (
+            "deletes",
+            shared.config.deletes.as_ref(),
+            "x-ms-ratelimit-remaining-subscription-deletes",
+        ),
+        _ => (
+            "writes",
+            shared.config.writes.as_ref(),
+            "x-ms-ratelimit-remaining-subscription-writes",
+        ),
+    };
+    let remaining = match take_bucket(st, bucket_name, bucket) {
+        Ok(r) => r,
+        Err(wait) => {
+            let mut r = error(
+                429,
+                "TooManyRequests",
+                "Number of requests exceeded the limit. Retry after the time in Retry-After.",
+            );
+            r.headers.push(("Retry-After".into(), wait.to_string()));
+            return r;
+        }
+    };
+    let mut r = dispatch(shared, st, req, &path);
+    if let Some(rem) = remaining {
+        r.headers.push((header.to_owned(), rem.to_string()));
+    }
+    r
+}
+
+fn ext_json(parent: &str, e: &Ext, vmss: bool) -> Value {
+    json!({
+        "id": format!("{parent}/extensions/{}", e.name),
+        "name": e.name,
+        "type": if vmss { "Microsoft.Compute/virtualMachineScaleSets/extensions" } else { "Microsoft.Compute/virtualMachines/extensions" },
+        "location": "westeurope",
+        "properties": {
+            "publisher": e.publisher,
+            "type": e.ty,
+            "typeHandlerVersion": "1.0",
+            "autoUpgradeMinorVersion": true,
+            "settings": {"port": 50342},
+            "provisioningState": e.state,
+        }
+    })
+}
+
+fn vm_json(vm: &Vm, instance_view: bool) -> Value {
+    let name = vm.id.rsplit('/').next().unwrap_or_default();
+    let mut v = json!({
+        "id": vm.id,
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": "westeurope",
+        "properties": {
+            "vmId": "00000000-0000-0000-0000-000000000000",
+            "provisioningState": vm.provisioning,
+            "hardwareProfile": {"vmSize": "Standard_B1s"},
+        }
+    });
+    if let Some(i) = &vm.identity {
+        v["identity"] = json!({"type": i, "principalId": "p", "tenantId": "t"});
+    }
+    if let Some(s) = &vm.scale_set {
+        v["properties"]["virtualMachineScaleSet"] = json!({"id": s});
+    }
+    if instance_view {
+        v["properties"]["instanceView"] = instance_view_json(vm);
+    }
+    v
+}
+
+fn instance_view_json(vm: &Vm) -> Value {
+    json!({
+        "statuses": [
+            {"code": format!("ProvisioningState/{}", lower(&vm.provisioning)), "level": "Info"},
+            {"code": format!("PowerState/{}", vm.power), "level": "Info"},
+        ]
+    })
+}
+
+fn vmss_json(s: &Vmss) -> Value {
+    let name = s.id.rsplit('/').next().unwrap_or_default();
+    let mut v = json!({
+        "id": s.id,
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachineScaleSets",
+        "location": "westeurope",
+        "sku": {"name": "Standard_B1s", "capacity": s.instances.len()},
+        "properties": {
+            "provisioningState": s.provisioning,
+            "orchestrationMode": s.orchestration,
+            "virtualMachineProfile": {
+                "extensionProfile": {
+                    "extensions": s.exts.iter().map(|e| json!({"name": e.name, "properties": {"publisher": e.publisher, "type": e.ty, "typeHandlerVersion": "1.0"}})).collect::<Vec<_>>()
+                }
+            }
+        }
+    });
+    if s.orchestration != "Flexible" {
+        v["properties"]["upgradePolicy"] = json!({"mode": s.upgrade_mode});
+    }
+    if let Some(i) = &s.identity {
+        v["identity"] = json!({"type": i});
+    }
+    v
+}
+
+/// A page of `items` starting at `$skiptoken`, with an absolute nextLink.
+fn page(shared: &Shared, req: &Request, items: &[Value]) -> Reply {
+    let start: usize = req
+        .param("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let end = (start + shared.config.page_size.max(1)).min(items.len());
+    let mut body = json!({"value": items.get(start..end).unwrap_or(&[])});
+    if end < items.len() {
+        let base = shared
+            .config
+            .foreign_next_link
+            .as_deref()
+            .unwrap_or(&shared.base);
+        let api = req.param("api-version").unwrap_or_default();
+        body["nextLink"] = json!(format!(
+            "{base}{}?api-version={api}&$skiptoken={end}",
+            req.path
+        ));
+    }
+    reply(200, &body)
+}
+
+fn new_op(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -> Reply {
+    st.next_op += 1;
+    let id = format!("op-{}", st.next_op);
+    st.ops.insert(
+        id.clone(),
+        Op {
+            polls_left: st
+                .polls_before_done
+                .unwrap_or(shared.config.polls_before_done),
+            action: Some(action),
+            done: false,
+        },
+    );
+    let base = shared
+        .config
+        .foreign_poll_url
+        .as_deref()
+        .unwrap_or(&shared.base);
+    let loc = format!(
+        "{base}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}?api-version=2024-11-01"
+    );
+    let mut r = reply(202, &Value::Null);
+    r.headers.push((
+        "Retry-After".into(),
+        shared.config.poll_retry_after.to_string(),
+    ));
+    match shared.config.delete_style {
+        DeleteStyle::Location => r.headers.push((
+            "Location".into(),
+            loc.replace("/operations/", "/operationResults/"),
+        )),
+        _ => {
+            r.headers.push(("Azure-AsyncOperation".into(), loc.clone()));
+            r.headers.push((
+                "Location".into(),
+                loc.replace("/operations/", "/operationResults/"),
+            ));
+        }
+    }
+    r
+}
+
+fn complete(st: &mut State, action: &OpAction) {
+    match action {
+        OpAction::RemoveVmExt(vm, name) => {
+            if let Some(v) = st.vms.get_mut(vm) {
+                v.exts.retain(|e| !e.name.eq_ignore_ascii_case(name));
+            }
+        }
+        OpAction::RemoveVmssExt(vmss, name) => {
+            if let Some(v) = st.vmss.get_mut(vmss) {
+                v.exts.retain(|e| !e.name.eq_ignore_ascii_case(name));
+                let manual = v.upgrade_mode.eq_ignore_ascii_case("Manual");
+                for i in &mut v.instances {
+                    // Automatic and Rolling policies bring instances along.
+                    i.latest = !manual;
+                    if !manual {
+                        i.exts.clone_from(&v.exts);
+                    }
+                }
+            }
+        }
+        OpAction::Upgrade(vmss, ids) => {
+            if let Some(v) = st.vmss.get_mut(vmss) {
+                for i in v.instances.iter_mut().filter(|i| ids.contains(&i.id)) {
+                    i.latest = true;
+                    i.exts.clone_from(&v.exts);
+                }
+            }
+        }
+    }
+}
+
+fn dispatch(shared: &Shared, st: &mut State, req: &Request, path: &str) -> Reply {
+    let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let lsegs: Vec<String> = segs.iter().map(|s| lower(s)).collect();
+    let m = req.method.as_str();
+    // Subscriptions.
+    if m == "GET" && path == "/subscriptions" {
+        let subs: Vec<Value> = st
+            .subscriptions
+            .iter()
+            .map(|s| json!({"id": format!("/subscriptions/{s}"), "subscriptionId": s, "displayName": s, "state": "Enabled"}))
+            .collect();
+        return page(shared, req, &subs);
+    }
+    // Resource Graph.
+    if m == "POST" && path == "/providers/microsoft.resourcegraph/resources" {
+        return graph(shared, st, req);
+    }
+    // Operations.
+    if m == "GET"
+        && (lsegs.iter().any(|s| s == "operations")
+            || lsegs.iter().any(|s| s == "operationresults"))
+    {
+        let id = segs.last().copied().unwrap_or_default().to_owned();
+        let results = lsegs.iter().any(|s| s == "operationresults");
+        let Some(op) = st.ops.get_mut(&id) else {
+            return error(404, "NotFound", "operation not found");
+        };
+        if !op.done && op.polls_left > 0 {
+            op.polls_left -= 1;
+            let mut r = if results {
+                reply(202, &Value::Null)
+            } else {
+                reply(200, &json!({"name": id, "status": "InProgress"}))
+            };
+            r.headers.push((
+                "Retry-After".into(),
+                shared.config.poll_retry_after.to_string(),
+            ));
+            if results {
+                r.headers.push((
+                    "Location".into(),
+                    format!("{}{}?{}", shared.base, req.path, req.query),
+                ));
+            }
+            return r;
+        }
+        op.done = true;
+        if let Some(action) = op.action.take() {
+            complete(st, &action);
+        }
+        return if results {
+            reply(204, &Value::Null)
+        } else {
+            reply(200, &json!({"name": id, "status": "Succeeded"}))
+        };
+    }
+    // Lists: /subscriptions/{s}[/resourceGroups/{rg}]/providers/Microsoft.Compute/{type}
+    if m == "GET"
+        && lsegs.len() >= 5
+        && lsegs[0] == "subscriptions"
+        && lsegs[lsegs.len() - 2] == "microsoft.compute"
+    {
+        let sub = &lsegs[1];
+        if !st.subscriptions.iter().any(|s| lower(s) == *sub) {
+            return error(
+                404,
+                "SubscriptionNotFound",
+                &format!("The subscription '{}' could not be found.", segs[1]),
+            );
+        }
+        let rg = (lsegs[2] == "resourcegroups").then(|| lsegs[3].clone());
+        let prefix = match &rg {
+            Some(rg) => format!("/subscriptions/{sub}/resourcegroups/{rg}/"),
+            None => format!("/subscriptions/{sub}/"),
+        };
+        let items: Vec<Value> = match lsegs[lsegs.len() - 1].as_str() {
+            "virtualmachines" => st
+                .vms
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, v)| vm_json(v, false))
+                .collect(),
+            "virtualmachinescalesets" => st
+                .vmss
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, v)| vmss_json(v))
+                .collect(),
+            _ => return error(404, "NotFound", "unknown collection"),
+        };
+        return page(shared, req, &items);
+    }
+    // Resources under a VM or scale set.
+    let Some(pos) = lsegs
+        .iter()
+        .position(|s| s == "virtualmachines" || s == "virtualmachinescalesets")
+    else {
+        return error(404, "NotFound", &format!("No route for {m} {}", req.path));
+    };
+    if pos + 1 >= segs.len() {
+        return error(404, "NotFound", "no such resource");
+    }
+    let is_vmss = lsegs[pos] == "virtualmachinescalesets";
+    let parent_key = format!("/{}", lsegs[..=pos + 1].join("/"));
+    let rest: Vec<&str> = segs[pos + 2..].to_vec();
+    let parent_display = format!("/{}", segs[..=pos + 1].join("/"));
+    let sub = segs.get(1).copied().unwrap_or_default().to_owned();
+    let exists = if is_vmss {
+        st.vmss.contains_key(&parent_key)
+    } else {
+        st.vms.contains_key(&parent_key)
+    };
+    if !exists {
+        let code = if rest.is_empty() {
+            "ResourceNotFound"
+        } else {
+            "ParentResourceNotFound"
+        };
+        return error(
+            404,
+            code,
+            &format!("The Resource '{parent_display}' was not found."),
+        );
+    }
+    match (m, rest.as_slice()) {
+        ("GET", []) => {
+            if is_vmss {
+                reply(200, &vmss_json(&st.vmss[&parent_key]))
+            } else {
+                let expand = req
+                    .param("$expand")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
+                reply(200, &vm_json(&st.vms[&parent_key], expand))
+            }
+        }
+        ("GET", [iv]) if iv.eq_ignore_ascii_case("instanceView") && !is_vmss => {
+            let vm = &st.vms[&parent_key];
+            if vm.hide_instance_view {
+                error(404, "NotFound", "instance view unavailable")
+            } else {
+                reply(200, &instance_view_json(vm))
+            }
+        }
+        ("GET", [e]) if e.eq_ignore_ascii_case("extensions") => {
+            let (id, exts) = if is_vmss {
+                let v = &st.vmss[&parent_key];
+                (v.id.clone(), v.exts.clone())
+            } else {
+                let v = &st.vms[&parent_key];
+                (v.id.clone(), v.exts.clone())
+            };
+            let items: Vec<Value> = exts.iter().map(|e| ext_json(&id, e, is_vmss)).collect();
+            if is_vmss {
+                page(shared, req, &items)
+            } else {
+                // VM extension lists are not paged in ARM.
+                reply(200, &json!({"value": items}))
+            }
+        }
+        ("GET", [e, name]) if e.eq_ignore_ascii_case("extensions") => {
+            let (id, exts) = if is_vmss {
+                let v = &st.vmss[&parent_key];
+                (v.id.clone(), &v.exts)
+            } else {
+                let v = &st.vms[&parent_key];
+                (v.id.clone(), &v.exts)
+            };
+            match exts.iter().find(|x| x.name.eq_ignore_ascii_case(name)) {
+                Some(x) => reply(200, &ext_json(&id, x, is_vmss)),
+                None => error(
+                    404,
+                    "NotFound",
+                    &format!("The Resource '{id}/extensions/{name}' was not found."),
+                ),
+            }
+        }
+        ("DELETE", [e, name]) if e.eq_ignore_ascii_case("extensions") => {
+            let name = (*name).to_owned();
+            if is_vmss {
+                let v = st.vmss.get_mut(&parent_key).expect("exists");
+                let Some(x) = v
+                    .exts
+                    .iter_mut()
+                    .find(|x| x.name.eq_ignore_ascii_case(&name))
+                else {
+                    return reply(204, &Value::Null);
+                };
+                x.state = "Deleting".to_owned();
+                delete_answer(shared, st, OpAction::RemoveVmssExt(parent_key, name), &sub)
+            } else {
+                let v = st.vms.get_mut(&parent_key).expect("exists");
+                if !v.exts.iter().any(|x| x.name.eq_ignore_ascii_case(&name)) {
+                    return reply(204, &Value::Null);
+                }
+                if v.power != "running" {
+                    return error(
+                        409,
+                        "OperationNotAllowed",
+                        "Cannot modify extensions in the VM when the VM is not running.",
+                    );
+                }
+                if let Some(x) = v
+                    .exts
+                    .iter_mut()
+                    .find(|x| x.name.eq_ignore_ascii_case(&name))
+                {
+                    x.state = "Deleting".to_owned();
+                }
+                delete_answer(shared, st, OpAction::RemoveVmExt(parent_key, name), &sub)
+            }
+        }
+        ("GET", [vms]) if is_vmss && vms.eq_ignore_ascii_case("virtualMachines") => {
+            let v = &st.vmss[&parent_key];
+            let items: Vec<Value> = v
+                .instances
+                .iter()
+                .map(|i| {
+                    json!({
+                        "id": format!("{}/virtualMachines/{}", v.id, i.id),
+                        "instanceId": i.id,
+                        "name": format!("{}_{}", v.id.rsplit('/').next().unwrap_or_default(), i.id),
+                        "properties": {"latestModelApplied": i.latest, "provisioningState": "Succeeded"},
+                        "resources": i.exts.iter().map(|e| ext_json(&format!("{}/virtualMachines/{}", v.id, i.id), e, false)).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            page(shared, req, &items)
+        }
+        ("POST", [up]) if is_vmss && up.eq_ignore_ascii_case("manualupgrade") => {
+            let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+            let ids: Vec<String> = body
+                .get("instanceIds")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(ToOwned::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if ids.is_empty() {
+                return error(400, "InvalidParameter", "instanceIds is required");
+            }
+            new_op(shared, st, OpAction::Upgrade(parent_key, ids), &sub)
+        }
+        _ => error(404, "NotFound", &format!("No route for {m} {}", req.path)),
+    }
+}
+
+fn delete_answer(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -> Reply {
+    if shared.config.delete_style == DeleteStyle::Sync {
+        complete(st, &action);
+        return reply(200, &Value::Null);
+    }
+    new_op(shared, st, action, sub)
+}
+
+fn graph(shared: &Shared, st: &State, req: &Request) -> Reply {
+    let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+    if body
+        .get("query")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return error(400, "BadRequest", "query is required");
+    }
+    let subs: Vec<String> = body
+        .get("subscriptions")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(lower).collect())
+        .unwrap_or_else(|| st.subscriptions.iter().map(|s| lower(s)).collect());
+    let in_scope = |id: &str| {
+        let (s, _) = sub_rg(id);
+        subs.contains(&lower(&s))
+    };
+    let is_mi = |e: &Ext| {
+        e.publisher.eq_ignore_ascii_case(MI_PUBLISHER)
+            && (e.ty.eq_ignore_ascii_case(MI_LINUX) || e.ty.eq_ignore_ascii_case(MI_WINDOWS))
+    };
+    let mut rows = Vec::new();
+    for v in st.vms.values().filter(|v| in_scope(&v.id)) {
+        let (s, rg) = sub_rg(&v.id);
+        for e in v.exts.iter().filter(|e| is_mi(e)) {
+            rows.push(json!({"id": format!("{}/extensions/{}", v.id, e.name), "name": e.name, "kind": "vm", "parentId": v.id, "subscriptionId": s, "resourceGroup": rg}));
+        }
+    }
+    for v in st.vmss.values().filter(|v| in_scope(&v.id)) {
+        let (s, rg) = sub_rg(&v.id);
+        for e in v.exts.iter().filter(|e| is_mi(e)) {
+            rows.push(json!({"id": format!("{}/extensions/{}", v.id, e.name), "name": e.name, "kind": "vmss", "parentId": v.id, "subscriptionId": s, "resourceGroup": rg}));
+        }
+    }
+    rows.extend(
+        st.stale_graph_rows
+            .iter()
+            .filter(|r| r["parentId"].as_str().is_some_and(in_scope))
+            .cloned(),
+    );
+    let start: usize = body
+        .pointer("/options/$skipToken")
+        .and_then(Value::as_str)
+        .and_then(|t| t.strip_prefix("tok-"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let end = (start + shared.config.graph_page_size.max(1)).min(rows.len());
+    let mut out = json!({
+        "totalRecords": rows.len(),
+        "count": end.saturating_sub(start),
+        "resultTruncated": "false",
+        "data": rows.get(start..end).unwrap_or(&[]),
+    });
+    if end < rows.len() {
+        out["$skipToken"] = json!(format!("tok-{end}"));
+    }
+    reply(200, &out)
+}
