@@ -4,8 +4,10 @@
 use std::{fmt::Write, path::Path};
 
 use imds_migrate::{
+    fix::{self, diff},
     rules::catalogue,
     scan::{self, ScanOptions},
+    source,
 };
 
 fn render(path: &Path) -> (String, Vec<String>) {
@@ -33,6 +35,35 @@ fn render(path: &Path) -> (String, Vec<String>) {
     (out, rules)
 }
 
+/// The fixture after `fix --unsafe-fixes`, and the diff; `None` when nothing offers a fix.
+fn fixed(path: &Path) -> Option<(String, String)> {
+    let opts = ScanOptions {
+        roots: vec![path.to_path_buf()],
+        ..ScanOptions::default()
+    };
+    let result = scan::scan(&opts);
+    if !result.findings.iter().any(|f| f.fix.is_some()) {
+        return None;
+    }
+    let record = result.files.values().next()?;
+    let change = fix::plan_file(record, &opts, &result.ports, true)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = source::decode(&change.updated).text;
+    // One run reaches a fixed point: fixing the result changes nothing.
+    let keep = |_: &imds_migrate::finding::Diagnostic| true;
+    let again = fix::fix_text(&text, record.kind, &record.rel_path, &opts, &keep, true);
+    assert_eq!(
+        again.text,
+        text,
+        "{}: a second fix changed the text",
+        path.display()
+    );
+    Some((
+        text,
+        diff::render(&record.rel_path, &change.original, &change.updated),
+    ))
+}
+
 #[test]
 fn rule_fixtures() {
     insta::glob!("../testdata/rules", "*/*", |path| {
@@ -56,6 +87,10 @@ fn rule_fixtures() {
             );
         }
         insta::assert_snapshot!(rendered);
+        if let Some((text, diff)) = fixed(path) {
+            insta::assert_snapshot!("fixed", text);
+            insta::assert_snapshot!("diff", diff);
+        }
     });
 }
 
