@@ -111,10 +111,6 @@ impl PerFileIgnores {
             .flat_map(|(_, _, rules)| rules.iter().map(String::as_str))
             .collect()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 #[cfg(test)]

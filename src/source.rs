@@ -206,10 +206,6 @@ impl LineIndex {
         }
         start..end.max(start)
     }
-
-    pub fn line_count(&self) -> usize {
-        self.starts.len()
-    }
 }
 
 pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
