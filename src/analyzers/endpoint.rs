@@ -521,17 +521,29 @@ fn posts_near(s: &Scan, pos: usize, before: usize, after: usize) -> bool {
                 if s.lx.in_comment(at) {
                     return false;
                 }
-                // A POST on a line that names another host is a different request.
-                !OTHER_URL
-                    .captures_iter(&s.text[line_of(s.text, at)])
-                    .any(|c| {
-                        let host = c[1].to_ascii_lowercase();
-                        !(host.starts_with("localhost") || host.starts_with("127.0.0.1"))
-                    })
+                // A POST on a line that names another host is a different request; a
+                // `resource=https://...` parameter names the token's audience, not a host.
+                let line = &s.text[line_of(s.text, at)];
+                !OTHER_URL.captures_iter(line).any(|c| {
+                    let host = c[1].to_ascii_lowercase();
+                    let whole = c.get(0).expect("group 0");
+                    !(host.starts_with("localhost")
+                        || host.starts_with("127.0.0.1")
+                        || names_audience(line, whole.start()))
+                })
             })
             .collect()
     });
     any_within(posts, &window(s.text, pos, before, after))
+}
+
+/// The URL at `at` is the value of a `resource`, `audience` or `scope` parameter.
+fn names_audience(line: &str, at: usize) -> bool {
+    let from = crate::source::floor_char_boundary(line, at.saturating_sub(16));
+    let before = line[from..at].to_ascii_lowercase();
+    ["resource", "audience", "scope"]
+        .iter()
+        .any(|k| before.contains(k))
 }
 
 /// Whether a sorted list of positions has one inside `r`.
@@ -1234,6 +1246,19 @@ mod tests {
         ] {
             assert!(found(t, kind).is_empty(), "{t}: {:?}", found(t, kind));
         }
+    }
+
+    #[test]
+    fn a_resource_url_in_the_body_is_not_another_host() {
+        let t = "$r = Invoke-WebRequest -Uri http://localhost:50342/oauth2/token -Method POST -Body \"resource=https://management.azure.com/\"\n";
+        let rules: Vec<_> = found(t, FileKind::PowerShell)
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(rules, vec!["IMDS031"]);
+        let t = "requests.post('http://localhost:50342/oauth2/token', data={'resource': 'https://vault.azure.net'})\n";
+        let rules: Vec<_> = found(t, PY).into_iter().map(|f| f.0).collect();
+        assert_eq!(rules, vec!["IMDS031"]);
     }
 
     #[test]
