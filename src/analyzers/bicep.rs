@@ -112,46 +112,9 @@ fn lex(text: &str) -> Vec<Tok> {
     toks
 }
 
-/// The end of the `'...'` string at `i`; interpolations may nest strings and objects, followed
-/// with a mode stack instead of recursion. A raw line break ends an unterminated string.
+/// The end of the `'...'` string at `i`.
 fn string_end(b: &[u8], i: usize) -> usize {
-    let mut stack: Vec<u32> = vec![0];
-    let mut j = i + 1;
-    while j < b.len() {
-        let c = b[j];
-        let Some(top) = stack.last_mut() else { break };
-        if *top == 0 {
-            match c {
-                b'\\' => j += 1,
-                b'\'' => {
-                    stack.pop();
-                    if stack.is_empty() {
-                        return j + 1;
-                    }
-                }
-                b'\n' => return j,
-                b'$' if b.get(j + 1) == Some(&b'{') => {
-                    stack.push(1);
-                    j += 1;
-                }
-                _ => {}
-            }
-        } else {
-            match c {
-                b'\'' => stack.push(0),
-                b'{' => *top += 1,
-                b'}' => {
-                    *top -= 1;
-                    if *top == 0 {
-                        stack.pop();
-                    }
-                }
-                _ => {}
-            }
-        }
-        j += 1;
-    }
-    b.len().min(j)
+    super::terraform::syntax::interpolated_string_end(b, i, b'\'', b"$", false)
 }
 
 /// The value of a string token without interpolation.

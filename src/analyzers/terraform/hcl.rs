@@ -89,49 +89,10 @@ fn to_eol(b: &[u8], i: usize) -> usize {
     memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p)
 }
 
-/// The end of the quoted template starting at `i`. Interpolations may nest strings and braces;
-/// a mode stack follows them without recursion. A raw line break inside the quotes ends the
-/// token, so one unbalanced quote cannot swallow the rest of the file.
+/// The end of the quoted template starting at `i`; `$${` and `%%{` are escapes, not
+/// interpolations.
 fn template_end(b: &[u8], i: usize) -> usize {
-    // `0` = inside quotes; `d > 0` = inside an interpolation, `d` braces deep.
-    let mut stack: Vec<u32> = vec![0];
-    let mut j = i + 1;
-    while j < b.len() {
-        let c = b[j];
-        let Some(top) = stack.last_mut() else { break };
-        if *top == 0 {
-            match c {
-                b'\\' => j += 1,
-                b'"' => {
-                    stack.pop();
-                    if stack.is_empty() {
-                        return j + 1;
-                    }
-                }
-                b'\n' => return j,
-                b'$' | b'%' if b.get(j + 1) == Some(&c) && b.get(j + 2) == Some(&b'{') => j += 2,
-                b'$' | b'%' if b.get(j + 1) == Some(&b'{') => {
-                    stack.push(1);
-                    j += 1;
-                }
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => stack.push(0),
-                b'{' => *top += 1,
-                b'}' => {
-                    *top -= 1;
-                    if *top == 0 {
-                        stack.pop();
-                    }
-                }
-                _ => {}
-            }
-        }
-        j += 1;
-    }
-    b.len().min(j)
+    super::syntax::interpolated_string_end(b, i, b'"', b"$%", true)
 }
 
 /// `<<EOF` or `<<-EOF` then a line break: the offset after the closing marker line's content.

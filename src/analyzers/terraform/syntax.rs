@@ -589,6 +589,65 @@ fn at_line_start(b: &[u8], p: usize) -> bool {
     p == 0 || p == b.len() || b[p - 1] == b'\n'
 }
 
+/// The end of the `quote`-delimited string starting at `i`, for HCL templates and Bicep strings.
+/// An opener in `openers` followed by `{` starts an interpolation, which may nest strings and
+/// braces; a mode stack follows them without recursion. With `doubled_escape`, a doubled opener
+/// (`$${`) is literal text. A raw line break ends the string, so one unbalanced quote cannot
+/// swallow the rest of the file.
+pub(crate) fn interpolated_string_end(
+    b: &[u8],
+    i: usize,
+    quote: u8,
+    openers: &[u8],
+    doubled_escape: bool,
+) -> usize {
+    // `0` = inside quotes; `d > 0` = inside an interpolation, `d` braces deep.
+    let mut stack: Vec<u32> = vec![0];
+    let mut j = i + 1;
+    while j < b.len() {
+        let c = b[j];
+        let Some(top) = stack.last_mut() else { break };
+        if *top == 0 {
+            match c {
+                b'\\' => j += 1,
+                b'\n' => return j,
+                _ if c == quote => {
+                    stack.pop();
+                    if stack.is_empty() {
+                        return j + 1;
+                    }
+                }
+                _ if openers.contains(&c)
+                    && doubled_escape
+                    && b.get(j + 1) == Some(&c)
+                    && b.get(j + 2) == Some(&b'{') =>
+                {
+                    j += 2;
+                }
+                _ if openers.contains(&c) && b.get(j + 1) == Some(&b'{') => {
+                    stack.push(1);
+                    j += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'{' => *top += 1,
+                b'}' => {
+                    *top -= 1;
+                    if *top == 0 {
+                        stack.pop();
+                    }
+                }
+                _ if c == quote => stack.push(0),
+                _ => {}
+            }
+        }
+        j += 1;
+    }
+    b.len().min(j)
+}
+
 /// True when brackets outside strings and comments balance: the fix engine's check that a fix
 /// left the file well-formed.
 pub(crate) fn balanced(tree: &Tree) -> bool {
