@@ -209,10 +209,13 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     for f in &findings {
         shared.per_root[f.root].findings += 1;
     }
+    // Files whose findings were all dropped (a port nobody declared) are not worth a record.
+    let with_findings: BTreeSet<(usize, &str)> =
+        findings.iter().map(|f| (f.root, f.path.as_str())).collect();
     let files: BTreeMap<_, _> = shared
         .files
         .into_iter()
-        .filter(|(key, _)| findings.iter().any(|f| f.root == key.0 && f.path == key.1))
+        .filter(|(key, _)| with_findings.contains(&(key.0, key.1.as_str())))
         .collect();
     let mut summary = Summary::default();
     for s in &shared.per_root {

@@ -8,7 +8,7 @@ pub mod verify;
 pub mod writer;
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
     io::{self, Write},
 };
@@ -259,19 +259,21 @@ fn fix_root(
             e.message
         ));
     }
-    let findings_of = |record: &FileRecord| -> Vec<&crate::finding::Finding> {
-        result
-            .findings
-            .iter()
-            .filter(|f| f.root == record.root && f.path == record.rel_path)
-            .collect()
-    };
+    // Per file: how many findings, and whether any offers a fix.
+    let mut per_file: BTreeMap<(usize, &str), (usize, bool)> = BTreeMap::new();
+    for f in &result.findings {
+        let entry = per_file.entry((f.root, f.path.as_str())).or_default();
+        entry.0 += 1;
+        entry.1 |= f.fix.is_some();
+    }
     // Files are fixed one at a time, in path order, so the diff and the log are deterministic.
     for record in result.files.values() {
         let display = crate::report::display_path(&result, record.root, &record.rel_path);
-        let findings = findings_of(record);
-        let count = findings.len();
-        if !findings.iter().any(|f| f.fix.is_some()) {
+        let (count, fixable) = per_file
+            .get(&(record.root, record.rel_path.as_str()))
+            .copied()
+            .unwrap_or_default();
+        if !fixable {
             totals.for_a_person += count;
             continue;
         }
