@@ -90,6 +90,12 @@ impl Arg<'_> {
     }
 }
 
+/// Where a command ends: after its last argument, or after its last subcommand word when it has
+/// no argument.
+fn command_end(args: &[Arg], last_word_end: usize) -> usize {
+    args.iter().map(Arg::end).fold(last_word_end, usize::max)
+}
+
 fn parse_args<'c>(text: &str, words: &'c [Word]) -> Vec<Arg<'c>> {
     let mut args = Vec::new();
     let mut k = 0;
@@ -218,12 +224,7 @@ fn extension_set(
             out.declared_ports.push(port);
         }
     }
-    let end = args
-        .iter()
-        .map(Arg::end)
-        .max()
-        .unwrap_or(words[3].range.end);
-    let range = start..end.max(words[3].range.end);
+    let range = start..command_end(&args, words[3].range.end);
     let type_name = match &ty {
         Value::Known(t) => t.clone(),
         Value::Unknown => "Managed Identity extension".to_owned(),
@@ -335,12 +336,7 @@ fn login(text: &str, words: &[Word], start: usize, vars: &Vars, out: &mut Analys
     if let Some(p) = port {
         out.declared_ports.push(p);
     }
-    let end = args
-        .iter()
-        .map(Arg::end)
-        .max()
-        .unwrap_or(words[1].range.end);
-    let range = start..end.max(words[1].range.end);
+    let range = start..command_end(&args, words[1].range.end);
     let port_text = port_arg
         .value
         .as_ref()

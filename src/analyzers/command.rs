@@ -478,13 +478,7 @@ impl<'a> Lexer<'a> {
                     self.push_byte(ps_escape(e));
                     self.i += 2;
                 }
-                b'$' if self.at(self.i + 1) == b'(' => {
-                    let start = self.i;
-                    let end = skip_subexpression(self.b, self.i + 1, self.end);
-                    self.word_mut().literal = false;
-                    self.push_slice(start..end);
-                    self.i = end;
-                }
+                b'$' if self.at(self.i + 1) == b'(' => self.push_subexpression(),
                 b'$' => {
                     self.word_mut().literal = false;
                     self.push_byte(c);
@@ -496,6 +490,16 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
+    }
+
+    /// `$( ... )` inside a double-quoted string: kept whole in the word, which is no longer a
+    /// literal (PowerShell and shell alike).
+    fn push_subexpression(&mut self) {
+        let start = self.i;
+        let end = skip_subexpression(self.b, self.i + 1, self.end);
+        self.word_mut().literal = false;
+        self.push_slice(start..end);
+        self.i = end;
     }
 
     fn ps_here_string(&mut self) {
@@ -623,13 +627,7 @@ impl<'a> Lexer<'a> {
                 b'\\' if self.newline_len(self.i + 1) > 0 => {
                     self.i += 1 + self.newline_len(self.i + 1);
                 }
-                b'$' if self.at(self.i + 1) == b'(' => {
-                    let start = self.i;
-                    let end = skip_subexpression(self.b, self.i + 1, self.end);
-                    self.word_mut().literal = false;
-                    self.push_slice(start..end);
-                    self.i = end;
-                }
+                b'$' if self.at(self.i + 1) == b'(' => self.push_subexpression(),
                 b'$' | b'`' => {
                     self.word_mut().literal = false;
                     self.push_byte(c);
