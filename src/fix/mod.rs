@@ -255,7 +255,7 @@ fn fix_root(
     for e in &result.errors {
         totals.errors.push(format!(
             "{}: {}",
-            crate::report::display_path(&result, e.root, &e.path),
+            crate::report::error_path(&result, e),
             e.message
         ));
     }

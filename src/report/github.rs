@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use super::{Report, ReportOptions, display_path, sarif::error_path};
+use super::{Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Severity},
     scan::ScanResult,

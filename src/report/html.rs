@@ -11,7 +11,7 @@ use std::{
     io::{self, Write},
 };
 
-use super::{Report, ReportOptions, display_path, sarif::error_path};
+use super::{Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Finding, LocatedEdit, Severity},
     rules::catalogue,

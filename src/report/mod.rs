@@ -8,7 +8,7 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::scan::ScanResult;
+use crate::scan::{FileError, ScanResult};
 
 /// Everything a report may show besides the scan result.
 #[derive(Clone, Copy, Debug)]
@@ -36,5 +36,15 @@ pub fn display_path(result: &ScanResult, root: usize, rel: &str) -> String {
         rel.to_owned()
     } else {
         format!("{}/{rel}", r.trim_end_matches('/'))
+    }
+}
+
+/// Where a per-file error is, as shown to a person. Errors about a root itself (a walk error
+/// with no path) carry the root's own path, which must not be joined to the root again.
+pub fn error_path(result: &ScanResult, e: &FileError) -> String {
+    match result.roots.get(e.root) {
+        Some(root) if root.display().to_string() == e.path => e.path.clone(),
+        Some(_) => display_path(result, e.root, &e.path),
+        None => e.path.clone(),
     }
 }

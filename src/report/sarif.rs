@@ -13,7 +13,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{Report, ReportOptions, display_path};
+use super::{Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Finding, LocatedEdit, Severity},
     rules::{Rule, catalogue},
@@ -551,16 +551,6 @@ impl Locator<'_> {
             };
         }
         Place::Relative(normalize(shown))
-    }
-}
-
-/// Where a per-file error is, as shown to a person. Errors about a root itself (a walk error
-/// with no path) carry the root's own path, which must not be joined to the root again.
-pub(crate) fn error_path(result: &ScanResult, e: &FileError) -> String {
-    match result.roots.get(e.root) {
-        Some(root) if root.display().to_string() == e.path => e.path.clone(),
-        Some(_) => display_path(result, e.root, &e.path),
-        None => e.path.clone(),
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use super::{Report, ReportOptions, display_path};
+use super::{Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Severity},
     scan::{ScanResult, Skipped},
@@ -64,7 +64,7 @@ impl Report for Text {
             writeln!(
                 out,
                 "{}: {} {}",
-                paint(c, PATH, &display_path(result, e.root, &e.path)),
+                paint(c, PATH, &error_path(result, e)),
                 paint(c, ERROR, "error:"),
                 e.message
             )?;
