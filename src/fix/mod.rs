@@ -121,10 +121,8 @@ fn to_crlf(s: &str) -> String {
 /// What happened to one file.
 #[derive(Debug)]
 pub struct FileChange {
-    pub record: FileRecord,
     pub original: Vec<u8>,
     pub updated: Vec<u8>,
-    pub encoding: source::Encoding,
     pub applied: usize,
     pub remaining: Vec<Diagnostic>,
 }
@@ -164,10 +162,8 @@ pub fn plan_file(
     }
     let updated = source::encode_like(&new_text, encoding, &original);
     Ok(FileChange {
-        record: record.clone(),
         original,
         updated,
-        encoding,
         applied: fixed.applied,
         remaining: fixed.remaining,
     })
