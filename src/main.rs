@@ -1,10 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use imds_migrate::{
-    app::{self, exit},
-    cli::Cli,
-};
+use imds_migrate::{app, cli::Cli, exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -14,11 +14,12 @@ use std::{
 };
 
 use crate::{
-    app::{self, exit},
     cli::FixArgs,
     error::{Error, Result},
+    exit,
     finding::{Applicability, Diagnostic, Fix},
     kind::FileKind,
+    options,
     scan::{self, FileRecord, ScanOptions},
     source::{self, Decoded},
 };
@@ -203,7 +204,7 @@ struct Totals {
 pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
     let mut totals = Totals::default();
     let mut diff_out = String::new();
-    for opts in app::scan_options(&args.common)? {
+    for opts in options::scan_options(&args.common)? {
         fix_root(args, &opts, verbose, &mut totals, &mut diff_out);
     }
     if args.diff {

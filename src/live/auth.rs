@@ -12,7 +12,7 @@ use std::{
 
 use serde_json::Value;
 
-use super::client::{self, check_endpoint, is_loopback, split_url};
+use super::http::{self, check_endpoint, is_loopback, split_url};
 use crate::{cli::live::AuthMethod, error::Error};
 
 /// A token or a client secret. No `Display`; `Debug` shows nothing.
@@ -320,7 +320,7 @@ fn service_principal(
     resource: &str,
 ) -> Result<(Secret, Duration), Error> {
     let (origin, _) = split_url(token_url).map_err(Error::new)?;
-    let agent = client::agent(Duration::from_secs(60), is_loopback(&origin.host));
+    let agent = http::agent(Duration::from_secs(60), is_loopback(&origin.host));
     let scope = format!("{}/.default", resource.trim_end_matches('/'));
     let result = agent.post(token_url).send_form([
         ("grant_type", "client_credentials"),
@@ -328,11 +328,8 @@ fn service_principal(
         ("client_secret", secret.expose()),
         ("scope", scope.as_str()),
     ]);
-    let what = format!(
-        "service principal sign-in at {}",
-        client::path_of(token_url)
-    );
-    let resp = client::read_response(result).map_err(|e| {
+    let what = format!("service principal sign-in at {}", http::path_of(token_url));
+    let resp = http::read_response(result).map_err(|e| {
         let e = e.replace(secret.expose(), "***");
         Error::new(format!("{what}: {e}"))
     })?;
@@ -396,7 +393,7 @@ fn managed_identity(url: &str) -> Result<(Secret, Duration), Error> {
         .into();
     let result = agent.get(url).header("Metadata", "true").call();
     let what = "managed identity (IMDS)";
-    let resp = client::read_response(result).map_err(|e| Error::new(format!("{what}: {e}")))?;
+    let resp = http::read_response(result).map_err(|e| Error::new(format!("{what}: {e}")))?;
     if resp.status != 200 {
         return Err(token_error(what, resp.status, &resp.body, None));
     }

@@ -1,12 +1,13 @@
 //! Live mode: list and remove deployed Managed Identity extensions through Azure Resource Manager.
 //!
 //! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
-//! `output` renders; `client` is the only HTTP code and `auth` the only credential code.
+//! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
 
 pub mod auth;
 pub mod client;
 pub mod discover;
 pub mod execute;
+pub mod http;
 pub mod output;
 pub mod plan;
 
@@ -56,7 +57,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     let yes = remove.is_some_and(|r| r.yes);
     let (arm_default, login, audience) = cloud_endpoints(common.cloud);
     let arm = common.arm_endpoint.as_deref().unwrap_or(arm_default);
-    client::check_endpoint(arm).map_err(|e| Error::new(format!("--arm-endpoint: {e}")))?;
+    http::check_endpoint(arm).map_err(|e| Error::new(format!("--arm-endpoint: {e}")))?;
     let audience = common.arm_audience.as_deref().unwrap_or(audience);
     for s in &common.subscriptions {
         if !discover::valid_subscription(s) {
