@@ -11,6 +11,7 @@ pub mod command;
 pub mod endpoint;
 pub mod lexical;
 pub mod markdown;
+pub mod pattern;
 pub mod powershell;
 pub mod sdk;
 pub mod terraform;
