@@ -10,8 +10,9 @@ the tree. Scale 1 is about 20,000 files and 400 MB.
 `--profile azure` writes an Azure-heavy infrastructure repository instead (8,000 files and about
 200 MB at scale 1): ARM templates, Bicep, Terraform and SDK sources where user-assigned identities,
 `ManagedIdentityCredential`, AAD, IMDS and Arc token URLs are on every page and the extension is
-rare (60 planted usages). Both profiles hold only files that imds-migrate reads too: nothing is
-skipped by name, so a comparison with ripgrep over the same tree is fair.
+rare (60 planted usages). `--profile fixes` writes 5,000 small files that each hold one usage with
+a safe fix, for the `fix` benchmark. Every profile holds only files that imds-migrate reads too:
+nothing is skipped by name, so a comparison with ripgrep over the same tree is fair.
 """
 import argparse
 import json
@@ -249,6 +250,32 @@ def azure_tree(rng, out, scale, planted):
         write(f"{out}/{path}", "\n".join(lines) + "\n")
 
 
+def fixes_tree(rng, out, scale, planted):
+    """5,000 files (at scale 1) that each hold one usage `fix` rewrites safely: the fix benchmark."""
+    kinds = ["json", "sh", "py", "tf"]
+    for n in range(5000 * scale):
+        kind = kinds[n % len(kinds)]
+        path = f"svc{n % 100:02d}/{ident(rng)}_{n}.{kind}"
+        if kind == "json":
+            text, line = arm_template(rng, True, int(rng.lognormvariate(8.5, 0.5)))
+            planted.append({"path": path, "line": line, "rule": "IMDS001"})
+            write(f"{out}/{path}", text)
+            continue
+        lines = filler_lines(rng, kind, 40)
+        snippet, rule = {
+            "sh": (["az vm extension set -g \"$RG\" --vm-name \"$VM\" \\",
+                    "  --name ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity --version 1.0"], "IMDS011"),
+            "py": (['    token = requests.get("http://localhost:50342/oauth2/token?resource=https://vault.azure.net", headers={"Metadata": "true"})'], "IMDS030"),
+            "tf": (PLANTS[7][2], "IMDS020"),
+        }[kind]
+        at = rng.randrange(len(lines))
+        if kind == "tf":
+            at = len(lines)
+        lines[at:at] = snippet
+        planted.append({"path": path, "line": at + 1, "rule": rule})
+        write(f"{out}/{path}", "\n".join(lines) + "\n")
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     mode = "wb" if isinstance(data, bytes) else "w"
@@ -261,13 +288,13 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--profile", choices=["monorepo", "azure"], default="monorepo")
+    ap.add_argument("--profile", choices=["monorepo", "azure", "fixes"], default="monorepo")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     out = args.out
-    if args.profile == "azure":
+    if args.profile in ("azure", "fixes"):
         planted = []
-        azure_tree(rng, out, args.scale, planted)
+        (azure_tree if args.profile == "azure" else fixes_tree)(rng, out, args.scale, planted)
         with open(os.path.join(out, "..", os.path.basename(out.rstrip("/")) + ".planted.json"), "w") as f:
             json.dump(planted, f, indent=1)
         return
@@ -282,7 +309,7 @@ def main():
     for k, w in kinds:
         total += w
         cum.append((total, k))
-    plant_every = 40  # one file in 40 carries a planted usage
+    plant_every = 160  # one file in 160 carries a planted usage (about 120 at scale 1)
     for n in range(files):
         svc = f"services/svc{n % 200:03d}/{rng.choice(['src', 'lib', 'deploy', 'docs', 'ops'])}"
         r = rng.random() * total

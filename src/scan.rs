@@ -30,7 +30,7 @@ pub const DEFAULT_MAX_FILESIZE: u64 = 64 * 1024 * 1024;
 const BINARY_SNIFF: usize = 8 * 1024;
 /// Files larger than this are prefiltered in chunks before being read whole.
 const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
-const STREAM_CHUNK: usize = 1024 * 1024;
+const STREAM_CHUNK: usize = 64 * 1024;
 /// Longer than any trigger literal and its confirmation window.
 const TRIGGER_OVERLAP: usize = crate::prefilter::OVERLAP;
 
@@ -477,7 +477,7 @@ fn scan_file(
     // Text without a NUL byte in its head is neither UTF-16 nor binary: the common case costs
     // one memchr, no decoding.
     let has_nul = memchr::memchr(0, buf).is_some();
-    let utf16 = source::has_utf16_bom(buf) || (has_nul && bomless_utf16(buf).is_some());
+    let utf16 = source::has_utf16_bom(buf) || (has_nul && source::sniff_utf16(buf).is_some());
     if !utf16 && has_nul {
         return FileOutcome::Skipped(SkipReason::Binary);
     }
@@ -532,21 +532,22 @@ fn stream_has_trigger(
     if matcher.matches(head) {
         return Ok(true);
     }
-    // Keep the tail of the previous chunk: a literal may straddle two chunks.
-    let overlap = TRIGGER_OVERLAP.min(head.len());
-    let mut window = head[head.len() - overlap..].to_vec();
-    let mut chunk = vec![0u8; STREAM_CHUNK];
+    // Keep the tail of the previous chunk: a literal may straddle two chunks. Reads land right
+    // after it, so each byte is copied once, by the kernel.
+    let mut window = vec![0u8; TRIGGER_OVERLAP + STREAM_CHUNK];
+    let mut kept = TRIGGER_OVERLAP.min(head.len());
+    window[..kept].copy_from_slice(&head[head.len() - kept..]);
     loop {
-        let n = file.read(&mut chunk)?;
+        let n = file.read(&mut window[kept..])?;
         if n == 0 {
             return Ok(false);
         }
-        window.extend_from_slice(&chunk[..n]);
-        if matcher.matches(&window) {
+        let end = kept + n;
+        if matcher.matches(&window[..end]) {
             return Ok(true);
         }
-        let keep = TRIGGER_OVERLAP.min(window.len());
-        window.drain(..window.len() - keep);
+        kept = TRIGGER_OVERLAP.min(end);
+        window.copy_within(end - kept..end, 0);
     }
 }
 
@@ -580,15 +581,6 @@ pub fn analyze_text(
         .diagnostics
         .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
     analysis
-}
-
-fn bomless_utf16(bytes: &[u8]) -> Option<source::Decoded> {
-    let d = source::decode(bytes);
-    matches!(
-        d.encoding,
-        source::Encoding::Utf16Le | source::Encoding::Utf16Be
-    )
-    .then_some(d)
 }
 
 /// Turns diagnostics into located findings (rules switched off are dropped here).

@@ -147,7 +147,7 @@ fn utf16(bytes: &[u8], encoding: Encoding) -> Decoded {
 }
 
 /// BOM-less UTF-16 holding mostly ASCII: NUL in every odd (LE) or even (BE) position of the head.
-fn sniff_utf16(bytes: &[u8]) -> Option<Encoding> {
+pub fn sniff_utf16(bytes: &[u8]) -> Option<Encoding> {
     let head = &bytes[..bytes.len().min(512) & !1];
     if head.len() < 8 {
         return None;
