@@ -48,6 +48,8 @@ pub struct ScanOptions {
     pub respect_ignore_files: bool,
     /// Rules switched off for some paths (`per-file-ignores`).
     pub per_file_ignores: crate::config::PerFileIgnores,
+    /// The configuration file these options came from, if any (said with `-v`).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -62,6 +64,7 @@ impl Default for ScanOptions {
             exclude: Vec::new(),
             respect_ignore_files: true,
             per_file_ignores: crate::config::PerFileIgnores::default(),
+            config_file: None,
         }
     }
 }
@@ -118,8 +121,6 @@ pub struct ScanResult {
     pub files: BTreeMap<(usize, String), FileRecord>,
     /// Every port the repository's extensions declare, plus the configured ones.
     pub ports: BTreeSet<u16>,
-    /// Temporary files a killed `fix` left behind (never scanned; `fix` removes them).
-    pub stale_temps: Vec<PathBuf>,
 }
 
 impl ScanResult {
@@ -143,7 +144,6 @@ impl ScanResult {
                     ((root + offset, rel), rec)
                 }));
             all.ports.extend(r.ports);
-            all.stale_temps.extend(r.stale_temps);
             all.summary.add(&r.summary);
             all.root_summaries.extend(r.root_summaries);
         }
@@ -178,7 +178,6 @@ struct Shared {
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
     per_root: Vec<Summary>,
-    stale_temps: Vec<PathBuf>,
 }
 
 /// Scans every root and returns findings sorted for output.
@@ -229,7 +228,6 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         root_summaries: shared.per_root,
         files,
         ports: shared.ports,
-        stale_temps: shared.stale_temps,
     }
 }
 
@@ -302,16 +300,14 @@ fn scan_root(
             if !ft.is_file() {
                 return WalkState::Continue;
             }
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(crate::fix::writer::TEMP_PREFIX)
-            {
-                shared.lock().unwrap().stale_temps.push(entry.path().to_path_buf());
+            // A killed `fix` run's temporary file: never scanned; the next `fix` removes it.
+            if crate::fix::writer::is_temp_name(entry.file_name()) {
                 return WalkState::Continue;
             }
             let rel = relative_path(root, entry.path(), root_is_file);
-            match scan_file(opts, matcher, entry.path(), &rel, &mut buf) {
+            // A root named on the command line may be a link the user chose to follow.
+            let named = entry.depth() == 0;
+            match scan_file(opts, matcher, entry.path(), &rel, named, &mut buf) {
                 FileOutcome::Skipped(reason) => {
                     let mut s = shared.lock().unwrap();
                     let sk = &mut s.per_root[root_idx].skipped;
@@ -416,7 +412,13 @@ pub fn relative_path(root: &Path, path: &Path, root_is_file: bool) -> String {
     } else {
         path.strip_prefix(root).unwrap_or(path)
     };
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = rel.to_string_lossy();
+    // On Unix a backslash is part of a name (`back\slash.sh` is not `back/slash.sh`).
+    let s = if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    };
     s.trim_start_matches("./").to_owned()
 }
 
@@ -447,6 +449,7 @@ fn scan_file(
     matcher: &Prefilter,
     path: &Path,
     rel: &str,
+    named: bool,
     buf: &mut Vec<u8>,
 ) -> FileOutcome {
     // Log files hold quoted errors, never usages: not even read.
@@ -454,7 +457,8 @@ fn scan_file(
         return FileOutcome::Skipped(SkipReason::Log);
     }
     buf.clear();
-    let mut file = match fs::File::open(path) {
+    // The walk saw a regular file; if it has become a symlink since, it is not read through.
+    let mut file = match open(path, named) {
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
     };
@@ -515,6 +519,19 @@ fn scan_file(
         declared_ports: analysis.declared_ports,
         problems,
     })
+}
+
+fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    if !follow {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+            rustix::fs::OFlags::NOFOLLOW.bits() as i32,
+        );
+    }
+    options.open(path)
 }
 
 /// Runs the prefilter over the rest of a large file in chunks (`head` holds what was read),
@@ -655,7 +672,14 @@ mod tests {
         let path = dir.path().join(name);
         fs::write(&path, bytes).unwrap();
         let opts = ScanOptions::default();
-        scan_file(&opts, &Prefilter::new(&[]), &path, name, &mut Vec::new())
+        scan_file(
+            &opts,
+            &Prefilter::new(&[]),
+            &path,
+            name,
+            false,
+            &mut Vec::new(),
+        )
     }
 
     #[test]

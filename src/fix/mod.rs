@@ -122,6 +122,9 @@ fn to_crlf(s: &str) -> String {
 /// What happened to one file.
 #[derive(Debug)]
 pub struct FileChange {
+    /// Where the file is, and which file it was when read: the writer checks both.
+    pub target: writer::Target,
+    pub id: writer::FileId,
     pub original: Vec<u8>,
     pub updated: Vec<u8>,
     pub applied: usize,
@@ -136,7 +139,9 @@ pub fn plan_file(
     ports: &BTreeSet<u16>,
     unsafe_fixes: bool,
 ) -> Result<FileChange, String> {
-    let original = std::fs::read(&record.abs_path).map_err(|e| format!("cannot read: {e}"))?;
+    let root = opts.roots.get(record.root).unwrap_or(&record.abs_path);
+    let target = writer::Target::new(root, &record.abs_path);
+    let (original, id) = writer::read(&target).map_err(|e| format!("cannot read: {e}"))?;
     let Decoded {
         text,
         encoding,
@@ -163,6 +168,8 @@ pub fn plan_file(
     }
     let updated = source::encode_like(&new_text, encoding, &original);
     Ok(FileChange {
+        target,
+        id,
         original,
         updated,
         applied: fixed.applied,
@@ -204,7 +211,26 @@ struct Totals {
 pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
     let mut totals = Totals::default();
     let mut diff_out = String::new();
-    for opts in options::scan_options(&args.common)? {
+    let all = options::scan_options(&args.common)?;
+    options::log_config(&all, verbose);
+    for mut opts in all {
+        match resolve_link_root(&opts.roots[0]) {
+            Ok(Some(target)) => {
+                if verbose {
+                    crate::stdio::note(&format!(
+                        "{}: symbolic link, fixing its target {}",
+                        opts.roots[0].display(),
+                        target.display()
+                    ));
+                }
+                opts.roots[0] = target;
+            }
+            Ok(None) => {}
+            Err(why) => {
+                totals.errors.push(why);
+                continue;
+            }
+        }
         fix_root(args, &opts, verbose, &mut totals, &mut diff_out);
     }
     if args.diff {
@@ -234,6 +260,27 @@ pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
     })
 }
 
+/// A root named on the command line that is a symbolic link: its target is fixed (the link stays
+/// a link) when the target lies inside the current directory's tree; anywhere else it is refused,
+/// since a link in a repository must not make `fix` write outside it.
+fn resolve_link_root(root: &std::path::Path) -> Result<Option<std::path::PathBuf>, String> {
+    if !std::fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(None);
+    }
+    let refuse = |why: &str| format!("{}: symbolic link {why}; not fixed", root.display());
+    let target = std::fs::canonicalize(root).map_err(|e| refuse(&format!("({e})")))?;
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| refuse(&format!("(current directory: {e})")))?;
+    match target.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => Ok(Some(rel.to_path_buf())),
+        _ => Err(refuse(&format!(
+            "to {}, outside the current directory",
+            target.display()
+        ))),
+    }
+}
+
 /// Fixes (or diffs) every file of one root that has a finding with a fix.
 fn fix_root(
     args: &FixArgs,
@@ -244,9 +291,12 @@ fn fix_root(
 ) {
     let result = scan::scan(opts);
     if !args.diff {
-        let removed = writer::remove_stale_temps(&result.stale_temps);
+        let stale: Vec<_> = opts.roots.iter().flat_map(|r| writer::find_stale_temps(r)).collect();
+        let removed = writer::remove_stale_temps(&stale);
         if verbose && removed > 0 {
-            eprintln!("removed {removed} temporary files left by an interrupted run");
+            crate::stdio::note(&format!(
+                "removed {removed} temporary files left by an interrupted run"
+            ));
         }
     }
     for e in &result.errors {
@@ -274,7 +324,7 @@ fn fix_root(
             totals.for_a_person += count;
             continue;
         }
-        let change = match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
+        let mut change = match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
             Ok(c) => c,
             Err(why) => {
                 totals.errors.push(format!("{display}: {why}"));
@@ -282,6 +332,49 @@ fn fix_root(
                 continue;
             }
         };
+        if !args.diff {
+            // A file changed since it was analyzed (another run fixed it, someone edited it) is
+            // analyzed again from what is on disk now, a few times at most.
+            let mut tries = 0;
+            let written = loop {
+                if change.updated == change.original {
+                    break Ok(false);
+                }
+                let opts_w = writer::ReplaceOptions { force: args.force };
+                match writer::replace(
+                    &change.target,
+                    change.id,
+                    &change.original,
+                    &change.updated,
+                    opts_w,
+                ) {
+                    Err(writer::ReplaceError::Changed) if tries < 3 => {
+                        tries += 1;
+                        match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
+                            Ok(c) => change = c,
+                            Err(why) => break Err(why),
+                        }
+                    }
+                    Err(writer::ReplaceError::Changed) => {
+                        break Err("changed on disk while being fixed; not overwritten".into());
+                    }
+                    Err(writer::ReplaceError::Refused(why)) => break Err(why),
+                    Err(writer::ReplaceError::Io(e)) => break Err(format!("cannot write: {e}")),
+                    Ok(()) => break Ok(true),
+                }
+            };
+            match written {
+                Ok(true) if verbose => {
+                    crate::stdio::note(&format!("fixed {display} ({} fixes)", change.applied));
+                }
+                Ok(_) => {}
+                Err(why) => {
+                    totals.errors.push(format!("{display}: {why}"));
+                    totals.for_a_person += count;
+                    continue;
+                }
+            }
+        }
         for d in &change.remaining {
             match &d.fix {
                 Some(f) if f.applicability == Applicability::Unsafe && !args.unsafe_fixes => {
@@ -295,28 +388,10 @@ fn fix_root(
         }
         if args.diff {
             diff_out.push_str(&diff::render(
-                &record.rel_path,
+                &change.target.rel,
                 &change.original,
                 &change.updated,
             ));
-        } else {
-            match writer::replace(&record.abs_path, &change.original, &change.updated) {
-                Ok(()) => {
-                    if verbose {
-                        eprintln!("fixed {display} ({} fixes)", change.applied);
-                    }
-                }
-                Err(writer::ReplaceError::Changed) => {
-                    totals.errors.push(format!(
-                        "{display}: changed on disk while being fixed; not overwritten"
-                    ));
-                    continue;
-                }
-                Err(writer::ReplaceError::Io(e)) => {
-                    totals.errors.push(format!("{display}: cannot write: {e}"));
-                    continue;
-                }
-            }
         }
         totals.applied += change.applied;
         totals.files_changed += 1;
