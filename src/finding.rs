@@ -223,9 +223,18 @@ pub struct Finding {
     /// Byte range in the decoded text; used by `fix`, not part of the JSON contract.
     #[serde(skip)]
     pub range: Range<usize>,
-    /// The source line the finding starts on (for text and HTML reports).
+    /// A window of the source line the finding starts on, at most
+    /// [`crate::snippet::MAX_CHARS`] characters around the finding (for text, SARIF and HTML
+    /// reports); the whole line when it is short.
     #[serde(skip)]
     pub source_line: String,
+    /// The 1-based column (in characters) of the line at which `source_line` starts: 1 unless
+    /// the line was cut before the finding.
+    #[serde(skip)]
+    pub source_column: usize,
+    /// The line goes on after `source_line`.
+    #[serde(skip)]
+    pub source_truncated: bool,
     /// Which scan root the path is relative to (index into the roots given on the command line).
     #[serde(skip)]
     pub root: usize,

@@ -20,6 +20,7 @@ use crate::{
     kind::{self, FileKind},
     prefilter::Prefilter,
     rules::{Selection, catalogue},
+    snippet,
     source::{self, LineIndex},
     suppress,
 };
@@ -616,12 +617,28 @@ pub fn locate(
 ) -> Vec<(Finding, Option<u16>)> {
     let index = LineIndex::new(text);
     let cat = catalogue();
+    let mut offsets = Vec::with_capacity(diagnostics.len() * 2);
+    for d in &diagnostics {
+        offsets.extend([d.range.start, d.range.end]);
+        for e in d.fix.iter().flat_map(|f| &f.edits) {
+            offsets.extend([e.range.start, e.range.end]);
+        }
+    }
+    let mut positions = index.line_cols(text, &offsets).into_iter();
+    let mut next = move || positions.next().unwrap_or((1, 1));
     diagnostics
         .into_iter()
         .map(|d| {
-            let (line, column) = index.line_col(text, d.range.start);
-            let (end_line, end_column) = index.line_col(text, d.range.end);
-            let source_line = text[index.line_range(text, line)].to_owned();
+            let (line, column) = next();
+            let (end_line, end_column) = next();
+            // A bounded window, not the line: a finding on a megabyte-long line of minified
+            // JSON must not carry (and every report repeat) the whole line.
+            let window = snippet::window(
+                text,
+                index.line_range(text, line),
+                d.range.start,
+                snippet::MAX_CHARS,
+            );
             let fix = d.fix.as_ref().map(|fix| FixSummary {
                 applicability: fix.applicability,
                 description: fix.description.clone(),
@@ -629,8 +646,8 @@ pub fn locate(
                     .edits
                     .iter()
                     .map(|e| {
-                        let (line, column) = index.line_col(text, e.range.start);
-                        let (end_line, end_column) = index.line_col(text, e.range.end);
+                        let (line, column) = next();
+                        let (end_line, end_column) = next();
                         LocatedEdit {
                             line,
                             column,
@@ -654,7 +671,9 @@ pub fn locate(
                     fix,
                     file_kind: kind.name(),
                     range: d.range,
-                    source_line,
+                    source_line: text[window.range].to_owned(),
+                    source_column: column.saturating_sub(window.lead_chars).max(1),
+                    source_truncated: window.cut_after,
                     root: 0,
                 },
                 d.requires_port,

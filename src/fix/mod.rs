@@ -365,7 +365,11 @@ fn fix_root(
             };
             match written {
                 Ok(true) if verbose => {
-                    crate::stdio::note(&format!("fixed {display} ({} fixes)", change.applied));
+                    crate::stdio::note(&format!(
+                        "fixed {} ({} fixes)",
+                        crate::snippet::escape_control(&display),
+                        change.applied
+                    ));
                 }
                 Ok(_) => {}
                 Err(why) => {
@@ -401,7 +405,7 @@ fn fix_root(
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
     let mut s = String::new();
     for e in &t.errors {
-        let _ = writeln!(s, "error: {e}");
+        let _ = writeln!(s, "error: {}", crate::snippet::escape_control(e));
     }
     let verb = if diff { "Would apply" } else { "Applied" };
     let _ = write!(
