@@ -505,7 +505,8 @@ fn scan_file(
     if !matcher.matches(text_bytes) {
         return FileOutcome::Clean;
     }
-    let decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    let mut decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    source::cr_to_lf(&mut decoded.text);
     let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
     let kind = kind::classify(path, &decoded.text[..head_end]);
     let analysis = analyze_text(&decoded.text, kind, rel, opts);

@@ -7,8 +7,8 @@ use similar::{ChangeTag, TextDiff};
 
 /// The diff of one file, `a/`/`b/` prefixed, relative to the scan root. The name is quoted as
 /// git quotes it, from its raw bytes.
-pub fn render(rel: &Path, before: &[u8], after: &[u8]) -> String {
-    let raw = rel.as_os_str().as_encoded_bytes();
+pub fn render(rel: impl AsRef<Path>, before: &[u8], after: &[u8]) -> String {
+    let raw = rel.as_ref().as_os_str().as_encoded_bytes();
     match (std::str::from_utf8(before), std::str::from_utf8(after)) {
         (Ok(old), Ok(new)) if !old.contains('\0') && !new.contains('\0') => text(raw, old, new),
         _ => binary(raw, before, after),

@@ -143,10 +143,11 @@ pub fn plan_file(
     let target = writer::Target::new(root, &record.abs_path);
     let (original, id) = writer::read(&target).map_err(|e| format!("cannot read: {e}"))?;
     let Decoded {
-        text,
+        mut text,
         encoding,
         lossy,
     } = source::decode(&original);
+    let cr_only = source::cr_to_lf(&mut text);
     if let Some(why) = lossy {
         return Err(format!("not rewritten: {why}"));
     }
@@ -165,6 +166,9 @@ pub fn plan_file(
     restore_final_newline(&text, &mut new_text);
     if new_text != text {
         verify::check(record.kind, &text, &new_text)?;
+    }
+    if cr_only {
+        source::lf_to_cr(&mut new_text);
     }
     let updated = source::encode_like(&new_text, encoding, &original);
     Ok(FileChange {
