@@ -74,6 +74,62 @@ impl ParseError {
     }
 }
 
+impl ParseError {
+    /// True when the text was refused for holding more than [`MAX_NODES`] values, not for its
+    /// syntax.
+    pub fn is_too_large(&self) -> bool {
+        self.message == too_large_message()
+    }
+}
+
+fn too_large_message() -> String {
+    format!("more than {MAX_NODES} values")
+}
+
+/// The number of values (scalars, objects, arrays; not keys) in a JSONC text, counted by a
+/// linear pass that stores nothing: what a text refused by [`MAX_NODES`] holds. Exact for
+/// valid JSONC.
+pub fn count_values(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    let mut in_scalar = false;
+    while i < b.len() {
+        let c = b[i];
+        let scalar_byte = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'-');
+        if scalar_byte {
+            n += usize::from(!in_scalar);
+            in_scalar = true;
+            i += 1;
+            continue;
+        }
+        in_scalar = false;
+        match c {
+            b'{' | b'[' => n += 1,
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                // A string followed by `:` is a key, not a value.
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                n += usize::from(b.get(j) != Some(&b':'));
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |p| i + 2 + p + 1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let bytes = text.as_bytes();
     let offset = offset.min(bytes.len());
@@ -480,7 +536,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
         };
         debug_assert!(expecting_value);
         if nodes.len() >= MAX_NODES {
-            return Err(err(pos, &format!("more than {MAX_NODES} values")));
+            return Err(err(pos, &too_large_message()));
         }
         match c {
             None => return Err(err(pos, "unexpected end of text")),
@@ -577,6 +633,13 @@ mod tests {
         ] {
             assert!(parse(bad, false).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn values_are_counted_without_storing_them() {
+        let text = "// c\n{\"a\": [1, -2.5e3, true, null, \"s\\\"\"], /* x */ \"b\" : {\"c\": \"d\"}}";
+        assert_eq!(count_values(text), 9);
+        parse(text, false).unwrap();
     }
 
     #[test]

@@ -61,17 +61,28 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         }
         let is_template = template::has_control(text) || ctx.path.ends_with(".t");
         if !is_template && !snippet {
-            out.problems
-                .push(format!("{}; searched as text", first_error.describe(text)));
+            out.problems.push(unparsed(&first_error, text));
         }
         text::analyze(text, &blanked.text, is_template, out);
         return;
     }
     if !snippet {
-        out.problems
-            .push(format!("{}; searched as text", first_error.describe(text)));
+        out.problems.push(unparsed(&first_error, text));
     }
     text::analyze(text, text, false, out);
+}
+
+/// Why a file is searched as text: invalid JSON, or valid but above the parser's value cap.
+fn unparsed(e: &jsonc::ParseError, text: &str) -> String {
+    if e.is_too_large() {
+        format!(
+            "too large for structural analysis ({} values, at most {} are analyzed); searched as text",
+            jsonc::count_values(text),
+            jsonc::MAX_NODES
+        )
+    } else {
+        format!("{}; searched as text", e.describe(text))
+    }
 }
 
 /// Whether `text` parses as JSONC, after blanking Go-template markup. The fix engine refuses to
