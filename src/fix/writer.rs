@@ -28,7 +28,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// `.imds-migrate~` + 16 random hex digits + 8 hex digits of a check over them + `.tmp`: a name
 /// a person does not write by accident, so cleaning up leftovers never deletes a user's file.
-fn temp_name() -> OsString {
+pub fn temp_name() -> OsString {
     let random = format!("{:016x}", fastrand::u64(..));
     OsString::from(format!(
         "{TEMP_PREFIX}{random}{:08x}{TEMP_SUFFIX}",
