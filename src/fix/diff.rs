@@ -266,7 +266,10 @@ mod tests {
     #[test]
     fn names_are_quoted_as_git_quotes_them() {
         assert_eq!(quote_path("a/", b"plain name.sh"), "a/plain name.sh");
-        assert_eq!(quote_path("a/", b"back\\slash.sh"), "\"a/back\\\\slash.sh\"");
+        assert_eq!(
+            quote_path("a/", b"back\\slash.sh"),
+            "\"a/back\\\\slash.sh\""
+        );
         assert_eq!(
             quote_path("b/", "t\tn\nq\"\u{e9}\x7f".as_bytes()),
             "\"b/t\\tn\\nq\\\"\\303\\251\\177\""
@@ -277,6 +280,9 @@ mod tests {
     #[test]
     fn cr_only_text_ends_on_its_own_line() {
         let d = render(Path::new("a.sh"), b"one\rtwo\r", b"one\r2\r");
-        assert!(d.ends_with("+one\r2\r\n\\ No newline at end of file\n"), "{d:?}");
+        assert!(
+            d.ends_with("+one\r2\r\n\\ No newline at end of file\n"),
+            "{d:?}"
+        );
     }
 }

@@ -295,7 +295,11 @@ fn fix_root(
 ) {
     let result = scan::scan(opts);
     if !args.diff {
-        let stale: Vec<_> = opts.roots.iter().flat_map(|r| writer::find_stale_temps(r)).collect();
+        let stale: Vec<_> = opts
+            .roots
+            .iter()
+            .flat_map(|r| writer::find_stale_temps(r))
+            .collect();
         let removed = writer::remove_stale_temps(&stale);
         if verbose && removed > 0 {
             crate::stdio::note(&format!(

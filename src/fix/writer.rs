@@ -41,7 +41,9 @@ fn check(random: &str) -> u32 {
     random
         .bytes()
         .chain(*b"imds-migrate")
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+        .fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
 }
 
 /// True for names made by [`temp_name`] (and only those).

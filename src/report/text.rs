@@ -7,8 +7,8 @@ use anstyle::{AnsiColor, Effects, Style};
 use super::{Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Severity},
-    snippet::escape_control,
     scan::{ScanResult, Skipped},
+    snippet::escape_control,
 };
 
 pub struct Text;
@@ -49,7 +49,11 @@ impl Report for Text {
             writeln!(
                 out,
                 "{}:{}:{}  {}  {}{}",
-                paint(c, PATH, &escape_control(&display_path(result, f.root, &f.path))),
+                paint(
+                    c,
+                    PATH,
+                    &escape_control(&display_path(result, f.root, &f.path))
+                ),
                 f.line,
                 f.column,
                 paint(c, style, &f.rule_id),

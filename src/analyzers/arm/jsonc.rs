@@ -90,44 +90,44 @@ fn too_large_message() -> String {
 /// linear pass that stores nothing: what a text refused by [`MAX_NODES`] holds. Exact for
 /// valid JSONC.
 pub fn count_values(text: &str) -> usize {
-    let b = text.as_bytes();
-    let (mut i, mut n) = (0, 0);
+    let bytes = text.as_bytes();
+    let (mut pos, mut count) = (0, 0);
     let mut in_scalar = false;
-    while i < b.len() {
-        let c = b[i];
-        let scalar_byte = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'-');
-        if scalar_byte {
-            n += usize::from(!in_scalar);
+    while pos < bytes.len() {
+        let byte = bytes[pos];
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'+' | b'-') {
+            count += usize::from(!in_scalar);
             in_scalar = true;
-            i += 1;
+            pos += 1;
             continue;
         }
         in_scalar = false;
-        match c {
-            b'{' | b'[' => n += 1,
+        match byte {
+            b'{' | b'[' => count += 1,
             b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
+                pos += 1;
+                while pos < bytes.len() && bytes[pos] != b'"' {
+                    pos += if bytes[pos] == b'\\' { 2 } else { 1 };
                 }
                 // A string followed by `:` is a key, not a value.
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_whitespace() {
-                    j += 1;
+                let mut next = pos + 1;
+                while next < bytes.len() && bytes[next].is_ascii_whitespace() {
+                    next += 1;
                 }
-                n += usize::from(b.get(j) != Some(&b':'));
+                count += usize::from(bytes.get(next) != Some(&b':'));
             }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => {
+                pos = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |p| pos + p);
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |p| i + 2 + p + 1);
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => {
+                pos = memchr::memmem::find(&bytes[pos + 2..], b"*/")
+                    .map_or(bytes.len(), |p| pos + 2 + p + 1);
             }
             _ => {}
         }
-        i += 1;
+        pos += 1;
     }
-    n
+    count
 }
 
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -637,7 +637,8 @@ mod tests {
 
     #[test]
     fn values_are_counted_without_storing_them() {
-        let text = "// c\n{\"a\": [1, -2.5e3, true, null, \"s\\\"\"], /* x */ \"b\" : {\"c\": \"d\"}}";
+        let text =
+            "// c\n{\"a\": [1, -2.5e3, true, null, \"s\\\"\"], /* x */ \"b\" : {\"c\": \"d\"}}";
         assert_eq!(count_values(text), 9);
         parse(text, false).unwrap();
     }
