@@ -29,6 +29,7 @@ pub fn scan_options(common: &CommonArgs) -> Result<Vec<ScanOptions>> {
         Some(path) => Some((Config::load(path)?, path.clone())),
         None => None,
     };
+    let threads = threads(common.threads);
     let mut all = Vec::with_capacity(roots.len());
     for root in roots {
         // The walker reads `-` as standard input; a file of that name is meant.
@@ -58,6 +59,7 @@ pub fn scan_options(common: &CommonArgs) -> Result<Vec<ScanOptions>> {
         check_globs(&config.exclude, &origin)?;
         let mut opts = merge(common, &config, root)?;
         opts.config_file = config_file;
+        opts.threads = threads;
         all.push(opts);
     }
     check_globs(&common.exclude, "--exclude")?;
@@ -159,7 +161,7 @@ fn merge(common: &CommonArgs, config: &Config, root: PathBuf) -> Result<ScanOpti
             .max_filesize
             .or(config.max_filesize)
             .unwrap_or(scan::DEFAULT_MAX_FILESIZE),
-        threads: threads(common.threads),
+        threads: common.threads,
         exclude: config
             .exclude
             .iter()

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod guard;
 pub mod verify;
 pub mod writer;
 
@@ -218,7 +219,7 @@ pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
     let all = options::scan_options(&args.common)?;
     options::log_config(&all, verbose);
     for mut opts in all {
-        match resolve_link_root(&opts.roots[0]) {
+        match guard::resolve_link_root(&opts.roots[0]) {
             Ok(Some(target)) => {
                 if verbose {
                     crate::stdio::note(&format!(
@@ -262,27 +263,6 @@ pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
     } else {
         exit::FINDINGS
     })
-}
-
-/// A root named on the command line that is a symbolic link: its target is fixed (the link stays
-/// a link) when the target lies inside the current directory's tree; anywhere else it is refused,
-/// since a link in a repository must not make `fix` write outside it.
-fn resolve_link_root(root: &std::path::Path) -> Result<Option<std::path::PathBuf>, String> {
-    if !std::fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Ok(None);
-    }
-    let refuse = |why: &str| format!("{}: symbolic link {why}; not fixed", root.display());
-    let target = std::fs::canonicalize(root).map_err(|e| refuse(&format!("({e})")))?;
-    let cwd = std::env::current_dir()
-        .and_then(std::fs::canonicalize)
-        .map_err(|e| refuse(&format!("(current directory: {e})")))?;
-    match target.strip_prefix(&cwd) {
-        Ok(rel) if !rel.as_os_str().is_empty() => Ok(Some(rel.to_path_buf())),
-        _ => Err(refuse(&format!(
-            "to {}, outside the current directory",
-            target.display()
-        ))),
-    }
 }
 
 /// Fixes (or diffs) every file of one root that has a finding with a fix.
@@ -341,36 +321,9 @@ fn fix_root(
             }
         };
         if !args.diff {
-            // A file changed since it was analyzed (another run fixed it, someone edited it) is
-            // analyzed again from what is on disk now, a few times at most.
-            let mut tries = 0;
-            let written = loop {
-                if change.updated == change.original {
-                    break Ok(false);
-                }
-                let opts_w = writer::ReplaceOptions { force: args.force };
-                match writer::replace(
-                    &change.target,
-                    change.id,
-                    &change.original,
-                    &change.updated,
-                    opts_w,
-                ) {
-                    Err(writer::ReplaceError::Changed) if tries < 3 => {
-                        tries += 1;
-                        match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
-                            Ok(c) => change = c,
-                            Err(why) => break Err(why),
-                        }
-                    }
-                    Err(writer::ReplaceError::Changed) => {
-                        break Err("changed on disk while being fixed; not overwritten".into());
-                    }
-                    Err(writer::ReplaceError::Refused(why)) => break Err(why),
-                    Err(writer::ReplaceError::Io(e)) => break Err(format!("cannot write: {e}")),
-                    Ok(()) => break Ok(true),
-                }
-            };
+            let written = guard::write(&mut change, args.force, || {
+                plan_file(record, opts, &result.ports, args.unsafe_fixes)
+            });
             match written {
                 Ok(true) if verbose => {
                     crate::stdio::note(&format!(
