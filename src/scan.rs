@@ -458,7 +458,8 @@ fn scan_file(
         return FileOutcome::Skipped(SkipReason::Log);
     }
     buf.clear();
-    // The walk saw a regular file; if it has become a symlink since, it is not read through.
+    // The walk saw a regular file; if it has become a symlink since, it is not read through (nor
+    // waited on, if it has become a FIFO).
     let mut file = match open(path, named) {
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
@@ -530,7 +531,9 @@ fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
     if !follow {
         std::os::unix::fs::OpenOptionsExt::custom_flags(
             &mut options,
-            rustix::fs::OFlags::NOFOLLOW.bits().cast_signed(),
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK)
+                .bits()
+                .cast_signed(),
         );
     }
     options.open(path)

@@ -195,7 +195,8 @@ fn open_file(dir: &fs::File, name: &OsStr, flags: OFlags) -> std::io::Result<fs:
     let fd = rustix::fs::openat(
         dir,
         name,
-        flags | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        // Non-blocking: a FIFO swapped in for the file must not hang the run.
+        flags | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
     )
     .map_err(|e| symlink_error(e, name))?;
