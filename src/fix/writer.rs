@@ -67,18 +67,28 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Creates a new temporary file of ours in `dir` (opened), readable and writable by us only.
+/// Creates a new temporary file of ours in `dir` (opened), readable and writable by us only, and
+/// locked for as long as we hold it: a concurrent run's leftover cleanup skips locked files.
 fn create_temp(dir: &fs::File) -> std::io::Result<(OsString, fs::File)> {
     loop {
         let name = temp_name();
-        match rustix::fs::openat(
+        let fd = match rustix::fs::openat(
             dir,
             name.as_os_str(),
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::RUSR | Mode::WUSR,
         ) {
-            Ok(fd) => return Ok((name, fs::File::from(fd))),
-            Err(rustix::io::Errno::EXIST) => {}
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        rustix::fs::flock(&fd, FlockOperation::LockExclusive)?;
+        let file = fs::File::from(fd);
+        // A cleanup that took the lock between our create and our lock has removed the name.
+        let ours = FileId::of(&file.metadata()?);
+        match rustix::fs::statat(dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_dev == ours.dev && st.st_ino == ours.ino => return Ok((name, file)),
+            Ok(_) | Err(rustix::io::Errno::NOENT) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -364,14 +374,32 @@ pub fn find_stale_temps(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Removes temporary files that a killed run of ours left behind. Only regular files with a name
-/// [`is_temp_name`] accepts are touched. Returns how many were removed.
+/// [`is_temp_name`] accepts are touched, and only when no running `fix` holds them (every run
+/// locks its temporary files). Returns how many were removed.
 pub fn remove_stale_temps(paths: &[PathBuf]) -> usize {
     paths
         .iter()
         .filter(|p| p.file_name().is_some_and(is_temp_name))
-        .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
-        .filter(|p| fs::remove_file(p).is_ok())
+        .filter(|p| remove_if_unused(p).unwrap_or(false))
         .count()
+}
+
+fn remove_if_unused(path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits().cast_signed())
+        .open(path)?;
+    if rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(false);
+    }
+    let meta = file.metadata()?;
+    let now = fs::symlink_metadata(path)?;
+    if !meta.is_file() || FileId::of(&meta) != FileId::of(&now) {
+        return Ok(false);
+    }
+    fs::remove_file(path)?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -434,5 +462,11 @@ mod tests {
         assert_eq!(remove_stale_temps(&[stale.clone(), user.clone()]), 1);
         assert!(!stale.exists());
         assert!(user.exists());
+        // A temporary file a running `fix` holds is not a leftover.
+        let dir_file = fs::File::open(dir.path()).unwrap();
+        let (name, _held) = create_temp(&dir_file).unwrap();
+        let live = dir.path().join(&name);
+        assert_eq!(remove_stale_temps(&[live.clone()]), 0);
+        assert!(live.exists());
     }
 }
