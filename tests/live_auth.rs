@@ -1,4 +1,4 @@
-//! Credentials like the Azure SDKs' DefaultAzureCredential, against the emulator's token
+//! Credentials like the Azure SDKs' `DefaultAzureCredential`, against the emulator's token
 //! endpoints: workload identity federation, certificate sign-in (the emulator checks the RS256
 //! signature with the test certificate, made here with openssl), App Service and IMDS managed
 //! identity with retries, the chain's order, and a static token that expires mid-run.

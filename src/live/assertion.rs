@@ -4,7 +4,7 @@
 //! signed with the private key from a PEM file. Also reads the `exp` claim of a bearer token.
 //! No HTTP here: `auth` sends the assertion.
 
-use std::path::Path;
+use std::{fmt::Write as _, path::Path};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ring::{
@@ -92,7 +92,10 @@ impl Certificate {
             .map_err(|_| "no random numbers for the assertion id".to_owned())?;
         jti[6] = (jti[6] & 0x0f) | 0x40;
         jti[8] = (jti[8] & 0x3f) | 0x80;
-        let hex: String = jti.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = jti.iter().fold(String::new(), |mut h, b| {
+            let _ = write!(h, "{b:02x}");
+            h
+        });
         let jti = format!(
             "{}-{}-{}-{}-{}",
             &hex[..8],

@@ -177,7 +177,9 @@ pub struct Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("path", &self.path).finish()
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -273,16 +275,14 @@ impl Journal {
     pub fn intent(&self, intent: Intent<'_>) -> io::Result<EntryId> {
         let mut inner = self.lock();
         let id = inner.next;
-        let line = self.line(
-            "intent",
-            json!({
-                "id": id,
-                "op": intent.op,
-                "method": intent.method,
-                "target": intent.target,
-                "resource": intent.resource,
-            }),
-        );
+        let mut body = json!({
+            "id": id,
+            "op": intent.op,
+            "method": intent.method,
+            "target": intent.target,
+        });
+        body["resource"] = intent.resource;
+        let line = self.line("intent", body);
         Self::write_locked(&mut inner, &line)?;
         inner.next += 1;
         inner.open += 1;
@@ -326,10 +326,9 @@ impl Journal {
 
     /// The last line of the run.
     pub fn finish(&self, interrupted: bool, summary: Value) -> io::Result<()> {
-        self.write(
-            "end",
-            json!({"interrupted": interrupted, "summary": summary}),
-        )
+        let mut body = json!({ "interrupted": interrupted });
+        body["summary"] = summary;
+        self.write("end", body)
     }
 
     /// How many writes were recorded as sent and have no outcome yet.
@@ -347,7 +346,9 @@ impl Journal {
 
 /// (year, month, day, hour, minute, second) in UTC.
 fn utc(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Days since 1970-01-01 to a civil date (proleptic Gregorian), in 400-year eras.
     let z = days + 719_468;
@@ -370,9 +371,9 @@ fn utc(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
 }
 
 /// RFC 3339 in UTC, to the second.
-pub fn timestamp(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = utc(t);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+pub fn timestamp(at: SystemTime) -> String {
+    let (year, month, day, hour, minute, second) = utc(at);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
 }
 
 // ---- Reading a journal ----
