@@ -378,3 +378,33 @@ fn sigterm_is_an_interruption_too() {
     assert_eq!(deletes(&emu), 1);
     assert!(out.stderr.contains("SIGTERM"), "{}", out.stderr);
 }
+
+#[test]
+fn sigint_during_discovery_exits_at_once_without_any_write() {
+    let emu = Emulator::start(Config {
+        latency: Duration::from_millis(200),
+        ..Config::default()
+    });
+    for i in 0..20 {
+        emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut args = remove_args(&emu, path.to_str().unwrap(), "0.001");
+    args.extend(["--concurrency", "1"]);
+    let child = spawn(live_command(dir.path(), &args, &token(&emu)));
+    assert!(wait_until(Duration::from_secs(30), || emu.log().len() >= 2));
+    signal(&child, "INT");
+    let out = finish(child, Duration::from_secs(10));
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("before any change was made"),
+        "{}",
+        out.stderr
+    );
+    assert!(emu.writes().is_empty());
+    let lines = lines(&path);
+    assert!(of_kind(&lines, "intent").is_empty());
+    assert_eq!(lines.last().unwrap()["kind"], "end");
+    assert_eq!(lines.last().unwrap()["interrupted"], true);
+}

@@ -281,7 +281,8 @@ pub fn resolve_with(
             env("IDENTITY_HEADER"),
             env("IDENTITY_SERVER_THUMBPRINT"),
         ) {
-            check_endpoint(&endpoint).map_err(|e| Error::new(format!("IDENTITY_ENDPOINT: {e}")))?;
+            check_identity_endpoint(&endpoint)
+                .map_err(|e| Error::new(format!("IDENTITY_ENDPOINT: {e}")))?;
             let sep = if endpoint.contains('?') { '&' } else { '?' };
             return Ok(make(
                 Credential::ManagedIdentity {
@@ -372,6 +373,20 @@ pub fn resolve_with(
         eprintln!("imds-migrate: authenticating with {}", source.name);
     }
     Ok(source)
+}
+
+/// App Service and Container Apps serve managed identity on the host itself: loopback, or a
+/// link-local address (169.254.0.0/16) on App Service for Linux. Plain http only there.
+fn check_identity_endpoint(url: &str) -> Result<(), String> {
+    let (origin, _) = split_url(url)?;
+    let link_local = origin
+        .host
+        .parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_link_local());
+    if link_local || is_loopback(&origin.host) {
+        return Ok(());
+    }
+    check_endpoint(url).map(|_| ())
 }
 
 /// Percent-encoding for query values and form fields.
@@ -621,6 +636,14 @@ mod tests {
         );
         assert!(!e.message.contains("hunter2"));
         assert!(e.message.contains("AADSTS7000215"));
+    }
+
+    #[test]
+    fn identity_endpoints_are_local() {
+        assert!(check_identity_endpoint("http://127.0.0.1:41741/MSI/token/").is_ok());
+        assert!(check_identity_endpoint("http://169.254.129.3:8081/msi/token").is_ok());
+        assert!(check_identity_endpoint("http://localhost:42356/msi/token").is_ok());
+        assert!(check_identity_endpoint("http://10.0.0.4/msi/token").is_err());
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub fn watch_signals(stop: Arc<Stop>) -> Result<(), String> {
 
 fn on_signal(stop: &Stop, name: &'static str) {
     if !stop.writing.load(Ordering::SeqCst) {
+        if let Some(j) = stop.journal.get() {
+            let _ = j.finish(true, serde_json::json!({"changes": 0}));
+        }
         stop.exit_now(&format!("interrupted ({name}) before any change was made"));
     }
     if stop.is_halted() && matches!(stop.reason(), Some(Reason::Signal(_))) {

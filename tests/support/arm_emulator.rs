@@ -214,6 +214,8 @@ struct State {
     polls_before_done: Option<u32>,
     /// Statuses the managed-identity token endpoints answer before they issue a token.
     token_failures: VecDeque<u16>,
+    /// A client's journal file: at each DELETE, whether it already names the target.
+    journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
 }
 
 pub struct Emulator {
@@ -447,6 +449,21 @@ impl Emulator {
                 "resourceGroup": rg,
             }));
         });
+    }
+
+    /// From now on, each DELETE checks whether the journal at `path` already records it.
+    pub fn watch_journal(&self, path: &std::path::Path) {
+        self.with(|s| s.journal_probe = Some((path.to_owned(), Vec::new())));
+    }
+
+    /// (DELETE path, whether the journal named it when the request arrived).
+    pub fn journal_seen(&self) -> Vec<(String, bool)> {
+        self.with(|s| {
+            s.journal_probe
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default()
+        })
     }
 
     /// The next managed-identity token requests (IMDS and `/msi/token`) get these statuses.
@@ -865,6 +882,15 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             return r;
         }
     };
+    if req.method == "DELETE"
+        && let Some((file, seen)) = &mut st.journal_probe
+    {
+        let journal = std::fs::read_to_string(file).unwrap_or_default();
+        seen.push((
+            req.path.clone(),
+            journal.contains(&format!("\"target\":\"{}\"", req.path)),
+        ));
+    }
     let mut r = dispatch(shared, st, req, &path);
     if let Some(rem) = remaining {
         r.headers.push((header.to_owned(), rem.to_string()));
