@@ -280,6 +280,7 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
         6,
         "{outcomes:?}"
     );
+    assert_eq!(doc["summary"]["interrupted"], 6);
     assert!(out.stderr.contains("SIGINT"), "{}", out.stderr);
     assert!(
         out.stderr.contains("run the same command again"),

@@ -50,7 +50,7 @@ pub struct RemoveArgs {
     pub operation_timeout: u64,
     /// Record every write here (JSON lines, synced to disk before each request is sent) [default:
     /// imds-migrate-live-<UTC timestamp>.jsonl in the current directory]. Only with --yes.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "yes")]
     pub journal: Option<std::path::PathBuf>,
 }
 
