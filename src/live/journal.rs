@@ -534,16 +534,7 @@ pub fn render(c: &Contents, format: LiveFormat) -> String {
     if format == LiveFormat::Csv {
         out.push_str("sent,op,target,state,status,detail\n");
         for r in &rows {
-            let cells: Vec<String> = r
-                .iter()
-                .map(|c| {
-                    if c.contains([',', '"', '\n']) {
-                        format!("\"{}\"", c.replace('"', "\"\""))
-                    } else {
-                        c.clone()
-                    }
-                })
-                .collect();
+            let cells: Vec<String> = r.iter().map(|c| super::output::csv_field(c)).collect();
             out.push_str(&cells.join(","));
             out.push('\n');
         }

@@ -125,7 +125,7 @@ const CSV_HEADER: [&str; 19] = [
     "detail",
 ];
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     // Also defuse spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
