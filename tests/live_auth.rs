@@ -477,3 +477,47 @@ fn a_static_token_that_expires_mid_run_stops_it_with_one_message() {
     );
     assert!(emu.log().is_empty());
 }
+
+#[test]
+fn an_opaque_token_rejected_mid_run_stops_it_without_a_storm_of_401s() {
+    let emu = Emulator::start(Config::default());
+    for i in 0..12 {
+        emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
+    }
+    // Discovery (about 30 requests: VM and scale-set pages, 12 extension lists, 12 instance
+    // views) and a few removals, then the token is refused.
+    emu.expire_token_after(45);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(live_command(
+        dir.path(),
+        &[
+            "remove",
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            &emu.url,
+            "--yes",
+            "--format",
+            "json",
+            "--concurrency",
+            "2",
+            "--time-scale",
+            "0.001",
+        ],
+        &[("AZURE_ACCESS_TOKEN", emu.config.token.as_str())],
+    ));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let unauthorized = emu.log().iter().filter(|l| l.status == 401).count();
+    assert!(
+        (1..=2).contains(&unauthorized),
+        "{unauthorized} requests were answered 401: one per worker at most"
+    );
+    assert_eq!(
+        out.stderr.matches("authentication failed").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let doc: Value = serde_json::from_str(&out.stdout).expect("the report is still printed");
+    assert!(doc["summary"]["interrupted"].as_u64().unwrap() > 0, "{doc}");
+}

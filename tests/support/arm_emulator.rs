@@ -216,6 +216,8 @@ struct State {
     token_failures: VecDeque<u16>,
     /// A client's journal file: at each DELETE, whether it already names the target.
     journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
+    /// The bearer token stops being accepted after this many more ARM requests (it expired).
+    token_uses_left: Option<u64>,
 }
 
 pub struct Emulator {
@@ -466,6 +468,11 @@ impl Emulator {
         })
     }
 
+    /// The bearer token is accepted for `n` more ARM requests, then answered 401 (it expired).
+    pub fn expire_token_after(&self, n: u64) {
+        self.with(|s| s.token_uses_left = Some(n));
+    }
+
     /// The next managed-identity token requests (IMDS and `/msi/token`) get these statuses.
     pub fn fail_token_requests(&self, statuses: &[u16]) {
         self.with(|s| s.token_failures.extend(statuses));
@@ -704,8 +711,12 @@ fn reason(status: u16) -> &'static str {
 
 fn handle(shared: &Shared, req: &Request) -> Reply {
     let auth = req.header("authorization");
-    let authorized = auth == Some(&format!("Bearer {}", shared.config.token));
+    let mut authorized = auth == Some(&format!("Bearer {}", shared.config.token));
     let mut st = shared.state.lock().unwrap();
+    if authorized && let Some(left) = &mut st.token_uses_left {
+        authorized = *left > 0;
+        *left = left.saturating_sub(1);
+    }
     let mut r = route(shared, &mut st, req, authorized);
     let n = st.log.len();
     r.headers
