@@ -89,9 +89,15 @@ fn workload_identity_signs_in_with_the_federated_token() {
         // Managed identity is configured too: workload identity comes first.
         ("IMDS_ENDPOINT", emu.url.as_str()),
     ];
+    // A token endpoint that fails for a moment is tried again.
+    emu.fail_token_requests(&[503, 429]);
     let out = list(&emu, dir.path(), &envs);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let reqs = token_requests(&emu);
+    let reqs: Vec<_> = token_requests(&emu)
+        .into_iter()
+        .filter(|r| r.status == 200)
+        .collect();
+    assert_eq!(token_requests(&emu).len(), 3);
     assert_eq!(reqs.len(), 1, "{reqs:?}");
     assert_eq!(reqs[0].path, format!("/{TENANT}/oauth2/v2.0/token"));
     assert_eq!(

@@ -50,6 +50,8 @@ const STATIC_MARGIN_SECS: u64 = 60;
 /// Attempts at a managed-identity endpoint that answers 429 or 5xx (or IMDS's 404/410 while an
 /// identity is being assigned or IMDS is updated).
 const MI_ATTEMPTS: u32 = 5;
+/// Attempts at the token endpoint when it answers 429 or 5xx or the connection fails.
+const SIGN_IN_ATTEMPTS: u32 = 3;
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// What proves a service principal's identity at the token endpoint.
@@ -491,11 +493,30 @@ fn client_credentials(
             form.push(("client_assertion", credential.expose()));
         }
     }
-    let result = agent.post(token_url).send_form(form);
-    let resp = http::read_response(result).map_err(|e| {
-        let e = e.replace(credential.expose(), "***");
-        Error::new(format!("{what}: {e}"))
-    })?;
+    // A sign-in that fails for a moment (429, 5xx, a dropped connection) is tried again: on a
+    // long run a refresh failure would otherwise stop everything.
+    let mut attempt = 0;
+    let resp = loop {
+        attempt += 1;
+        let result = http::read_response(agent.post(token_url).send_form(form.iter().copied()));
+        let again = attempt < SIGN_IN_ATTEMPTS;
+        match result {
+            Ok(r) if again && (r.status == 429 || (500..600).contains(&r.status)) => {
+                std::thread::sleep(
+                    r.retry_after()
+                        .map_or(Duration::from_secs(1 << attempt), |d| {
+                            d.min(Duration::from_secs(30))
+                        }),
+                );
+            }
+            Ok(r) => break r,
+            Err(_) if again => std::thread::sleep(Duration::from_secs(1 << attempt)),
+            Err(e) => {
+                let e = e.replace(credential.expose(), "***");
+                return Err(Error::new(format!("{what}: {e}")));
+            }
+        }
+    };
     if resp.status != 200 {
         return Err(token_error(
             &what,

@@ -196,6 +196,20 @@ impl Journal {
     /// Opens `path` for appending (a rerun may continue an earlier journal) and writes the
     /// `start` line, with `meta` merged in.
     pub fn create(path: &Path, meta: Value) -> Result<Journal, Error> {
+        // Appending to a file that is not a journal would spoil it: refuse.
+        if let Ok(existing) = std::fs::read(path)
+            && !existing.is_empty()
+        {
+            let first = existing.split(|b| *b == b'\n').next().unwrap_or_default();
+            let is_journal = serde_json::from_slice::<Value>(first)
+                .is_ok_and(|v| v.get("kind").and_then(Value::as_str) == Some("start"));
+            if !is_journal {
+                return Err(Error::new(format!(
+                    "{} exists and is not an imds-migrate journal: pick another --journal",
+                    path.display()
+                )));
+            }
+        }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -623,6 +637,24 @@ mod tests {
         assert_eq!(r["protectedSettingsOmitted"], true);
         assert!(r["properties"].get("provisioningState").is_none());
         assert!(!r.to_string().contains("PLANTED"));
+    }
+
+    #[test]
+    fn refuses_to_append_to_a_file_that_is_not_a_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "my notes\n").unwrap();
+        let e = Journal::create(&path, json!({})).unwrap_err();
+        assert!(
+            e.message.contains("not an imds-migrate journal"),
+            "{}",
+            e.message
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "my notes\n");
+        let path = dir.path().join("j.jsonl");
+        drop(Journal::create(&path, json!({})).unwrap());
+        drop(Journal::create(&path, json!({})).unwrap());
+        assert_eq!(read(&path).unwrap().runs.len(), 2);
     }
 
     #[test]

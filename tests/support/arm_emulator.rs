@@ -212,7 +212,7 @@ struct State {
     buckets: HashMap<&'static str, (f64, Instant)>,
     next_op: u64,
     polls_before_done: Option<u32>,
-    /// Statuses the managed-identity token endpoints answer before they issue a token.
+    /// Statuses the token endpoints answer before they issue a token.
     token_failures: VecDeque<u16>,
     /// A client's journal file: at each DELETE, whether it already names the target.
     journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
@@ -473,7 +473,7 @@ impl Emulator {
         self.with(|s| s.token_uses_left = Some(n));
     }
 
-    /// The next managed-identity token requests (IMDS and `/msi/token`) get these statuses.
+    /// The next token requests (AAD, IMDS, `/msi/token`) get these statuses.
     pub fn fail_token_requests(&self, statuses: &[u16]) {
         self.with(|s| s.token_failures.extend(statuses));
     }
@@ -761,6 +761,14 @@ fn take_bucket(
 fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Reply {
     let path = lower(&req.path);
     // Token endpoints (no bearer).
+    let token_endpoint = (req.method == "POST" && path.ends_with("/oauth2/v2.0/token"))
+        || (req.method == "GET"
+            && (path == "/metadata/identity/oauth2/token" || path == "/msi/token"));
+    if token_endpoint && let Some(status) = st.token_failures.pop_front() {
+        let mut r = error(status, "TemporarilyUnavailable", "try again");
+        r.headers.push(("Retry-After".into(), "0".into()));
+        return r;
+    }
     if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         let form: HashMap<String, String> = req
             .body
@@ -785,14 +793,6 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             200,
             &json!({"token_type": "Bearer", "expires_in": shared.config.token_lifetime, "access_token": shared.config.token}),
         );
-    }
-    if req.method == "GET"
-        && (path == "/metadata/identity/oauth2/token" || path == "/msi/token")
-        && let Some(status) = st.token_failures.pop_front()
-    {
-        let mut r = error(status, "TemporarilyUnavailable", "try again");
-        r.headers.push(("Retry-After".into(), "0".into()));
-        return r;
     }
     if req.method == "GET" && path == "/msi/token" {
         if req.header("x-identity-header") != Some(shared.config.identity_header.as_str())
