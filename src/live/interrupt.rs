@@ -68,6 +68,7 @@ impl Stop {
         let _ = self.journal.set(journal);
     }
 
+    #[cfg_attr(not(unix), allow(dead_code))]
     fn exit_now(&self, message: &str) -> ! {
         eprintln!("imds-migrate: {message}");
         match self.journal.get() {
@@ -106,6 +107,7 @@ pub fn watch_signals(stop: Arc<Stop>) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 fn on_signal(stop: &Stop, name: &'static str) {
     if !stop.writing.load(Ordering::SeqCst) {
         if let Some(j) = stop.journal.get() {
