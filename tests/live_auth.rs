@@ -527,3 +527,46 @@ fn an_opaque_token_rejected_mid_run_stops_it_without_a_storm_of_401s() {
     let doc: Value = serde_json::from_str(&out.stdout).expect("the report is still printed");
     assert!(doc["summary"]["interrupted"].as_u64().unwrap() > 0, "{doc}");
 }
+
+#[test]
+fn tokens_are_refreshed_before_they_expire_during_a_run() {
+    // Tokens that live five minutes and one second: inside the refresh margin after a second.
+    let emu = Emulator::start(Config {
+        token_lifetime: 301,
+        polls_before_done: 4,
+        poll_retry_after: 1,
+        ..Config::default()
+    });
+    for i in 0..4 {
+        emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let secret = emu.config.client_secret.clone();
+    let out = run(live_command(
+        dir.path(),
+        &[
+            "remove",
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            &emu.url,
+            "--yes",
+            "--concurrency",
+            "1",
+            "--time-scale",
+            "0.25",
+        ],
+        &[
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", CLIENT),
+            ("AZURE_CLIENT_SECRET", secret.as_str()),
+            ("AZURE_AUTHORITY_HOST", emu.url.as_str()),
+        ],
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        token_requests(&emu).len() >= 3,
+        "the token was not refreshed"
+    );
+    assert_eq!(emu.log().iter().filter(|l| l.status == 401).count(), 0);
+}
