@@ -79,10 +79,6 @@ impl Certificate {
         })
     }
 
-    pub fn thumbprint(&self) -> &str {
-        &self.x5t
-    }
-
     /// A signed assertion for `audience` (the token endpoint) and `client_id`, valid from `now`
     /// (seconds since the epoch).
     pub fn assertion(&self, audience: &str, client_id: &str, now: u64) -> Result<String, String> {

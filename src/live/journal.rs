@@ -249,11 +249,6 @@ impl Journal {
         &self.path
     }
 
-    /// This run's id, as written on each of its lines.
-    pub fn run_id(&self) -> &str {
-        &self.run
-    }
-
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
