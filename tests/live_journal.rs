@@ -261,8 +261,9 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
         at_signal,
         "a write reached ARM after the signal"
     );
-    assert_eq!(at_signal, 2);
-    // The report: the two in flight finished, the other six were not started.
+    // Two workers: normally two DELETEs in flight (a third only if the machine is very slow).
+    assert!((2..=3).contains(&at_signal), "{at_signal}");
+    // The report: the ones in flight finished, the others were not started.
     let doc: Value = serde_json::from_str(&out.stdout).expect("JSON report on stdout");
     let outcomes: Vec<&str> = doc["extensions"]
         .as_array()
@@ -270,17 +271,10 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
         .iter()
         .map(|e| e["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        outcomes.iter().filter(|o| **o == "removed").count(),
-        2,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes.iter().filter(|o| **o == "interrupted").count(),
-        6,
-        "{outcomes:?}"
-    );
-    assert_eq!(doc["summary"]["interrupted"], 6);
+    let count = |what: &str| outcomes.iter().filter(|o| **o == what).count();
+    assert_eq!(count("removed"), at_signal, "{outcomes:?}");
+    assert_eq!(count("interrupted"), 8 - at_signal, "{outcomes:?}");
+    assert_eq!(doc["summary"]["interrupted"], 8 - at_signal);
     assert!(out.stderr.contains("SIGINT"), "{}", out.stderr);
     assert!(
         out.stderr.contains("run the same command again"),
@@ -291,8 +285,8 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
     let lines = lines(&path);
     let intents = of_kind(&lines, "intent");
     let outcomes = of_kind(&lines, "outcome");
-    assert_eq!(intents.len(), 2);
-    assert_eq!(outcomes.len(), 2);
+    assert_eq!(intents.len(), at_signal);
+    assert_eq!(outcomes.len(), at_signal);
     assert!(outcomes.iter().all(|o| o["outcome"] == "removed"));
     assert_eq!(lines.last().unwrap()["kind"], "end");
     assert_eq!(lines.last().unwrap()["interrupted"], true);
