@@ -68,6 +68,14 @@ fn as_nobody(cwd: &Path, args: &[&str]) -> Option<Output> {
     )
 }
 
+fn is_link(path: &Path) -> bool {
+    fs::symlink_metadata(path).unwrap().file_type().is_symlink()
+}
+
+fn has_fix(path: &Path) -> bool {
+    fs::read_to_string(path).unwrap().contains(IMDS)
+}
+
 fn is_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
@@ -171,17 +179,8 @@ fn symlinks_in_the_walk_are_never_written_through_or_over() {
         py(),
         "outside the root"
     );
-    assert!(
-        fs::symlink_metadata(repo.join("link.py"))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert!(
-        fs::read_to_string(repo.join("own.py"))
-            .unwrap()
-            .contains(IMDS)
-    );
+    assert!(is_link(&repo.join("link.py")));
+    assert!(has_fix(&repo.join("own.py")));
 
     // Named on the command line: the target is fixed when it is inside the current directory,
     // and the link stays a link.
@@ -189,17 +188,8 @@ fn symlinks_in_the_walk_are_never_written_through_or_over() {
     symlink("real.py", repo.join("named.py")).unwrap();
     let out = run(&repo, &["fix", "named.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        fs::symlink_metadata(repo.join("named.py"))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert!(
-        fs::read_to_string(repo.join("real.py"))
-            .unwrap()
-            .contains(IMDS)
-    );
+    assert!(is_link(&repo.join("named.py")));
+    assert!(has_fix(&repo.join("real.py")));
     // ...and refused, naming the link, when it points outside.
     let out = run(&repo, &["fix", "link.py"]);
     assert_eq!(out.status.code(), Some(1));
@@ -270,13 +260,7 @@ fn paths_swapped_for_symlinks_between_read_and_write_are_refused() {
             py(),
             "nothing written outside"
         );
-        assert!(
-            fs::symlink_metadata(&file)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-                || swap_dir
-        );
+        assert!(is_link(&file) || swap_dir);
         let stray: Vec<_> = fs::read_dir(outside.path()).unwrap().collect();
         assert_eq!(stray.len(), 1, "no temporary file outside the root");
     }
@@ -338,7 +322,7 @@ fn hard_links_read_only_files_owner_and_mode() {
     // With --force it is updated in place: every name sees the fix.
     let out = run(d, &["fix", "--force", "a.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(fs::read_to_string(d.join("b.py")).unwrap().contains(IMDS));
+    assert!(has_fix(&d.join("b.py")));
     assert_eq!(
         fs::metadata(d.join("a.py")).unwrap().ino(),
         fs::metadata(d.join("b.py")).unwrap().ino()
@@ -353,7 +337,7 @@ fn hard_links_read_only_files_owner_and_mode() {
     assert_eq!(fs::read_to_string(d.join("ro.py")).unwrap(), py());
     let out = run(d, &["fix", "--force", "ro.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(fs::read_to_string(d.join("ro.py")).unwrap().contains(IMDS));
+    assert!(has_fix(&d.join("ro.py")));
     assert_eq!(
         fs::metadata(d.join("ro.py")).unwrap().mode() & 0o7777,
         0o444
@@ -394,11 +378,7 @@ fn hard_links_read_only_files_owner_and_mode() {
         );
         assert_eq!(fs::read_to_string(u.join("mine.py")).unwrap(), py());
         let m = fs::metadata(u.join("theirs.py")).unwrap();
-        assert!(
-            fs::read_to_string(u.join("theirs.py"))
-                .unwrap()
-                .contains(IMDS)
-        );
+        assert!(has_fix(&u.join("theirs.py")));
         assert_eq!((m.uid(), m.mode() & 0o7777), (nobody_ids().0, 0o777));
     }
 }
@@ -564,10 +544,7 @@ fn leftovers_are_cleaned_everywhere_and_user_files_never() {
     let out = run(d, &["fix", "--select", "IMDS030", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stale.exists(), "leftover in an ignored directory");
-    assert!(
-        fs::read_to_string(&user).unwrap().contains(IMDS),
-        "a user file is scanned and fixed"
-    );
+    assert!(has_fix(&user), "a user file is scanned and fixed");
 }
 
 #[test]

@@ -466,7 +466,7 @@ mod tests {
         let dir_file = fs::File::open(dir.path()).unwrap();
         let (name, _held) = create_temp(&dir_file).unwrap();
         let live = dir.path().join(&name);
-        assert_eq!(remove_stale_temps(&[live.clone()]), 0);
+        assert_eq!(remove_stale_temps(std::slice::from_ref(&live)), 0);
         assert!(live.exists());
     }
 }
