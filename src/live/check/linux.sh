@@ -69,7 +69,7 @@ note() {
 }
 
 sample_ss() {
-	local state rq sq local peer rest pid name uid
+	local state rq sq local peer rest pid name uid _
 	while read -r state rq sq local peer rest; do
 		case $peer in *:"$port") ;; *) continue ;; esac
 		[ -n "${seen[$local]+x}" ] && continue
@@ -83,10 +83,9 @@ sample_ss() {
 			;;
 		esac
 		if [ "$pid" != - ] && [ -z "${puser[$pid]+x}" ]; then
-			uid=
-			[ -r "/proc/$pid/status" ] && while read -r k v _; do
-				[ "$k" = Uid: ] && uid=$v && break
-			done <"/proc/$pid/status"
+			uid=$(<"/proc/$pid/status") 2>/dev/null
+			uid=${uid#*Uid:}
+			read -r uid _ <<<"$uid"
 			note "$local" "$pid" "$name" "$(user_of "${uid:-?}")"
 		else
 			note "$local" "$pid" "$name" "${puser[$pid]:-?}"
@@ -101,12 +100,16 @@ listen_ss() {
 	done < <(ss -tln 2>/dev/null)
 }
 
-# Without ss: the kernel's socket tables, and /proc/*/fd for the owners.
+# Without ss: the kernel's socket tables, and /proc/*/fd for the owners. A live socket whose
+# owner is not found yet is tried again at the next sample; the tables are read whole (bash
+# reads /proc files byte by byte otherwise, which takes long enough to miss the owner).
+declare -A pend=()
 sample_proc() {
-	local f sl loc rem st q tr rt uid to inode rest line dir pid name
-	declare -A want=() wuid=()
+	local f table sl loc rem st q tr rt uid to inode rest line pid name
+	local -A want=() wuid=()
 	for f in /proc/net/tcp /proc/net/tcp6; do
 		[ -r "$f" ] || continue
+		table=$(<"$f")
 		while read -r sl loc rem st q tr rt uid to inode rest; do
 			if [ "$st" = 0A ]; then
 				[ "${loc##*:}" = "$hexport" ] && listen=1
@@ -115,12 +118,13 @@ sample_proc() {
 			[ "${rem##*:}" = "$hexport" ] || continue
 			[ -n "${seen[$loc]+x}" ] && continue
 			if [ "$inode" = 0 ]; then
-				note "$loc" - '?' '?'
+				# Closed; if it was seen live, its owner is settled at the end.
+				[ -n "${pend[$loc]+x}" ] || note "$loc" - '?' '?'
 			else
 				want[$inode]=$loc
 				wuid[$inode]=$uid
 			fi
-		done <"$f"
+		done <<<"$table"
 	done
 	[ ${#want[@]} -eq 0 ] && return
 	pid=
@@ -138,13 +142,13 @@ sample_proc() {
 				[ -r "/proc/$pid/comm" ] && read -r name <"/proc/$pid/comm"
 				[ -n "${puser[$pid]+x}" ] || puser[$pid]=$(user_of "${wuid[$inode]}")
 				note "${want[$inode]}" "$pid" "$name" "${puser[$pid]}"
-				unset "want[$inode]"
+				unset "pend[${want[$inode]}]" "want[$inode]"
 			fi
 			;;
 		esac
-	done < <(ls -l /proc/[0-9]*/fd/ 2>/dev/null)
+	done < <(ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -e '^/proc/' -e 'socket:\[')
 	for inode in "${!want[@]}"; do
-		note "${want[$inode]}" - '?' "$(user_of "${wuid[$inode]}")"
+		pend[${want[$inode]}]=${wuid[$inode]}
 	done
 }
 
@@ -154,6 +158,9 @@ while :; do
 	if [ "$via" = ss ]; then sample_ss; else sample_proc; fi
 	[ "$SECONDS" -ge "$until_s" ] && break
 	sleep 0.5 2>/dev/null || sleep 1
+done
+for key in "${!pend[@]}"; do
+	[ -n "${seen[$key]+x}" ] || note "$key" - '?' "$(user_of "${pend[$key]}")"
 done
 
 printf 'listen %s\n' "$listen"

@@ -177,6 +177,14 @@ pub fn machines_of(
 
 /// Runs the script on one machine and reads its verdict.
 pub fn check_one(client: &Client, t: &Target, opts: &Options) -> GuestCheck {
+    let mut check = ask(client, t, opts);
+    if check.evidence.port.is_none() {
+        check.evidence.port = t.port.as_ref().ok().copied();
+    }
+    check
+}
+
+fn ask(client: &Client, t: &Target, opts: &Options) -> GuestCheck {
     let port = match &t.port {
         Ok(p) => *p,
         Err(e) => return GuestCheck::unknown(e.clone()),
@@ -224,10 +232,9 @@ pub fn check_one(client: &Client, t: &Target, opts: &Options) -> GuestCheck {
                     Ok(LroOutcome::Failed { code, message }) => {
                         GuestCheck::unknown(failure(&code, &message))
                     }
-                    Err(e) if e.kind == ApiErrorKind::Timeout => GuestCheck::unknown(format!(
-                        "Run Command did not finish within {} s",
-                        opts.timeout.as_secs()
-                    )),
+                    Err(e) if e.kind == ApiErrorKind::Timeout => GuestCheck::unknown(
+                        "Run Command did not finish in time (--check-timeout)",
+                    ),
                     Err(e) => GuestCheck::unknown(format!("waiting for Run Command: {e}")),
                 };
             }
