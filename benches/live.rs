@@ -155,13 +155,24 @@ fn check_row(vms: usize) {
             vec![mi("ManagedIdentityExtensionForLinux")],
         );
     }
-    println!("\n| run | wall (x scale = real) | requests | 429s | machines | clean | unknown | exit |");
-    println!("|-----|-----------------------|----------|------|----------|-------|---------|------|");
+    println!(
+        "\n| run | wall (x scale = real) | requests | 429s | machines | clean | unknown | exit |"
+    );
+    println!(
+        "|-----|-----------------------|----------|------|----------|-------|---------|------|"
+    );
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_imds-migrate"))
         .env("AZURE_ACCESS_TOKEN", &emu.config.token)
         .env_remove("AZURE_TENANT_ID")
-        .args(["live", "check", "--subscription", SUB, "--arm-endpoint", &emu.url])
+        .args([
+            "live",
+            "check",
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            &emu.url,
+        ])
         .args(["--format", "json", "--concurrency", "16"])
         .args(["--check-concurrency", &concurrency])
         .args(["--time-scale", &(1.0 / scale).to_string()])

@@ -150,7 +150,7 @@ fn planted(dir: &Path, port: u16) -> PathBuf {
         "{\"url\": \"http://169.254.169.254/metadata/identity/oauth2/token\"}\n",
     )
     .unwrap();
-    std::fs::write(app.join("other.cfg"), format!("localhost:{}1\n", port)).unwrap();
+    std::fs::write(app.join("other.cfg"), format!("localhost:{port}1\n")).unwrap();
     let mut bin = vec![0u8, 1, 2, 0];
     bin.extend_from_slice(format!("localhost:{port}").as_bytes());
     std::fs::write(app.join("blob.bin"), bin).unwrap();
@@ -216,7 +216,11 @@ fn linux_script_without_ss_falls_back_to_proc() {
 #[test]
 fn linux_script_finds_nothing_on_a_quiet_machine() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("app.conf"), "endpoint = http://169.254.169.254/\n").unwrap();
+    std::fs::write(
+        dir.path().join("app.conf"),
+        "endpoint = http://169.254.169.254/\n",
+    )
+    .unwrap();
     let listener = Listener::start();
     let (stdout, check) = run_script(listener.port, dir.path(), None);
     assert_eq!(check.verdict, Verdict::Clean, "{stdout}");
@@ -333,47 +337,75 @@ fn machine<'a>(doc: &'a Value, name: &str) -> &'a Value {
 /// not running, agent failure, truncated output, a Windows machine, one that never finishes.
 fn planted_estate(emu: &Emulator) {
     let vm = |name: &str, exts| emu.add_vm(SUB, "rg", name, exts);
-    let p = vm("proc1", vec![mi("msi")]);
+    let proc1 = vm("proc1", vec![mi("msi")]);
     emu.set_guest(
-        &p,
+        &proc1,
         Guest::Output {
             stdout: report("linux", 50342, &[(14, "4242", "app", "curl")], &[], &[]),
             stderr: "grep: /root/.secret: Permission denied TOKEN=eyJhbGciOi-SENTINEL".into(),
         },
     );
-    let f = vm("file1", vec![mi("ManagedIdentityExtensionForLinux")]);
-    emu.set_guest(&f, out(report("linux", 50342, &[], &["/opt/app/appsettings.json"], &[])));
-    let c = vm("clean1", vec![mi("msi")]);
-    emu.set_guest(&c, out(report("linux", 50342, &[], &[], &[])));
-    emu.add_vm_with(SUB, "rg", "stopped1", "deallocated", "Succeeded", vec![mi("msi")]);
-    let a = vm("agent1", vec![mi("msi")]);
-    emu.set_guest(&a, Guest::AgentNotReady);
-    let t = vm("trunc1", vec![mi("msi")]);
-    // A report far over 4 KB: Azure keeps the tail, the header is lost.
-    let long = report("linux", 50342, &[], &[], &[]).replace(
-        "listen 1\n",
-        &"listen 1\n".repeat(600),
-    );
-    emu.set_guest(&t, out(long));
-    let w = vm(
-        "win1",
-        vec![ext("MIWin", MI_PUBLISHER, MI_WINDOWS)],
-    );
+    let file1 = vm("file1", vec![mi("ManagedIdentityExtensionForLinux")]);
     emu.set_guest(
-        &w,
-        out(report("windows", 50342, &[(3, "880", "NT_AUTHORITY\\SYSTEM", "legacyagent")], &[r"C:\ProgramData\app\app.config"], &["task:\\Refresh"]).replace('\n', "\r\n")),
+        &file1,
+        out(report(
+            "linux",
+            50342,
+            &[],
+            &["/opt/app/appsettings.json"],
+            &[],
+        )),
     );
-    let h = vm("hang1", vec![mi("msi")]);
-    emu.set_guest(&h, Guest::Hang);
+    let clean1 = vm("clean1", vec![mi("msi")]);
+    emu.set_guest(&clean1, out(report("linux", 50342, &[], &[], &[])));
+    emu.add_vm_with(
+        SUB,
+        "rg",
+        "stopped1",
+        "deallocated",
+        "Succeeded",
+        vec![mi("msi")],
+    );
+    let agent1 = vm("agent1", vec![mi("msi")]);
+    emu.set_guest(&agent1, Guest::AgentNotReady);
+    let trunc1 = vm("trunc1", vec![mi("msi")]);
+    // A report far over 4 KB: Azure keeps the tail, the header is lost.
+    let long =
+        report("linux", 50342, &[], &[], &[]).replace("listen 1\n", &"listen 1\n".repeat(600));
+    emu.set_guest(&trunc1, out(long));
+    let win1 = vm("win1", vec![ext("MIWin", MI_PUBLISHER, MI_WINDOWS)]);
+    emu.set_guest(
+        &win1,
+        out(report(
+            "windows",
+            50342,
+            &[(3, "880", "NT_AUTHORITY\\SYSTEM", "legacyagent")],
+            &[r"C:\ProgramData\app\app.config"],
+            &["task:\\Refresh"],
+        )
+        .replace('\n', "\r\n")),
+    );
+    let hang1 = vm("hang1", vec![mi("msi")]);
+    emu.set_guest(&hang1, Guest::Hang);
     // Not the Managed Identity extension: never asked.
-    vm("other1", vec![ext("ManagedIdentityExtensionForLinux", "Contoso.Tools", MI_LINUX)]);
+    vm(
+        "other1",
+        vec![ext(
+            "ManagedIdentityExtensionForLinux",
+            "Contoso.Tools",
+            MI_LINUX,
+        )],
+    );
 }
 
 #[test]
 fn check_classifies_machines_as_planted() {
     let emu = Emulator::start(Config::default());
     planted_estate(&emu);
-    let run = live(&emu, &["check", "--format", "json", "--check-timeout", "3000"]);
+    let run = live(
+        &emu,
+        &["check", "--format", "json", "--check-timeout", "3000"],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let doc = run.json();
     let verdict = |n: &str| machine(&doc, n)["verdict"].as_str().unwrap().to_owned();
@@ -396,10 +428,22 @@ fn check_classifies_machines_as_planted() {
     assert_eq!(ev("win1")["units"][0], "task:\\Refresh");
     assert_eq!(machine(&doc, "win1")["os"], "windows");
     let reason = |n: &str| ev(n)["reason"].as_str().unwrap_or_default().to_owned();
-    assert!(reason("stopped1").contains("not running"), "{}", reason("stopped1"));
+    assert!(
+        reason("stopped1").contains("not running"),
+        "{}",
+        reason("stopped1")
+    );
     assert!(reason("agent1").contains("agent"), "{}", reason("agent1"));
-    assert!(reason("trunc1").contains("truncated"), "{}", reason("trunc1"));
-    assert!(reason("hang1").contains("did not finish"), "{}", reason("hang1"));
+    assert!(
+        reason("trunc1").contains("truncated"),
+        "{}",
+        reason("trunc1")
+    );
+    assert!(
+        reason("hang1").contains("did not finish"),
+        "{}",
+        reason("hang1")
+    );
     assert_eq!(doc["summary"]["clean"], 1);
     assert_eq!(doc["summary"]["in_use"], 3);
     assert_eq!(doc["summary"]["unknown"], 4);
@@ -435,7 +479,10 @@ fn check_classifies_machines_as_planted() {
         .iter()
         .map(|l| l.as_str().unwrap())
         .collect();
-    assert_eq!(sent.join("\n"), String::from_utf8_lossy(&shown.stdout).trim_end());
+    assert_eq!(
+        sent.join("\n"),
+        String::from_utf8_lossy(&shown.stdout).trim_end()
+    );
 }
 
 #[test]
@@ -445,13 +492,39 @@ fn table_and_csv_show_verdicts() {
     let run = live(&emu, &["check", "--check-timeout", "3000"]);
     assert!(run.stdout.contains("VERDICT"), "{}", run.stdout);
     let line = run.stdout.lines().find(|l| l.contains("rg/proc1")).unwrap();
-    assert!(line.contains("in-use") && line.contains("curl (pid 4242, app) x14"), "{line}");
-    assert!(run.stdout.contains("1 clean, 3 in use, 4 unknown"), "{}", run.stdout);
-    let run = live(&emu, &["check", "--format", "csv", "--sample-seconds", "5", "--check-timeout", "3000"]);
+    assert!(
+        line.contains("in-use") && line.contains("curl (pid 4242, app) x14"),
+        "{line}"
+    );
+    assert!(
+        run.stdout.contains("1 clean, 3 in use, 4 unknown"),
+        "{}",
+        run.stdout
+    );
+    let run = live(
+        &emu,
+        &[
+            "check",
+            "--format",
+            "csv",
+            "--sample-seconds",
+            "5",
+            "--check-timeout",
+            "3000",
+        ],
+    );
     let mut lines = run.stdout.lines();
-    assert!(lines.next().unwrap().starts_with("subscription,resource_group,kind,machine_id"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("subscription,resource_group,kind,machine_id")
+    );
     let file = run.stdout.lines().find(|l| l.contains("/file1,")).unwrap();
-    assert!(file.contains(",in-use,") && file.contains("/opt/app/appsettings.json"), "{file}");
+    assert!(
+        file.contains(",in-use,") && file.contains("/opt/app/appsettings.json"),
+        "{file}"
+    );
     let (_, body) = emu.run_commands().pop().unwrap();
     assert_eq!(body["parameters"][1]["value"], "5");
 }
@@ -460,10 +533,10 @@ fn table_and_csv_show_verdicts() {
 fn configured_port_travels_and_a_bad_one_is_never_sent() {
     let emu = Emulator::start(Config::default());
     let a = emu.add_vm(SUB, "rg", "custom", vec![mi("msi")]);
-    emu.set_ext_port(&a, "msi", json!("50343"));
+    emu.set_ext_port(&a, "msi", &json!("50343"));
     emu.set_guest(&a, out(report("linux", 50343, &[], &[], &[])));
     let b = emu.add_vm(SUB, "rg", "bad", vec![mi("msi")]);
-    emu.set_ext_port(&b, "msi", json!("50342; reboot"));
+    emu.set_ext_port(&b, "msi", &json!("50342; reboot"));
     let run = live(&emu, &["check", "--format", "json"]);
     let doc = run.json();
     assert_eq!(machine(&doc, "custom")["verdict"], "clean");
@@ -491,11 +564,20 @@ fn scale_set_instances_are_checked_one_by_one() {
     let emu = Emulator::start(Config::default());
     let ss = emu.add_vmss(SUB, "rg", "ss1", "Automatic", "Uniform", 3, vec![mi("msi")]);
     for i in 0..3 {
-        emu.set_guest(&format!("{ss}/virtualMachines/{i}"), out(report("linux", 50342, &[], &[], &[])));
+        emu.set_guest(
+            &format!("{ss}/virtualMachines/{i}"),
+            out(report("linux", 50342, &[], &[], &[])),
+        );
     }
     emu.set_guest(
         &format!("{ss}/virtualMachines/2"),
-        out(report("linux", 50342, &[], &[], &["/etc/cron.d/token-refresh"])),
+        out(report(
+            "linux",
+            50342,
+            &[],
+            &[],
+            &["/etc/cron.d/token-refresh"],
+        )),
     );
     let run = live(&emu, &["check", "--format", "json"]);
     let doc = run.json();
@@ -503,22 +585,50 @@ fn scale_set_instances_are_checked_one_by_one() {
     assert_eq!(machine(&doc, "ss1_0")["kind"], "vmss-instance");
     assert_eq!(machine(&doc, "ss1_2")["verdict"], "in-use");
     let posts = emu.run_commands();
-    assert!(posts.iter().any(|(m, _)| m.to_ascii_lowercase().ends_with("/ss1/virtualmachines/2")));
+    assert!(
+        posts
+            .iter()
+            .any(|(m, _)| m.to_ascii_lowercase().ends_with("/ss1/virtualmachines/2"))
+    );
     // remove --check-guest: one instance in use, so the scale set keeps its extension.
-    let run = live(&emu, &["remove", "--check-guest", "--yes", "--format", "json"]);
+    let run = live(
+        &emu,
+        &["remove", "--check-guest", "--yes", "--format", "json"],
+    );
     let doc = run.json();
     let item = &doc["extensions"][0];
     assert_eq!(item["verdict"], "in-use", "{doc:#}");
     assert_eq!(item["outcome"], "skipped");
-    assert!(item["detail"].as_str().unwrap().contains("/etc/cron.d/token-refresh"));
+    assert!(
+        item["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/cron.d/token-refresh")
+    );
     assert_eq!(emu.extensions(&ss), ["msi"]);
     assert_eq!(run.code, 1);
     // A sample of the first instance only: said in the output, and then it is removed.
-    let run = live(&emu, &["remove", "--check-guest", "--check-sample", "1", "--yes", "--format", "json"]);
+    let run = live(
+        &emu,
+        &[
+            "remove",
+            "--check-guest",
+            "--check-sample",
+            "1",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    );
     let doc = run.json();
     let item = &doc["extensions"][0];
     assert_eq!(item["verdict"], "clean", "{doc:#}");
-    assert!(item["evidence"]["reason"].as_str().unwrap().contains("sample of 1 of 3"));
+    assert!(
+        item["evidence"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("sample of 1 of 3")
+    );
     assert_eq!(item["outcome"], "removed");
     assert!(emu.extensions(&ss).is_empty());
 }
@@ -528,7 +638,17 @@ fn remove_with_check_guest_deletes_exactly_the_clean_machines() {
     let emu = Emulator::start(Config::default());
     planted_estate(&emu);
     // Dry run: the check runs (Run Command only reads), nothing is deleted.
-    let run = live(&emu, &["remove", "--check-guest", "--format", "json", "--check-timeout", "3000"]);
+    let run = live(
+        &emu,
+        &[
+            "remove",
+            "--check-guest",
+            "--format",
+            "json",
+            "--check-timeout",
+            "3000",
+        ],
+    );
     let doc = run.json();
     assert_eq!(emu.count("DELETE", None), 0);
     let planned: Vec<&str> = doc["extensions"]
@@ -539,7 +659,18 @@ fn remove_with_check_guest_deletes_exactly_the_clean_machines() {
         .map(|e| e["resource_name"].as_str().unwrap())
         .collect();
     assert_eq!(planned, ["clean1"]);
-    let run = live(&emu, &["remove", "--check-guest", "--yes", "--format", "json", "--check-timeout", "3000"]);
+    let run = live(
+        &emu,
+        &[
+            "remove",
+            "--check-guest",
+            "--yes",
+            "--format",
+            "json",
+            "--check-timeout",
+            "3000",
+        ],
+    );
     assert_eq!(run.code, 1);
     let doc = run.json();
     let by = |n: &str| {
@@ -553,12 +684,27 @@ fn remove_with_check_guest_deletes_exactly_the_clean_machines() {
     };
     assert_eq!(by("clean1")["outcome"], "removed");
     assert_eq!(by("clean1")["verdict"], "clean");
-    for n in ["proc1", "file1", "stopped1", "agent1", "trunc1", "win1", "hang1"] {
+    for n in [
+        "proc1", "file1", "stopped1", "agent1", "trunc1", "win1", "hang1",
+    ] {
         assert_eq!(by(n)["outcome"], "skipped", "{n}");
-        assert!(by(n)["detail"].as_str().unwrap().starts_with("guest check:") || n == "stopped1", "{n}: {}", by(n)["detail"]);
+        assert!(
+            by(n)["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("guest check:")
+                || n == "stopped1",
+            "{n}: {}",
+            by(n)["detail"]
+        );
     }
     assert_eq!(by("proc1")["evidence"]["processes"][0]["name"], "curl");
-    assert!(by("file1")["detail"].as_str().unwrap().contains("/opt/app/appsettings.json"));
+    assert!(
+        by("file1")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/opt/app/appsettings.json")
+    );
     let deleted: Vec<String> = emu
         .log()
         .iter()
@@ -568,8 +714,15 @@ fn remove_with_check_guest_deletes_exactly_the_clean_machines() {
     assert_eq!(deleted.len(), 1, "{deleted:?}");
     assert!(deleted[0].contains("/clean1/extensions/"));
     assert!(!run.stdout.contains("SENTINEL"));
-    let table = live(&emu, &["remove", "--check-guest", "--check-timeout", "3000"]);
-    assert!(table.stdout.contains("guest check: in-use"), "{}", table.stdout);
+    let table = live(
+        &emu,
+        &["remove", "--check-guest", "--check-timeout", "3000"],
+    );
+    assert!(
+        table.stdout.contains("guest check: in-use"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]

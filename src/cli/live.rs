@@ -37,11 +37,11 @@ pub struct GuestArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(0..=40))]
     pub sample_seconds: u32,
     /// Directories searched on Linux machines for files naming the endpoint (`:`-separated)
-    /// [default: /etc:/opt:/srv:/home:/root:/usr/local:/var/www:/var/spool/cron].
+    /// [default: `/etc:/opt:/srv:/home:/root:/usr/local:/var/www:/var/spool/cron`].
     #[arg(long, value_name = "DIRS")]
     pub search_dirs: Option<String>,
-    /// The same for Windows machines [default: C:\ProgramData:C:\inetpub:C:\Program Files:
-    /// C:\Program Files (x86):C:\Users].
+    /// The same for Windows machines (a drive's colon stays) [default:
+    /// `C:\ProgramData:C:\inetpub:C:\Program Files:C:\Program Files (x86):C:\Users`].
     #[arg(long, value_name = "DIRS")]
     pub windows_search_dirs: Option<String>,
     /// How many machines are checked at the same time (never two Run Commands on one machine);

@@ -500,7 +500,7 @@ impl Emulator {
         self.with(|s| s.default_guest = Some(guest));
     }
 
-    pub fn set_ext_port(&self, id: &str, name: &str, port: Value) {
+    pub fn set_ext_port(&self, id: &str, name: &str, port: &Value) {
         self.with(|s| {
             let key = lower(id);
             let exts = if let Some(v) = s.vms.get_mut(&key) {
@@ -1503,7 +1503,11 @@ fn run_command_route(
     if !matches!(command.as_str(), "RunShellScript" | "RunPowerShellScript")
         || !body["script"].is_array()
     {
-        return Some(error(400, "InvalidParameter", "commandId and script are required"));
+        return Some(error(
+            400,
+            "InvalidParameter",
+            "commandId and script are required",
+        ));
     }
     let guest = st
         .guests

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{
     run::{Machine, Target},
-    verdict::GuestCheck,
     script::Os,
+    verdict::GuestCheck,
     verdict::{Evidence, Verdict},
 };
 use crate::{cli::live::LiveFormat, live::client::ApiError};
@@ -257,7 +257,10 @@ fn table(r: &Report<'_>, color: bool) -> String {
                 let padded = if i == last {
                     c.clone()
                 } else {
-                    format!("{c}{}", " ".repeat(widths[i].saturating_sub(c.chars().count())))
+                    format!(
+                        "{c}{}",
+                        " ".repeat(widths[i].saturating_sub(c.chars().count()))
+                    )
                 };
                 match verdict_style {
                     Some(style) if i == 4 => paint(&padded, style, color),
@@ -308,9 +311,11 @@ fn table(r: &Report<'_>, color: bool) -> String {
     out
 }
 
+/// Called after each machine is checked.
+pub type Progress = dyn Fn(&Target, &GuestCheck) + Sync;
 
 /// Progress on standard error, one line per machine checked (a Run Command takes tens of seconds).
-pub fn progress() -> Box<dyn Fn(&Target, &GuestCheck) + Sync> {
+pub fn progress() -> Box<Progress> {
     let count = AtomicUsize::new(0);
     Box::new(move |t, c| {
         let n = count.fetch_add(1, Ordering::Relaxed) + 1;

@@ -2,7 +2,7 @@
 //!
 //! The final result is a `RunCommandResult`, `{"value": [InstanceViewStatus...]}`
 //! (Azure/azure-rest-api-specs, `Microsoft.Compute/ComputeRP/stable/2024-11-01/runCommand.json`):
-//! - Linux (`RunShellScript`, run by the RunCommandLinux handler): one
+//! - Linux (`RunShellScript`, run by the `RunCommandLinux` handler): one
 //!   `ProvisioningState/succeeded` status whose message is `Enable succeeded: \n[stdout]\n...
 //!   \n[stderr]\n...`; the handler keeps the last 4 KB of each stream
 //!   (Azure/run-command-extension-linux, `main/cmds.go`: `maxTailLen = 4 * 1024` and the
@@ -247,7 +247,11 @@ mod tests {
         assert_eq!(e.units, ["/etc/cron.d/token"]);
         assert_eq!(e.listening, Some(true));
         assert_eq!(e.files_scanned, 310);
-        assert!(c.summary().contains("curl (pid 4242, app) x12"), "{}", c.summary());
+        assert!(
+            c.summary().contains("curl (pid 4242, app) x12"),
+            "{}",
+            c.summary()
+        );
     }
 
     #[test]
@@ -288,7 +292,9 @@ mod tests {
 
     #[test]
     fn windows_shape() {
-        let out = IN_USE.replace("os=linux", "os=windows").replace('\n', "\r\n");
+        let out = IN_USE
+            .replace("os=linux", "os=windows")
+            .replace('\n', "\r\n");
         let r = json!({"value": [
             {"code": "ComponentStatus/StdOut/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": out},
             {"code": "ComponentStatus/StdErr/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": ""}

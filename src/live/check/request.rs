@@ -7,9 +7,9 @@
 //! - `RunShellScript` (Linux): as positional arguments in the order sent. Azure CLI documents
 //!   `az vm run-command invoke --command-id RunShellScript --scripts 'echo $1 $2' --parameters
 //!   hello world`, and its `run_command_invoke` names unnamed values `arg1`, `arg2`... only
-//!   because "RunCommand API requires named arguments, which doesn't make lots of sense for bash
+//!   because "`RunCommand` API requires named arguments, which doesn't make lots of sense for bash
 //!   scripts using positional arguments" (Azure/azure-cli, `command_modules/vm/custom.py`). So the
-//!   order below is the contract: PORT, SAMPLE_SECONDS, SEARCH_DIRS.
+//!   order below is the contract: `PORT`, `SAMPLE_SECONDS`, `SEARCH_DIRS`.
 //! - `RunPowerShellScript` (Windows): as named script parameters; the built-in command's own
 //!   document declares them in a `param(...)` block (`runCommandExamples/RunCommand_Get.json`),
 //!   and Microsoft's `Invoke-AzVMRunCommand -Parameter @{"arg1" = "var1"}` examples pass them by
@@ -70,7 +70,7 @@ pub fn validate_dirs(os: Os, dirs: &str) -> Result<(), String> {
     if dirs.is_empty() || dirs.len() > 1024 {
         return Err("must be 1 to 1024 characters".to_owned());
     }
-    if dirs.chars().any(|c| c.is_control()) {
+    if dirs.chars().any(char::is_control) {
         return Err("must not contain control characters".to_owned());
     }
     let entries: Vec<&str> = match os {

@@ -189,9 +189,11 @@ fn ask(client: &Client, t: &Target, opts: &Options) -> GuestCheck {
         Ok(p) => *p,
         Err(e) => return GuestCheck::unknown(e.clone()),
     };
-    if let Some(p) = t.power.as_deref().filter(|p| {
-        !p.eq_ignore_ascii_case("running") && !p.eq_ignore_ascii_case("unknown")
-    }) {
+    if let Some(p) = t
+        .power
+        .as_deref()
+        .filter(|p| !p.eq_ignore_ascii_case("running") && !p.eq_ignore_ascii_case("unknown"))
+    {
         return GuestCheck::unknown(format!(
             "VM not running ({p}): Run Command needs a running VM with a ready agent"
         ));
@@ -232,9 +234,9 @@ fn ask(client: &Client, t: &Target, opts: &Options) -> GuestCheck {
                     Ok(LroOutcome::Failed { code, message }) => {
                         GuestCheck::unknown(failure(&code, &message))
                     }
-                    Err(e) if e.kind == ApiErrorKind::Timeout => GuestCheck::unknown(
-                        "Run Command did not finish in time (--check-timeout)",
-                    ),
+                    Err(e) if e.kind == ApiErrorKind::Timeout => {
+                        GuestCheck::unknown("Run Command did not finish in time (--check-timeout)")
+                    }
                     Err(e) => GuestCheck::unknown(format!("waiting for Run Command: {e}")),
                 };
             }

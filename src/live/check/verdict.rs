@@ -201,7 +201,10 @@ pub fn aggregate(checked: &[(String, GuestCheck)], total: usize) -> GuestCheck {
         e.reason = Some(format!("clean: {scope}"));
         Verdict::Clean
     };
-    GuestCheck { verdict, evidence: e }
+    GuestCheck {
+        verdict,
+        evidence: e,
+    }
 }
 
 /// The journal's record of one verdict, for a check run as part of a removal: which machine,
@@ -255,13 +258,21 @@ mod tests {
         assert_eq!(a.evidence.files, ["2:/etc/app.conf"]);
         let a = aggregate(&mixed[..2], 3);
         assert_eq!(a.verdict, Verdict::Unknown);
-        assert!(a.summary().contains("VM agent not ready"), "{}", a.summary());
+        assert!(
+            a.summary().contains("VM agent not ready"),
+            "{}",
+            a.summary()
+        );
         assert_eq!(aggregate(&[], 0).verdict, Verdict::Clean);
     }
 
     #[test]
     fn journal_record_names_machine_and_verdict() {
-        let r = journal_record("/subscriptions/s/vm", "/subscriptions/s/vm/extensions/msi", &in_use("/x"));
+        let r = journal_record(
+            "/subscriptions/s/vm",
+            "/subscriptions/s/vm/extensions/msi",
+            &in_use("/x"),
+        );
         assert_eq!(r["verdict"], "in-use");
         assert_eq!(r["evidence"]["files"][0], "/x");
     }
