@@ -305,4 +305,42 @@ mod tests {
         let failed = json!({"value": [{"code": "ComponentStatus/StdOut/failed", "message": ""}]});
         assert_eq!(result(&failed, 50342).verdict, Verdict::Unknown);
     }
+
+    /// Written the way windows.ps1 prints (CRLF, `DOMAIN\user` with spaces made `_`, process
+    /// names without `.exe`, services and tasks as units), with what PowerShell may put on
+    /// stderr. The Windows script cannot run here: these samples are how it is verified.
+    const WINDOWS_IN_USE: &str = "imds-check 1 os=windows port=50342 sample=30 via=nettcp\r\nlisten 1\r\nconn 9 3120 NT_AUTHORITY\\NETWORK_SERVICE w3wp\r\nconn 2 - ? ?\r\nfile C:\\inetpub\\wwwroot\\web.config\r\nfile C:\\ProgramData\\Contoso Agent\\agent.ini\r\nscan files=20000 matched=2 capped=1\r\nunit service:ContosoAgent\r\nunit task:\\Contoso\\RefreshToken\r\nsummary listen=1 connections=11 processes=1 files=2 units=2\r\nend\r\n";
+    const WINDOWS_CLEAN: &str = "imds-check 1 os=windows port=50342 sample=30 via=netstat\r\nlisten 1\r\nscan files=5120 matched=0 capped=0\r\nsummary listen=1 connections=0 processes=0 files=0 units=0\r\nend\r\n";
+
+    fn windows(stdout: &str, stderr: &str) -> Value {
+        json!({"value": [
+            {"code": "ComponentStatus/StdOut/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": stdout},
+            {"code": "ComponentStatus/StdErr/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": stderr}
+        ]})
+    }
+
+    #[test]
+    fn windows_recorded_samples() {
+        let c = result(&windows(WINDOWS_IN_USE, "Get-ScheduledTask : Access is denied."), 50342);
+        assert_eq!(c.verdict, Verdict::InUse);
+        let e = &c.evidence;
+        assert_eq!(e.processes[0].name, "w3wp");
+        assert_eq!(e.processes[0].user, "NT_AUTHORITY\\NETWORK_SERVICE");
+        assert_eq!(e.processes[0].connections, 9);
+        assert_eq!(
+            e.files,
+            ["C:\\inetpub\\wwwroot\\web.config", "C:\\ProgramData\\Contoso Agent\\agent.ini"]
+        );
+        assert_eq!(e.units, ["service:ContosoAgent", "task:\\Contoso\\RefreshToken"]);
+        assert!(e.files_capped);
+        assert!(c.summary().contains("file search stopped at its cap"));
+        assert!(!c.summary().contains("Access is denied"));
+        let c = result(&windows(WINDOWS_CLEAN, ""), 50342);
+        assert_eq!(c.verdict, Verdict::Clean);
+        assert_eq!(c.evidence.listening, Some(true));
+        // The 4 KB tail of a long report.
+        let long = WINDOWS_CLEAN.replace("listen 1\r\n", &"listen 1\r\n".repeat(500));
+        let tail = &long[long.len() - 4096..];
+        assert_eq!(result(&windows(tail, ""), 50342).verdict, Verdict::Unknown);
+    }
 }

@@ -64,9 +64,9 @@ while ($true) {
                 $p = Get-Process -Id $owner -IncludeUserName
                 if ($p) { $name = $p.ProcessName; if ($p.UserName) { $user = $p.UserName } }
             }
-            $procs[$owner] = @{ Name = $name; User = $user; Count = 0 }
+            $procs[$owner] = @{ Name = $name; User = $user; Conns = 0 }
         }
-        $procs[$owner].Count++
+        $procs[$owner].Conns++
     }
     if ((Get-Date) -ge $deadline) { break }
     Start-Sleep -Milliseconds 500
@@ -74,11 +74,11 @@ while ($true) {
 
 Write-Output ('listen {0}' -f $script:listen)
 $connections = 0
-foreach ($k in $procs.Keys) { $connections += $procs[$k].Count }
+foreach ($k in $procs.Keys) { $connections += $procs[$k].Conns }
 $processes = @($procs.Keys | Where-Object { $_ -gt 0 }).Count
-$procs.GetEnumerator() | Sort-Object { $_.Value.Count } -Descending | Select-Object -First 10 | ForEach-Object {
+$procs.GetEnumerator() | Sort-Object { $_.Value.Conns } -Descending | Select-Object -First 10 | ForEach-Object {
     $id = if ($_.Key -gt 0) { $_.Key } else { '-' }
-    Write-Output ('conn {0} {1} {2} {3}' -f $_.Value.Count, $id, (Safe ($_.Value.User -replace ' ', '_')), (Safe $_.Value.Name))
+    Write-Output ('conn {0} {1} {2} {3}' -f $_.Value.Conns, $id, (Safe ($_.Value.User -replace ' ', '_')), (Safe $_.Value.Name))
 }
 
 $pat = "(localhost|127\.0\.0\.1|\[::1\]):$port(?!\d)|(msi|managed.?identity)[a-z_.-]{0,20}[`"' :=>]{1,4}$port(?!\d)|ManagedIdentity-Settings"
