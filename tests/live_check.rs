@@ -232,6 +232,31 @@ fn linux_script_finds_nothing_on_a_quiet_machine() {
     assert!(stdout.starts_with("error bad-port"), "{stdout}");
 }
 
+#[test]
+fn linux_script_started_by_another_sh_reruns_itself_under_bash() {
+    let Some(sh) = which("dash").or_else(|| which("sh")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("script.sh");
+    std::fs::write(&script, LINUX).unwrap();
+    let out = Command::new(sh)
+        .arg(&script)
+        .args(["50342", "0"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let check = parse::report(&stdout, 50342);
+    assert_ne!(
+        check.verdict,
+        Verdict::Unknown,
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(check.evidence.files_scanned, 1, "{stdout}");
+}
+
 fn run_script_raw(port: &str) -> (String, GuestCheck) {
     let out = Command::new(which("bash").unwrap())
         .arg("-c")

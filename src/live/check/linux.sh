@@ -1,3 +1,4 @@
+#!/bin/bash
 # imds-migrate live check (Linux, bash). Read-only: reports whether anything on this machine
 # still talks to the Managed Identity extension's token service. It prints counts, process
 # names, pids, users and file paths; never file contents, environment variables or tokens.
@@ -7,6 +8,9 @@
 # Output: one record per line, the summary last (Azure keeps only the last 4 KB of stdout).
 # Time: at most 40 s of sampling, 12 s of file search, 4 s of unit search.
 
+# The RunCommandLinux handler starts the script with `/bin/bash -c <script file>`
+# (Azure/run-command-extension-linux, main/exec.go); should anything start it with another sh:
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 export LC_ALL=C
 

@@ -321,7 +321,10 @@ mod tests {
 
     #[test]
     fn windows_recorded_samples() {
-        let c = result(&windows(WINDOWS_IN_USE, "Get-ScheduledTask : Access is denied."), 50342);
+        let c = result(
+            &windows(WINDOWS_IN_USE, "Get-ScheduledTask : Access is denied."),
+            50342,
+        );
         assert_eq!(c.verdict, Verdict::InUse);
         let e = &c.evidence;
         assert_eq!(e.processes[0].name, "w3wp");
@@ -329,9 +332,15 @@ mod tests {
         assert_eq!(e.processes[0].connections, 9);
         assert_eq!(
             e.files,
-            ["C:\\inetpub\\wwwroot\\web.config", "C:\\ProgramData\\Contoso Agent\\agent.ini"]
+            [
+                "C:\\inetpub\\wwwroot\\web.config",
+                "C:\\ProgramData\\Contoso Agent\\agent.ini"
+            ]
         );
-        assert_eq!(e.units, ["service:ContosoAgent", "task:\\Contoso\\RefreshToken"]);
+        assert_eq!(
+            e.units,
+            ["service:ContosoAgent", "task:\\Contoso\\RefreshToken"]
+        );
         assert!(e.files_capped);
         assert!(c.summary().contains("file search stopped at its cap"));
         assert!(!c.summary().contains("Access is denied"));
