@@ -11,7 +11,13 @@ use super::{
     verdict::GuestCheck,
     verdict::{Evidence, Verdict},
 };
-use crate::{cli::live::LiveFormat, live::client::ApiError};
+use crate::{
+    cli::live::LiveFormat,
+    live::{
+        client::ApiError,
+        output::{ErrorRecord, csv_field, error_records, paint},
+    },
+};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
@@ -62,15 +68,6 @@ struct Record<'a> {
 }
 
 #[derive(Serialize)]
-struct ErrorRecord<'a> {
-    method: &'a str,
-    path: &'a str,
-    status: Option<u16>,
-    code: &'a str,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
 struct Document<'a> {
     command: &'static str,
     machines: Vec<Record<'a>>,
@@ -116,36 +113,12 @@ fn json(r: &Report<'_>) -> String {
             })
             .collect(),
         notes: r.notes,
-        errors: r
-            .errors
-            .iter()
-            .map(|e| ErrorRecord {
-                method: e.method,
-                path: &e.path,
-                status: e.status,
-                code: &e.code,
-                message: &e.message,
-            })
-            .collect(),
+        errors: error_records(r.errors),
         summary: &r.summary,
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
     s.push('\n');
     s
-}
-
-fn csv_field(s: &str) -> String {
-    // Also defuse spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 const CSV_HEADER: [&str; 16] = [
@@ -213,14 +186,6 @@ fn csv(r: &Report<'_>) -> String {
         out.push('\n');
     }
     out
-}
-
-fn paint(s: &str, style: anstyle::Style, color: bool) -> String {
-    if color {
-        format!("{style}{s}{style:#}")
-    } else {
-        s.to_owned()
-    }
 }
 
 fn table(r: &Report<'_>, color: bool) -> String {
