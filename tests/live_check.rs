@@ -585,6 +585,23 @@ fn a_run_command_already_running_is_waited_for() {
 }
 
 #[test]
+fn a_machine_still_running_an_earlier_run_command_is_unknown() {
+    let emu = Emulator::start(Config::default());
+    let a = emu.add_vm(SUB, "rg", "stuck", vec![mi("msi")]);
+    emu.set_guest(&a, Guest::Hang);
+    let run = live(&emu, &["check", "--format", "json", "--check-timeout", "1000"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(machine(&run.json(), "stuck")["verdict"], "unknown");
+    assert_eq!(emu.run_command_conflicts(), 0);
+    // The first script still runs: Azure answers 409 to the next one, retried, then reported.
+    let run = live(&emu, &["check", "--format", "json", "--check-timeout", "1000"]);
+    let doc = run.json();
+    let reason = machine(&doc, "stuck")["evidence"]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("in progress"), "{reason}");
+    assert_eq!(emu.run_command_conflicts(), 4);
+}
+
+#[test]
 fn scale_set_instances_are_checked_one_by_one() {
     let emu = Emulator::start(Config::default());
     let ss = emu.add_vmss(SUB, "rg", "ss1", "Automatic", "Uniform", 3, vec![mi("msi")]);
