@@ -73,10 +73,10 @@ pub fn streams(result: &Value) -> Result<Streams, String> {
             one_line(head, 200)
         ));
     }
-    let Some(start) = message.find("[stdout]\n") else {
-        return Err("Run Command message has no [stdout] section".to_owned());
-    };
-    let body = &message[start + "[stdout]\n".len()..];
+    // A message cut before its `[stdout]` marker still ends with the report's tail.
+    let body = message
+        .find("[stdout]\n")
+        .map_or(message.as_str(), |start| &message[start + "[stdout]\n".len()..]);
     let (stdout, stderr) = match body.rfind("\n[stderr]\n") {
         Some(i) => (&body[..i], &body[i + "\n[stderr]\n".len()..]),
         None => match body.strip_suffix("\n[stderr]") {
@@ -288,6 +288,11 @@ mod tests {
         let c = result(&failed, 50342);
         assert!(c.summary().contains("handler crashed"), "{}", c.summary());
         assert!(result(&json!({}), 50342).summary().contains("no `value`"));
+        // Cut before the [stdout] marker: the tail is still read, and cannot prove clean.
+        let cut = json!({"value": [{"code": "ProvisioningState/succeeded", "message": format!("{}\n[stderr]\n", &CLEAN[30..])}]});
+        let c = result(&cut, 50342);
+        assert_eq!(c.verdict, Verdict::Unknown);
+        assert!(c.evidence.truncated);
     }
 
     #[test]
