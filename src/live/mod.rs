@@ -58,7 +58,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         LiveCommand::Check(a) => (&a.common, None, Some(a)),
     };
     if let Some(os) = check.and_then(|c| c.show_script) {
-        emit(check::script::for_cli(os))?;
+        write_stdout(check::script::for_cli(os))?;
         return Ok(0);
     }
     let guest = match (check, remove) {
@@ -139,7 +139,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 notes: &checked.notes,
                 summary,
             };
-            emit(&check::output::render(common.format, &report, color))?;
+            write_stdout(&check::output::render(common.format, &report, color))?;
             let all_clean = checked
                 .machines
                 .iter()
@@ -178,7 +178,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         errors: &discovery.errors,
         summary,
     };
-    emit(&output::render(common.format, &report, color))?;
+    write_stdout(&output::render(common.format, &report, color))?;
     if verbose {
         eprintln!(
             "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
@@ -188,7 +188,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     Ok(exit_code(command, &items, !discovery.errors.is_empty()))
 }
 
-fn emit(text: &str) -> Result<()> {
+fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
