@@ -589,14 +589,23 @@ fn a_machine_still_running_an_earlier_run_command_is_unknown() {
     let emu = Emulator::start(Config::default());
     let a = emu.add_vm(SUB, "rg", "stuck", vec![mi("msi")]);
     emu.set_guest(&a, Guest::Hang);
-    let run = live(&emu, &["check", "--format", "json", "--check-timeout", "1000"]);
+    let run = live(
+        &emu,
+        &["check", "--format", "json", "--check-timeout", "1000"],
+    );
     assert_eq!(run.code, 1);
     assert_eq!(machine(&run.json(), "stuck")["verdict"], "unknown");
     assert_eq!(emu.run_command_conflicts(), 0);
     // The first script still runs: Azure answers 409 to the next one, retried, then reported.
-    let run = live(&emu, &["check", "--format", "json", "--check-timeout", "1000"]);
+    let run = live(
+        &emu,
+        &["check", "--format", "json", "--check-timeout", "1000"],
+    );
     let doc = run.json();
-    let reason = machine(&doc, "stuck")["evidence"]["reason"].as_str().unwrap().to_owned();
+    let reason = machine(&doc, "stuck")["evidence"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(reason.contains("in progress"), "{reason}");
     assert_eq!(emu.run_command_conflicts(), 4);
 }
@@ -673,6 +682,45 @@ fn scale_set_instances_are_checked_one_by_one() {
     );
     assert_eq!(item["outcome"], "removed");
     assert!(emu.extensions(&ss).is_empty());
+}
+
+#[test]
+fn flexible_scale_set_members_are_checked_as_vms() {
+    let emu = Emulator::start(Config::default());
+    let ss = emu.add_vmss(SUB, "rg", "flex", "Manual", "Flexible", 0, vec![mi("msi")]);
+    let member = emu.add_vm(SUB, "rg", "flex_a1", vec![mi("msi")]);
+    emu.set_vm_scale_set(&member, &ss);
+    emu.set_guest(
+        &member,
+        out(report(
+            "linux",
+            50342,
+            &[(1, "77", "svc", "java")],
+            &[],
+            &[],
+        )),
+    );
+    let run = live(
+        &emu,
+        &["remove", "--check-guest", "--yes", "--format", "json"],
+    );
+    let doc = run.json();
+    let by = |n: &str| {
+        doc["extensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource_name"] == n)
+            .unwrap()
+            .clone()
+    };
+    // The model runs on no machine; the member VM does, and uses the extension.
+    assert_eq!(by("flex")["verdict"], "clean", "{doc:#}");
+    assert_eq!(by("flex")["outcome"], "removed");
+    assert_eq!(by("flex_a1")["verdict"], "in-use");
+    assert_eq!(by("flex_a1")["outcome"], "skipped");
+    assert_eq!(emu.extensions(&member), ["msi"]);
+    assert_eq!(emu.run_commands().len(), 1);
 }
 
 #[test]

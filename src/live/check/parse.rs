@@ -76,7 +76,9 @@ pub fn streams(result: &Value) -> Result<Streams, String> {
     // A message cut before its `[stdout]` marker still ends with the report's tail.
     let body = message
         .find("[stdout]\n")
-        .map_or(message.as_str(), |start| &message[start + "[stdout]\n".len()..]);
+        .map_or(message.as_str(), |start| {
+            &message[start + "[stdout]\n".len()..]
+        });
     let (stdout, stderr) = match body.rfind("\n[stderr]\n") {
         Some(i) => (&body[..i], &body[i + "\n[stderr]\n".len()..]),
         None => match body.strip_suffix("\n[stderr]") {
