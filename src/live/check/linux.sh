@@ -11,7 +11,7 @@
 # The RunCommandLinux handler starts the script with `/bin/bash -c <script file>`
 # (Azure/run-command-extension-linux, main/exec.go); should anything start it with another sh:
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-set -u
+# No `set -u`: bash before 4.4 (RHEL 7) calls an empty array unbound under it.
 export LC_ALL=C
 
 port=${1:-${PORT:-50342}}
