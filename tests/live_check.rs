@@ -79,7 +79,7 @@ impl Client {
         let child = Command::new(&exe)
             .arg("-c")
             .arg(format!(
-                "while :; do exec 3<>/dev/tcp/127.0.0.1/{port} || exit 1; read -t 0.8 -u 3; exec 3>&-; done"
+                "while :; do exec 3<>/dev/tcp/127.0.0.1/{port} || exit 1; read -t 1.5 -u 3; exec 3>&-; done"
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

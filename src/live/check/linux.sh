@@ -131,6 +131,8 @@ sample_proc() {
 		done <<<"$table"
 	done
 	[ ${#want[@]} -eq 0 ] && return
+	local inodes
+	inodes=$(printf '%s|' "${!want[@]}")
 	pid=
 	while read -r line; do
 		case $line in
@@ -150,7 +152,7 @@ sample_proc() {
 			fi
 			;;
 		esac
-	done < <(ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -e '^/proc/' -e 'socket:\[')
+	done < <(ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -E -e '^/proc/' -e "socket:\[(${inodes%|})\]")
 	for inode in "${!want[@]}"; do
 		pend[${want[$inode]}]=${wuid[$inode]}
 	done
