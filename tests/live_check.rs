@@ -214,6 +214,27 @@ fn linux_script_without_ss_falls_back_to_proc() {
 }
 
 #[test]
+fn linux_script_counts_connections_too_short_to_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = Listener::start();
+    let mut flash = Command::new(which("bash").unwrap())
+        .arg("-c")
+        .arg(format!(
+            "for i in $(seq 1 200); do exec 3<>/dev/tcp/127.0.0.1/{} || exit 1; exec 3>&-; sleep 0.01; done",
+            listener.port
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (stdout, check) = run_script(listener.port, dir.path(), None);
+    let _ = flash.kill();
+    let _ = flash.wait();
+    assert_eq!(check.verdict, Verdict::InUse, "{stdout}");
+    assert!(check.evidence.connections >= 10, "{stdout}");
+}
+
+#[test]
 fn linux_script_finds_nothing_on_a_quiet_machine() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

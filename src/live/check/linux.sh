@@ -60,10 +60,16 @@ user_of() { # uid -> user name
 	printf '%s' "${n:-$1}"
 }
 
-# One more connection (socket `key`) to the port by process `pid`.
+# One more connection to the port, keyed by its client end, by process `pid` (`-`: not known,
+# e.g. seen from the server's side or already closed). A later sighting with an owner wins.
 note() {
-	[ -n "${seen[$1]+x}" ] && return
-	seen[$1]=1
+	local prev=${seen[$1]}
+	if [ -n "$prev" ]; then
+		{ [ "$prev" = - ] && [ "$2" != - ]; } || return
+		pcount[-]=$((${pcount[-]} - 1))
+		[ "${pcount[-]}" -le 0 ] && unset 'pcount[-]'
+	fi
+	seen[$1]=$2
 	if [ -z "${pcount[$2]+x}" ]; then
 		pcount[$2]=0
 		pname[$2]=$3
@@ -72,11 +78,25 @@ note() {
 	pcount[$2]=$((${pcount[$2]} + 1))
 }
 
+# The token service answers only on the loopback: its own end of a connection counts when the
+# client is local (an outgoing connection may use the port as its ephemeral port).
+loopback() {
+	case $1 in 127.* | ::1:* | \[::1\]:* | ::ffff:127.* | \[::ffff:127.*) return 0 ;; esac
+	return 1
+}
+
 sample_ss() {
-	local state rq sq local peer rest pid name uid _
+	local state rq sq local peer rest pid name uid
 	while read -r state rq sq local peer rest; do
-		case $peer in *:"$port") ;; *) continue ;; esac
-		[ -n "${seen[$local]+x}" ] && continue
+		[ "$state" = LISTEN ] && continue
+		case $peer in
+		*:"$port") ;;
+		*)
+			case $local in *:"$port") loopback "$peer" && note "$peer" - '?' '?' ;; esac
+			continue
+			;;
+		esac
+		[ "${seen[$local]:--}" = - ] || continue
 		pid=-
 		name='?'
 		case $rest in *pid=*)
@@ -87,14 +107,20 @@ sample_ss() {
 			;;
 		esac
 		if [ "$pid" != - ] && [ -z "${puser[$pid]+x}" ]; then
-			uid=$(<"/proc/$pid/status") 2>/dev/null
-			uid=${uid#*Uid:}
-			read -r uid _ <<<"$uid"
+			# `ss -e` gives the socket's uid (left out when 0), still known when the process is gone.
+			uid=
+			case $rest in
+			*uid:*)
+				uid=${rest#*uid:}
+				uid=${uid%%[!0-9]*}
+				;;
+			*ino:*) uid=0 ;;
+			esac
 			note "$local" "$pid" "$name" "$(user_of "${uid:-?}")"
 		else
 			note "$local" "$pid" "$name" "${puser[$pid]:-?}"
 		fi
-	done < <(ss -tnp 2>/dev/null)
+	done < <(ss -tanpe "${ssfilter[@]}" 2>/dev/null)
 }
 
 listen_ss() {
@@ -119,8 +145,17 @@ sample_proc() {
 				[ "${loc##*:}" = "$hexport" ] && listen=1
 				continue
 			fi
-			[ "${rem##*:}" = "$hexport" ] || continue
-			[ -n "${seen[$loc]+x}" ] && continue
+			if [ "${rem##*:}" != "$hexport" ]; then
+				# The server's end, from a loopback client: 127/8, ::1, ::ffff:127/104.
+				[ "${loc##*:}" = "$hexport" ] || continue
+				case ${rem%:*} in
+				??????7F | 00000000000000000000000001000000 | 0000000000000000FFFF0000??????7F)
+					note "$rem" - '?' '?'
+					;;
+				esac
+				continue
+			fi
+			[ "${seen[$loc]:--}" = - ] || continue
 			if [ "$inode" = 0 ]; then
 				# Closed; if it was seen live, its owner is settled at the end.
 				[ -n "${pend[$loc]+x}" ] || note "$loc" - '?' '?'
@@ -158,12 +193,21 @@ sample_proc() {
 	done
 }
 
-if [ "$via" = ss ]; then listen_ss; fi
+# Short-lived connections are only attributable while open: sample often. ss filters in the
+# kernel when it knows the port expressions (iproute2 has for years); else all are listed.
+ssfilter=()
+interval=0.5
+if [ "$via" = ss ]; then
+	listen_ss
+	interval=0.1
+	ss -tn "( dport = :$port or sport = :$port )" >/dev/null 2>&1 &&
+		ssfilter=("( dport = :$port or sport = :$port )")
+fi
 until_s=$((SECONDS + sample))
 while :; do
 	if [ "$via" = ss ]; then sample_ss; else sample_proc; fi
 	[ "$SECONDS" -ge "$until_s" ] && break
-	sleep 0.5 2>/dev/null || sleep 1
+	sleep "$interval" 2>/dev/null || sleep 1
 done
 for key in "${!pend[@]}"; do
 	[ -n "${seen[$key]+x}" ] || note "$key" - '?' "$(user_of "${pend[$key]}")"
