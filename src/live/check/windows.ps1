@@ -37,6 +37,9 @@ Write-Output ('imds-check 1 os=windows port={0} sample={1} via={2}' -f $port, $s
 $script:listen = 0
 $seen = @{}
 $procs = @{}
+# A connection is keyed by its client end; the server's end counts when the client is local,
+# without an owner until the client's end is seen.
+function Loopback([string]$a) { $a -eq '::1' -or $a -like '127.*' -or $a -like '::ffff:127.*' }
 $deadline = (Get-Date).AddSeconds($sample)
 while ($true) {
     $conns = @()
@@ -45,19 +48,28 @@ while ($true) {
         $conns = @(Get-NetTCPConnection -RemotePort $port | ForEach-Object {
                 New-Object PSObject -Property @{ Key = "$($_.LocalAddress):$($_.LocalPort)"; Owner = [int]$_.OwningProcess }
             })
+        $conns += @(Get-NetTCPConnection -LocalPort $port | Where-Object { $_.State -ne 'Listen' -and (Loopback $_.RemoteAddress) } | ForEach-Object {
+                New-Object PSObject -Property @{ Key = "$($_.RemoteAddress):$($_.RemotePort)"; Owner = 0 }
+            })
     } else {
         $conns = @(netstat -ano -p TCP | ForEach-Object {
                 $f = -split $_
                 if ($f.Count -ge 5 -and $f[0] -eq 'TCP') {
                     if ($f[1] -match ":$port$" -and $f[3] -eq 'LISTENING') { $script:listen = 1 }
                     elseif ($f[2] -match ":$port$") { New-Object PSObject -Property @{ Key = $f[1]; Owner = [int]$f[4] } }
+                    elseif ($f[1] -match ":$port$" -and $f[2] -match '^(127\.|\[::1\])') { New-Object PSObject -Property @{ Key = $f[2]; Owner = 0 } }
                 }
             })
     }
     foreach ($c in $conns) {
-        if ($seen.ContainsKey($c.Key)) { continue }
-        $seen[$c.Key] = 1
         $owner = $c.Owner
+        if ($seen.ContainsKey($c.Key)) {
+            # Seen before; only an owner for an unowned one changes anything.
+            if ($seen[$c.Key] -ne 0 -or $owner -eq 0) { continue }
+            $procs[0].Conns--
+            if ($procs[0].Conns -le 0) { $procs.Remove(0) }
+        }
+        $seen[$c.Key] = $owner
         if (-not $procs.ContainsKey($owner)) {
             $name = '?'; $user = '?'
             if ($owner -gt 0) {
@@ -69,7 +81,7 @@ while ($true) {
         $procs[$owner].Conns++
     }
     if ((Get-Date) -ge $deadline) { break }
-    Start-Sleep -Milliseconds 500
+    Start-Sleep -Milliseconds 200
 }
 
 Write-Output ('listen {0}' -f $script:listen)
