@@ -175,6 +175,9 @@ fn assert_names_client(check: &GuestCheck, stdout: &str, client: &Client, conf: 
     );
     assert_eq!(check.evidence.files_matched, 1);
     assert_eq!(check.evidence.listening, Some(true));
+    // The listener is this test process.
+    let listener = check.evidence.listener.as_ref().expect("listener named");
+    assert_eq!(listener.pid, Some(std::process::id()), "{stdout}");
     assert!(!stdout.contains("do-not-print-me"), "file contents printed");
 }
 

@@ -51,6 +51,9 @@ printf 'imds-check 1 os=linux port=%s sample=%s via=%s\n' "$port" "$sample" "$vi
 
 hexport=$(printf '%04X' "$port")
 listen=0
+lpid=-
+lname='?'
+linode=
 declare -A seen=() pname=() puser=() pcount=() names=()
 
 user_of() { # uid -> user name
@@ -124,10 +127,20 @@ sample_ss() {
 }
 
 listen_ss() {
-	local state rq sq local rest
-	while read -r state rq sq local rest; do
-		case $local in *:"$port") listen=1 ;; esac
-	done < <(ss -tln 2>/dev/null)
+	local state rq sq local peer rest
+	while read -r state rq sq local peer rest; do
+		case $local in *:"$port")
+			listen=1
+			case $rest in *pid=*)
+				lpid=${rest#*pid=}
+				lpid=${lpid%%[!0-9]*}
+				lname=${rest#*\(\(\"}
+				lname=${lname%%\"*}
+				;;
+			esac
+			;;
+		esac
+	done < <(ss -tlnp 2>/dev/null)
 }
 
 # Without ss: the kernel's socket tables, and /proc/*/fd for the owners. A live socket whose
@@ -142,7 +155,7 @@ sample_proc() {
 		table=$(<"$f")
 		while read -r sl loc rem st q tr rt uid to inode rest; do
 			if [ "$st" = 0A ]; then
-				[ "${loc##*:}" = "$hexport" ] && listen=1
+				[ "${loc##*:}" = "$hexport" ] && listen=1 && linode=$inode
 				continue
 			fi
 			if [ "${rem##*:}" != "$hexport" ]; then
@@ -213,7 +226,20 @@ for key in "${!pend[@]}"; do
 	[ -n "${seen[$key]+x}" ] || note "$key" - '?' "$(user_of "${pend[$key]}")"
 done
 
-printf 'listen %s\n' "$listen"
+# Without ss: the listener's owner, once.
+if [ -n "$linode" ] && [ "$linode" != 0 ]; then
+	while read -r line; do
+		case $line in
+		/proc/*/fd*:)
+			pid=${line#/proc/}
+			lpid=${pid%%/*}
+			;;
+		*'socket:['*) break ;;
+		esac
+	done < <(ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -E -e '^/proc/' -e "socket:\[$linode\]")
+	case $line in *'socket:['*) [ -r "/proc/$lpid/comm" ] && read -r lname <"/proc/$lpid/comm" ;; *) lpid=- ;; esac
+fi
+printf 'listen %s %s %s\n' "$listen" "$lpid" "$(safe "$lname")"
 connections=0
 for id in "${!pcount[@]}"; do connections=$((connections + ${pcount[$id]})); done
 processes=${#pcount[@]}

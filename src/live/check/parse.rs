@@ -16,7 +16,7 @@
 
 use serde_json::Value;
 
-use super::verdict::{Evidence, GuestCheck, Process, Verdict};
+use super::verdict::{Evidence, GuestCheck, Listener, Process, Verdict};
 
 /// stdout and stderr of the script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +139,17 @@ pub fn report(stdout: &str, port: u16) -> GuestCheck {
                     ));
                 }
             }
-            "listen" => e.listening = Some(rest.trim() == "1"),
+            "listen" => {
+                let mut w = rest.splitn(3, ' ');
+                e.listening = Some(w.next() == Some("1"));
+                let pid = w.next().and_then(|p| p.parse().ok());
+                if e.listening == Some(true) && pid.is_some() {
+                    e.listener = Some(Listener {
+                        name: one_line(w.next().unwrap_or("?"), 64),
+                        pid,
+                    });
+                }
+            }
             "conn" => {
                 let mut w = rest.splitn(4, ' ');
                 let count = w.next().and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -228,7 +238,7 @@ mod tests {
 
     use super::*;
 
-    const IN_USE: &str = "imds-check 1 os=linux port=50342 sample=30 via=ss\nlisten 1\nconn 12 4242 app curl\nconn 3 - ? ?\nfile /etc/app/settings.ini\nscan files=310 matched=1 capped=0\nunit /etc/cron.d/token\nsummary listen=1 connections=15 processes=1 files=1 units=1\nend\n";
+    const IN_USE: &str = "imds-check 1 os=linux port=50342 sample=30 via=ss\nlisten 1 812 ManagedIdentity\nconn 12 4242 app curl\nconn 3 - ? ?\nfile /etc/app/settings.ini\nscan files=310 matched=1 capped=0\nunit /etc/cron.d/token\nsummary listen=1 connections=15 processes=1 files=1 units=1\nend\n";
     const CLEAN: &str = "imds-check 1 os=linux port=50342 sample=30 via=proc\nlisten 1\nscan files=310 matched=0 capped=0\nsummary listen=1 connections=0 processes=0 files=0 units=0\nend\n";
 
     fn linux(stdout: &str) -> Value {
@@ -248,6 +258,13 @@ mod tests {
         assert_eq!(e.files, ["/etc/app/settings.ini"]);
         assert_eq!(e.units, ["/etc/cron.d/token"]);
         assert_eq!(e.listening, Some(true));
+        assert_eq!(
+            e.listener,
+            Some(Listener {
+                name: "ManagedIdentity".into(),
+                pid: Some(812)
+            })
+        );
         assert_eq!(e.files_scanned, 310);
         assert!(
             c.summary().contains("curl (pid 4242, app) x12"),
@@ -316,8 +333,8 @@ mod tests {
     /// Written the way windows.ps1 prints (CRLF, `DOMAIN\user` with spaces made `_`, process
     /// names without `.exe`, services and tasks as units), with what PowerShell may put on
     /// stderr. The Windows script cannot run here: these samples are how it is verified.
-    const WINDOWS_IN_USE: &str = "imds-check 1 os=windows port=50342 sample=30 via=nettcp\r\nlisten 1\r\nconn 9 3120 NT_AUTHORITY\\NETWORK_SERVICE w3wp\r\nconn 2 - ? ?\r\nfile C:\\inetpub\\wwwroot\\web.config\r\nfile C:\\ProgramData\\Contoso Agent\\agent.ini\r\nscan files=20000 matched=2 capped=1\r\nunit service:ContosoAgent\r\nunit task:\\Contoso\\RefreshToken\r\nsummary listen=1 connections=11 processes=1 files=2 units=2\r\nend\r\n";
-    const WINDOWS_CLEAN: &str = "imds-check 1 os=windows port=50342 sample=30 via=netstat\r\nlisten 1\r\nscan files=5120 matched=0 capped=0\r\nsummary listen=1 connections=0 processes=0 files=0 units=0\r\nend\r\n";
+    const WINDOWS_IN_USE: &str = "imds-check 1 os=windows port=50342 sample=30 via=nettcp\r\nlisten 1 2284 MsiTokenService\r\nconn 9 3120 NT_AUTHORITY\\NETWORK_SERVICE w3wp\r\nconn 2 - ? ?\r\nfile C:\\inetpub\\wwwroot\\web.config\r\nfile C:\\ProgramData\\Contoso Agent\\agent.ini\r\nscan files=20000 matched=2 capped=1\r\nunit service:ContosoAgent\r\nunit task:\\Contoso\\RefreshToken\r\nsummary listen=1 connections=11 processes=1 files=2 units=2\r\nend\r\n";
+    const WINDOWS_CLEAN: &str = "imds-check 1 os=windows port=50342 sample=30 via=netstat\r\nlisten 0 - ?\r\nscan files=5120 matched=0 capped=0\r\nsummary listen=1 connections=0 processes=0 files=0 units=0\r\nend\r\n";
 
     fn windows(stdout: &str, stderr: &str) -> Value {
         json!({"value": [
@@ -351,11 +368,16 @@ mod tests {
         assert!(e.files_capped);
         assert!(c.summary().contains("file search stopped at its cap"));
         assert!(!c.summary().contains("Access is denied"));
+        assert_eq!(
+            c.evidence.listener.as_ref().unwrap().name,
+            "MsiTokenService"
+        );
         let c = result(&windows(WINDOWS_CLEAN, ""), 50342);
         assert_eq!(c.verdict, Verdict::Clean);
-        assert_eq!(c.evidence.listening, Some(true));
+        assert_eq!(c.evidence.listening, Some(false));
+        assert_eq!(c.evidence.listener, None);
         // The 4 KB tail of a long report.
-        let long = WINDOWS_CLEAN.replace("listen 1\r\n", &"listen 1\r\n".repeat(500));
+        let long = WINDOWS_CLEAN.replace("listen 0 - ?\r\n", &"listen 0 - ?\r\n".repeat(400));
         let tail = &long[long.len() - 4096..];
         assert_eq!(result(&windows(tail, ""), 50342).verdict, Verdict::Unknown);
     }

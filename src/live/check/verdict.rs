@@ -35,12 +35,21 @@ pub struct Process {
     pub connections: u32,
 }
 
+/// The process that listens on the port.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Listener {
+    pub name: String,
+    pub pid: Option<u32>,
+}
+
 /// What the script reported: counts, process names, paths. Never file contents.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     pub port: Option<u16>,
     /// Whether the extension's token service was listening on the port.
     pub listening: Option<bool>,
+    /// The process listening on the port (the extension's token service, normally).
+    pub listener: Option<Listener>,
     /// Connections to the port seen while sampling.
     pub connections: u32,
     pub processes: Vec<Process>,

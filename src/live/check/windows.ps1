@@ -35,6 +35,7 @@ $via = if ($haveNet) { 'nettcp' } else { 'netstat' }
 Write-Output ('imds-check 1 os=windows port={0} sample={1} via={2}' -f $port, $sample, $via)
 
 $script:listen = 0
+$script:lpid = '-'
 $seen = @{}
 $procs = @{}
 # A connection is keyed by its client end; the server's end counts when the client is local,
@@ -44,7 +45,8 @@ $deadline = (Get-Date).AddSeconds($sample)
 while ($true) {
     $conns = @()
     if ($haveNet) {
-        if (Get-NetTCPConnection -LocalPort $port -State Listen) { $script:listen = 1 }
+        $l = @(Get-NetTCPConnection -LocalPort $port -State Listen)
+        if ($l.Count -gt 0) { $script:listen = 1; $script:lpid = [int]$l[0].OwningProcess }
         $conns = @(Get-NetTCPConnection -RemotePort $port | ForEach-Object {
                 New-Object PSObject -Property @{ Key = "$($_.LocalAddress):$($_.LocalPort)"; Owner = [int]$_.OwningProcess }
             })
@@ -55,7 +57,7 @@ while ($true) {
         $conns = @(netstat -ano -p TCP | ForEach-Object {
                 $f = -split $_
                 if ($f.Count -ge 5 -and $f[0] -eq 'TCP') {
-                    if ($f[1] -match ":$port$" -and $f[3] -eq 'LISTENING') { $script:listen = 1 }
+                    if ($f[1] -match ":$port$" -and $f[3] -eq 'LISTENING') { $script:listen = 1; $script:lpid = [int]$f[4] }
                     elseif ($f[2] -match ":$port$") { New-Object PSObject -Property @{ Key = $f[1]; Owner = [int]$f[4] } }
                     elseif ($f[1] -match ":$port$" -and $f[2] -match '^(127\.|\[::1\])') { New-Object PSObject -Property @{ Key = $f[2]; Owner = 0 } }
                 }
@@ -84,7 +86,9 @@ while ($true) {
     Start-Sleep -Milliseconds 200
 }
 
-Write-Output ('listen {0}' -f $script:listen)
+$lname = '?'
+if ($script:lpid -ne '-') { $lp = Get-Process -Id $script:lpid; if ($lp) { $lname = $lp.ProcessName } }
+Write-Output ('listen {0} {1} {2}' -f $script:listen, $script:lpid, (Safe $lname))
 $connections = 0
 foreach ($k in $procs.Keys) { $connections += $procs[$k].Conns }
 $processes = @($procs.Keys | Where-Object { $_ -gt 0 }).Count
