@@ -140,6 +140,12 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 summary,
             };
             write_stdout(&check::output::render(common.format, &report, color))?;
+            if verbose {
+                eprintln!(
+                    "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
+                    report.summary.requests, report.summary.writes, report.summary.throttled
+                );
+            }
             let all_clean = checked
                 .machines
                 .iter()
