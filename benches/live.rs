@@ -10,7 +10,7 @@
 //! everything time-shaped is divided by `LIVE_BENCH_CHECK_SCALE` (default 20): the Run Command
 //! latency, the client's waits (`--time-scale`), and ARM's bucket refill is multiplied by it, so
 //! the row keeps the shape of a real run at a fraction of its wall time (multiply the wall time
-//! by the scale for the real figure). `LIVE_BENCH_CHECK_CONCURRENCY` (default 64) is passed as
+//! by the scale for the real figure). `LIVE_BENCH_CHECK_CONCURRENCY` (default 128) is passed as
 //! `--check-concurrency`.
 //! Under `cargo test --benches` it does nothing.
 
@@ -126,7 +126,7 @@ const CLEAN_REPORT: &str = "imds-check 1 os=linux port=50342 sample=30 via=ss\nl
 fn check_row(vms: usize) {
     let scale = env_usize("LIVE_BENCH_CHECK_SCALE", 20).max(1) as f64;
     let run_command = env_usize("LIVE_BENCH_RUN_COMMAND_SECONDS", 30) as f64;
-    let concurrency = env_usize("LIVE_BENCH_CHECK_CONCURRENCY", 64).to_string();
+    let concurrency = env_usize("LIVE_BENCH_CHECK_CONCURRENCY", 128).to_string();
     let emu = Emulator::start(Config {
         latency: Duration::from_millis(50),
         reads: Some(Bucket {
