@@ -54,7 +54,7 @@ listen=0
 lpid=-
 lname='?'
 linode=
-declare -A seen=() pname=() puser=() pcount=() names=()
+declare -A seen=() pname=() puser=() pcount=()
 
 user_of() { # uid -> user name
 	local n=
