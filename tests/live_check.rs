@@ -579,6 +579,27 @@ fn table_and_csv_show_verdicts() {
 }
 
 #[test]
+fn check_reports_snapshot() {
+    let emu = Emulator::start(Config::default());
+    planted_estate(&emu);
+    let run = live(&emu, &["check", "--check-timeout", "3000"]);
+    insta::assert_snapshot!("check_table", run.stdout);
+    let emu = Emulator::start(Config::default());
+    planted_estate(&emu);
+    let mut doc = live(
+        &emu,
+        &["check", "--format", "json", "--check-timeout", "3000"],
+    )
+    .json();
+    // Request counts depend on polling timing.
+    doc["summary"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| !matches!(k.as_str(), "requests" | "writes" | "throttled"));
+    insta::assert_json_snapshot!("check_json", doc);
+}
+
+#[test]
 fn configured_port_travels_and_a_bad_one_is_never_sent() {
     let emu = Emulator::start(Config::default());
     let a = emu.add_vm(SUB, "rg", "custom", vec![mi("msi")]);

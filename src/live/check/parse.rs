@@ -188,9 +188,17 @@ pub fn report(stdout: &str, port: u16) -> GuestCheck {
         });
     };
     e.truncated = !header;
-    e.connections = num(&summary, "connections").unwrap_or(0);
-    e.files_matched = num(&summary, "files").unwrap_or(0);
-    e.units_matched = num(&summary, "units").unwrap_or(0);
+    let (Some(connections), Some(files), Some(units)) = (
+        num(&summary, "connections"),
+        num(&summary, "files"),
+        num(&summary, "units"),
+    ) else {
+        return GuestCheck::unknown("output unparseable: the summary has no counts");
+    };
+    // The listed evidence counts even where a count says otherwise.
+    e.connections = connections.max(e.processes.iter().map(|p| p.connections).sum());
+    e.files_matched = files.max(e.files.len() as u32);
+    e.units_matched = units.max(e.units.len() as u32);
     if e.listening.is_none() {
         e.listening = field(&summary, "listen").map(|l| l == "1");
     }
@@ -312,6 +320,30 @@ mod tests {
         let c = result(&cut, 50342);
         assert_eq!(c.verdict, Verdict::Unknown);
         assert!(c.evidence.truncated);
+    }
+
+    #[test]
+    fn hostile_output_is_capped_and_cleaned() {
+        let mut out = String::from("imds-check 1 os=linux port=50342 sample=30 via=ss\n");
+        for i in 0..50 {
+            out.push_str(&format!("conn 1 {i} root \x1b[31mred\x07\n"));
+        }
+        out.push_str(&format!("file /{}\n", "a".repeat(5000)));
+        out.push_str("summary listen=1 connections=0 processes=0 files=0 units=0\nend\n");
+        let c = report(&out, 50342);
+        // Lines that show use outweigh counts that deny it.
+        assert_eq!(c.verdict, Verdict::InUse);
+        assert_eq!(c.evidence.processes.len(), 10);
+        assert!(
+            c.evidence.processes[0]
+                .name
+                .chars()
+                .all(|ch| !ch.is_control())
+        );
+        assert_eq!(c.evidence.files[0].len(), 200);
+        assert!(c.evidence.connections >= 10);
+        let bad = "imds-check 1 os=linux port=50342\nsummary listen=1 connections=lots files=0 units=0\nend\n";
+        assert_eq!(report(bad, 50342).verdict, Verdict::Unknown);
     }
 
     #[test]
