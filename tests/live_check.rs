@@ -861,6 +861,55 @@ fn remove_with_check_guest_deletes_exactly_the_clean_machines() {
 }
 
 #[test]
+fn verdicts_go_to_the_removal_journal() {
+    let emu = Emulator::start(Config::default());
+    planted_estate(&emu);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let run = live(
+        &emu,
+        &[
+            "remove",
+            "--check-guest",
+            "--yes",
+            "--check-timeout",
+            "3000",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let checks: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["kind"] == "guest-check")
+        .collect();
+    // One per machine asked or skipped; the stopped VM is not checked (ARM cannot run it).
+    assert_eq!(checks.len(), 7, "{text}");
+    let of = |name: &str| {
+        checks
+            .iter()
+            .find(|c| {
+                c["machine"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/{name}"))
+            })
+            .unwrap_or_else(|| panic!("{name} not journaled:\n{text}"))
+    };
+    assert_eq!(of("clean1")["verdict"], "clean");
+    assert_eq!(of("proc1")["verdict"], "in-use");
+    assert_eq!(of("proc1")["evidence"]["processes"][0]["name"], "curl");
+    assert_eq!(of("agent1")["verdict"], "unknown");
+    assert!(!text.contains("SENTINEL"));
+    // The verdicts come before the DELETE they allowed.
+    let first_check = text.find("\"guest-check\"").unwrap();
+    let first_intent = text.find("\"intent\"").unwrap();
+    assert!(first_check < first_intent);
+}
+
+#[test]
 fn bad_check_flags_are_usage_errors() {
     let emu = Emulator::start(Config::default());
     let run = live(&emu, &["check", "--search-dirs", "etc:/opt"]);

@@ -2,14 +2,18 @@
 //!
 //! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
 //! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
+//! `journal` records every write durably; `interrupt` stops a run part-way.
 //! `check` asks the machines themselves, through Run Command, whether anything uses the extension.
 
+pub mod assertion;
 pub mod auth;
 pub mod check;
 pub mod client;
 pub mod discover;
 pub mod execute;
 pub mod http;
+pub mod interrupt;
+pub mod journal;
 pub mod output;
 pub mod plan;
 
@@ -56,6 +60,14 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         LiveCommand::List(a) => (&a.common, None, None),
         LiveCommand::Remove(a) => (&a.common, Some(a), None),
         LiveCommand::Check(a) => (&a.common, None, Some(a)),
+        LiveCommand::Journal(a) => {
+            let contents = journal::read(&a.file)?;
+            for w in &contents.warnings {
+                eprintln!("imds-migrate: warning: {w}");
+            }
+            write_stdout(&journal::render(&contents, a.format))?;
+            return Ok(i32::from(journal::needs_attention(&contents)));
+        }
     };
     if let Some(os) = check.and_then(|c| c.show_script) {
         write_stdout(check::script::for_cli(os))?;
@@ -89,6 +101,26 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         ..ClientConfig::default()
     };
     let client = Client::new(arm, token, config).map_err(Error::new)?;
+    // Only a run that may write keeps a journal and handles signals; a dry run has nothing to
+    // record, and Ctrl-C may end it at once.
+    let journal = match remove.filter(|r| r.yes) {
+        Some(r) => {
+            let path = r
+                .journal
+                .clone()
+                .unwrap_or_else(|| journal::default_name().into());
+            let j = Arc::new(journal::Journal::create(
+                &path,
+                serde_json::json!({"command": "remove", "arm": arm}),
+            )?);
+            eprintln!("imds-migrate: journal: {}", path.display());
+            let stop = client.stop();
+            stop.attach_journal(Arc::clone(&j));
+            interrupt::watch_signals(Arc::clone(stop)).map_err(Error::new)?;
+            Some(j)
+        }
+        None => None,
+    };
     let discoverer = Discoverer {
         client: &client,
         api_version: &common.api_version,
@@ -152,10 +184,19 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 .all(|m| m.check.verdict == check::verdict::Verdict::Clean);
             return Ok(i32::from(!errors.is_empty() || !all_clean));
         }
-        // The verdicts' journal records (`verdict::journal_record`) are for the removal
-        // journal; until it exists the verdicts travel in the output only.
-        let (_records, errors) = check::run::gate(&client, &mut items, &opts, &*progress);
+        let (records, errors) = check::run::gate(&client, &mut items, &opts, &*progress);
         discovery.errors.extend(errors);
+        // Part of a removal: the journal keeps each machine's verdict beside the writes.
+        if let Some(j) = &journal {
+            for r in records {
+                if let Err(e) = j.record(check::verdict::JOURNAL_KIND, r) {
+                    eprintln!(
+                        "imds-migrate: error: cannot write journal {}: {e}",
+                        j.path().display()
+                    );
+                }
+            }
+        }
     }
     let command = if remove.is_some() { "remove" } else { "list" };
     if let Some(r) = remove {
@@ -167,7 +208,9 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                     .scaled(Duration::from_secs(r.operation_timeout)),
                 upgrade_instances: r.upgrade_instances,
                 workers: common.concurrency as usize,
+                journal: journal.clone(),
             };
+            client.stop().begin_writes();
             run_with_progress(&client, &mut items, &opts);
         } else {
             execute::plan_only(&mut items, r.upgrade_instances);
@@ -185,13 +228,43 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         summary,
     };
     write_stdout(&output::render(common.format, &report, color))?;
+    let halted = client.stop().reason().cloned();
+    if let Some(j) = &journal {
+        let summary = serde_json::to_value(&report.summary).unwrap_or_default();
+        if let Err(e) = j.finish(halted.is_some(), summary) {
+            eprintln!(
+                "imds-migrate: error: cannot write journal {}: {e}",
+                j.path().display()
+            );
+        }
+    }
     if verbose {
         eprintln!(
             "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
             report.summary.requests, report.summary.writes, report.summary.throttled
         );
     }
-    Ok(exit_code(command, &items, !discovery.errors.is_empty()))
+    match halted {
+        Some(interrupt::Reason::Signal(_)) => {
+            let left = items
+                .iter()
+                .filter(|i| i.outcome == Some(Outcome::Interrupted))
+                .count();
+            eprintln!(
+                "imds-migrate: interrupted: {left} change(s) not made; run the same command again to finish{}",
+                journal
+                    .as_ref()
+                    .map(|j| format!(" (journal: {})", j.path().display()))
+                    .unwrap_or_default()
+            );
+            Ok(interrupt::EXIT_INTERRUPTED)
+        }
+        Some(reason) => Err(Error::new(format!(
+            "{}; run again once this is fixed: it finishes the job",
+            reason.describe()
+        ))),
+        None => Ok(exit_code(command, &items, !discovery.errors.is_empty())),
+    }
 }
 
 fn write_stdout(text: &str) -> Result<()> {

@@ -216,11 +216,13 @@ pub fn aggregate(checked: &[(String, GuestCheck)], total: usize) -> GuestCheck {
     }
 }
 
+/// The journal's `kind` for a verdict.
+pub const JOURNAL_KIND: &str = "guest-check";
+
 /// The journal's record of one verdict, for a check run as part of a removal: which machine,
 /// which extension, what was found. Paths and counts only, as everywhere.
 pub fn journal_record(machine_id: &str, extension_id: &str, check: &GuestCheck) -> Value {
     json!({
-        "event": "guest-check",
         "machine": machine_id,
         "extension": extension_id,
         "verdict": check.verdict.as_str(),
