@@ -4,6 +4,8 @@
 
 #[path = "support/arm_emulator.rs"]
 mod arm_emulator;
+#[path = "support/live_cli.rs"]
+mod live_cli;
 
 use std::{
     io::Read,
@@ -335,10 +337,13 @@ fn out(stdout: String) -> Guest {
     }
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+struct Run(live_cli::Output);
+
+impl std::ops::Deref for Run {
+    type Target = live_cli::Output;
+    fn deref(&self) -> &live_cli::Output {
+        &self.0
+    }
 }
 
 impl Run {
@@ -348,29 +353,24 @@ impl Run {
     }
 }
 
+/// `imds-migrate live <args>` against the emulator, in a scratch directory (where a
+/// `remove --yes` journal lands unless `--journal` says otherwise).
 fn live(emu: &Emulator, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_imds-migrate"))
-        .env("AZURE_ACCESS_TOKEN", &emu.config.token)
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("HTTP_PROXY")
-        .arg("live")
-        .args(args)
-        .args([
-            "--subscription",
-            SUB,
-            "--arm-endpoint",
-            &emu.url,
-            "--time-scale",
-            "0.001",
-        ])
-        .output()
-        .expect("run imds-migrate");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = live_cli::live_command(
+        dir.path(),
+        args,
+        &[("AZURE_ACCESS_TOKEN", &emu.config.token)],
+    );
+    cmd.args([
+        "--subscription",
+        SUB,
+        "--arm-endpoint",
+        &emu.url,
+        "--time-scale",
+        "0.001",
+    ]);
+    Run(live_cli::run(cmd))
 }
 
 fn machine<'a>(doc: &'a Value, name: &str) -> &'a Value {
