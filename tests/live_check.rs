@@ -373,6 +373,16 @@ fn live(emu: &Emulator, args: &[&str]) -> Run {
     Run(live_cli::run(cmd))
 }
 
+/// A `remove` report's record of the extension on `resource`.
+fn extension<'a>(doc: &'a Value, resource: &str) -> &'a Value {
+    doc["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource_name"] == resource)
+        .unwrap_or_else(|| panic!("no extension on {resource} in {doc:#}"))
+}
+
 fn machine<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["machines"]
         .as_array()
@@ -750,15 +760,7 @@ fn flexible_scale_set_members_are_checked_as_vms() {
         &["remove", "--check-guest", "--yes", "--format", "json"],
     );
     let doc = run.json();
-    let by = |n: &str| {
-        doc["extensions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["resource_name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let by = |n: &str| extension(&doc, n).clone();
     // The model runs on no machine; the member VM does, and uses the extension.
     assert_eq!(by("flex")["verdict"], "clean", "{doc:#}");
     assert_eq!(by("flex")["outcome"], "removed");
@@ -808,15 +810,7 @@ fn remove_with_check_guest_deletes_exactly_the_clean_machines() {
     );
     assert_eq!(run.code, 1);
     let doc = run.json();
-    let by = |n: &str| {
-        doc["extensions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["resource_name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let by = |n: &str| extension(&doc, n).clone();
     assert_eq!(by("clean1")["outcome"], "removed");
     assert_eq!(by("clean1")["verdict"], "clean");
     for n in [
