@@ -271,7 +271,7 @@ fn table(r: &Report<'_>, color: bool) -> String {
             s.discovery_errors
         ));
     }
-    line.push_str(". Run Command only reads: nothing was changed.\n");
+    line.push_str(". The check script only reads: it changed nothing on the machines.\n");
     out.push_str(&line);
     out
 }
