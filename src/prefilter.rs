@@ -31,8 +31,8 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("MSIAuthentication", Confirm::Always),
     ("MSITokenCredentials", Confirm::Always),
     ("MSIVmTokenCredentials", Confirm::Always),
-    ("ithMSI", Confirm::Always),
-    ("ithVmMSI", Confirm::Always),
+    ("loginWithMSI", Confirm::Always),
+    ("loginWithVmMSI", Confirm::Always),
     ("MSICredentials", Confirm::Always),
 ];
 

@@ -57,7 +57,12 @@ pub fn parse_data(text: &str) -> Result<Vec<Library>, String> {
     let file: DataFile =
         toml::from_str(text).map_err(|e| format!("rules/data/libraries.toml: {}", e.message()))?;
     for lib in &file.library {
-        let err = |why: &str| Err(format!("rules/data/libraries.toml: `{}`: {why}", lib.package));
+        let err = |why: &str| {
+            Err(format!(
+                "rules/data/libraries.toml: `{}`: {why}",
+                lib.package
+            ))
+        };
         if lib.sources.iter().all(|s| !s.starts_with("https://")) {
             return err("needs at least one https:// source");
         }
@@ -494,7 +499,8 @@ fn pep440(spec: &str) -> Option<Allowed> {
 
 /// `"ms-rest-azure": "~2.5.0"` (dependencies of any section).
 static NPM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*"([^"\n]*)""#).expect("valid regex")
+    Regex::new(r#""((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*"([^"\n]*)""#)
+        .expect("valid regex")
 });
 
 fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
@@ -612,7 +618,8 @@ static PACKAGE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static PIPFILE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(msrestazure)"\s*:\s*\{[^{}]*?"version"\s*:\s*"==([^"\n]*)""#).expect("valid regex")
+    Regex::new(r#""(msrestazure)"\s*:\s*\{[^{}]*?"version"\s*:\s*"==([^"\n]*)""#)
+        .expect("valid regex")
 });
 
 fn json_versions(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
@@ -675,11 +682,7 @@ fn go_lines(text: &str, is_sum: bool, pins: &mut Vec<Pin>) {
         }
     }
     if is_sum {
-        let max = found
-            .iter()
-            .filter(|f| !f.3)
-            .map(|f| f.2)
-            .max();
+        let max = found.iter().filter(|f| !f.3).map(|f| f.2).max();
         found.retain(|f| f.3 || Some(f.2) == max);
         found.dedup_by(|b, a| !a.3 && !b.3 && a.2 == b.2);
     }
@@ -715,7 +718,11 @@ fn pom(text: &str, pins: &mut Vec<Pin>) {
     };
     for c in POM_DEP.captures_iter(text) {
         let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let value = match ver.as_str().strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+        let value = match ver
+            .as_str()
+            .strip_prefix("${")
+            .and_then(|v| v.strip_suffix('}'))
+        {
             Some(prop) => property(text, prop),
             None => Some(ver.as_str().to_owned()),
         };
@@ -759,7 +766,9 @@ fn gradle(text: &str, pins: &mut Vec<Pin>) {
         }
         // `1.2.+` allows every 1.2.x.
         let allowed = match ver.as_str().strip_suffix(".+") {
-            Some(prefix) => Version::parse_partial(prefix).map(|(v, n)| Allowed::between(v, v.bump(n - 1))),
+            Some(prefix) => {
+                Version::parse_partial(prefix).map(|(v, n)| Allowed::between(v, v.bump(n - 1)))
+            }
             None => Version::parse(ver.as_str()).map(Allowed::exact),
         };
         if let Some(allowed) = allowed {
@@ -819,8 +828,10 @@ fn calls(text: &str, lang: Lang, out: &mut Analysis) {
         }
         let line_start = text[..name.start()].rfind('\n').map_or(0, |p| p + 1);
         let before = &text[line_start..name.start()];
-        let before = before.trim_end_matches(|ch: char| ch == '.' || ch.is_alphanumeric() || ch == '_');
-        if DEFINITION.is_match(before.trim_end_matches(' ')) || before.trim_end().ends_with("func") {
+        let before =
+            before.trim_end_matches(|ch: char| ch == '.' || ch.is_alphanumeric() || ch == '_');
+        if DEFINITION.is_match(before.trim_end_matches(' ')) || before.trim_end().ends_with("func")
+        {
             continue;
         }
         let libs: Vec<&Library> = libraries()
@@ -830,7 +841,10 @@ fn calls(text: &str, lang: Lang, out: &mut Analysis) {
         let Some(first) = libs.first() else {
             continue;
         };
-        let advice: Vec<String> = libs.iter().map(|l| format!("{} {}", l.package, l.affected_range())).collect();
+        let advice: Vec<String> = libs
+            .iter()
+            .map(|l| format!("{} {}", l.package, l.affected_range()))
+            .collect();
         out.push(
             Diagnostic::new(
                 "IMDS042",

@@ -26,13 +26,21 @@ fn embedded_data_is_valid_and_sourced() {
     let libs = parse_data(DATA).unwrap();
     assert!(libs.len() >= 5);
     for lib in &libs {
-        assert!(lib.sources.iter().all(|s| s.starts_with("https://github.com/")), "{}", lib.package);
+        assert!(
+            lib.sources
+                .iter()
+                .all(|s| s.starts_with("https://github.com/")),
+            "{}",
+            lib.package
+        );
     }
     let missing = DATA.replace("sources = [", "sources_ = [");
     assert!(parse_data(&missing).is_err());
     let unsourced = "[[library]]\npackage = \"p\"\necosystem = \"go\"\nintroduced = \"1.0\"\nfixed = \"2.0\"\ncalls = [\"F\"]\nsources = [\"a changelog\"]\n";
     assert!(parse_data(unsourced).unwrap_err().contains("source"));
-    let backwards = unsourced.replace("a changelog", "https://x").replace("2.0", "0.5");
+    let backwards = unsourced
+        .replace("a changelog", "https://x")
+        .replace("2.0", "0.5");
     assert!(parse_data(&backwards).unwrap_err().contains("fixed"));
 }
 
@@ -68,37 +76,90 @@ fn versions_and_ranges() {
 
 #[test]
 fn manifests_of_every_format() {
-    assert_eq!(flagged("requests==2.0\nmsrestazure==0.4.21  # pinned\n", "requirements-dev.txt"), ["msrestazure==0.4.21"]);
+    assert_eq!(
+        flagged(
+            "requests==2.0\nmsrestazure==0.4.21  # pinned\n",
+            "requirements-dev.txt"
+        ),
+        ["msrestazure==0.4.21"]
+    );
     assert!(flagged("msrestazure>=0.4.14\n", "requirements.txt").is_empty());
     assert!(flagged("# msrestazure==0.4.21\n", "requirements.txt").is_empty());
-    assert_eq!(flagged("install_requires=['msrestazure~=0.4.20.0']", "setup.py"), ["msrestazure~=0.4.20.0"]);
+    assert_eq!(
+        flagged("install_requires=['msrestazure~=0.4.20.0']", "setup.py"),
+        ["msrestazure~=0.4.20.0"]
+    );
     let pipfile = "{\"default\": {\"msrestazure\": {\"hashes\": [], \"version\": \"==0.4.16\"}}}";
     assert_eq!(flagged(pipfile, "Pipfile.lock").len(), 1);
-    assert_eq!(flagged("[[package]]\nname = \"msrestazure\"\nversion = \"0.4.20\"\n", "poetry.lock"), ["\"0.4.20\""]);
+    assert_eq!(
+        flagged(
+            "[[package]]\nname = \"msrestazure\"\nversion = \"0.4.20\"\n",
+            "poetry.lock"
+        ),
+        ["\"0.4.20\""]
+    );
     assert_eq!(flagged("{\"dependencies\": {\"ms-rest-azure\": \"~2.5.0\", \"@azure/ms-rest-nodeauth\": \"0.8.4\"}}", "package.json").len(), 2);
     assert!(flagged("{\"dependencies\": {\"ms-rest-azure\": \"^2.3.0\", \"@azure/ms-rest-nodeauth\": \"^3.0.0\", \"ms-rest-azure-extra\": \"1.0.0\"}}", "package.json").is_empty());
     let lock = "{\"packages\": {\"node_modules/ms-rest-azure\": {\"version\": \"2.5.9\", \"resolved\": \"x\"}}}";
     assert_eq!(flagged(lock, "package-lock.json").len(), 1);
-    assert_eq!(flagged("module m\n\nrequire (\n\tgithub.com/Azure/go-autorest v10.5.1+incompatible\n)\n", "go.mod"), ["github.com/Azure/go-autorest v10.5.1+incompatible"]);
-    assert!(flagged("require github.com/Azure/go-autorest v10.6.0+incompatible\n", "go.mod").is_empty());
+    assert_eq!(
+        flagged(
+            "module m\n\nrequire (\n\tgithub.com/Azure/go-autorest v10.5.1+incompatible\n)\n",
+            "go.mod"
+        ),
+        ["github.com/Azure/go-autorest v10.5.1+incompatible"]
+    );
+    assert!(
+        flagged(
+            "require github.com/Azure/go-autorest v10.6.0+incompatible\n",
+            "go.mod"
+        )
+        .is_empty()
+    );
     let sum = "github.com/Azure/go-autorest v10.1.0+incompatible/go.mod h1:x=\ngithub.com/Azure/go-autorest v10.15.5+incompatible h1:y=\n";
-    assert!(flagged(sum, "go.sum").is_empty(), "the greatest version decides");
+    assert!(
+        flagged(sum, "go.sum").is_empty(),
+        "the greatest version decides"
+    );
     let sum = "github.com/Azure/go-autorest v10.1.0+incompatible h1:x=\ngithub.com/Azure/go-autorest v10.1.0+incompatible/go.mod h1:y=\n";
     assert_eq!(flagged(sum, "go.sum").len(), 1);
     let pom = "<properties><auth.version>1.2.1</auth.version></properties>\n<dependency>\n  <groupId>com.microsoft.azure</groupId>\n  <artifactId>azure-client-authentication</artifactId>\n  <version>${auth.version}</version>\n</dependency>";
     assert_eq!(flagged(pom, "pom.xml").len(), 1);
     assert!(flagged(&pom.replace("1.2.1", "1.6.0"), "pom.xml").is_empty());
-    assert_eq!(flagged("compile 'com.microsoft.azure:azure-client-authentication:1.3.+'\n", "build.gradle").len(), 1);
-    assert!(flagged("// compile 'com.microsoft.azure:azure-client-authentication:1.3.0'\n", "build.gradle").is_empty());
+    assert_eq!(
+        flagged(
+            "compile 'com.microsoft.azure:azure-client-authentication:1.3.+'\n",
+            "build.gradle"
+        )
+        .len(),
+        1
+    );
+    assert!(
+        flagged(
+            "// compile 'com.microsoft.azure:azure-client-authentication:1.3.0'\n",
+            "build.gradle"
+        )
+        .is_empty()
+    );
     // The same text in a file that is no manifest says nothing.
     assert!(flagged("msrestazure==0.4.21\n", "notes.txt").is_empty());
 }
 
 #[test]
 fn manifests_record_fixed_and_affected_dependencies() {
-    let out = run("github.com/Azure/go-autorest/autorest/adal v0.9.0 h1:x=\n", "go.sum", FileKind::Text);
+    let out = run(
+        "github.com/Azure/go-autorest/autorest/adal v0.9.0 h1:x=\n",
+        "go.sum",
+        FileKind::Text,
+    );
     assert!(out.diagnostics.is_empty());
-    assert_eq!(out.dependencies, [Dependency { ecosystem: "go", resolved: Resolved::Fixed }]);
+    assert_eq!(
+        out.dependencies,
+        [Dependency {
+            ecosystem: "go",
+            resolved: Resolved::Fixed
+        }]
+    );
 }
 
 #[test]
@@ -107,23 +168,78 @@ fn calls_not_definitions_comments_or_strings() {
     let out = run(go, "main.go", FileKind::Code(Lang::Go));
     assert_eq!(out.diagnostics.len(), 1);
     assert_eq!(out.diagnostics[0].depends_on, Some("go"));
-    assert!(out.diagnostics[0].message.contains("upgrade github.com/Azure/go-autorest to version 10.6.0"));
+    assert!(
+        out.diagnostics[0]
+            .message
+            .contains("upgrade github.com/Azure/go-autorest to version 10.6.0")
+    );
     let py = "class MSIAuthentication(object):\n    pass\ncreds = MSIAuthentication(resource=r)\n";
-    assert_eq!(run(py, "a.py", FileKind::Code(Lang::Python)).diagnostics.len(), 1);
+    assert_eq!(
+        run(py, "a.py", FileKind::Code(Lang::Python))
+            .diagnostics
+            .len(),
+        1
+    );
     let js = "const c = new msRestAzure.MSIVmTokenCredentials({ resource });\n";
-    assert_eq!(run(js, "a.js", FileKind::Code(Lang::JavaScript)).diagnostics.len(), 1);
+    assert_eq!(
+        run(js, "a.js", FileKind::Code(Lang::JavaScript))
+            .diagnostics
+            .len(),
+        1
+    );
     // A language whose SDKs had no such credential.
-    assert!(run("MSIAuthentication()", "a.rb", FileKind::Code(Lang::Ruby)).diagnostics.is_empty());
+    assert!(
+        run("MSIAuthentication()", "a.rb", FileKind::Code(Lang::Ruby))
+            .diagnostics
+            .is_empty()
+    );
 }
 
 #[test]
 fn the_nearest_manifest_decides_a_call() {
-    let fact = |dir: &str, resolved| ManifestFact::new(0, &format!("{dir}go.mod"), Dependency { ecosystem: "go", resolved });
+    let fact = |dir: &str, resolved| {
+        ManifestFact::new(
+            0,
+            &format!("{dir}go.mod"),
+            Dependency {
+                ecosystem: "go",
+                resolved,
+            },
+        )
+    };
     let facts = [fact("", Resolved::Affected), fact("svc/", Resolved::Fixed)];
     assert!(!call_is_affected(&facts, 0, "svc/main.go", "go"));
     assert!(call_is_affected(&facts, 0, "tool/main.go", "go"));
-    assert!(call_is_affected(&facts, 0, "main.go", "python"), "nothing known: kept");
-    assert!(call_is_affected(&facts, 1, "svc/main.go", "go"), "another root");
+    assert!(
+        call_is_affected(&facts, 0, "main.go", "python"),
+        "nothing known: kept"
+    );
+    assert!(
+        call_is_affected(&facts, 1, "svc/main.go", "go"),
+        "another root"
+    );
     let only_fixed = [fact("svc/", Resolved::Fixed)];
     assert!(!call_is_affected(&only_fixed, 0, "other/main.go", "go"));
+}
+
+#[test]
+fn the_prefilter_passes_manifests_and_calls() {
+    let pf = crate::prefilter::Prefilter::new(&[]);
+    for s in [
+        "msrestazure==0.4.20",
+        "github.com/Azure/go-autorest v10.5.1+incompatible",
+        "\"ms-rest-azure\": \"2.5.0\"",
+        "\"@azure/ms-rest-nodeauth\": \"0.8.4\"",
+        "<artifactId>azure-client-authentication</artifactId>",
+        "adal.NewServicePrincipalTokenFromMSI(e, r)",
+        "msRestAzure.loginWithVmMSI()",
+        "new MSICredentials()",
+    ] {
+        assert!(pf.matches(s.as_bytes()), "{s}");
+    }
+    for lib in libraries() {
+        for call in &lib.calls {
+            assert!(pf.matches(call.as_bytes()), "{call}");
+        }
+    }
 }
