@@ -34,6 +34,8 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("loginWithMSI", Confirm::Always),
     ("loginWithVmMSI", Confirm::Always),
     ("MSICredentials", Confirm::Always),
+    ("ms_rest_azure", Confirm::Always),
+    ("MSITokenProvider", Confirm::Always),
 ];
 
 /// How far before `oauth2/token` the URL's host may be (`"http://localhost:" + port + "/oauth2/token"`).

@@ -32,6 +32,7 @@ pub enum Ecosystem {
     Python,
     Npm,
     Maven,
+    Ruby,
 }
 
 impl Ecosystem {
@@ -42,6 +43,7 @@ impl Ecosystem {
             Ecosystem::Python => "python",
             Ecosystem::Npm => "npm",
             Ecosystem::Maven => "maven",
+            Ecosystem::Ruby => "ruby",
         }
     }
 }
@@ -324,6 +326,8 @@ enum Manifest {
     GoVendor,
     Pom,
     Gradle,
+    Gemfile,
+    GemfileLock,
 }
 
 fn manifest_of(path: &str) -> Option<Manifest> {
@@ -347,6 +351,10 @@ fn manifest_of(path: &str) -> Option<Manifest> {
         Manifest::Pom
     } else if name.ends_with(".gradle") || name.ends_with(".gradle.kts") {
         Manifest::Gradle
+    } else if is("gemfile.lock") {
+        Manifest::GemfileLock
+    } else if is("gemfile") || name.ends_with(".gemspec") {
+        Manifest::Gemfile
     } else if name.contains("requirements") && (name.ends_with(".txt") || name.ends_with(".in")) {
         Manifest::Requirements
     } else if is("setup.py") || is("setup.cfg") || is("pyproject.toml") || is("pipfile") {
@@ -424,6 +432,8 @@ fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>) {
         Manifest::GoSum => go_lines(text, true, pins),
         Manifest::Pom => pom(text, pins),
         Manifest::Gradle => gradle(text, pins),
+        Manifest::Gemfile => gem_specs(text, pins),
+        Manifest::GemfileLock => gem_lock(text, pins),
     }
 }
 
@@ -781,6 +791,69 @@ fn gradle(text: &str, pins: &mut Vec<Pin>) {
     }
 }
 
+/// `gem 'ms_rest_azure', '~> 0.10.0'` (Gemfile) and `add_dependency 'ms_rest_azure', '0.9.0'` (gemspec).
+static GEM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)(?:\bgem|add_(?:runtime_|development_)?dependency)\s*\(?\s*["'](ms_rest_azure)["']((?:\s*,\s*["'][^"'\n]*["'])*)"#)
+        .expect("valid regex")
+});
+
+fn gem_specs(text: &str, pins: &mut Vec<Pin>) {
+    for c in GEM_SPEC.captures_iter(text) {
+        let (name, reqs) = (c.get(1).unwrap(), c.get(2).unwrap());
+        if is_comment_line(text, name.start(), "#") {
+            continue;
+        }
+        let Some(lib) = by_package(Ecosystem::Ruby, name.as_str()) else {
+            continue;
+        };
+        // RubyGems requirements read as PEP 440 once `~>` is `~=` and a bare version is `==`.
+        let spec: Vec<String> = reqs
+            .as_str()
+            .split(',')
+            .map(|r| r.trim().trim_matches(['"', '\'']).trim())
+            .filter(|r| !r.is_empty())
+            .map(|r| match r.strip_prefix("~>") {
+                Some(v) => format!("~={}", v.trim()),
+                None if r.starts_with(|c: char| c.is_ascii_digit()) => format!("=={r}"),
+                None => r
+                    .strip_prefix('=')
+                    .filter(|v| !v.starts_with('='))
+                    .map_or_else(|| r.to_owned(), |v| format!("=={}", v.trim())),
+            })
+            .collect();
+        if let Some(allowed) = pep440(&spec.join(",")) {
+            pins.push(Pin {
+                lib,
+                range: name.start() - 1..reqs.end(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// Gemfile.lock `specs:` entries: `    ms_rest_azure (0.10.3)`; requirement lines of other gems
+/// (`(~> 0.10)`) carry an operator and are not locks.
+static GEM_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]+(ms_rest_azure) \(([0-9][0-9.]*)\)").expect("valid regex")
+});
+
+fn gem_lock(text: &str, pins: &mut Vec<Pin>) {
+    for c in GEM_LOCK.captures_iter(text) {
+        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let (Some(lib), Some(v)) = (
+            by_package(Ecosystem::Ruby, name.as_str()),
+            Version::parse(ver.as_str()),
+        ) else {
+            continue;
+        };
+        pins.push(Pin {
+            lib,
+            range: name.start()..ver.end() + 1,
+            allowed: Allowed::exact(v),
+        });
+    }
+}
+
 fn is_comment_line(text: &str, pos: usize, marker: &str) -> bool {
     let line_start = text[..pos].rfind('\n').map_or(0, |p| p + 1);
     text[line_start..pos].trim_start().starts_with(marker)
@@ -798,7 +871,8 @@ static CALL: LazyLock<Regex> = LazyLock::new(|| {
         v.dedup();
         v
     };
-    Regex::new(&format!(r"\b({})\s*\(", names.join("|"))).expect("valid regex")
+    // Ruby builds objects with `Name.new`, with or without parentheses.
+    Regex::new(&format!(r"\b({})(?:\s*\(|\.new\b)", names.join("|"))).expect("valid regex")
 });
 
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
@@ -812,6 +886,7 @@ fn ecosystem_of(lang: Lang) -> Option<Ecosystem> {
         Lang::Python => Ecosystem::Python,
         Lang::JavaScript => Ecosystem::Npm,
         Lang::Java | Lang::Kotlin | Lang::Scala => Ecosystem::Maven,
+        Lang::Ruby => Ecosystem::Ruby,
         _ => return None,
     })
 }

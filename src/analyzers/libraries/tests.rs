@@ -141,6 +141,24 @@ fn manifests_of_every_format() {
         )
         .is_empty()
     );
+    assert_eq!(
+        flagged(
+            "gem 'ms_rest_azure', '0.10.3'\ngem \"ms_rest_azure_extra\", '0.9.0'\n",
+            "Gemfile"
+        ),
+        ["'ms_rest_azure', '0.10.3'"]
+    );
+    assert_eq!(
+        flagged(
+            "s.add_runtime_dependency 'ms_rest_azure', '>= 0.9.0', '< 0.10.4'\n",
+            "x.gemspec"
+        )
+        .len(),
+        1
+    );
+    assert!(flagged("gem 'ms_rest_azure', '~> 0.10.0'\n# gem 'ms_rest_azure', '0.9.0'\ngem 'ms_rest_azure'\n", "Gemfile").is_empty());
+    let lock = "GEM\n  specs:\n    azure_mgmt_compute (0.15.0)\n      ms_rest_azure (~> 0.10.0)\n    ms_rest_azure (0.10.1)\n";
+    assert_eq!(flagged(lock, "Gemfile.lock"), ["ms_rest_azure (0.10.1)"]);
     // The same text in a file that is no manifest says nothing.
     assert!(flagged("msrestazure==0.4.21\n", "notes.txt").is_empty());
 }
@@ -234,6 +252,8 @@ fn the_prefilter_passes_manifests_and_calls() {
         "adal.NewServicePrincipalTokenFromMSI(e, r)",
         "msRestAzure.loginWithVmMSI()",
         "new MSICredentials()",
+        "gem 'ms_rest_azure', '0.9.0'",
+        "MsRestAzure::MSITokenProvider.new",
     ] {
         assert!(pf.matches(s.as_bytes()), "{s}");
     }
