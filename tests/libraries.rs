@@ -84,3 +84,13 @@ fn the_nearest_manifest_decides_and_an_unknown_version_is_reported() {
         ["IMDS042 auth.py:2"]
     );
 }
+
+#[test]
+fn the_java_port_constructor_is_reported_whatever_the_version() {
+    let pom = "<project><dependencies><dependency>\n<groupId>com.microsoft.azure</groupId>\n<artifactId>azure-client-authentication</artifactId>\n<version>1.7.14</version>\n</dependency></dependencies></project>\n";
+    let java = "class A {\n  Object a = new MSICredentials(AzureEnvironment.AZURE);\n  Object b = new MSICredentials(AzureEnvironment.AZURE, 50342);\n}\n";
+    assert_eq!(
+        findings(&[("pom.xml", pom), ("src/A.java", java)]),
+        ["IMDS042 src/A.java:3"]
+    );
+}

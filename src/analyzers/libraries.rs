@@ -916,6 +916,27 @@ fn calls(text: &str, lang: Lang, out: &mut Analysis) {
         let Some(first) = libs.first() else {
             continue;
         };
+        let whole = c.get(0).unwrap();
+        if eco == Ecosystem::Maven
+            && whole.as_str().ends_with('(')
+            && arguments(text, whole.end()) == Some(2)
+        {
+            // The deprecated `MSICredentials(environment, msiPort)` still selects the extension
+            // in the versions that use IMDS by default: no manifest can clear it.
+            out.push(Diagnostic::new(
+                "IMDS042",
+                name.range(),
+                format!(
+                    "`{}(environment, port)` uses the Managed Identity VM extension's endpoint in every version of {}: use `{}()` or `{}(environment)` with {} 1.4.0 or later",
+                    name.as_str(),
+                    first.package,
+                    name.as_str(),
+                    name.as_str(),
+                    first.package
+                ),
+            ));
+            continue;
+        }
         let advice: Vec<String> = libs
             .iter()
             .map(|l| format!("{} {}", l.package, l.affected_range()))
@@ -934,6 +955,25 @@ fn calls(text: &str, lang: Lang, out: &mut Analysis) {
             .depending_on(eco.name()),
         );
     }
+}
+
+/// How many arguments the call whose `(` ends at `open` passes (`None` when unbalanced).
+fn arguments(text: &str, open: usize) -> Option<usize> {
+    let (mut depth, mut commas, mut empty) = (0usize, 0usize, true);
+    for (i, ch) in text[open..].char_indices() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth > 0 => depth -= 1,
+            ')' => return Some(if empty { 0 } else { commas + 1 }),
+            ',' if depth == 0 => commas += 1,
+            c if !c.is_whitespace() => empty = false,
+            _ => {}
+        }
+        if i > 4096 {
+            break;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
