@@ -125,26 +125,29 @@ pub struct Version([u64; 4]);
 
 impl Version {
     pub fn parse(s: &str) -> Option<Version> {
+        Version::parse_partial(s).map(|(v, _)| v)
+    }
+
+    /// The version and how many parts were written (`2.5` → 2).
+    /// Parts end at the first that does not start with a digit; a part's own suffix
+    /// (`4rc1`, `post1`) ends the version there too (`0.6.4.post1` is 0.6.4).
+    fn parse_partial(s: &str) -> Option<(Version, usize)> {
         let s = s.trim().trim_start_matches(['v', 'V']);
         let core = s.split(['-', '+']).next()?;
         let mut parts = [0u64; 4];
         let mut n = 0;
         for p in core.split('.') {
-            if n == 4 || p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+            let digits = p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if n == 4 || digits == 0 {
+                break;
             }
-            parts[n] = p.parse().ok()?;
+            parts[n] = p[..digits].parse().ok()?;
             n += 1;
+            if digits < p.len() {
+                break;
+            }
         }
-        (n > 0).then_some(Version(parts))
-    }
-
-    /// The version and how many parts were written (`2.5` → 2).
-    fn parse_partial(s: &str) -> Option<(Version, usize)> {
-        let v = Version::parse(s)?;
-        let core = s.trim().trim_start_matches(['v', 'V']);
-        let core = core.split(['-', '+']).next().unwrap_or("");
-        Some((v, core.split('.').count()))
+        (n > 0).then_some((Version(parts), n))
     }
 
     /// The next release after bumping part `i` (`bump(1)` of 2.5.3 is 2.6.0).
@@ -376,6 +379,9 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         let mut pins = Vec::new();
         manifest_pins(text, manifest, &mut pins);
         report_pins(pins, out);
+        if let Some(own) = own_package(text, manifest) {
+            out.dependencies.push(own);
+        }
         return;
     }
     if let FileKind::Code(lang) = ctx.kind {
@@ -405,6 +411,50 @@ fn report_pins(pins: Vec<Pin>, out: &mut Analysis) {
             ));
         }
     }
+}
+
+/// The library's own manifest (its repository, a fork, a vendored copy): its code calls the
+/// credential at the version it declares. Recorded for IMDS042, never reported.
+fn own_package(text: &str, manifest: Manifest) -> Option<Dependency> {
+    static NPM_NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""name"\s*:\s*"([^"]*)""#).expect("valid regex"));
+    static NPM_VERSION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""version"\s*:\s*"([^"]*)""#).expect("valid regex"));
+    static PY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\bname\s*=\s*["']([A-Za-z0-9_.-]+)["']"#).expect("valid regex")
+    });
+    static PY_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\bversion\s*=\s*["']([0-9][^"']*)["']"#).expect("valid regex")
+    });
+    static GO_MODULE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^module[ \t]+(\S+)[ \t]*\r?$").expect("valid regex"));
+    let first = |re: &Regex| re.captures(text).map(|c| c.get(1).unwrap().as_str());
+    let (lib, allowed) = match manifest {
+        Manifest::PackageJson => {
+            let lib = by_package(Ecosystem::Npm, first(&NPM_NAME)?)?;
+            (lib, Allowed::exact(Version::parse(first(&NPM_VERSION)?)?))
+        }
+        Manifest::PythonProject => {
+            let lib = by_package(Ecosystem::Python, first(&PY_NAME)?)?;
+            (lib, Allowed::exact(Version::parse(first(&PY_VERSION)?)?))
+        }
+        Manifest::GoMod => {
+            // Only the separate adal module declares itself; every version of it is fixed.
+            let lib = alias_of(Ecosystem::Go, first(&GO_MODULE)?)?;
+            (
+                lib,
+                Allowed {
+                    lo: lib.fixed_version(),
+                    ..Allowed::ANY
+                },
+            )
+        }
+        _ => return None,
+    };
+    Some(Dependency {
+        ecosystem: lib.ecosystem.name(),
+        resolved: judge(lib, allowed)?,
+    })
 }
 
 fn by_package(eco: Ecosystem, name: &str) -> Option<&'static Library> {

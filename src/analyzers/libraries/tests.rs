@@ -263,3 +263,50 @@ fn the_prefilter_passes_manifests_and_calls() {
         }
     }
 }
+
+#[test]
+fn a_library_s_own_manifest_is_a_fact_not_a_finding() {
+    let own = |text: &str, path: &str| {
+        let out = run(text, path, FileKind::Text);
+        assert!(out.diagnostics.is_empty(), "{path}");
+        out.dependencies
+            .into_iter()
+            .map(|d| d.resolved)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        own(
+            "{\n  \"name\": \"@azure/ms-rest-nodeauth\",\n  \"version\": \"3.1.1\"\n}",
+            "package.json"
+        ),
+        [Resolved::Fixed]
+    );
+    assert_eq!(
+        own(
+            "{\"name\": \"ms-rest-azure\", \"version\": \"2.5.0\"}",
+            "package.json"
+        ),
+        [Resolved::Affected]
+    );
+    assert_eq!(
+        own(
+            "setup(\n    name='msrestazure',\n    version='0.6.4.post1',\n)",
+            "setup.py"
+        ),
+        [Resolved::Fixed]
+    );
+    assert_eq!(
+        own(
+            "module github.com/Azure/go-autorest/autorest/adal\n\ngo 1.15\n",
+            "go.mod"
+        ),
+        [Resolved::Fixed]
+    );
+    assert!(
+        own(
+            "{\"name\": \"my-app\", \"version\": \"2.5.0\"}",
+            "package.json"
+        )
+        .is_empty()
+    );
+}
