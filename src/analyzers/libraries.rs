@@ -331,6 +331,8 @@ enum Manifest {
     Gradle,
     Gemfile,
     GemfileLock,
+    YarnLock,
+    GopkgLock,
 }
 
 fn manifest_of(path: &str) -> Option<Manifest> {
@@ -354,6 +356,10 @@ fn manifest_of(path: &str) -> Option<Manifest> {
         Manifest::Pom
     } else if name.ends_with(".gradle") || name.ends_with(".gradle.kts") {
         Manifest::Gradle
+    } else if is("yarn.lock") {
+        Manifest::YarnLock
+    } else if is("gopkg.lock") {
+        Manifest::GopkgLock
     } else if is("gemfile.lock") {
         Manifest::GemfileLock
     } else if is("gemfile") || name.ends_with(".gemspec") {
@@ -484,6 +490,8 @@ fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>) {
         Manifest::Gradle => gradle(text, pins),
         Manifest::Gemfile => gem_specs(text, pins),
         Manifest::GemfileLock => gem_lock(text, pins),
+        Manifest::YarnLock => block_versions(text, Ecosystem::Npm, &YARN_LOCK, pins),
+        Manifest::GopkgLock => block_versions(text, Ecosystem::Go, &GOPKG_LOCK, pins),
     }
 }
 
@@ -692,6 +700,34 @@ fn json_versions(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
         pins.push(Pin {
             lib,
             range: name.start() - 1..ver.end() + 1,
+            allowed: Allowed::exact(v),
+        });
+    }
+}
+
+/// yarn.lock (classic and berry): the entry's header names the package, the next lines its
+/// `version`.
+static YARN_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^"?((?:@azure/)?ms-rest-(?:azure|nodeauth))@[^\n]*:\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]+version:?[ \t]+"?([0-9][^"\s]*)"?"#)
+        .expect("valid regex")
+});
+/// Gopkg.lock (dep): a `[[projects]]` table's `name` and, within it, `version`.
+static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
+        .expect("valid regex")
+});
+
+/// Lock entries whose name and version are the regex's two groups, the range spanning both.
+fn block_versions(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
+    for c in re.captures_iter(text) {
+        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let (Some(lib), Some(v)) = (by_package(eco, name.as_str()), Version::parse(ver.as_str()))
+        else {
+            continue;
+        };
+        pins.push(Pin {
+            lib,
+            range: name.start()..ver.end(),
             allowed: Allowed::exact(v),
         });
     }

@@ -159,6 +159,14 @@ fn manifests_of_every_format() {
     assert!(flagged("gem 'ms_rest_azure', '~> 0.10.0'\n# gem 'ms_rest_azure', '0.9.0'\ngem 'ms_rest_azure'\n", "Gemfile").is_empty());
     let lock = "GEM\n  specs:\n    azure_mgmt_compute (0.15.0)\n      ms_rest_azure (~> 0.10.0)\n    ms_rest_azure (0.10.1)\n";
     assert_eq!(flagged(lock, "Gemfile.lock"), ["ms_rest_azure (0.10.1)"]);
+    let yarn = "ms-rest@^2.3.2:\n  version \"2.5.0\"\n\nms-rest-azure@^2.3.1, ms-rest-azure@^2.5.0:\n  version \"2.5.9\"\n  resolved \"https://registry.yarnpkg.com/x\"\n";
+    assert_eq!(flagged(yarn, "yarn.lock").len(), 1);
+    let berry = "\"@azure/ms-rest-nodeauth@npm:^0.8.0\":\n  version: 0.8.4\n  resolution: \"x\"\n";
+    assert_eq!(flagged(berry, "yarn.lock").len(), 1);
+    assert!(flagged(&yarn.replace("2.5.9", "2.6.2"), "yarn.lock").is_empty());
+    let gopkg = "[[projects]]\n  digest = \"1:abc\"\n  name = \"github.com/Azure/go-autorest\"\n  packages = [\n    \"autorest\",\n    \"autorest/adal\",\n  ]\n  revision = \"abc\"\n  version = \"v10.1.0\"\n";
+    assert_eq!(flagged(gopkg, "Gopkg.lock").len(), 1);
+    assert!(flagged(&gopkg.replace("v10.1.0", "v11.1.2"), "Gopkg.lock").is_empty());
     // The same text in a file that is no manifest says nothing.
     assert!(flagged("msrestazure==0.4.21\n", "notes.txt").is_empty());
 }
@@ -254,6 +262,7 @@ fn the_prefilter_passes_manifests_and_calls() {
         "new MSICredentials()",
         "gem 'ms_rest_azure', '0.9.0'",
         "MsRestAzure::MSITokenProvider.new",
+        "ms-rest-azure@^2.5.0:",
     ] {
         assert!(pf.matches(s.as_bytes()), "{s}");
     }
