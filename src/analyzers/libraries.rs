@@ -479,7 +479,11 @@ fn alias_of(eco: Ecosystem, name: &str) -> Option<&'static Library> {
 
 fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>) {
     match manifest {
-        Manifest::Requirements | Manifest::PythonProject => python_specs(text, pins),
+        Manifest::Requirements => python_specs(text, pins),
+        Manifest::PythonProject => {
+            python_specs(text, pins);
+            python_keys(text, pins);
+        }
         Manifest::PipfileLock => json_versions(text, Ecosystem::Python, &PIPFILE_LOCK, pins),
         Manifest::PoetryLock => toml_lock(text, pins),
         Manifest::PackageJson => npm_specs(text, pins),
@@ -514,6 +518,39 @@ fn python_specs(text: &str, pins: &mut Vec<Pin>) {
             pins.push(Pin {
                 lib,
                 range: name.start()..spec.start() + spec.as_str().trim_end().len(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// Pipfile and Poetry tables: `msrestazure = "==0.4.20"`, `msrestazure = { version = "^0.4" }`.
+static PY_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*"?(msrestazure)"?[ \t]*=[ \t]*(?:\{[^}\n]*?\bversion[ \t]*=[ \t]*)?"([^"\n]*)""#)
+        .expect("valid regex")
+});
+
+fn python_keys(text: &str, pins: &mut Vec<Pin>) {
+    for c in PY_KEY.captures_iter(text) {
+        let (name, spec) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let Some(lib) = by_package(Ecosystem::Python, name.as_str()) else {
+            continue;
+        };
+        let spec = spec.as_str().trim();
+        // Poetry reads a bare version as `^` and has npm's `~`; Pipfile uses PEP 440 (`*` = any).
+        let allowed = if spec == "*" {
+            Some(Allowed::ANY)
+        } else if spec.starts_with(|c: char| c.is_ascii_digit()) {
+            npm_comparator(&format!("^{spec}"))
+        } else if spec.starts_with('^') || (spec.starts_with('~') && !spec.starts_with("~=")) {
+            npm_comparator(spec)
+        } else {
+            pep440(spec)
+        };
+        if let Some(allowed) = allowed {
+            pins.push(Pin {
+                lib,
+                range: name.start()..c.get(0).unwrap().end(),
                 allowed,
             });
         }

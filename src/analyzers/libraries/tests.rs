@@ -89,6 +89,37 @@ fn manifests_of_every_format() {
         flagged("install_requires=['msrestazure~=0.4.20.0']", "setup.py"),
         ["msrestazure~=0.4.20.0"]
     );
+    assert_eq!(
+        flagged("[packages]\nmsrestazure = \"==0.4.20\"\n", "Pipfile").len(),
+        1
+    );
+    let table = "[tool.poetry.dependencies]\nmsrestazure = { version = \">=0.4.14,<0.4.25\", optional = true }\n";
+    assert_eq!(flagged(table, "pyproject.toml").len(), 1);
+    assert!(
+        flagged(
+            &table.replace(">=0.4.14,<0.4.25", "~0.4.20"),
+            "pyproject.toml"
+        )
+        .is_empty(),
+        "~0.4.20 allows 0.4.25"
+    );
+    assert!(
+        flagged(
+            "[tool.poetry.dependencies]\nmsrestazure = \"0.4.20\"\n",
+            "pyproject.toml"
+        )
+        .is_empty(),
+        "a bare Poetry version is ^"
+    );
+    assert!(flagged("[packages]\nmsrestazure = \"*\"\n", "Pipfile").is_empty());
+    assert_eq!(
+        flagged(
+            "[project]\ndependencies = [\"msrestazure<0.4.25\"]\n",
+            "pyproject.toml"
+        )
+        .len(),
+        1
+    );
     let pipfile = "{\"default\": {\"msrestazure\": {\"hashes\": [], \"version\": \"==0.4.16\"}}}";
     assert_eq!(flagged(pipfile, "Pipfile.lock").len(), 1);
     assert_eq!(
