@@ -690,7 +690,7 @@ fn npm_comparator(part: &str) -> Option<Allowed> {
             };
             Allowed::between(v, v.bump(i))
         }
-        "~" => Allowed::between(v, v.bump(if n >= 2 { 1 } else { 0 })),
+        "~" => Allowed::between(v, v.bump(usize::from(n >= 2))),
         ">=" => Allowed {
             lo: Some(v),
             ..Allowed::ANY
@@ -1018,6 +1018,10 @@ fn calls(text: &str, lang: Lang, out: &mut Analysis) {
     let Some(eco) = ecosystem_of(lang) else {
         return;
     };
+    // Most analyzed files hold no credential call: skip the lexer for them.
+    if !CALL.is_match(text) {
+        return;
+    }
     let lexed = super::lexical::lex(text, FileKind::Code(lang));
     for c in CALL.captures_iter(text) {
         let name = c.get(1).unwrap();
