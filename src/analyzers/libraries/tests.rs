@@ -1,5 +1,7 @@
+use super::versions::{npm_range, pep440};
 use super::*;
 use crate::analyzers::Context;
+use crate::kind::Lang;
 
 fn run(text: &str, path: &str, kind: FileKind) -> Analysis {
     let ctx = Context {
