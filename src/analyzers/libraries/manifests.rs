@@ -119,18 +119,18 @@ pub(super) fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>)
             python_specs(text, pins);
             python_keys(text, pins);
         }
-        Manifest::PipfileLock => json_versions(text, Ecosystem::Python, &PIPFILE_LOCK, pins),
-        Manifest::PoetryLock => toml_lock(text, pins),
+        Manifest::PipfileLock => locked(text, Ecosystem::Python, &PIPFILE_LOCK, pins),
+        Manifest::PoetryLock => locked(text, Ecosystem::Python, &POETRY, pins),
         Manifest::PackageJson => npm_specs(text, pins),
-        Manifest::PackageLock => json_versions(text, Ecosystem::Npm, &PACKAGE_LOCK, pins),
+        Manifest::PackageLock => locked(text, Ecosystem::Npm, &PACKAGE_LOCK, pins),
         Manifest::GoMod | Manifest::GoVendor => go_lines(text, false, pins),
         Manifest::GoSum => go_lines(text, true, pins),
         Manifest::Pom => pom(text, pins),
         Manifest::Gradle => gradle(text, pins),
         Manifest::Gemfile => gem_specs(text, pins),
-        Manifest::GemfileLock => gem_lock(text, pins),
-        Manifest::YarnLock => block_versions(text, Ecosystem::Npm, &YARN_LOCK, pins),
-        Manifest::GopkgLock => block_versions(text, Ecosystem::Go, &GOPKG_LOCK, pins),
+        Manifest::GemfileLock => locked(text, Ecosystem::Ruby, &GEM_LOCK, pins),
+        Manifest::YarnLock => locked(text, Ecosystem::Npm, &YARN_LOCK, pins),
+        Manifest::GopkgLock => locked(text, Ecosystem::Go, &GOPKG_LOCK, pins),
     }
 }
 
@@ -225,21 +225,6 @@ static PIPFILE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-fn json_versions(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
-    for c in re.captures_iter(text) {
-        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let (Some(lib), Some(v)) = (by_package(eco, name.as_str()), Version::parse(ver.as_str()))
-        else {
-            continue;
-        };
-        pins.push(Pin {
-            lib,
-            range: name.start() - 1..ver.end() + 1,
-            allowed: Allowed::exact(v),
-        });
-    }
-}
-
 /// yarn.lock (classic and berry): the entry's header names the package, the next lines its
 /// `version`.
 static YARN_LOCK: LazyLock<Regex> = LazyLock::new(|| {
@@ -253,7 +238,7 @@ static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Lock entries whose name and version are the regex's two groups, the range spanning both.
-fn block_versions(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
+fn locked(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
     for c in re.captures_iter(text) {
         let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
         let (Some(lib), Some(v)) = (by_package(eco, name.as_str()), Version::parse(ver.as_str()))
@@ -273,23 +258,6 @@ static POETRY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?m)^name\s*=\s*"(msrestazure)"\s*\r?\nversion\s*=\s*"([^"\n]*)""#)
         .expect("valid regex")
 });
-
-fn toml_lock(text: &str, pins: &mut Vec<Pin>) {
-    for c in POETRY.captures_iter(text) {
-        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let (Some(lib), Some(v)) = (
-            by_package(Ecosystem::Python, name.as_str()),
-            Version::parse(ver.as_str()),
-        ) else {
-            continue;
-        };
-        pins.push(Pin {
-            lib,
-            range: ver.start() - 1..ver.end() + 1,
-            allowed: Allowed::exact(v),
-        });
-    }
-}
 
 /// go.mod `require` lines (single or in a block), go.sum lines, vendor/modules.txt `# module version`.
 static GO_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -457,23 +425,6 @@ fn gem_specs(text: &str, pins: &mut Vec<Pin>) {
 static GEM_LOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[ \t]+(ms_rest_azure) \(([0-9][0-9.]*)\)").expect("valid regex")
 });
-
-fn gem_lock(text: &str, pins: &mut Vec<Pin>) {
-    for c in GEM_LOCK.captures_iter(text) {
-        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let (Some(lib), Some(v)) = (
-            by_package(Ecosystem::Ruby, name.as_str()),
-            Version::parse(ver.as_str()),
-        ) else {
-            continue;
-        };
-        pins.push(Pin {
-            lib,
-            range: name.start()..ver.end() + 1,
-            allowed: Allowed::exact(v),
-        });
-    }
-}
 
 fn is_comment_line(text: &str, pos: usize, marker: &str) -> bool {
     let line_start = text[..pos].rfind('\n').map_or(0, |p| p + 1);

@@ -129,7 +129,7 @@ fn manifests_of_every_format() {
             "[[package]]\nname = \"msrestazure\"\nversion = \"0.4.20\"\n",
             "poetry.lock"
         ),
-        ["\"0.4.20\""]
+        ["msrestazure\"\nversion = \"0.4.20"]
     );
     assert_eq!(flagged("{\"dependencies\": {\"ms-rest-azure\": \"~2.5.0\", \"@azure/ms-rest-nodeauth\": \"0.8.4\"}}", "package.json").len(), 2);
     assert!(flagged("{\"dependencies\": {\"ms-rest-azure\": \"^2.3.0\", \"@azure/ms-rest-nodeauth\": \"^3.0.0\", \"ms-rest-azure-extra\": \"1.0.0\"}}", "package.json").is_empty());
@@ -191,7 +191,7 @@ fn manifests_of_every_format() {
     );
     assert!(flagged("gem 'ms_rest_azure', '~> 0.10.0'\n# gem 'ms_rest_azure', '0.9.0'\ngem 'ms_rest_azure'\n", "Gemfile").is_empty());
     let lock = "GEM\n  specs:\n    azure_mgmt_compute (0.15.0)\n      ms_rest_azure (~> 0.10.0)\n    ms_rest_azure (0.10.1)\n";
-    assert_eq!(flagged(lock, "Gemfile.lock"), ["ms_rest_azure (0.10.1)"]);
+    assert_eq!(flagged(lock, "Gemfile.lock"), ["ms_rest_azure (0.10.1"]);
     let yarn = "ms-rest@^2.3.2:\n  version \"2.5.0\"\n\nms-rest-azure@^2.3.1, ms-rest-azure@^2.5.0:\n  version \"2.5.9\"\n  resolved \"https://registry.yarnpkg.com/x\"\n";
     assert_eq!(flagged(yarn, "yarn.lock").len(), 1);
     let berry = "\"@azure/ms-rest-nodeauth@npm:^0.8.0\":\n  version: 0.8.4\n  resolution: \"x\"\n";

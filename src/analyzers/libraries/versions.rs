@@ -78,6 +78,22 @@ impl Allowed {
         }
     }
 
+    /// `>= v`, `> v`, `< v` or `<= v`.
+    pub(super) fn compare(op: &str, v: Version) -> Allowed {
+        match op {
+            ">=" | ">" => Allowed {
+                lo: Some(v),
+                lo_exclusive: op == ">",
+                ..Allowed::ANY
+            },
+            _ => Allowed {
+                hi: Some(v),
+                hi_inclusive: op == "<=",
+                ..Allowed::ANY
+            },
+        }
+    }
+
     pub(super) fn meet(self, o: Allowed) -> Allowed {
         let (lo, lo_exclusive) = match (self.lo, o.lo) {
             (Some(a), Some(b)) if a == b => (Some(a), self.lo_exclusive || o.lo_exclusive),
@@ -136,24 +152,7 @@ pub(super) fn pep440(spec: &str) -> Option<Allowed> {
             let (v, n) = Version::parse_partial(ver)?;
             match op {
                 "==" | "===" => Allowed::exact(v),
-                ">=" => Allowed {
-                    lo: Some(v),
-                    ..Allowed::ANY
-                },
-                ">" => Allowed {
-                    lo: Some(v),
-                    lo_exclusive: true,
-                    ..Allowed::ANY
-                },
-                "<" => Allowed {
-                    hi: Some(v),
-                    ..Allowed::ANY
-                },
-                "<=" => Allowed {
-                    hi: Some(v),
-                    hi_inclusive: true,
-                    ..Allowed::ANY
-                },
+                ">=" | ">" | "<" | "<=" => Allowed::compare(op, v),
                 "~=" if n >= 2 => Allowed::between(v, v.bump(n - 2)),
                 _ => Allowed::ANY,
             }
@@ -229,28 +228,9 @@ pub(super) fn npm_comparator(part: &str) -> Option<Allowed> {
             Allowed::between(v, v.bump(i))
         }
         "~" => Allowed::between(v, v.bump(usize::from(n >= 2))),
-        ">=" => Allowed {
-            lo: Some(v),
-            ..Allowed::ANY
-        },
-        ">" => Allowed {
-            lo: Some(v),
-            lo_exclusive: true,
-            ..Allowed::ANY
-        },
-        "<" => Allowed {
-            hi: Some(v),
-            ..Allowed::ANY
-        },
-        "<=" if partial => Allowed {
-            hi: Some(v.bump(n - 1)),
-            ..Allowed::ANY
-        },
-        "<=" => Allowed {
-            hi: Some(v),
-            hi_inclusive: true,
-            ..Allowed::ANY
-        },
+        // `<=2.5` allows every 2.5.x.
+        "<=" if partial => Allowed::compare("<", v.bump(n - 1)),
+        ">=" | ">" | "<" | "<=" => Allowed::compare(op, v),
         _ => return None,
     })
 }
