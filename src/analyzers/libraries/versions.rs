@@ -1,4 +1,4 @@
-//! Version numbers and the ranges that npm, PEP 440, Poetry and RubyGems constraints allow.
+//! Version numbers and the ranges that npm, PEP 440, Poetry and `RubyGems` constraints allow.
 
 /// A release number: up to four numeric parts; pre-release and build suffixes are ignored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
