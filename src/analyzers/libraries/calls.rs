@@ -11,8 +11,8 @@ use crate::{
     kind::{FileKind, Lang},
 };
 
-/// Credential calls, per language: the name followed by `(` (a call or `new`), or Go's
-/// `adal.`-qualified use; never a definition (`func`, `def`, `class`, `function`).
+/// Credential calls: the name followed by `(` (a call, or `new` in Java and JavaScript) or by
+/// Ruby's `.new`. Definitions are told apart by what precedes the name ([`DEFINITION`]).
 static CALL: LazyLock<Regex> = LazyLock::new(|| {
     let names: Vec<String> = {
         let mut v: Vec<String> = libraries()
@@ -28,7 +28,7 @@ static CALL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\bfunc(?:\s*\([^)]*\))?|\bdef|\bclass|\bfunction|\bstatic|\bpublic|\bprivate|\bprotected|\binterface|\bexport\s+declare|\bconstructor)\s*$")
+    Regex::new(r"(?:\bfunc(?:\s*\([^)]*\))?|\bdef|\bclass|\bfunction|\bstatic|\bpublic|\bprivate|\bprotected|\binterface|\bexport\s+declare|\bconstructor|\basync)\s*$")
         .expect("valid regex")
 });
 

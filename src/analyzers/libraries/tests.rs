@@ -239,7 +239,7 @@ fn calls_not_definitions_comments_or_strings() {
             .len(),
         1
     );
-    let js = "const c = new msRestAzure.MSIVmTokenCredentials({ resource });\n";
+    let js = "class A {\n  static async loginWithVmMSI(options) {}\n}\nconst c = new msRestAzure.MSIVmTokenCredentials({ resource });\n";
     assert_eq!(
         run(js, "a.js", FileKind::Code(Lang::JavaScript))
             .diagnostics
