@@ -166,6 +166,10 @@ pub struct Diagnostic {
     /// port in its settings (e.g. `http://localhost:50343/oauth2/token`). The scan keeps it
     /// once every file has been read and the declared ports are known.
     pub requires_port: Option<u16>,
+    /// Set when the match is a usage only if the repository cannot be shown to depend on a
+    /// fixed version of this ecosystem's credential library (IMDS042): the scan decides once
+    /// every manifest has been read.
+    pub depends_on: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -176,6 +180,7 @@ impl Diagnostic {
             message: message.into(),
             fix: None,
             requires_port: None,
+            depends_on: None,
         }
     }
 
@@ -188,6 +193,12 @@ impl Diagnostic {
     #[must_use]
     pub fn requiring_port(mut self, port: u16) -> Self {
         self.requires_port = Some(port);
+        self
+    }
+
+    #[must_use]
+    pub fn depending_on(mut self, ecosystem: &'static str) -> Self {
+        self.depends_on = Some(ecosystem);
         self
     }
 

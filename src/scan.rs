@@ -170,6 +170,7 @@ impl Summary {
 struct Pending {
     finding: Finding,
     requires_port: Option<u16>,
+    depends_on: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -178,6 +179,8 @@ struct Shared {
     errors: Vec<FileError>,
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
+    /// What each manifest says about the credential libraries, for IMDS042.
+    dependencies: Vec<crate::analyzers::libraries::ManifestFact>,
     per_root: Vec<Summary>,
 }
 
@@ -201,6 +204,14 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .filter(|p| {
             p.requires_port
                 .is_none_or(|port| shared.ports.contains(&port))
+                && p.depends_on.is_none_or(|eco| {
+                    analyzers::libraries::call_is_affected(
+                        &shared.dependencies,
+                        p.finding.root,
+                        &p.finding.path,
+                        eco,
+                    )
+                })
         })
         .map(|p| p.finding)
         .collect();
@@ -340,6 +351,9 @@ fn scan_root(
                     analyzed_ref.fetch_add(1, Ordering::Relaxed);
                     let mut s = shared.lock().unwrap();
                     s.ports.extend(out.declared_ports);
+                    s.dependencies.extend(out.dependencies.into_iter().map(|d| {
+                        analyzers::libraries::ManifestFact::new(root_idx, &rel, d)
+                    }));
                     for problem in out.problems {
                         s.per_root[root_idx].errors += 1;
                         s.errors.push(FileError {
@@ -360,11 +374,12 @@ fn scan_root(
                         );
                     }
                     s.pending
-                        .extend(out.findings.into_iter().map(|(mut f, port)| {
+                        .extend(out.findings.into_iter().map(|(mut f, port, eco)| {
                             f.root = root_idx;
                             Pending {
                                 finding: f,
                                 requires_port: port,
+                                depends_on: eco,
                             }
                         }));
                 }
@@ -431,8 +446,9 @@ enum SkipReason {
 
 struct Analyzed {
     kind: FileKind,
-    findings: Vec<(Finding, Option<u16>)>,
+    findings: Vec<(Finding, Option<u16>, Option<&'static str>)>,
     declared_ports: Vec<u16>,
+    dependencies: Vec<analyzers::libraries::Dependency>,
     problems: Vec<String>,
 }
 
@@ -520,6 +536,7 @@ fn scan_file(
         kind,
         findings,
         declared_ports: analysis.declared_ports,
+        dependencies: analysis.dependencies,
         problems,
     })
 }
@@ -618,7 +635,7 @@ pub fn locate(
     rel: &str,
     kind: FileKind,
     diagnostics: Vec<crate::finding::Diagnostic>,
-) -> Vec<(Finding, Option<u16>)> {
+) -> Vec<(Finding, Option<u16>, Option<&'static str>)> {
     let index = LineIndex::new(text);
     let cat = catalogue();
     let mut offsets = Vec::with_capacity(diagnostics.len() * 2);
@@ -681,6 +698,7 @@ pub fn locate(
                     root: 0,
                 },
                 d.requires_port,
+                d.depends_on,
             )
         })
         .collect()
