@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod order;
 pub mod verify;
 pub mod writer;
 

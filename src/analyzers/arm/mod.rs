@@ -7,6 +7,7 @@
 //! ([`template`]); what still does not parse is searched by brace matching ([`text`]).
 
 mod edits;
+pub mod graph;
 pub mod jsonc;
 mod template;
 mod text;

@@ -1,0 +1,244 @@
+//! Deployment order across a fix: a file's resources as a dependency graph, and the rule every
+//! infrastructure-as-code fix keeps — if resource A deployed after B before the fix, it still
+//! does after (for every pair of resources that remain).
+//!
+//! Graphs are built by each language's analyzer (`arm::graph`, `bicep::graph`,
+//! `terraform::graph`); this module only compares them, in time linear in the graph for the
+//! usual shapes: each remaining resource is checked against the remaining resources it reached
+//! through removed ones, and a search of the new graph runs only when no direct edge answers.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{
+    analyzers::arm,
+    kind::FileKind,
+};
+
+/// Resources and the resources each deploys after.
+#[derive(Debug, Default, Clone)]
+pub struct Graph {
+    /// Keys identify a resource across a fix: built from what the fix does not change (its
+    /// scope, type and name as written), never from byte offsets.
+    keys: Vec<String>,
+    /// How messages name the resource (its name as written in the file).
+    labels: Vec<String>,
+    /// `after[a]`: the nodes `a` is deployed after (its dependencies, explicit or implicit).
+    after: Vec<Vec<usize>>,
+    index: HashMap<String, usize>,
+}
+
+/// A pair whose order a fix would lose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// The resource that deployed after `before`.
+    pub later: String,
+    pub earlier: String,
+    /// Keys of the removed resources the order went through (empty: an edge between two
+    /// remaining resources was lost).
+    pub through: Vec<String>,
+    /// Key of `later`, for attribution to the fix that edited it.
+    pub later_key: String,
+}
+
+impl Broken {
+    /// The reason given in the finding when its fix is withheld.
+    pub fn reason(&self) -> String {
+        format!(
+            "removing it would let `{}` deploy before `{}`, which it waits for today",
+            self.later, self.earlier
+        )
+    }
+}
+
+impl Graph {
+    /// Adds a node (or returns the existing node with that key).
+    pub fn node(&mut self, key: &str, label: &str) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        let i = self.keys.len();
+        self.keys.push(key.to_owned());
+        self.labels.push(label.to_owned());
+        self.after.push(Vec::new());
+        self.index.insert(key.to_owned(), i);
+        i
+    }
+
+    /// `later` deploys after `earlier`.
+    pub fn edge(&mut self, later: usize, earlier: usize) {
+        if later != earlier && !self.after[later].contains(&earlier) {
+            self.after[later].push(earlier);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn key(&self, i: usize) -> &str {
+        &self.keys[i]
+    }
+
+    pub fn find(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// The nodes `i` deploys after, directly.
+    pub fn deps(&self, i: usize) -> &[usize] {
+        &self.after[i]
+    }
+
+    /// Whether `from` deploys after `to`, directly or through at most `budget` visited nodes
+    /// (a bounded search: callers use it to avoid redundant entries, never to decide safety).
+    pub fn reaches_within(&self, from: usize, to: usize, budget: usize) -> bool {
+        let mut seen = HashSet::new();
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            if n == to && n != from {
+                return true;
+            }
+            if !seen.insert(n) || seen.len() > budget {
+                continue;
+            }
+            stack.extend(self.after[n].iter().copied());
+        }
+        false
+    }
+}
+
+/// Checks the ordering rule from `before` to `after`. Nodes of `before` absent from `after`
+/// were removed by the fix; orders that went through them must survive by other edges.
+pub fn check(before: &Graph, after: &Graph) -> Result<(), Vec<Broken>> {
+    let n = before.len();
+    let map: Vec<Option<usize>> = before.keys.iter().map(|k| after.find(k)).collect();
+    let mut broken = Vec::new();
+    // Stamps instead of fresh sets: one allocation for the whole check.
+    let mut seen = vec![usize::MAX; n];
+    let mut after_seen = vec![usize::MAX; after.len()];
+    for a in 0..n {
+        let Some(a2) = map[a] else { continue };
+        // The remaining nodes `a` reached through removed ones (or directly), and which removed
+        // nodes it went through.
+        let mut targets: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut through = Vec::new();
+        let mut stack: Vec<usize> = before.after[a].clone();
+        seen[a] = a;
+        while let Some(x) = stack.pop() {
+            if seen[x] == a {
+                continue;
+            }
+            seen[x] = a;
+            if map[x].is_some() {
+                targets.push((x, through.clone()));
+            } else {
+                through.push(x);
+                stack.extend(before.after[x].iter().copied());
+            }
+        }
+        let mut searched = false;
+        for (y, via) in targets {
+            let Some(y2) = map[y] else { continue };
+            if after.after[a2].contains(&y2) {
+                continue;
+            }
+            if !searched {
+                // Every node `a2` deploys after in the new graph, once.
+                let mut stack = after.after[a2].clone();
+                while let Some(x) = stack.pop() {
+                    if after_seen[x] == a2 {
+                        continue;
+                    }
+                    after_seen[x] = a2;
+                    stack.extend(after.after[x].iter().copied());
+                }
+                searched = true;
+            }
+            if after_seen[y2] != a2 {
+                broken.push(Broken {
+                    later: before.labels[a].clone(),
+                    earlier: before.labels[y].clone(),
+                    through: via.iter().map(|&v| before.keys[v].clone()).collect(),
+                    later_key: before.keys[a].clone(),
+                });
+            }
+        }
+    }
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(broken)
+    }
+}
+
+/// The graph of a file of `kind`, when the kind has deployment order and the text parses.
+pub fn graph_of(kind: FileKind, text: &str) -> Option<Graph> {
+    match kind {
+        FileKind::Arm | FileKind::Json => arm::graph::build(text),
+        _ => None,
+    }
+}
+
+/// The last gate before writing, beside [`super::verify::check`]: the fixed text of the whole
+/// file keeps every deployment order. Analyzers already withhold fixes that would break it one
+/// by one; this catches what their fixes do together.
+pub fn verify(kind: FileKind, before: &str, after: &str) -> Result<(), String> {
+    let Some(g0) = graph_of(kind, before) else {
+        return Ok(());
+    };
+    let Some(g1) = graph_of(kind, after) else {
+        return Ok(());
+    };
+    check(&g0, &g1).map_err(|b| {
+        format!(
+            "not rewritten: the fixes together would lose a deployment order ({})",
+            b[0].reason()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &str)], nodes: &[&str]) -> Graph {
+        let mut g = Graph::default();
+        for n in nodes {
+            g.node(n, n);
+        }
+        for (a, b) in edges {
+            let (a, b) = (g.node(a, a), g.node(b, b));
+            g.edge(a, b);
+        }
+        g
+    }
+
+    #[test]
+    fn order_through_a_removed_node_must_survive() {
+        let before = graph(&[("cse", "msi"), ("msi", "vm")], &[]);
+        let lost = graph(&[], &["cse", "vm"]);
+        let err = check(&before, &lost).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].later, "cse");
+        assert_eq!(err[0].earlier, "vm");
+        assert_eq!(err[0].through, vec!["msi".to_owned()]);
+        let kept = graph(&[("cse", "vm")], &[]);
+        assert!(check(&before, &kept).is_ok());
+        // Transitively is enough.
+        let before = graph(&[("cse", "msi"), ("msi", "vm"), ("cse", "nic")], &[]);
+        let after = graph(&[("cse", "nic"), ("nic", "vm")], &[]);
+        assert!(check(&before, &after).is_ok());
+    }
+
+    #[test]
+    fn a_lost_edge_between_remaining_nodes_is_broken() {
+        let before = graph(&[("a", "b")], &[]);
+        let after = graph(&[], &["a", "b"]);
+        let err = check(&before, &after).unwrap_err();
+        assert!(err[0].through.is_empty());
+        assert!(err[0].reason().contains("`a` deploy before `b`"));
+    }
+}
