@@ -22,8 +22,12 @@ pub struct Graph {
     keys: Vec<String>,
     /// How messages name the resource (its name as written in the file).
     labels: Vec<String>,
-    /// `after[a]`: the nodes `a` is deployed after (its dependencies, explicit or implicit).
+    /// `after[a]`: the nodes `a` is scheduled after (what the deployment engine orders on).
     after: Vec<Vec<usize>>,
+    /// `implicit[a]`: nodes `a` cannot exist before without being scheduled after them (an ARM
+    /// child and its parent). They count for the order a removed node passed on, never as the
+    /// order a remaining node keeps.
+    implicit: Vec<Vec<usize>>,
     index: HashMap<String, usize>,
 }
 
@@ -60,6 +64,7 @@ impl Graph {
         self.keys.push(key.to_owned());
         self.labels.push(label.to_owned());
         self.after.push(Vec::new());
+        self.implicit.push(Vec::new());
         self.index.insert(key.to_owned(), i);
         i
     }
@@ -68,6 +73,13 @@ impl Graph {
     pub fn edge(&mut self, later: usize, earlier: usize) {
         if later != earlier && !self.after[later].contains(&earlier) {
             self.after[later].push(earlier);
+        }
+    }
+
+    /// `later` cannot exist before `earlier`, though nothing schedules it after.
+    pub fn implicit_edge(&mut self, later: usize, earlier: usize) {
+        if later != earlier && !self.implicit[later].contains(&earlier) {
+            self.implicit[later].push(earlier);
         }
     }
 
@@ -137,6 +149,7 @@ pub fn check(before: &Graph, after: &Graph) -> Result<(), Vec<Broken>> {
             } else {
                 through.push(x);
                 stack.extend(before.after[x].iter().copied());
+                stack.extend(before.implicit[x].iter().copied());
             }
         }
         let mut searched = false;
@@ -231,6 +244,19 @@ mod tests {
         let before = graph(&[("cse", "msi"), ("msi", "vm"), ("cse", "nic")], &[]);
         let after = graph(&[("cse", "nic"), ("nic", "vm")], &[]);
         assert!(check(&before, &after).is_ok());
+    }
+
+    #[test]
+    fn a_removed_child_passes_on_its_parent() {
+        let mut before = graph(&[("cse", "msi")], &["vm"]);
+        let (msi, vm, cse) = (before.node("msi", "msi"), before.node("vm", "vm"), 2);
+        before.implicit_edge(msi, vm);
+        // The remaining child's own implicit edge does not schedule it.
+        before.implicit_edge(cse, vm);
+        let mut after = graph(&[], &["cse", "vm"]);
+        after.implicit_edge(0, 1);
+        assert!(check(&before, &after).is_err());
+        assert!(check(&before, &graph(&[("cse", "vm")], &[])).is_ok());
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Resources<'d> {
     copies: HashMap<(usize, String), Vec<usize>>,
     /// Template object → its variables (lower-case name → value node).
     vars: HashMap<usize, HashMap<String, usize>>,
+    /// (scope, lower-case symbolic name) → node, in templates that key resources by symbol.
+    symbols: HashMap<(usize, String), usize>,
 }
 
 impl<'d> Resources<'d> {
@@ -83,6 +85,7 @@ impl<'d> Resources<'d> {
             by_last: HashMap::new(),
             copies: HashMap::new(),
             vars: HashMap::new(),
+            symbols: HashMap::new(),
         };
         for i in 0..doc.nodes.len() {
             if let Some(v) = doc.get(i, "variables").filter(|&v| doc.is_object(v))
@@ -148,10 +151,13 @@ impl<'d> Resources<'d> {
             let label = doc
                 .get(i, "name")
                 .map(|n| label(text, &doc.node(n).span))
-                .or(symbolic)
+                .or_else(|| symbolic.clone())
                 .unwrap_or_else(|| ty.clone());
             let node = r.graph.node(&key, &label);
             r.node_of.insert(i, node);
+            if let Some(s) = &symbolic {
+                r.symbols.insert((scope, s.clone()), node);
+            }
             if let Some(last) = segs.last() {
                 r.by_last
                     .entry((scope, last.clone()))
@@ -311,8 +317,9 @@ impl<'d> Resources<'d> {
                     }
                 }
             }
+            // ARM schedules by `dependsOn` only: a child without one races its parent.
             if let Some(p) = self.info[n].parent {
-                self.graph.edge(n, p);
+                self.graph.implicit_edge(n, p);
             }
         }
     }
@@ -399,10 +406,13 @@ impl<'d> Resources<'d> {
     pub fn resolve(&self, from: usize, entry: &str) -> Vec<usize> {
         let scope = self.info[from].scope;
         let lower = entry.trim().to_ascii_lowercase();
-        if !entry.trim_start().starts_with('[')
-            && let Some(nodes) = self.copies.get(&(scope, lower))
-        {
-            return nodes.clone();
+        if !entry.trim_start().starts_with('[') {
+            if let Some(&n) = self.symbols.get(&(scope, lower.clone())) {
+                return vec![n];
+            }
+            if let Some(nodes) = self.copies.get(&(scope, lower)) {
+                return nodes.clone();
+            }
         }
         let named = self.reference(scope, entry);
         let Some(last) = named.segs.last() else {
@@ -673,8 +683,9 @@ mod tests {
         let g = &r.graph;
         let vm = 0;
         assert_eq!(g.len(), 4);
-        assert_eq!(g.deps(1), &[vm], "nested child after its VM");
-        assert_eq!(g.deps(2), &[vm], "child by name after its VM");
+        assert_eq!(r.parent(1), Some(vm), "nested child of its VM");
+        assert_eq!(r.parent(2), Some(vm), "child of its VM by name");
+        assert!(g.deps(1).is_empty() && g.deps(2).is_empty(), "neither is scheduled after it");
         assert_eq!(g.deps(3), &[vm], "copy name stands for the loop");
     }
 }
