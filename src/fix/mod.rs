@@ -161,6 +161,7 @@ pub fn plan_file(
     restore_final_newline(&text, &mut new_text);
     if new_text != text {
         verify::check(record.kind, &text, &new_text)?;
+        order::verify(record.kind, &text, &new_text)?;
     }
     let updated = source::encode_like(&new_text, encoding, &original);
     Ok(FileChange {

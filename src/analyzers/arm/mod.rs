@@ -189,8 +189,9 @@ struct Tree<'a> {
     /// Parameters (lower-case) that publisher/type/port resolution went through.
     used_params: std::cell::RefCell<BTreeSet<String>>,
     vm_index: std::cell::OnceCell<HashMap<usize, VmGroup>>,
-    /// Every `variables()`/`parameters()` reference: (position, is a variable, lower-case name).
-    all_refs: std::cell::OnceCell<Vec<(usize, bool, String)>>,
+    /// Every `variables()`/`parameters()` reference, by (is a variable, lower-case name): its
+    /// positions in text order.
+    all_refs: std::cell::OnceCell<HashMap<(bool, String), Vec<usize>>>,
     /// The template's resources and their deployment order.
     resources: std::cell::OnceCell<graph::Resources<'a>>,
 }
@@ -636,22 +637,30 @@ impl<'a> Tree<'a> {
             }
         }
         let all_refs = self.all_refs.get_or_init(|| {
-            ref_re()
-                .captures_iter(self.parsed)
-                .map(|c| {
-                    let pos = c.get(0).map_or(0, |m| m.start());
-                    (
-                        pos,
-                        c[1].eq_ignore_ascii_case("variables"),
-                        c[2].to_ascii_lowercase(),
-                    )
-                })
-                .collect()
+            let mut map: HashMap<(bool, String), Vec<usize>> = HashMap::new();
+            for c in ref_re().captures_iter(self.parsed) {
+                let pos = c.get(0).map_or(0, |m| m.start());
+                map.entry((
+                    c[1].eq_ignore_ascii_case("variables"),
+                    c[2].to_ascii_lowercase(),
+                ))
+                .or_default()
+                .push(pos);
+            }
+            map
         });
-        let still_used: BTreeSet<(bool, String)> = all_refs
+        // A name used once outside the removed text is still used; looking stops at that use,
+        // so a parameter every resource names costs little per fix.
+        let still_used: BTreeSet<(bool, String)> = names
             .iter()
-            .filter(|(pos, _, _)| !removed.iter().any(|r| r.contains(pos)))
-            .map(|(_, v, n)| (*v, n.clone()))
+            .filter(|k| {
+                all_refs
+                    .get(*k)
+                    .into_iter()
+                    .flatten()
+                    .any(|pos| !removed.iter().any(|r| r.contains(pos)))
+            })
+            .cloned()
             .collect();
         let Some(&tpl) = self.templates(at).first() else {
             return Vec::new();

@@ -118,7 +118,9 @@ impl<'a> Tree<'a> {
                         .filter_map(|t| finding_of.get(t).copied())
                         .collect()
                 };
-                for k in named {
+                // An entry naming several extensions (duplicates, which ARM refuses anyway) is
+                // edited by one fix only, so that the fixes never overlap.
+                if let Some(&k) = named.iter().min() {
                     per.entry(k).or_default().push(idx);
                     plan.by_array.entry(arr).or_default().push((idx, k));
                 }

@@ -128,7 +128,11 @@ fn condition_pair_with_depends_on_and_variable_publisher() {
     let fixed = fix_all(VM_PAIR, FileKind::Arm, "azuredeploy.json", false);
     assert!(jsonc::parse(&fixed, false).is_ok());
     assert!(!fixed.contains("MSI-"), "{fixed}");
-    assert!(fixed.contains("\"dependsOn\": []"), "{fixed}");
+    // The custom script waited for the VM through the extensions: now it says so itself.
+    assert!(
+        fixed.contains("\"dependsOn\": [\n        \"[resourceId('Microsoft.Compute/virtualMachines', parameters('vmName'))]\"\n      ]"),
+        "{fixed}"
+    );
     assert!(fixed.contains("// Linux flavour\n    {\n      \"type\": \"Microsoft.Compute/virtualMachines/extensions\",\n      \"name\": \"[concat(parameters('vmName'),'/CustomScript')]\""), "{fixed}");
     // Cleanup (unsafe) also drops what only the extensions used.
     assert!(fixed.contains("msiPort") && fixed.contains("msiPublisher"));
