@@ -7,6 +7,8 @@
 //! `dependsOn` elements and `provisionAfterExtensions` entries naming it; `var`/`param` left
 //! unused go only under `--unsafe-fixes`.
 
+pub(crate) mod graph;
+
 use std::{collections::HashMap, ops::Range, sync::LazyLock};
 
 use regex::Regex;
@@ -15,10 +17,14 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
+        graph::{Decls, reroute_list},
         syntax::{self, K, Member, NONE, Tok, Tree, Uses, unicode_space},
     },
 };
-use crate::finding::{Applicability, Diagnostic, Edit, Fix};
+use crate::{
+    finding::{Applicability, Diagnostic, Edit, Fix},
+    fix::order,
+};
 
 const RULE: &str = "IMDS021";
 
@@ -414,7 +420,41 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 *seen.entry(s.as_str()).or_default() += 1;
             }
         }
-        for (h, main) in hits.iter().zip(mains) {
+        let decls = graph::decls(t);
+        let gone: Vec<usize> = hits
+            .iter()
+            .filter_map(|h| h.symbol.as_deref().and_then(|s| decls.graph.find(s)))
+            .collect();
+        let mut fixes: Vec<Result<Fix, String>> = hits
+            .iter()
+            .zip(mains)
+            .map(|(h, main)| match &h.symbol {
+                Some(s) if seen[s.as_str()] > 1 => Err(
+                    "two resources share its symbolic name, so which one each reference means is unknowable"
+                        .to_owned(),
+                ),
+                _ => self.fix(h, &ix, main, &decls, &gone),
+            })
+            .collect();
+        let removes: Vec<Option<String>> = hits.iter().map(|h| h.symbol.clone()).collect();
+        let was_balanced = syntax::balanced(t);
+        let build = |text: &str| {
+            let tree = Tree::new(text, lex(text));
+            // A file that did not balance before is no reason to refuse (as `fix::verify`).
+            (!was_balanced || syntax::balanced(&tree)).then(|| graph::decls(&tree).graph)
+        };
+        let span_of = |key: &str| decls.span_of(t, key);
+        order::keep_order(
+            &order::Subject {
+                text: t.text,
+                before: &decls.graph,
+                build: &build,
+                removes: &removes,
+                span_of: &span_of,
+            },
+            &mut fixes,
+        );
+        for (h, fix) in hits.iter().zip(fixes) {
             if h.props != NONE {
                 self.ports(h.props, out);
             }
@@ -429,15 +469,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 ),
             };
             let range = t.toks[h.at].s..t.toks[h.last].e;
-            out.push(
-                Diagnostic::new(RULE, range, message).with_fix(
-                    h.symbol
-                        .as_ref()
-                        .is_none_or(|s| seen[s.as_str()] == 1)
-                        .then(|| self.fix(h, &ix, main))
-                        .flatten(),
-                ),
-            );
+            out.push(Diagnostic::new(RULE, range, message).with_fix_or_reason(fix));
         }
     }
 
@@ -470,7 +502,14 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
     }
 
-    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
+    fn fix(
+        &self,
+        h: &Hit,
+        ix: &Index,
+        main: Range<usize>,
+        decls: &Decls,
+        gone: &[usize],
+    ) -> Result<Fix, String> {
         let t = self.tree;
         let range = t.span(h.first, h.last);
         let mut edits = Vec::new();
@@ -480,14 +519,35 @@ impl<'t, 'a> Bicep<'t, 'a> {
             (Some(sym), _) => {
                 edits.push(Edit::deletion(main));
                 let keys = ix.depends.get(sym.as_str()).into_iter().flatten().copied();
-                let deps = t.remove_list_refs(keys, true, &range, |f| {
-                    dependency(t, f) == Some(sym.as_str())
-                });
-                if !deps.edits.is_empty() {
-                    also.push("`dependsOn` entries");
+                let is_ref = |f: usize| dependency(t, f) == Some(sym.as_str());
+                let removed = decls.graph.find(sym);
+                let mut lists: Vec<Range<usize>> = Vec::new();
+                let mut rerouted = false;
+                for i in keys {
+                    let open = i + 2;
+                    if range.contains(&t.toks[i].s) || !t.closed(open) {
+                        continue;
+                    }
+                    // What the extension waited for and the referrer does not yet: passed on.
+                    let add = match (removed, decls.at(i)) {
+                        (Some(r), Some(referrer)) => decls.passed_on(r, referrer, gone),
+                        _ => Vec::new(),
+                    };
+                    rerouted |= !add.is_empty();
+                    lists.push(t.span(open, t.close[open]));
+                    match reroute_list(t, open, true, &is_ref, &add) {
+                        Some(e) => edits.extend(e),
+                        None => edits.push(t.remove(i, t.close[open])),
+                    }
                 }
-                edits.extend(deps.edits);
-                let mut skip: Vec<&Range<usize>> = deps.lists.iter().collect();
+                if !lists.is_empty() {
+                    also.push(if rerouted {
+                        "`dependsOn` entries (now naming what it depended on)"
+                    } else {
+                        "`dependsOn` entries"
+                    });
+                }
+                let mut skip: Vec<&Range<usize>> = lists.iter().collect();
                 skip.push(&range);
                 let used_elsewhere = ix.names.used_outside(sym, &skip);
                 if used_elsewhere {
@@ -500,7 +560,9 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 // The only entry: an empty array stays valid.
                 None => edits.push(t.remove(h.first, h.last)),
             },
-            (None, None) => return None,
+            (None, None) => {
+                return Err("bare properties, not a resource or a list entry: where they are used cannot be traced".to_owned());
+            }
         }
         if let Some(name) = &h.name {
             // Other extensions ordered after this one would name a missing extension.
@@ -536,6 +598,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
         Fix::new(applicability, description, syntax::tidy(t.text, edits))
             .map(|f| f.with_cleanup(syntax::tidy(t.text, cleanup)))
+            .ok_or_else(|| "its removal and the references to it overlap".to_owned())
     }
 
     /// Removals of `var`/`param` declarations used only inside `removed`.

@@ -7,10 +7,15 @@
 //! usual shapes: each remaining resource is checked against the remaining resources it reached
 //! through removed ones, and a search of the new graph runs only when no direct edge answers.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    ops::Range,
+};
 
+use super::apply::apply_fixes;
 use crate::{
-    analyzers::arm,
+    analyzers::{arm, bicep, terraform},
+    finding::Fix,
     kind::FileKind,
 };
 
@@ -187,10 +192,91 @@ pub fn check(before: &Graph, after: &Graph) -> Result<(), Vec<Broken>> {
     }
 }
 
+/// Rounds of "withhold the fixes that broke the order, check again" before giving up.
+const MAX_ROUNDS: usize = 8;
+
+/// What an analyzer tells [`keep_order`] about its file.
+pub struct Subject<'s> {
+    /// The text the fixes' edits apply to.
+    pub text: &'s str,
+    pub before: &'s Graph,
+    /// The graph of a text, or `None` when it no longer parses.
+    pub build: &'s dyn Fn(&str) -> Option<Graph>,
+    /// Per fix: the key of the node it removes, if any.
+    pub removes: &'s [Option<String>],
+    /// The byte range of a node of `before`, by key (where edits to its dependencies fall).
+    pub span_of: &'s dyn Fn(&str) -> Option<Range<usize>>,
+}
+
+/// Applies every fix together, as `fix` will, and withholds (turns into a reason) those that
+/// would leave the text unparseable or break the ordering rule. One build of the fixed text
+/// when nothing breaks, so thousands of fixes stay linear.
+pub fn keep_order(s: &Subject, fixes: &mut [Result<Fix, String>]) {
+    for _ in 0..MAX_ROUNDS {
+        let idx: Vec<usize> = (0..fixes.len()).filter(|&k| fixes[k].is_ok()).collect();
+        let refs: Vec<&Fix> = idx.iter().filter_map(|&k| fixes[k].as_ref().ok()).collect();
+        if refs.is_empty() {
+            return;
+        }
+        let (after_text, taken) = apply_fixes(s.text, &refs, false);
+        let taken: Vec<usize> = taken.into_iter().map(|t| idx[t]).collect();
+        let Some(after) = (s.build)(&after_text) else {
+            // Rare: find the fixes that break the parse on their own.
+            let mut any = false;
+            for &k in &taken {
+                if let Ok(f) = &fixes[k]
+                    && (s.build)(&apply_fixes(s.text, &[f], false).0).is_none()
+                {
+                    fixes[k] = Err("the edit would leave the file unparseable".to_owned());
+                    any = true;
+                }
+            }
+            if !any {
+                for &k in &taken {
+                    fixes[k] = Err("the edits of this file together would leave it unparseable".to_owned());
+                }
+            }
+            continue;
+        };
+        let Err(broken) = check(s.before, &after) else {
+            return;
+        };
+        let mut blamed = false;
+        for b in &broken {
+            let later = (s.span_of)(&b.later_key);
+            for &k in &taken {
+                let Ok(f) = &fixes[k] else { continue };
+                let removes = s.removes[k]
+                    .as_ref()
+                    .is_some_and(|key| b.through.contains(key));
+                let edits_later = later.as_ref().is_some_and(|l| {
+                    f.edits
+                        .iter()
+                        .any(|e| l.start <= e.range.start && e.range.end <= l.end)
+                });
+                if removes || edits_later {
+                    fixes[k] = Err(b.reason());
+                    blamed = true;
+                }
+            }
+        }
+        if !blamed {
+            for &k in &taken {
+                fixes[k] = Err(broken[0].reason());
+            }
+        }
+    }
+    for f in fixes.iter_mut().filter(|f| f.is_ok()) {
+        *f = Err("its removal could not be proven to keep the deployment order".to_owned());
+    }
+}
+
 /// The graph of a file of `kind`, when the kind has deployment order and the text parses.
 pub fn graph_of(kind: FileKind, text: &str) -> Option<Graph> {
     match kind {
         FileKind::Arm | FileKind::Json => arm::graph::build(text),
+        FileKind::Bicep => Some(bicep::graph::build(text)),
+        FileKind::Terraform => Some(terraform::graph::build(text)),
         _ => None,
     }
 }

@@ -28,7 +28,6 @@ use self::{
 use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::{
     finding::{Diagnostic, Edit, Fix},
-    fix::apply::apply_fixes,
     kind::FileKind,
 };
 
@@ -620,10 +619,6 @@ impl<'a> Tree<'a> {
             })
     }
 
-    fn still_parses(&self, fix: &Fix, with_cleanup: bool) -> bool {
-        let (after, taken) = apply_fixes(self.parsed, &[fix], with_cleanup);
-        !taken.is_empty() && jsonc::parse(&after, self.fragment).is_ok()
-    }
 
     /// Edits removing variables and parameters that only the removed text referred to.
     fn cleanup(&self, at: usize, removed: &[Range<usize>]) -> Vec<Edit> {

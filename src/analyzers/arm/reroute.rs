@@ -15,8 +15,6 @@ use crate::{
 /// How far "does the referrer already wait for it" searches: enough for real templates, and
 /// bounded so that thousands of referrers stay linear. A miss only adds a redundant entry.
 const REACH_BUDGET: usize = 64;
-/// Rounds of "withhold the fixes that broke the order, check again".
-const MAX_ROUNDS: usize = 8;
 
 /// Which reference-array elements name which finding, found once per file.
 #[derive(Default)]
@@ -395,72 +393,36 @@ impl<'a> Tree<'a> {
         Ok((out, removed, rerouted))
     }
 
-    /// Applies every fix together, as `fix` will, and withholds those that would break the
-    /// file's parse or its deployment order; linear in the file when nothing breaks.
+    /// Withholds the fixes that together would break the parse or the deployment order.
     pub(super) fn keep_order(&self, found: &[Found], fixes: &mut [Result<Fix, String>]) {
-        let before = &self.resources().graph;
-        for _ in 0..MAX_ROUNDS {
-            let idx: Vec<usize> = (0..fixes.len()).filter(|&k| fixes[k].is_ok()).collect();
-            let refs: Vec<&Fix> = idx.iter().filter_map(|&k| fixes[k].as_ref().ok()).collect();
-            if refs.is_empty() {
-                return;
-            }
-            let (after_text, taken) = apply_fixes(self.parsed, &refs, false);
-            let taken: Vec<usize> = taken.into_iter().map(|t| idx[t]).collect();
-            let Ok(doc) = jsonc::parse(&after_text, self.fragment) else {
-                // Rare: find the fixes that break the parse on their own.
-                let mut any = false;
-                for &k in &taken {
-                    if let Ok(f) = &fixes[k]
-                        && !self.still_parses(f, false)
-                    {
-                        fixes[k] = Err("the edit would leave invalid JSON".to_owned());
-                        any = true;
-                    }
-                }
-                if !any {
-                    for &k in &taken {
-                        fixes[k] = Err("the edits of this file together would leave invalid JSON".to_owned());
-                    }
-                }
-                continue;
-            };
-            let after = graph::Resources::new(&doc, &after_text).graph;
-            let Err(broken) = order::check(before, &after) else {
-                self.drop_breaking_cleanup(&idx, fixes);
-                return;
-            };
-            let res = self.resources();
-            let mut blamed = false;
-            for b in &broken {
-                let later = before
-                    .find(&b.later_key)
-                    .map(|n| self.doc.node(res.object(n)).span.clone());
-                for &k in &taken {
-                    let Ok(f) = &fixes[k] else { continue };
-                    let removes = res
-                        .node_of(found[k].object)
-                        .is_some_and(|n| b.through.iter().any(|t| t == before.key(n)));
-                    let edits_later = later.as_ref().is_some_and(|l| {
-                        f.edits
-                            .iter()
-                            .any(|e| l.start <= e.range.start && e.range.end <= l.end)
-                    });
-                    if removes || edits_later {
-                        fixes[k] = Err(b.reason());
-                        blamed = true;
-                    }
-                }
-            }
-            if !blamed {
-                for &k in &taken {
-                    fixes[k] = Err(broken[0].reason());
-                }
-            }
-        }
-        for f in fixes.iter_mut().filter(|f| f.is_ok()) {
-            *f = Err("its removal could not be proven to keep the deployment order".to_owned());
-        }
+        let res = self.resources();
+        let removes: Vec<Option<String>> = found
+            .iter()
+            .map(|f| res.node_of(f.object).map(|n| res.graph.key(n).to_owned()))
+            .collect();
+        let fragment = self.fragment;
+        let build = |t: &str| {
+            jsonc::parse(t, fragment)
+                .ok()
+                .map(|doc| graph::Resources::new(&doc, t).graph)
+        };
+        let span_of = |key: &str| {
+            res.graph
+                .find(key)
+                .map(|n| self.doc.node(res.object(n)).span.clone())
+        };
+        order::keep_order(
+            &order::Subject {
+                text: self.parsed,
+                before: &res.graph,
+                build: &build,
+                removes: &removes,
+                span_of: &span_of,
+            },
+            fixes,
+        );
+        let idx: Vec<usize> = (0..fixes.len()).filter(|&k| fixes[k].is_ok()).collect();
+        self.drop_breaking_cleanup(&idx, fixes);
     }
 
     /// Cleanup edits (unused variables, parameters) that together break the parse are dropped.

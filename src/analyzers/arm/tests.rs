@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::analyzers::Context;
+use crate::{analyzers::Context, fix::apply::apply_fixes};
 
 fn run(text: &str, kind: FileKind, path: &str) -> Analysis {
     let ctx = Context {

@@ -9,6 +9,7 @@
 //!
 //! `syntax` (token trees, removals) is shared with the Bicep analyzer.
 
+pub(crate) mod graph;
 mod hcl;
 pub(crate) mod syntax;
 
@@ -18,7 +19,10 @@ use regex::Regex;
 
 use self::syntax::{K, Member, Tree, Uses};
 use super::{Analysis, Context, is_extension_type, is_publisher};
-use crate::finding::{Applicability, Diagnostic, Edit, Fix};
+use crate::{
+    finding::{Applicability, Diagnostic, Edit, Fix},
+    fix::order,
+};
 
 const RULE: &str = "IMDS020";
 const EXTENSION_RESOURCES: [&str; 2] = [
@@ -415,6 +419,14 @@ impl<'t, 'a> Tf<'t, 'a> {
             }
         }
         let ix = self.index();
+        let decls = graph::Decls::terraform(tree);
+        let gone: Vec<usize> = hits
+            .iter()
+            .filter_map(|h| match &h.kind {
+                HitKind::Resource(a) => decls.graph.find(a),
+                _ => None,
+            })
+            .collect();
         let raws: Vec<(Range<usize>, bool)> = hits
             .iter()
             .map(|h| match h.kind {
@@ -431,7 +443,42 @@ impl<'t, 'a> Tf<'t, 'a> {
                 *seen.entry(a.as_str()).or_default() += 1;
             }
         }
-        for (h, main) in hits.iter().zip(mains) {
+        let mut fixes: Vec<Result<Fix, String>> = hits
+            .iter()
+            .zip(mains)
+            .map(|(h, main)| match &h.kind {
+                HitKind::Resource(a) if seen[a.as_str()] > 1 => Err(
+                    "two resources share its address, so which one each reference means is unknowable"
+                        .to_owned(),
+                ),
+                _ => self.fix(h, &ix, main, &decls, &gone),
+            })
+            .collect();
+        let removes: Vec<Option<String>> = hits
+            .iter()
+            .map(|h| match &h.kind {
+                HitKind::Resource(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        let was_balanced = syntax::balanced(tree);
+        let build = |text: &str| {
+            let tree = Tree::new(text, hcl::lex(text));
+            // A file that did not balance before is no reason to refuse (as `fix::verify`).
+            (!was_balanced || syntax::balanced(&tree)).then(|| graph::Decls::terraform(&tree).graph)
+        };
+        let span_of = |key: &str| decls.span_of(tree, key);
+        order::keep_order(
+            &order::Subject {
+                text: tree.text,
+                before: &decls.graph,
+                build: &build,
+                removes: &removes,
+                span_of: &span_of,
+            },
+            &mut fixes,
+        );
+        for (h, fix) in hits.iter().zip(fixes) {
             if h.body != usize::MAX {
                 self.ports(h.body, out);
             }
@@ -454,13 +501,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                     h.ext_type
                 ),
             };
-            let duplicate = matches!(&h.kind, HitKind::Resource(a) if seen[a.as_str()] > 1);
-            let fix = if duplicate {
-                None
-            } else {
-                self.fix(h, &ix, main)
-            };
-            out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
+            out.push(Diagnostic::new(RULE, range, message).with_fix_or_reason(fix));
         }
     }
 
@@ -577,17 +618,30 @@ impl<'t, 'a> Tf<'t, 'a> {
         )
     }
 
-    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
+    fn fix(
+        &self,
+        h: &Hit,
+        ix: &Index,
+        main: Range<usize>,
+        decls: &graph::Decls,
+        gone: &[usize],
+    ) -> Result<Fix, String> {
         let tree = self.tree;
         let address = match &h.kind {
             HitKind::Resource(a) => Some(a.as_str()),
             HitKind::Block(_) => None,
-            HitKind::Bare => return self.entry_fix(h),
-            HitKind::Value(_) => return None,
+            HitKind::Bare => {
+                return self.entry_fix(h).ok_or_else(|| {
+                    "it is not a resource, an `extension` block or a list entry, so where it is used cannot be traced".to_owned()
+                });
+            }
+            HitKind::Value(_) => {
+                return Err("a variable value: the template it feeds decides, and is fixed there".to_owned());
+            }
         };
         // An unclosed block would take the rest of the file with it.
         if h.open == usize::MAX || !tree.closed(h.open) {
-            return None;
+            return Err("its block is not closed".to_owned());
         }
         let range = tree.span(h.first, h.last);
         let mut edits = vec![Edit::deletion(main)];
@@ -613,14 +667,35 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
         if let Some(address) = address {
             let keys = ix.depends.get(address).into_iter().flatten().copied();
-            let deps = tree.remove_list_refs(keys, false, &range, |f| {
-                dependency(tree, f).as_deref() == Some(address)
-            });
-            if !deps.edits.is_empty() {
-                also.push("`depends_on` entries");
+            let is_ref = |f: usize| dependency(tree, f).as_deref() == Some(address);
+            let removed = decls.graph.find(address);
+            let mut lists: Vec<Range<usize>> = Vec::new();
+            let mut rerouted = false;
+            for i in keys {
+                let open = i + 2;
+                if range.contains(&tree.toks[i].s) || !tree.closed(open) {
+                    continue;
+                }
+                // What the extension waited for and the referrer does not yet: passed on.
+                let add = match (removed, decls.at(i)) {
+                    (Some(r), Some(referrer)) => decls.passed_on(r, referrer, gone),
+                    _ => Vec::new(),
+                };
+                rerouted |= !add.is_empty();
+                lists.push(tree.span(open, tree.close[open]));
+                match graph::reroute_list(tree, open, false, &is_ref, &add) {
+                    Some(e) => edits.extend(e),
+                    None => edits.push(tree.remove(i, tree.close[open])),
+                }
             }
-            edits.extend(deps.edits);
-            let mut skip: Vec<&Range<usize>> = deps.lists.iter().collect();
+            if !lists.is_empty() {
+                also.push(if rerouted {
+                    "`depends_on` entries (now naming what it depended on)"
+                } else {
+                    "`depends_on` entries"
+                });
+            }
+            let mut skip: Vec<&Range<usize>> = lists.iter().collect();
             skip.push(&range);
             let used_elsewhere = ix.addresses.used_outside(address, &skip);
             if used_elsewhere {
@@ -650,6 +725,7 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
         Fix::new(applicability, description, syntax::tidy(tree.text, edits))
             .map(|f| f.with_cleanup(syntax::tidy(tree.text, cleanup)))
+            .ok_or_else(|| "its removal and the references to it overlap".to_owned())
     }
 }
 
