@@ -587,7 +587,8 @@ impl<'a> Tree<'a> {
             return Err("it is the whole file, not an entry that can be removed".to_owned());
         }
         let mut removed: Vec<Range<usize>> = vec![self.doc.node(f.object).span.clone()];
-        let (refs, ref_spans, rerouted) = self.reference_edits(k, found, plan)?;
+        let (refs, ref_spans, added) = self.reference_edits(k, found, plan)?;
+        let rerouted = !added.is_empty();
         edits.extend(refs);
         removed.extend(ref_spans);
         if self.fragment_has_control(&edits) {
@@ -605,7 +606,7 @@ impl<'a> Tree<'a> {
         };
         let fix = Fix::safe(what, edits)
             .ok_or_else(|| "its removal and the references to it overlap".to_owned())?;
-        let cleanup = self.cleanup(f.object, &removed);
+        let cleanup = self.cleanup(f.object, &removed, &added.concat());
         Ok(fix.with_cleanup(cleanup))
     }
 
@@ -620,8 +621,9 @@ impl<'a> Tree<'a> {
     }
 
 
-    /// Edits removing variables and parameters that only the removed text referred to.
-    fn cleanup(&self, at: usize, removed: &[Range<usize>]) -> Vec<Edit> {
+    /// Edits removing variables and parameters that only the removed text referred to (`added`
+    /// is text the fix writes elsewhere, whose references stay).
+    fn cleanup(&self, at: usize, removed: &[Range<usize>], added: &str) -> Vec<Edit> {
         let mut names: BTreeSet<(bool, String)> = BTreeSet::new();
         for r in removed {
             for c in ref_re().captures_iter(&self.parsed[r.clone()]) {
@@ -644,11 +646,21 @@ impl<'a> Tree<'a> {
             }
             map
         });
+        let moved: BTreeSet<(bool, String)> = ref_re()
+            .captures_iter(added)
+            .map(|c| {
+                (
+                    c[1].eq_ignore_ascii_case("variables"),
+                    c[2].to_ascii_lowercase(),
+                )
+            })
+            .collect();
         // A name used once outside the removed text is still used; looking stops at that use,
         // so a parameter every resource names costs little per fix.
         let still_used: BTreeSet<(bool, String)> = names
             .iter()
             .filter(|k| {
+                moved.contains(*k) ||
                 all_refs
                     .get(*k)
                     .into_iter()

@@ -352,16 +352,17 @@ impl<'a> Tree<'a> {
     }
 
     /// The edits for finding `k`'s references, each replaced by what the extension waited for.
-    /// Returns the edits and the texts removed (for the cleanup of variables they used).
+    /// Returns the edits, the ranges removed and the entries added (for the cleanup of
+    /// variables: those the added entries name stay).
     pub(super) fn reference_edits(
         &self,
         k: usize,
         found: &[Found],
         plan: &Plan,
-    ) -> Result<(Vec<Edit>, Vec<std::ops::Range<usize>>, bool), String> {
+    ) -> Result<(Vec<Edit>, Vec<std::ops::Range<usize>>, Vec<String>), String> {
         let mut out = Vec::new();
         let mut removed = Vec::new();
-        let mut rerouted = false;
+        let mut added = Vec::new();
         for (arr, elems) in &plan.hits[k] {
             let (arr, elems) = (*arr, elems.as_slice());
             let els = self.doc.elements(arr);
@@ -374,7 +375,6 @@ impl<'a> Tree<'a> {
                 out.extend(edits::remove_items(self.parsed, &items, elems, None, Some(inner)));
                 continue;
             }
-            rerouted = true;
             let first = self.doc.node(els[elems[0]].value).span.clone();
             let b = self.parsed.as_bytes();
             let line = b[..first.start]
@@ -388,9 +388,10 @@ impl<'a> Tree<'a> {
                 ", ".to_owned()
             };
             out.push(Edit::replacement(first, texts.join(&sep)));
+            added.extend(texts);
             out.extend(edits::remove_items(self.parsed, &items, &elems[1..], None, None));
         }
-        Ok((out, removed, rerouted))
+        Ok((out, removed, added))
     }
 
     /// Withholds the fixes that together would break the parse or the deployment order.
