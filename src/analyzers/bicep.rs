@@ -622,7 +622,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 RULE,
                 t.span(first, last),
                 format!("parameter `{name}` selects the retired Managed Identity VM extension ({v}); remove the extension it feeds and use IMDS"),
-            ));
+            ).with_fix_or_reason(Err("a parameter value: the template it feeds decides, and is fixed there".to_owned())));
         }
     }
 

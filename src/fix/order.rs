@@ -233,7 +233,9 @@ pub fn keep_order(s: &Subject, fixes: &mut [Result<Fix, String>]) {
             }
             if !any {
                 for &k in &taken {
-                    fixes[k] = Err("the edits of this file together would leave it unparseable".to_owned());
+                    fixes[k] = Err(
+                        "the edits of this file together would leave it unparseable".to_owned()
+                    );
                 }
             }
             continue;

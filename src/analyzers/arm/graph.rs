@@ -440,7 +440,10 @@ impl<'d> Resources<'d> {
             && let Some((f, args)) = split_call(inner)
             && matches!(
                 f.as_str(),
-                "resourceid" | "subscriptionresourceid" | "tenantresourceid" | "extensionresourceid"
+                "resourceid"
+                    | "subscriptionresourceid"
+                    | "tenantresourceid"
+                    | "extensionresourceid"
             )
         {
             let mut ty = None;
@@ -501,7 +504,9 @@ fn expression(s: &str) -> Option<&str> {
 fn pieces_of_string(s: &str, var: &dyn Fn(&str) -> Option<String>, hops: usize) -> Vec<Piece> {
     match expression(s.trim()) {
         Some(inner) => pieces(inner, var, hops),
-        None => vec![Piece::Lit(s.strip_prefix('[').map_or(s, |_| &s[1..]).to_owned())],
+        None => vec![Piece::Lit(
+            s.strip_prefix('[').map_or(s, |_| &s[1..]).to_owned(),
+        )],
     }
 }
 
@@ -685,7 +690,10 @@ mod tests {
         assert_eq!(g.len(), 4);
         assert_eq!(r.parent(1), Some(vm), "nested child of its VM");
         assert_eq!(r.parent(2), Some(vm), "child of its VM by name");
-        assert!(g.deps(1).is_empty() && g.deps(2).is_empty(), "neither is scheduled after it");
+        assert!(
+            g.deps(1).is_empty() && g.deps(2).is_empty(),
+            "neither is scheduled after it"
+        );
         assert_eq!(g.deps(3), &[vm], "copy name stands for the loop");
     }
 }

@@ -34,6 +34,9 @@ use crate::{
 /// How many `variables()`/`parameters()` hops a value may take (guards against cycles).
 const MAX_HOPS: usize = 8;
 
+/// Why IMDS004 findings have no fix.
+const PARAMETER_REASON: &str = "a parameter may be set by deployments and pipelines outside this file, so a person removes it once nothing passes it";
+
 /// Why a Go-templated entry keeps its extension.
 const GO_MARKUP: &str = "removing it would cut through Go template markup ({{if}}, {{end}}...), which only the template's author can rebalance";
 
@@ -595,11 +598,15 @@ impl<'a> Tree<'a> {
             return Err(GO_MARKUP.to_owned());
         }
         let what = match (f.rule, rerouted) {
-            ("IMDS002", false) => "Remove the Managed Identity extension from the extension profile",
+            ("IMDS002", false) => {
+                "Remove the Managed Identity extension from the extension profile"
+            }
             ("IMDS002", true) => {
                 "Remove the Managed Identity extension from the extension profile; the extensions provisioned after it keep their order"
             }
-            (_, false) => "Remove the Managed Identity extension resource and its dependsOn entries",
+            (_, false) => {
+                "Remove the Managed Identity extension resource and its dependsOn entries"
+            }
             (_, true) => {
                 "Remove the Managed Identity extension resource; what depended on it now depends on what it depended on"
             }
@@ -619,7 +626,6 @@ impl<'a> Tree<'a> {
                     .is_none_or(template::has_control)
             })
     }
-
 
     /// Edits removing variables and parameters that only the removed text referred to (`added`
     /// is text the fix writes elsewhere, whose references stay).
@@ -660,12 +666,12 @@ impl<'a> Tree<'a> {
         let still_used: BTreeSet<(bool, String)> = names
             .iter()
             .filter(|k| {
-                moved.contains(*k) ||
-                all_refs
-                    .get(*k)
-                    .into_iter()
-                    .flatten()
-                    .any(|pos| !removed.iter().any(|r| r.contains(pos)))
+                moved.contains(*k)
+                    || all_refs
+                        .get(*k)
+                        .into_iter()
+                        .flatten()
+                        .any(|pos| !removed.iter().any(|r| r.contains(pos)))
             })
             .cloned()
             .collect();
@@ -706,7 +712,8 @@ impl<'a> Tree<'a> {
     /// IMDS003 in `variables`: remove the variable and the `createArray`/`concat`/`union`
     /// arguments that inject it. No fix when any use is something else.
     fn variable_fix(&self, f: &Found) -> Result<Fix, String> {
-        const ELSEWHERE: &str = "it is not a resource or a variable's value, so where it is injected cannot be traced";
+        const ELSEWHERE: &str =
+            "it is not a resource or a variable's value, so where it is injected cannot be traced";
         let vars = self.parent(f.object).ok_or(ELSEWHERE)?;
         if !self
             .doc
@@ -843,7 +850,7 @@ impl<'a> Tree<'a> {
                             "Parameter `{}` carries the retired Managed Identity extension type `{s}`: remove it once no template deploys the extension; {IMDS_HINT}",
                             m.key
                         ),
-                    ));
+                    ).with_fix_or_reason(Err(PARAMETER_REASON.to_owned())));
                 } else if port_param
                     && matches!(self.doc.node(v).value, Value::Scalar | Value::Str(_))
                     && let Ok(port) = self.resolve(v, 0).unwrap_or_default().trim().parse::<u16>()
@@ -857,7 +864,7 @@ impl<'a> Tree<'a> {
                             "Parameter `{}` carries the retired Managed Identity extension's port {port}: remove it once no template deploys the extension; {IMDS_HINT}",
                             m.key
                         ),
-                    ));
+                    ).with_fix_or_reason(Err(PARAMETER_REASON.to_owned())));
                 }
             }
         }

@@ -89,7 +89,8 @@ impl<'a> Tree<'a> {
         };
         for arr in 0..self.doc.nodes.len() {
             let is_list = self.doc.key_of(arr).is_some_and(|k| {
-                k.eq_ignore_ascii_case("dependsOn") || k.eq_ignore_ascii_case("provisionAfterExtensions")
+                k.eq_ignore_ascii_case("dependsOn")
+                    || k.eq_ignore_ascii_case("provisionAfterExtensions")
             });
             if !is_list || in_found(self.doc.node(arr).span.start) {
                 continue;
@@ -318,9 +319,10 @@ impl<'a> Tree<'a> {
         let covered = |t: usize| {
             t == r
                 || kept.contains(&t)
-                || kept
-                    .iter()
-                    .any(|&c| !plan.finding_of.contains_key(&c) && res.graph.reaches_within(c, t, REACH_BUDGET))
+                || kept.iter().any(|&c| {
+                    !plan.finding_of.contains_key(&c)
+                        && res.graph.reaches_within(c, t, REACH_BUDGET)
+                })
         };
         let mut out: Vec<String> = Vec::new();
         for c in self.preds(k, found, plan, after, 0)? {
@@ -343,7 +345,8 @@ impl<'a> Tree<'a> {
                     }
                 }
             }
-            if !kept_texts.contains(&normal(&text)) && !out.iter().any(|o| normal(o) == normal(&text))
+            if !kept_texts.contains(&normal(&text))
+                && !out.iter().any(|o| normal(o) == normal(&text))
             {
                 out.push(text);
             }
@@ -366,13 +369,23 @@ impl<'a> Tree<'a> {
         for (arr, elems) in &plan.hits[k] {
             let (arr, elems) = (*arr, elems.as_slice());
             let els = self.doc.elements(arr);
-            removed.extend(elems.iter().map(|&i| self.doc.node(els[i].value).span.clone()));
+            removed.extend(
+                elems
+                    .iter()
+                    .map(|&i| self.doc.node(els[i].value).span.clone()),
+            );
             let texts = self.replacement(k, found, plan, arr, elems)?;
             let items = self.items_of(arr);
             if texts.is_empty() {
                 let span = &self.doc.node(arr).span;
                 let inner = span.start + 1..span.end - 1;
-                out.extend(edits::remove_items(self.parsed, &items, elems, None, Some(inner)));
+                out.extend(edits::remove_items(
+                    self.parsed,
+                    &items,
+                    elems,
+                    None,
+                    Some(inner),
+                ));
                 continue;
             }
             let first = self.doc.node(els[elems[0]].value).span.clone();
@@ -389,7 +402,13 @@ impl<'a> Tree<'a> {
             };
             out.push(Edit::replacement(first, texts.join(&sep)));
             added.extend(texts);
-            out.extend(edits::remove_items(self.parsed, &items, &elems[1..], None, None));
+            out.extend(edits::remove_items(
+                self.parsed,
+                &items,
+                &elems[1..],
+                None,
+                None,
+            ));
         }
         Ok((out, removed, added))
     }

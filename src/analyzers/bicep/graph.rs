@@ -4,10 +4,7 @@
 
 use super::lex;
 use crate::{
-    analyzers::terraform::{
-        graph::Decls,
-        syntax::Tree,
-    },
+    analyzers::terraform::{graph::Decls, syntax::Tree},
     fix::order::Graph,
 };
 

@@ -185,8 +185,12 @@ fn words<'a>(tree: &Tree<'a>, i: usize) -> Vec<&'a str> {
     let s = tree.src(i);
     match t.k {
         K::Word => {
-            let key = tree.is(i + 1, b':') && !tree.is(i + 2, b':');
-            if key { Vec::new() } else { vec![s] }
+            // `name:` is an object key; `vm::child` names the child, which follows its parent.
+            if tree.is(i + 1, b':') {
+                Vec::new()
+            } else {
+                vec![s]
+            }
         }
         K::Str | K::Heredoc => {
             let mut out = Vec::new();
@@ -205,7 +209,9 @@ fn words<'a>(tree: &Tree<'a>, i: usize) -> Vec<&'a str> {
                 let end = after.find('}').unwrap_or(after.len());
                 out.extend(
                     after[..end]
-                        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+                        .split(|c: char| {
+                            !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                        })
                         .filter(|w| !w.is_empty()),
                 );
                 rest = &after[end..];
@@ -286,7 +292,10 @@ data "azurerm_client_config" "c" {}
         ra.sort_unstable();
         assert_eq!(
             ra,
-            vec![n("azurerm_virtual_machine_extension.msi"), n("data.azurerm_client_config.c")]
+            vec![
+                n("azurerm_virtual_machine_extension.msi"),
+                n("data.azurerm_client_config.c")
+            ]
         );
     }
 }

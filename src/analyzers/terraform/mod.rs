@@ -636,7 +636,10 @@ impl<'t, 'a> Tf<'t, 'a> {
                 });
             }
             HitKind::Value(_) => {
-                return Err("a variable value: the template it feeds decides, and is fixed there".to_owned());
+                return Err(
+                    "a variable value: the template it feeds decides, and is fixed there"
+                        .to_owned(),
+                );
             }
         };
         // An unclosed block would take the rest of the file with it.
