@@ -29,9 +29,9 @@ pub struct Graph {
     labels: Vec<String>,
     /// `after[a]`: the nodes `a` is scheduled after (what the deployment engine orders on).
     after: Vec<Vec<usize>>,
-    /// `implicit[a]`: nodes `a` cannot exist before without being scheduled after them (an ARM
-    /// child and its parent). They count for the order a removed node passed on, never as the
-    /// order a remaining node keeps.
+    /// `implicit[a]`: nodes `a` cannot exist before, though nothing schedules it after them (an
+    /// ARM child and its parent). They never order `a` itself, which may race them; but what
+    /// waits for `a` waits, through it, for them too.
     implicit: Vec<Vec<usize>>,
     index: HashMap<String, usize>,
 }
@@ -113,15 +113,16 @@ impl Graph {
     /// (a bounded search: callers use it to avoid redundant entries, never to decide safety).
     pub fn reaches_within(&self, from: usize, to: usize, budget: usize) -> bool {
         let mut seen = HashSet::new();
-        let mut stack = vec![from];
+        let mut stack = self.after[from].clone();
         while let Some(n) = stack.pop() {
-            if n == to && n != from {
+            if n == to {
                 return true;
             }
             if !seen.insert(n) || seen.len() > budget {
                 continue;
             }
             stack.extend(self.after[n].iter().copied());
+            stack.extend(self.implicit[n].iter().copied());
         }
         false
     }
@@ -172,6 +173,7 @@ pub fn check(before: &Graph, after: &Graph) -> Result<(), Vec<Broken>> {
                     }
                     after_seen[x] = a2;
                     stack.extend(after.after[x].iter().copied());
+                    stack.extend(after.implicit[x].iter().copied());
                 }
                 searched = true;
             }
@@ -345,6 +347,11 @@ mod tests {
         after.implicit_edge(0, 1);
         assert!(check(&before, &after).is_err());
         assert!(check(&before, &graph(&[("cse", "vm")], &[])).is_ok());
+        // Waiting for another child of the VM is waiting for the VM.
+        let mut after = graph(&[("cse", "other")], &["vm"]);
+        let (other, vm) = (after.node("other", "other"), after.node("vm", "vm"));
+        after.implicit_edge(other, vm);
+        assert!(check(&before, &after).is_ok());
     }
 
     #[test]
