@@ -267,9 +267,8 @@ fn model() -> impl Strategy<Value = Model> {
                 spelling: vec![Vec::new(); kinds.len()],
                 kinds,
             };
-            for i in 0..m.kinds.len() {
-                for j in 0..i {
-                    let (roll, pick) = deps[i][j];
+            for (i, rolls) in deps.iter().enumerate() {
+                for (j, &(roll, pick)) in rolls.iter().enumerate().take(i) {
                     // A nested child depends on nothing outside its parent's loop by copyIndex;
                     // an extension always may name its own VM.
                     let own_vm = m.vm_of(i) == Some(j);

@@ -27,6 +27,9 @@ pub(super) struct Plan {
     finding_of: HashMap<usize, usize>,
 }
 
+/// A fix's edits to reference lists, the ranges it removes and the entries it adds.
+pub(super) type ReferenceEdits = (Vec<Edit>, Vec<std::ops::Range<usize>>, Vec<String>);
+
 /// One entry the removed extension waited for.
 struct Cand {
     /// The JSON string as it will be written (quotes included).
@@ -362,7 +365,7 @@ impl<'a> Tree<'a> {
         k: usize,
         found: &[Found],
         plan: &Plan,
-    ) -> Result<(Vec<Edit>, Vec<std::ops::Range<usize>>, Vec<String>), String> {
+    ) -> Result<ReferenceEdits, String> {
         let mut out = Vec::new();
         let mut removed = Vec::new();
         let mut added = Vec::new();

@@ -225,6 +225,9 @@ impl Scan<'_> {
 /// `original` is the file, `text` what is scanned (the same, or template-blanked at the same
 /// offsets). Fixes are offered for Go templates only, where the layout is known to be
 /// intentional; broken JSON is left for a person.
+/// (start, end, rule, type, (name, name as written)).
+type Found = (usize, usize, &'static str, String, Option<(String, String)>);
+
 pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::Analysis) {
     let mut scan = Scan {
         b: text.as_bytes(),
@@ -234,7 +237,7 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
     // String variables: a second light pass over `"variables": {` objects' direct members.
     collect_vars(&scan, &mut vars);
     scan.vars = vars;
-    let mut found: Vec<(usize, usize, &'static str, String, Option<(String, String)>)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut ports = Vec::new();
     scan.walk(|f, end, stack| {
         let (ty, port, holder_is_self) = if let Some((t, p)) = &f.extension {
@@ -357,6 +360,8 @@ fn collect_vars(scan: &Scan, vars: &mut HashMap<String, String>) {
     }
 }
 
+const UNTRACEABLE: &str = "a Go-templated file that does not parse as JSON: references to the extension cannot be traced, so its removal is left to a person";
+
 /// Go templates: the entry with exactly one separating comma (its own leading `,{` comma when
 /// it has one), never across template control markup.
 fn template_fix(
@@ -374,7 +379,6 @@ fn template_fix(
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    const UNTRACEABLE: &str = "a Go-templated file that does not parse as JSON: references to the extension cannot be traced, so its removal is left to a person";
     if segment.is_empty() || segment.contains('{') {
         return Err(UNTRACEABLE.to_owned());
     }

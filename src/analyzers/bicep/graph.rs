@@ -41,7 +41,7 @@ pub(super) fn decls(t: &Tree) -> Decls {
         }
         out.push((t.src(i + 1).to_owned(), i, t.close[k]));
     }
-    Decls::new(t, out, |w| {
+    Decls::new(t, &out, |w| {
         vec![w.split('.').next().unwrap_or(w).to_owned()]
     })
 }

@@ -43,7 +43,7 @@ impl Decls {
             };
             decls.push((address, open, tree.close[open].min(tree.len() - 1)));
         }
-        Self::new(tree, decls, |s| {
+        Self::new(tree, &decls, |s| {
             // `a.b.c[0].d` names `a.b`, `data.a.b` or `module.a`: every prefix is tried.
             let parts: Vec<&str> = s.split(['.', '[']).take(3).collect();
             let mut out = Vec::new();
@@ -63,12 +63,12 @@ impl Decls {
     /// except a string that is one whole name (Terraform 0.11's quoted `depends_on`).
     pub fn new(
         tree: &Tree,
-        decls: Vec<(String, usize, usize)>,
+        decls: &[(String, usize, usize)],
         names: impl Fn(&str) -> Vec<String>,
     ) -> Self {
         let mut graph = Graph::default();
         let mut spans = Vec::new();
-        for (key, first, last) in &decls {
+        for (key, first, last) in decls {
             let node = graph.node(key, key);
             spans.push((*first, *last, node));
         }
@@ -98,13 +98,13 @@ impl Decls {
             }
         }
         let end = tree.len().saturating_sub(1);
-        for k in 0..d.spans.len() {
+        for (k, kids) in children.iter().enumerate() {
             let (first, last, node) = d.spans[k];
             if d.outer[k] != usize::MAX {
                 let parent = d.spans[d.outer[k]].2;
                 d.graph.edge(node, parent);
             }
-            let mut next_child = children[k].iter().peekable();
+            let mut next_child = kids.iter().peekable();
             let mut i = first;
             while i <= last.min(end) {
                 if let Some(&&c) = next_child.peek()
