@@ -17,7 +17,7 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
-        graph::{Decls, reroute_list},
+        graph::{Decls, list_entries, pass_on_lists, reroute_list},
         syntax::{self, K, Member, NONE, Tok, Tree, Uses, unicode_space},
     },
 };
@@ -574,19 +574,27 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 .get(&name.to_ascii_lowercase())
                 .into_iter()
                 .flatten();
-            let after = t.remove_list_refs(
+            let lit = |f: usize| (t.toks[f].k == K::Str).then(|| literal(t.src(f))).flatten();
+            let is_ref = |f: usize| lit(f).is_some_and(|v| v.eq_ignore_ascii_case(name));
+            // What it was itself provisioned after is passed on.
+            let own = (h.props != NONE)
+                .then(|| self.attr_value(&self.members(h.props), "provisionAfterExtensions"))
+                .flatten()
+                .map(|v| list_entries(t, v.start, true, &lit))
+                .unwrap_or_default();
+            let after = pass_on_lists(
+                t,
                 keys.copied().filter(|k| scope.contains(k)),
                 true,
                 &range,
-                |f| {
-                    t.toks[f].k == K::Str
-                        && literal(t.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name))
-                },
+                &is_ref,
+                &own,
+                &lit,
             );
-            if !after.edits.is_empty() {
+            if !after.is_empty() {
                 also.push("`provisionAfterExtensions` entries");
             }
-            edits.extend(after.edits);
+            edits.extend(after);
         }
         let cleanup = self.cleanup(&range, ix);
         let mut description = match &h.symbol {

@@ -265,6 +265,68 @@ pub(crate) fn reroute_list(
     Some(edits)
 }
 
+/// The elements of the list opened at `open` as (source text, lower-case literal).
+pub(crate) fn list_entries(
+    tree: &Tree,
+    open: usize,
+    nl_sep: bool,
+    lit: &dyn Fn(usize) -> Option<String>,
+) -> Vec<(String, String)> {
+    if !tree.is(open, b'[') || !tree.closed(open) {
+        return Vec::new();
+    }
+    tree.elements(open, nl_sep)
+        .into_iter()
+        .filter_map(|(f, l)| {
+            let v = lit(f)?.to_ascii_lowercase();
+            Some((tree.text[tree.span(f, l)].to_owned(), v))
+        })
+        .collect()
+}
+
+/// `provisionAfterExtensions` lists (of `keys`, outside `skip`) naming a removed extension:
+/// its name becomes the removed extension's own list (`own`), minus what each list already
+/// names, so the extensions after it stay after what it waited for.
+pub(crate) fn pass_on_lists(
+    tree: &Tree,
+    keys: impl IntoIterator<Item = usize>,
+    nl_sep: bool,
+    skip: &Range<usize>,
+    is_ref: &dyn Fn(usize) -> bool,
+    own: &[(String, String)],
+    lit: &dyn Fn(usize) -> Option<String>,
+) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    for i in keys {
+        let open = i + 2;
+        if skip.contains(&tree.toks[i].s) || !tree.closed(open) {
+            continue;
+        }
+        let els = tree.elements(open, nl_sep);
+        if !els.iter().any(|&(f, _)| is_ref(f)) {
+            continue;
+        }
+        let present: Vec<String> = els
+            .iter()
+            .filter(|&&(f, _)| !is_ref(f))
+            .filter_map(|&(f, _)| lit(f).map(|v| v.to_ascii_lowercase()))
+            .collect();
+        let mut add: Vec<String> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (raw, v) in own {
+            if !present.contains(v) && !seen.contains(&v.as_str()) {
+                seen.push(v);
+                add.push(raw.clone());
+            }
+        }
+        match reroute_list(tree, open, nl_sep, is_ref, &add) {
+            Some(e) => edits.extend(e),
+            None => edits.push(tree.remove(i, tree.close[open])),
+        }
+    }
+    edits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

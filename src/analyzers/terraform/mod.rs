@@ -657,16 +657,28 @@ impl<'t, 'a> Tf<'t, 'a> {
                 .get(&name.to_ascii_lowercase())
                 .into_iter()
                 .flatten();
-            let after = tree.remove_list_refs(
+            let lit = |f: usize| hcl::literal(tree.src(f));
+            let is_ref = |f: usize| lit(f).is_some_and(|v| v.eq_ignore_ascii_case(name));
+            // What it was itself provisioned after is passed on.
+            let own = self
+                .body(h.body)
+                .into_iter()
+                .find(|m| m.block.is_none() && key_is(tree, m.key, "provision_after_extensions"))
+                .map(|m| graph::list_entries(tree, m.value.start, false, &lit))
+                .unwrap_or_default();
+            let after = graph::pass_on_lists(
+                tree,
                 keys.copied().filter(|k| h.scope.contains(k)),
                 false,
                 &range,
-                |f| hcl::literal(tree.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name)),
+                &is_ref,
+                &own,
+                &lit,
             );
-            if !after.edits.is_empty() {
+            if !after.is_empty() {
                 also.push("`provision_after_extensions` entries");
             }
-            edits.extend(after.edits);
+            edits.extend(after);
         }
         if let Some(address) = address {
             let keys = ix.depends.get(address).into_iter().flatten().copied();
