@@ -390,7 +390,7 @@ proptest! {
 
 #[test]
 fn one_run_fixes_thousands_of_extensions() {
-    let n = 3000;
+    let n = 2000;
     let mut res = Vec::new();
     for i in 0..n {
         res.push(format!(
