@@ -17,7 +17,7 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
-        graph::{Decls, list_entries, pass_on_lists, reroute_list},
+        graph::{Decls, list_entries, pass_on_lists},
         syntax::{self, K, Member, NONE, Tok, Tree, Uses, unicode_space},
     },
 };
@@ -420,8 +420,8 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 *seen.entry(s.as_str()).or_default() += 1;
             }
         }
-        let decls = graph::decls(t);
-        let gone: Vec<usize> = hits
+        let mut decls = graph::decls(t);
+        decls.gone = hits
             .iter()
             .filter_map(|h| h.symbol.as_deref().and_then(|s| decls.graph.find(s)))
             .collect();
@@ -433,7 +433,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                     "two resources share its symbolic name, so which one each reference means is unknowable"
                         .to_owned(),
                 ),
-                _ => self.fix(h, &ix, main, &decls, &gone),
+                _ => self.fix(h, &ix, main, &decls),
             })
             .collect();
         let removes: Vec<Option<String>> = hits.iter().map(|h| h.symbol.clone()).collect();
@@ -508,7 +508,6 @@ impl<'t, 'a> Bicep<'t, 'a> {
         ix: &Index,
         main: Range<usize>,
         decls: &Decls,
-        gone: &[usize],
     ) -> Result<Fix, String> {
         let t = self.tree;
         let range = t.span(h.first, h.last);
@@ -520,26 +519,9 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 edits.push(Edit::deletion(main));
                 let keys = ix.depends.get(sym.as_str()).into_iter().flatten().copied();
                 let is_ref = |f: usize| dependency(t, f) == Some(sym.as_str());
-                let removed = decls.graph.find(sym);
-                let mut lists: Vec<Range<usize>> = Vec::new();
-                let mut rerouted = false;
-                for i in keys {
-                    let open = i + 2;
-                    if range.contains(&t.toks[i].s) || !t.closed(open) {
-                        continue;
-                    }
-                    // What the extension waited for and the referrer does not yet: passed on.
-                    let add = match (removed, decls.at(i)) {
-                        (Some(r), Some(referrer)) => decls.passed_on(r, referrer, gone),
-                        _ => Vec::new(),
-                    };
-                    rerouted |= !add.is_empty();
-                    lists.push(t.span(open, t.close[open]));
-                    match reroute_list(t, open, true, &is_ref, &add) {
-                        Some(e) => edits.extend(e),
-                        None => edits.push(t.remove(i, t.close[open])),
-                    }
-                }
+                let deps = decls.pass_on_depends(t, keys, true, &range, sym, &is_ref);
+                edits.extend(deps.edits);
+                let (lists, rerouted) = (deps.lists, deps.rerouted);
                 if !lists.is_empty() {
                     also.push(if rerouted {
                         "`dependsOn` entries (now naming what it depended on)"

@@ -25,6 +25,8 @@ pub(crate) struct Decls {
     spans: Vec<(usize, usize, usize)>,
     /// Per span: the span it is nested in, or `usize::MAX`.
     outer: Vec<usize>,
+    /// Nodes the file's fixes remove: never passed on, never counted as kept.
+    pub gone: Vec<usize>,
 }
 
 impl Decls {
@@ -88,6 +90,7 @@ impl Decls {
             graph,
             spans,
             outer,
+            gone: Vec::new(),
         };
         // Each token belongs to its innermost declaration: children's ranges are skipped, so
         // the walk is linear however deep declarations nest.
@@ -152,8 +155,9 @@ impl Decls {
 
     /// What `removed` was ordered after and `referrer` is not yet (beyond `removed` itself),
     /// as the names to write into the referrer's list.
-    pub fn passed_on(&self, removed: usize, referrer: usize, gone: &[usize]) -> Vec<String> {
+    pub fn passed_on(&self, removed: usize, referrer: usize) -> Vec<String> {
         let g = &self.graph;
+        let gone = &self.gone;
         let kept: Vec<usize> = g
             .deps(referrer)
             .iter()
@@ -172,6 +176,54 @@ impl Decls {
             })
             .map(|t| g.key(t).to_owned())
             .collect()
+    }
+}
+
+/// Edits to the dependency lists naming a removed declaration.
+pub(crate) struct PassedOn {
+    pub edits: Vec<Edit>,
+    /// Byte ranges of the lists touched: references there are handled, not left dangling.
+    pub lists: Vec<Range<usize>>,
+    /// Whether any entry was replaced rather than only removed.
+    pub rerouted: bool,
+}
+
+impl Decls {
+    /// The `depends_on`/`dependsOn` lists at `keys` (outside `skip`) naming declaration `key`
+    /// (`is_ref` picks the elements): each such entry becomes what the declaration waited for
+    /// and the list's owner does not yet; a list left empty goes with its key.
+    pub fn pass_on_depends(
+        &self,
+        tree: &Tree,
+        keys: impl IntoIterator<Item = usize>,
+        nl_sep: bool,
+        skip: &Range<usize>,
+        key: &str,
+        is_ref: &dyn Fn(usize) -> bool,
+    ) -> PassedOn {
+        let removed = self.graph.find(key);
+        let mut out = PassedOn {
+            edits: Vec::new(),
+            lists: Vec::new(),
+            rerouted: false,
+        };
+        for i in keys {
+            let open = i + 2;
+            if skip.contains(&tree.toks[i].s) || !tree.closed(open) {
+                continue;
+            }
+            let add = match (removed, self.at(i)) {
+                (Some(r), Some(referrer)) => self.passed_on(r, referrer),
+                _ => Vec::new(),
+            };
+            out.rerouted |= !add.is_empty();
+            out.lists.push(tree.span(open, tree.close[open]));
+            match reroute_list(tree, open, nl_sep, is_ref, &add) {
+                Some(e) => out.edits.extend(e),
+                None => out.edits.push(tree.remove(i, tree.close[open])),
+            }
+        }
+        out
     }
 }
 

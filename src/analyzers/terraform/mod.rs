@@ -419,8 +419,8 @@ impl<'t, 'a> Tf<'t, 'a> {
             }
         }
         let ix = self.index();
-        let decls = graph::Decls::terraform(tree);
-        let gone: Vec<usize> = hits
+        let mut decls = graph::Decls::terraform(tree);
+        decls.gone = hits
             .iter()
             .filter_map(|h| match &h.kind {
                 HitKind::Resource(a) => decls.graph.find(a),
@@ -451,7 +451,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                     "two resources share its address, so which one each reference means is unknowable"
                         .to_owned(),
                 ),
-                _ => self.fix(h, &ix, main, &decls, &gone),
+                _ => self.fix(h, &ix, main, &decls),
             })
             .collect();
         let removes: Vec<Option<String>> = hits
@@ -624,7 +624,6 @@ impl<'t, 'a> Tf<'t, 'a> {
         ix: &Index,
         main: Range<usize>,
         decls: &graph::Decls,
-        gone: &[usize],
     ) -> Result<Fix, String> {
         let tree = self.tree;
         let address = match &h.kind {
@@ -683,26 +682,9 @@ impl<'t, 'a> Tf<'t, 'a> {
         if let Some(address) = address {
             let keys = ix.depends.get(address).into_iter().flatten().copied();
             let is_ref = |f: usize| dependency(tree, f).as_deref() == Some(address);
-            let removed = decls.graph.find(address);
-            let mut lists: Vec<Range<usize>> = Vec::new();
-            let mut rerouted = false;
-            for i in keys {
-                let open = i + 2;
-                if range.contains(&tree.toks[i].s) || !tree.closed(open) {
-                    continue;
-                }
-                // What the extension waited for and the referrer does not yet: passed on.
-                let add = match (removed, decls.at(i)) {
-                    (Some(r), Some(referrer)) => decls.passed_on(r, referrer, gone),
-                    _ => Vec::new(),
-                };
-                rerouted |= !add.is_empty();
-                lists.push(tree.span(open, tree.close[open]));
-                match graph::reroute_list(tree, open, false, &is_ref, &add) {
-                    Some(e) => edits.extend(e),
-                    None => edits.push(tree.remove(i, tree.close[open])),
-                }
-            }
+            let deps = decls.pass_on_depends(tree, keys, false, &range, address, &is_ref);
+            edits.extend(deps.edits);
+            let (lists, rerouted) = (deps.lists, deps.rerouted);
             if !lists.is_empty() {
                 also.push(if rerouted {
                     "`depends_on` entries (now naming what it depended on)"
