@@ -502,13 +502,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
     }
 
-    fn fix(
-        &self,
-        h: &Hit,
-        ix: &Index,
-        main: Range<usize>,
-        decls: &Decls,
-    ) -> Result<Fix, String> {
+    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>, decls: &Decls) -> Result<Fix, String> {
         let t = self.tree;
         let range = t.span(h.first, h.last);
         let mut edits = Vec::new();

@@ -521,6 +521,12 @@ fn pieces(expr: &str, var: &dyn Fn(&str) -> Option<String>, hops: usize) -> Vec<
     {
         match f.as_str() {
             "concat" => return args.iter().flat_map(|a| pieces(a, var, hops + 1)).collect(),
+            // Bicep's compiled names: `format('{0}/{1}', parameters('vm'), 'msi')`.
+            "format" if !args.is_empty() => {
+                if let Some(f) = whole_literal(args[0].trim()) {
+                    return formatted(&f, &args[1..], var, hops + 1);
+                }
+            }
             "variables" if args.len() == 1 => {
                 if let Some(v) = whole_literal(args[0].trim()).and_then(|n| var(&n)) {
                     return pieces_of_string(&v, var, hops + 1);
@@ -530,6 +536,55 @@ fn pieces(expr: &str, var: &dyn Fn(&str) -> Option<String>, hops: usize) -> Vec<
         }
     }
     vec![Piece::Atom(normalize(e))]
+}
+
+/// The pieces of `format(f, args...)`: `{n}` stands for argument `n`, `{{`/`}}` for braces.
+fn formatted(
+    f: &str,
+    args: &[&str],
+    var: &dyn Fn(&str) -> Option<String>,
+    hops: usize,
+) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut lit = String::new();
+    let mut chars = f.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                lit.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                lit.push('}');
+            }
+            '{' => {
+                let mut spec = String::new();
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                    spec.push(d);
+                }
+                let index = spec
+                    .split([':', ','])
+                    .next()
+                    .and_then(|n| n.trim().parse::<usize>().ok());
+                if !lit.is_empty() {
+                    out.push(Piece::Lit(std::mem::take(&mut lit)));
+                }
+                match index.and_then(|k| args.get(k)) {
+                    Some(a) => out.extend(pieces(a, var, hops)),
+                    None => out.push(Piece::Atom(normalize(&spec))),
+                }
+            }
+            _ => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        out.push(Piece::Lit(lit));
+    }
+    out
 }
 
 fn normalize(e: &str) -> String {
@@ -666,6 +721,8 @@ mod tests {
         assert_eq!(a.segs, vec!["{parameters('vmname')}", "msi"]);
         assert_eq!(b.segs, a.segs);
         assert_eq!(c.segs, a.segs);
+        let d = refer(t, "[format('{0}/{1}', parameters('vmName'), 'msi')]");
+        assert_eq!(d.segs, a.segs);
         assert_eq!(
             b.ty.as_deref(),
             Some("microsoft.compute/virtualmachines/extensions")

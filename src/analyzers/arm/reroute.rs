@@ -247,6 +247,14 @@ impl<'a> Tree<'a> {
     fn reference_to(&self, p: usize) -> Result<String, String> {
         let res = self.resources();
         let obj = res.object(p);
+        // Symbolic-name templates (languageVersion 2.0) depend on symbols.
+        if let Some(sym) = self
+            .parent(obj)
+            .filter(|&c| self.doc.is_object(c))
+            .and_then(|_| self.doc.key_of(obj))
+        {
+            return Ok(format!("\"{sym}\""));
+        }
         let raw = |key: &str| {
             self.doc.get(obj, key).and_then(|v| {
                 let span = self.doc.node(v).span.clone();
