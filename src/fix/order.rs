@@ -109,6 +109,11 @@ impl Graph {
         &self.after[i]
     }
 
+    /// The nodes `i` cannot exist before (its parent), though nothing schedules it after them.
+    pub fn implicit_deps(&self, i: usize) -> &[usize] {
+        &self.implicit[i]
+    }
+
     /// Whether `from` deploys after `to`, directly or through at most `budget` visited nodes
     /// (a bounded search: callers use it to avoid redundant entries, never to decide safety).
     pub fn reaches_within(&self, from: usize, to: usize, budget: usize) -> bool {

@@ -721,8 +721,8 @@ mod tests {
         assert_eq!(a.segs, vec!["{parameters('vmname')}", "msi"]);
         assert_eq!(b.segs, a.segs);
         assert_eq!(c.segs, a.segs);
-        let d = refer(t, "[format('{0}/{1}', parameters('vmName'), 'msi')]");
-        assert_eq!(d.segs, a.segs);
+        let formatted = refer(t, "[format('{0}/{1}', parameters('vmName'), 'msi')]");
+        assert_eq!(formatted.segs, a.segs);
         assert_eq!(
             b.ty.as_deref(),
             Some("microsoft.compute/virtualmachines/extensions")

@@ -2,6 +2,8 @@
 //! and what each refers to — `dependsOn` entries, `parent:`, `vm.id`, `'${vm.name}/msi'` — since
 //! Bicep turns every reference into a dependency, and a nested child deploys after its parent.
 
+use std::collections::HashMap;
+
 use super::lex;
 use crate::{
     analyzers::terraform::{graph::Decls, syntax::Tree},
@@ -17,6 +19,7 @@ pub fn build(text: &str) -> Graph {
 /// Declarations keyed by symbolic name.
 pub(super) fn decls(t: &Tree) -> Decls {
     let mut out = Vec::new();
+    let mut named: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     for i in 0..t.len() {
         if !(t.is_word(i, "resource") || t.is_word(i, "module")) || !(i == 0 || t.toks[i].nl) {
             continue;
@@ -40,9 +43,65 @@ pub(super) fn decls(t: &Tree) -> Decls {
             continue;
         }
         out.push((t.src(i + 1).to_owned(), i, t.close[k]));
+        named.push((t.src(i + 1).to_owned(), resource_type(t, i), name_of(t, k)));
     }
-    Decls::new(t, &out, |w| {
+    let mut d = Decls::new(t, &out, |w| {
         vec![w.split('.').next().unwrap_or(w).to_owned()]
+    });
+    // A child named `'${vmName}/msi'` without `parent:` is not scheduled after the VM named
+    // `vmName`, but cannot exist before it: an implicit edge, as in ARM.
+    let mut by_name: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (sym, ty, name) in &named {
+        if let (Some(ty), Some(name)) = (ty, name) {
+            by_name
+                .entry((ty.clone(), name.clone()))
+                .or_default()
+                .push(sym.clone());
+        }
+    }
+    for (sym, ty, name) in &named {
+        let (Some(ty), Some(name)) = (ty, name) else {
+            continue;
+        };
+        let (Some((pty, _)), Some((head, _))) = (ty.rsplit_once('/'), name.split_once('/')) else {
+            continue;
+        };
+        let head = head
+            .strip_prefix("${")
+            .and_then(|h| h.strip_suffix('}'))
+            .map_or_else(|| format!("'{head}'"), str::to_owned);
+        if let Some([parent]) = by_name.get(&(pty.to_owned(), head)).map(Vec::as_slice)
+            && let (Some(c), Some(p)) = (d.graph.find(sym), d.graph.find(parent))
+        {
+            d.graph.implicit_edge(c, p);
+        }
+    }
+    d
+}
+
+/// `microsoft.compute/virtualmachines/extensions` of `resource x '...@version'`.
+fn resource_type(t: &Tree, i: usize) -> Option<String> {
+    let raw = t.src(i + 2);
+    let ty = raw.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(ty.split('@').next()?.to_ascii_lowercase())
+}
+
+/// A declaration's `name:` as written: `vmName` for a word, `'vm01'` for a literal, the
+/// inside of an interpolated string (`${vmName}/msi`).
+fn name_of(t: &Tree, open: usize) -> Option<String> {
+    if !t.is(open, b'{') {
+        return None;
+    }
+    let members = t.members(open + 1, t.close[open].min(t.len()), b":", false);
+    let m = members.iter().find(|m| t.is_word(m.key, "name"))?;
+    if m.value.len() != 1 {
+        return None;
+    }
+    let raw = t.src(m.value.start);
+    let inner = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\''));
+    Some(match inner {
+        Some(s) if s.contains('/') => s.to_owned(),
+        _ => raw.to_owned(),
     })
 }
 
@@ -59,5 +118,16 @@ mod tests {
         assert!(g.deps(n("vm")).is_empty(), "the child's tokens are its own");
         assert_eq!(g.deps(n("top")), &[n("vm")]);
         assert_eq!(g.deps(n("ra")), &[n("top")]);
+        let by_param = "param vmName string\nresource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: vmName\n}\nresource ext 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  name: '${vmName}/msi'\n}\n";
+        let g = build(by_param);
+        let (vm, ext) = (g.find("vm").unwrap(), g.find("ext").unwrap());
+        assert!(g.deps(ext).is_empty(), "a name alone schedules nothing");
+        let mut g = g;
+        let x = g.node("x", "x");
+        g.edge(x, ext);
+        assert!(
+            g.reaches_within(x, vm, 4),
+            "what waits for the child waits for its VM"
+        );
     }
 }

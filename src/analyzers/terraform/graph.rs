@@ -164,8 +164,10 @@ impl Decls {
             .copied()
             .filter(|d| *d != removed && !gone.contains(d))
             .collect();
+        // Its parent counts even when only its name ties it (Bicep's `'${vmName}/msi'`).
         g.deps(removed)
             .iter()
+            .chain(g.implicit_deps(removed))
             .copied()
             .filter(|&t| {
                 t != referrer
