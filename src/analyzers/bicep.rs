@@ -21,10 +21,7 @@ use super::{
         syntax::{self, K, Member, NONE, Tok, Tree, Uses, unicode_space},
     },
 };
-use crate::{
-    finding::{Applicability, Diagnostic, Edit, Fix},
-    fix::order,
-};
+use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS021";
 
@@ -437,21 +434,11 @@ impl<'t, 'a> Bicep<'t, 'a> {
             })
             .collect();
         let removes: Vec<Option<String>> = hits.iter().map(|h| h.symbol.clone()).collect();
-        let was_balanced = syntax::balanced(t);
-        let build = |text: &str| {
-            let tree = Tree::new(text, lex(text));
-            // A file that did not balance before is no reason to refuse (as `fix::verify`).
-            (!was_balanced || syntax::balanced(&tree)).then(|| graph::decls(&tree).graph)
-        };
-        let span_of = |key: &str| decls.span_of(t, key);
-        order::keep_order(
-            &order::Subject {
-                text: t.text,
-                before: &decls.graph,
-                build: &build,
-                removes: &removes,
-                span_of: &span_of,
-            },
+        decls.keep_order(
+            t,
+            lex,
+            |tree| graph::decls(tree).graph,
+            &removes,
             &mut fixes,
         );
         for (h, fix) in hits.iter().zip(fixes) {

@@ -8,9 +8,12 @@ use std::ops::Range;
 
 use super::{
     hcl,
-    syntax::{K, Tree},
+    syntax::{self, K, Tok, Tree},
 };
-use crate::{finding::Edit, fix::order::Graph};
+use crate::{
+    finding::{Edit, Fix},
+    fix::order::{self, Graph},
+};
 
 /// The configuration of `text` as a graph.
 pub fn build(text: &str) -> Graph {
@@ -226,6 +229,38 @@ impl Decls {
             }
         }
         out
+    }
+}
+
+impl Decls {
+    /// Withholds the fixes that together would break this file's deployment order.
+    /// `graph_of` builds a fixed text's graph from its tokens; `removes[k]` is the declaration
+    /// fix `k` removes. A file that did not balance before is no reason to refuse (as
+    /// `fix::verify`).
+    pub fn keep_order(
+        &self,
+        tree: &Tree,
+        lex: fn(&str) -> Vec<Tok>,
+        graph_of: fn(&Tree) -> Graph,
+        removes: &[Option<String>],
+        fixes: &mut [Result<Fix, String>],
+    ) {
+        let was_balanced = syntax::balanced(tree);
+        let build = |text: &str| {
+            let after = Tree::new(text, lex(text));
+            (!was_balanced || syntax::balanced(&after)).then(|| graph_of(&after))
+        };
+        let span_of = |key: &str| self.span_of(tree, key);
+        order::keep_order(
+            &order::Subject {
+                text: tree.text,
+                before: &self.graph,
+                build: &build,
+                removes,
+                span_of: &span_of,
+            },
+            fixes,
+        );
     }
 }
 

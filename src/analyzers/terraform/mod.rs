@@ -19,10 +19,7 @@ use regex::Regex;
 
 use self::syntax::{K, Member, Tree, Uses};
 use super::{Analysis, Context, is_extension_type, is_publisher};
-use crate::{
-    finding::{Applicability, Diagnostic, Edit, Fix},
-    fix::order,
-};
+use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS020";
 const EXTENSION_RESOURCES: [&str; 2] = [
@@ -461,21 +458,11 @@ impl<'t, 'a> Tf<'t, 'a> {
                 _ => None,
             })
             .collect();
-        let was_balanced = syntax::balanced(tree);
-        let build = |text: &str| {
-            let tree = Tree::new(text, hcl::lex(text));
-            // A file that did not balance before is no reason to refuse (as `fix::verify`).
-            (!was_balanced || syntax::balanced(&tree)).then(|| graph::Decls::terraform(&tree).graph)
-        };
-        let span_of = |key: &str| decls.span_of(tree, key);
-        order::keep_order(
-            &order::Subject {
-                text: tree.text,
-                before: &decls.graph,
-                build: &build,
-                removes: &removes,
-                span_of: &span_of,
-            },
+        decls.keep_order(
+            tree,
+            hcl::lex,
+            |t| graph::Decls::terraform(t).graph,
+            &removes,
             &mut fixes,
         );
         for (h, fix) in hits.iter().zip(fixes) {
