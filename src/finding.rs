@@ -190,6 +190,20 @@ impl Diagnostic {
         self
     }
 
+    /// A fix, or the reason there is none, told in the message: a finding left for a person
+    /// says why.
+    #[must_use]
+    pub fn with_fix_or_reason(mut self, fix: Result<Fix, String>) -> Self {
+        match fix {
+            Ok(f) => self.fix = Some(f),
+            Err(why) => {
+                self.message.push_str(". Not fixed automatically: ");
+                self.message.push_str(&why);
+            }
+        }
+        self
+    }
+
     #[must_use]
     pub fn requiring_port(mut self, port: u16) -> Self {
         self.requires_port = Some(port);

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod diff;
 pub mod guard;
+pub mod order;
 pub mod verify;
 pub mod writer;
 
@@ -167,6 +168,7 @@ pub fn plan_file(
     restore_final_newline(&text, &mut new_text);
     if new_text != text {
         verify::check(record.kind, &text, &new_text)?;
+        order::verify(record.kind, &text, &new_text)?;
     }
     if cr_only {
         source::lf_to_cr(&mut new_text);
