@@ -66,7 +66,8 @@ impl Default for ScanOptions {
     }
 }
 
-/// A problem with one file (or the walk), reported under `errors`; the run goes on.
+/// A problem with one file (or the walk), reported under `errors`; the run goes on. The same
+/// shape carries notes: a file that was searched, but only as text (see [`ScanResult::notes`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct FileError {
     pub path: String,
@@ -94,6 +95,8 @@ pub struct Summary {
     pub findings: usize,
     pub skipped: Skipped,
     pub errors: usize,
+    /// Files searched only as text (invalid JSON, undecodable bytes): reported, never a failure.
+    pub notes: usize,
 }
 
 /// A file that produced findings, remembered so `fix` can come back to it.
@@ -111,6 +114,9 @@ pub struct ScanResult {
     /// Sorted by root, path, line, column, rule.
     pub findings: Vec<Finding>,
     pub errors: Vec<FileError>,
+    /// Files that were searched, but as text only (they do not parse, or did not decode):
+    /// findings there are still reported; they do not change the exit code.
+    pub notes: Vec<FileError>,
     pub summary: Summary,
     /// Per-root summaries, in root order.
     pub root_summaries: Vec<Summary>,
@@ -134,6 +140,10 @@ impl ScanResult {
                 f
             }));
             all.errors.extend(r.errors.into_iter().map(|mut e| {
+                e.root += offset;
+                e
+            }));
+            all.notes.extend(r.notes.into_iter().map(|mut e| {
                 e.root += offset;
                 e
             }));
@@ -162,6 +172,7 @@ impl Summary {
         self.skipped.symlinks += other.skipped.symlinks;
         self.skipped.unreadable += other.skipped.unreadable;
         self.errors += other.errors;
+        self.notes += other.notes;
     }
 }
 
@@ -175,6 +186,7 @@ struct Pending {
 struct Shared {
     pending: Vec<Pending>,
     errors: Vec<FileError>,
+    notes: Vec<FileError>,
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
     per_root: Vec<Summary>,
@@ -206,6 +218,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .collect();
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     shared.errors.sort();
+    shared.notes.sort();
     for f in &findings {
         shared.per_root[f.root].findings += 1;
     }
@@ -225,6 +238,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         roots: opts.roots.clone(),
         findings,
         errors: shared.errors,
+        notes: shared.notes,
         summary,
         root_summaries: shared.per_root,
         files,
@@ -343,9 +357,11 @@ fn scan_root(
                     analyzed_ref.fetch_add(1, Ordering::Relaxed);
                     let mut s = shared.lock().unwrap();
                     s.ports.extend(out.declared_ports);
+                    // Searched as text: a note, not an error (the exit code is for findings
+                    // and for files that could not be read).
                     for problem in out.problems {
-                        s.per_root[root_idx].errors += 1;
-                        s.errors.push(FileError {
+                        s.per_root[root_idx].notes += 1;
+                        s.notes.push(FileError {
                             path: rel.clone(),
                             message: problem,
                             root: root_idx,

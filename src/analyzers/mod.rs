@@ -62,8 +62,8 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// Ports that extensions in this text declare in `settings.port` (or `-Settings @{port=...}`...).
     pub declared_ports: Vec<u16>,
-    /// Problems worth reporting under `errors` (e.g. "invalid JSON at line 3: ..."): the file was
-    /// still searched as text.
+    /// Problems worth a note (e.g. "invalid JSON at line 3: ...; searched as text"): the file
+    /// was still searched as text, so they are reported under `notes`, never as errors.
     pub problems: Vec<String>,
 }
 
