@@ -8,11 +8,13 @@ pub mod arm;
 pub mod azcli;
 pub mod bicep;
 pub mod command;
+pub mod embedded;
 pub mod endpoint;
 pub mod lexical;
 pub mod markdown;
 pub mod powershell;
 pub mod sdk;
+pub mod sniff;
 pub mod terraform;
 
 use crate::{finding::Diagnostic, kind::FileKind};
@@ -112,6 +114,12 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             endpoint::analyze(text, ctx, &mut out);
         }
         FileKind::Markdown => markdown::analyze(text, ctx, &mut out),
+        // HTML pages are documents: their prose names the extension without deploying it;
+        // their `<pre>` blocks are analyzed as the code they hold.
+        FileKind::Xml if is_html(ctx.path) => {
+            endpoint::analyze(text, ctx, &mut out);
+            embedded::analyze_html(text, ctx, &mut out);
+        }
         FileKind::Code(_) | FileKind::Xml | FileKind::Config | FileKind::Text => {
             sdk::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
@@ -120,6 +128,11 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
     }
     dedup(&mut out.diagnostics);
     out
+}
+
+fn is_html(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.ends_with(".html") || p.ends_with(".htm")
 }
 
 /// Two analyzers may see the same construct (an `az` command inside a PowerShell script is seen
