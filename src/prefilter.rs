@@ -17,6 +17,11 @@ const LITERALS: &[(&str, Confirm)] = &[
     (":50342", Confirm::Always),
     ("msi-port", Confirm::Always),
     ("MSI-PORT", Confirm::Always),
+    // `az login -u <subscription>@50342`: the port in a user name, without a `:`.
+    ("@50342", Confirm::Always),
+    // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
+    // (a command name, not a word of prose).
+    ("assign-identity", Confirm::Always),
     // Suppression comments: an unused one is reported even in a file with nothing else.
     ("imds-migrate:", Confirm::Always),
 ];
@@ -123,6 +128,8 @@ mod tests {
             "u = f\"http://LOCALHOST:{port}/OAuth2/token\"",
             "u = \"http://127.0.0.1:\" + port + \"/oauth2/token\"",
             "ARM_MSI_ENDPOINT=https://localhost:50342",
+            "az login -u 0000@50342",
+            "az vm assign-identity -g rg -n vm --port 50342",
             "# imds-migrate: ignore",
         ] {
             assert!(hit(s), "{s}");

@@ -6,6 +6,7 @@
 
 pub mod arm;
 pub mod azcli;
+pub mod azcli_legacy;
 pub mod bicep;
 pub mod command;
 pub mod embedded;
