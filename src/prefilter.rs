@@ -19,6 +19,15 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("MSI-PORT", Confirm::Always),
     // `az login -u <subscription>@50342`: the port in a user name, without a `:`.
     ("@50342", Confirm::Always),
+    // Settings that carry the extension's port (`msiPort`, `MSIPort`, `msi_port`, `MSI_PORT`,
+    // `msiport`, `msi.port`): `si` + port is in no common word.
+    ("siPort", Confirm::Always),
+    ("SIPort", Confirm::Always),
+    ("si_port", Confirm::Always),
+    ("SI_PORT", Confirm::Always),
+    ("siport", Confirm::Always),
+    ("SIPORT", Confirm::Always),
+    ("si.port", Confirm::Always),
     // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
     // (a command name, not a word of prose).
     ("assign-identity", Confirm::Always),
@@ -36,7 +45,8 @@ pub const OVERLAP: usize = HOST_LOOKBACK + 32;
 enum Confirm {
     Always,
     /// Part of `managedidentity` (publisher, extension types, settings file) or
-    /// `identity-port`; `identity` alone is everywhere in Azure code.
+    /// `identity-port` (also `identity_port`, `identityPort`, `identity.port`: settings that
+    /// carry the extension's port); `identity` alone is everywhere in Azure code.
     Identity,
     /// A token path whose host is `localhost`/`127.0.0.1` and that is not IMDS's or Arc's own
     /// `/metadata/identity/oauth2/token`: no analyzer reports any other.
@@ -73,7 +83,14 @@ impl Prefilter {
                 Confirm::Always => true,
                 Confirm::Identity => {
                     around_eq(bytes, start, 8, b"managedidentity")
-                        || around_eq(bytes, start, 1, b"identity-port")
+                        || [
+                            &b"identity-port"[..],
+                            b"identity_port",
+                            b"identityport",
+                            b"identity.port",
+                        ]
+                        .iter()
+                        .any(|w| around_eq(bytes, start, 1, w))
                 }
                 Confirm::TokenPath => token_path(bytes, start, end),
             }
@@ -129,6 +146,10 @@ mod tests {
             "u = \"http://127.0.0.1:\" + port + \"/oauth2/token\"",
             "ARM_MSI_ENDPOINT=https://localhost:50342",
             "az login -u 0000@50342",
+            "<msiPort>50342</msiPort>",
+            "PORT=${MSI_PORT:-50342}",
+            "identityPort: 50343",
+            "IDENTITY_PORT=50343",
             "az vm assign-identity -g rg -n vm --port 50342",
             "# imds-migrate: ignore",
         ] {

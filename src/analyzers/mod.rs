@@ -9,6 +9,7 @@ pub mod azcli;
 pub mod azcli_legacy;
 pub mod bicep;
 pub mod command;
+pub mod config_keys;
 pub mod embedded;
 pub mod endpoint;
 pub mod lexical;
@@ -126,6 +127,10 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             endpoint::analyze(text, ctx, &mut out);
         }
         FileKind::Log => {}
+    }
+    // A URL built from the port (IMDS032) already sends the reader to the port variable.
+    if config_keys::applies_to(ctx.kind) && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {
+        config_keys::analyze(text, ctx, &mut out);
     }
     dedup(&mut out.diagnostics);
     out
