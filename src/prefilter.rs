@@ -14,6 +14,14 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("DENTITY", Confirm::Identity),
     ("uth2/token", Confirm::TokenPath),
     ("UTH2/TOKEN", Confirm::TokenPath),
+    // The token path encoded (JSON `\/`, percent `%2F`, character references `&#x2F;`): the
+    // same confirmation (a loopback host before it) keeps encoded IMDS URLs out.
+    ("uth2\\/token", Confirm::TokenPath),
+    ("uth2%2Ftoken", Confirm::TokenPath),
+    ("uth2%2ftoken", Confirm::TokenPath),
+    ("uth2\\u002Ftoken", Confirm::TokenPath),
+    ("uth2\\u002ftoken", Confirm::TokenPath),
+    ("uth2&#", Confirm::TokenPath),
     (":50342", Confirm::Always),
     ("msi-port", Confirm::Always),
     ("MSI-PORT", Confirm::Always),
@@ -146,6 +154,9 @@ mod tests {
             "u = \"http://127.0.0.1:\" + port + \"/oauth2/token\"",
             "ARM_MSI_ENDPOINT=https://localhost:50342",
             "az login -u 0000@50342",
+            r#"{"u": "http:\/\/localhost:50342\/oauth2\/token"}"#,
+            "u=http%3A%2F%2Flocalhost%3A50342%2Foauth2%2Ftoken",
+            "http:&#x2F;&#x2F;127.0.0.1:50342&#x2F;oauth2&#x2F;token",
             "<msiPort>50342</msiPort>",
             "PORT=${MSI_PORT:-50342}",
             "identityPort: 50343",
@@ -167,6 +178,7 @@ mod tests {
             "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01",
             "http://localhost:40342/metadata/identity/oauth2/token",
             "oauth2/token",
+            "u=http%3A%2F%2F169.254.169.254%2Fmetadata%2Fidentity%2Foauth2%2Ftoken",
         ] {
             assert!(!hit(s), "{s}");
         }

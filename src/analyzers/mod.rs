@@ -11,6 +11,7 @@ pub mod bicep;
 pub mod command;
 pub mod config_keys;
 pub mod embedded;
+pub mod encoded_url;
 pub mod endpoint;
 pub mod lexical;
 pub mod markdown;
@@ -127,6 +128,9 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             endpoint::analyze(text, ctx, &mut out);
         }
         FileKind::Log => {}
+    }
+    if config_keys::applies_to(ctx.kind) {
+        encoded_url::analyze(text, ctx, ctx.api_version, &mut out);
     }
     // A URL built from the port (IMDS032) already sends the reader to the port variable.
     if config_keys::applies_to(ctx.kind) && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {
