@@ -1,6 +1,7 @@
 //! Texts held inside other texts in an encoded form (HTML `<pre><code>` blocks with entities and
-//! highlighting markup): decoded with a map back to the file's bytes, analyzed by the analyzers of
-//! their kind, and their findings moved back to where they are in the file.
+//! highlighting markup, commands in quoted strings with their escapes): decoded with a map back
+//! to the file's bytes, analyzed by the analyzers of their kind, and their findings moved back to
+//! where they are in the file.
 
 use std::{ops::Range, sync::LazyLock};
 
@@ -85,6 +86,70 @@ pub fn extend_mapped(out: &mut Analysis, sub: Analysis, m: &Mapped, escaped: &[c
         out.push(Diagnostic { range, fix, ..d });
     }
     out.declared_ports.extend(sub.declared_ports);
+}
+
+/// How a quoted string escapes characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quoting {
+    /// JSON and HCL strings: `\"`, `\\`, `\/`, `\n`, `\t`, `\uXXXX`.
+    Json,
+    /// Shell double quotes: a backslash escapes `"`, `\\`, `$`, `` ` `` and a line break.
+    ShellDouble,
+    /// PowerShell double quotes: a backtick escapes the next character; `""` is `"`.
+    PowerShellDouble,
+    /// Shell and PowerShell single quotes (PowerShell doubles `''`).
+    Single,
+}
+
+/// The content of the quoted string whose quotes sit at `open` and `close` (exclusive of both).
+pub fn decode_quoted(text: &str, open: usize, close: usize, quoting: Quoting) -> Mapped {
+    let mut m = Mapped::new();
+    let b = text.as_bytes();
+    let (start, end) = (open + 1, close);
+    let mut i = start;
+    let mut plain = i;
+    while i < end {
+        let c = b[i];
+        let esc_len_and_char: Option<(usize, String)> = match (quoting, c) {
+            (Quoting::Json, b'\\') if i + 1 < end => match b[i + 1] {
+                b'n' => Some((2, "\n".to_owned())),
+                b't' => Some((2, "\t".to_owned())),
+                b'r' => Some((2, "\r".to_owned())),
+                b'u' if i + 6 <= end => u32::from_str_radix(&text[i + 2..i + 6], 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .map(|ch| (6, ch.to_string())),
+                other if other.is_ascii() => Some((2, (other as char).to_string())),
+                _ => None,
+            },
+            (Quoting::ShellDouble, b'\\') if i + 1 < end => match b[i + 1] {
+                b'"' | b'\\' | b'$' | b'`' => Some((2, (b[i + 1] as char).to_string())),
+                b'\n' => Some((2, String::new())),
+                _ => None,
+            },
+            (Quoting::PowerShellDouble, b'`') if i + 1 < end && b[i + 1].is_ascii() => {
+                // A backtick before a line break continues the line, as outside strings.
+                Some((2, (b[i + 1] as char).to_string()))
+            }
+            (Quoting::PowerShellDouble, b'"') if i + 1 < end && b[i + 1] == b'"' => {
+                Some((2, "\"".to_owned()))
+            }
+            (Quoting::Single, b'\'') if i + 1 < end && b[i + 1] == b'\'' => {
+                Some((2, "'".to_owned()))
+            }
+            _ => None,
+        };
+        if let Some((len, ch)) = esc_len_and_char {
+            m.push(&text[plain..i], plain, i);
+            m.push(&ch, i, i + len);
+            i += len;
+            plain = i;
+        } else {
+            i += 1;
+        }
+    }
+    m.push(&text[plain..end], plain, end);
+    m.finish(end)
 }
 
 /// Characters a fix may not insert into HTML text as they are.

@@ -13,6 +13,7 @@ pub mod config_keys;
 pub mod embedded;
 pub mod encoded_url;
 pub mod endpoint;
+pub mod inner_command;
 pub mod lexical;
 pub mod markdown;
 pub mod powershell;
@@ -131,6 +132,9 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
     }
     if config_keys::applies_to(ctx.kind) {
         encoded_url::analyze(text, ctx, ctx.api_version, &mut out);
+    }
+    if inner_command::applies_to(ctx.kind) {
+        inner_command::analyze(text, ctx, &mut out);
     }
     // A URL built from the port (IMDS032) already sends the reader to the port variable.
     if config_keys::applies_to(ctx.kind) && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {
