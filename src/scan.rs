@@ -216,6 +216,15 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .map(|p| p.finding)
         .collect();
+    // A generic template deployed with a parameter file that names the extension.
+    for (f, port, record) in crate::crossfile::parameter_file_findings(opts, &findings) {
+        if port.is_none_or(|p| shared.ports.contains(&p)) {
+            shared
+                .files
+                .insert((record.root, record.rel_path.clone()), record);
+            findings.push(f);
+        }
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     shared.errors.sort();
     shared.notes.sort();
@@ -575,6 +584,17 @@ pub fn analyze_text(
         extra_ports: &opts.extra_ports,
     };
     let mut analysis = analyzers::analyze(text, &ctx);
+    filter_diagnostics(text, rel, opts, &mut analysis);
+    analysis
+}
+
+/// Applies suppression comments, the rule selection and per-file ignores to an analysis.
+pub fn filter_diagnostics(
+    text: &str,
+    rel: &str,
+    opts: &ScanOptions,
+    analysis: &mut analyzers::Analysis,
+) {
     // Suppressions see every finding first, so that one silencing a rule switched off elsewhere
     // is not reported as unused.
     suppress::apply(text, &mut analysis.diagnostics);
@@ -590,7 +610,6 @@ pub fn analyze_text(
     analysis
         .diagnostics
         .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
-    analysis
 }
 
 fn is_binary(bytes: &[u8]) -> bool {

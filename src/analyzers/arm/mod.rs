@@ -8,6 +8,7 @@
 
 mod edits;
 pub mod jsonc;
+pub mod supplied;
 mod template;
 mod text;
 
@@ -191,6 +192,8 @@ struct Tree<'a> {
     vm_index: std::cell::OnceCell<HashMap<usize, VmGroup>>,
     /// Every `variables()`/`parameters()` reference: (position, is a variable, lower-case name).
     all_refs: std::cell::OnceCell<Vec<(usize, bool, String)>>,
+    /// Values a parameter file gives the top-level template's parameters (lower-case names).
+    supplied: Option<&'a HashMap<String, String>>,
 }
 
 impl<'a> Tree<'a> {
@@ -211,6 +214,7 @@ impl<'a> Tree<'a> {
             reference_arrays: std::cell::OnceCell::new(),
             vm_index: std::cell::OnceCell::new(),
             all_refs: std::cell::OnceCell::new(),
+            supplied: None,
         }
     }
 
@@ -259,6 +263,14 @@ impl<'a> Tree<'a> {
                 self.used_params
                     .borrow_mut()
                     .insert(name.to_ascii_lowercase());
+                // A parameter file's value wins over the default, for the file's own template.
+                if self.parent(t).is_none()
+                    && let Some(v) = self
+                        .supplied
+                        .and_then(|s| s.get(&name.to_ascii_lowercase()))
+                {
+                    return Some(v.clone());
+                }
                 if let Some(d) = self.doc.get(p, "defaultValue") {
                     return self.resolve(d, hops + 1);
                 }
