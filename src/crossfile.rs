@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// The template findings the parameter files among `findings` lead to, with their records.
-pub fn parameter_file_findings(
+pub(crate) fn parameter_file_findings(
     opts: &ScanOptions,
     findings: &[Finding],
 ) -> Vec<(Finding, Option<u16>, FileRecord)> {

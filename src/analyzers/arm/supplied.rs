@@ -10,7 +10,7 @@ use crate::finding::Diagnostic;
 pub const RULE: &str = "IMDS005";
 
 /// The string values a parameter file gives (`parameters.NAME.value`), by lower-case name.
-pub fn parameter_values(text: &str) -> HashMap<String, String> {
+pub(crate) fn parameter_values(text: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let Ok(doc) = jsonc::parse(text, false) else {
         return out;
@@ -27,7 +27,7 @@ pub fn parameter_values(text: &str) -> HashMap<String, String> {
 }
 
 /// True when the values name the extension at all (its publisher or one of its types).
-pub fn names_the_extension(values: &HashMap<String, String>) -> bool {
+pub(crate) fn names_the_extension(values: &HashMap<String, String>) -> bool {
     values
         .values()
         .any(|v| is_publisher(v) || is_extension_type(v))
@@ -47,7 +47,7 @@ pub fn template_name(parameter_file: &str) -> Option<String> {
 }
 
 /// The extensions in `text` (the template) that exist only with the parameter file's values.
-pub fn analyze_with_parameters(
+pub(crate) fn analyze_with_parameters(
     text: &str,
     ctx: &Context,
     values: &HashMap<String, String>,
