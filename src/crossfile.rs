@@ -1,11 +1,13 @@
 //! Findings that need two files: a generic ARM template and the parameter file beside it that
-//! sets its extension's publisher and type (IMDS005). Runs once after the walk, on the few
-//! parameter files that named the extension (IMDS004), reading each one's own template.
+//! sets its extension's publisher and type (IMDS005), and a library's credential calls (IMDS042)
+//! that count only where the same root pins an affected version (IMDS041). Runs once after the
+//! walk, on the few parameter files that named the extension (IMDS004), reading each one's own
+//! template.
 
 use std::{collections::BTreeSet, fs, path::Path};
 
 use crate::{
-    analyzers::{self, Context, arm::supplied},
+    analyzers::{self, Context, arm::supplied, libraries},
     finding::Finding,
     kind::FileKind,
     scan::{FileRecord, ScanOptions, filter_diagnostics, locate},
@@ -79,6 +81,21 @@ pub(crate) fn parameter_file_findings(
         }
     }
     out
+}
+
+/// Drops credential calls (IMDS042) of libraries that no manifest of the same root pins to an
+/// affected version (IMDS041): the call alone does not say which version runs.
+pub(crate) fn keep_pinned_library_calls(findings: &mut Vec<Finding>) {
+    let pinned: BTreeSet<(usize, String)> = findings
+        .iter()
+        .filter(|f| f.rule_id == libraries::RULE_PIN)
+        .filter_map(|f| Some((f.root, libraries::library_of(&f.message)?.to_owned())))
+        .collect();
+    findings.retain(|f| {
+        f.rule_id != libraries::RULE_CALL
+            || libraries::library_of(&f.message)
+                .is_some_and(|l| pinned.contains(&(f.root, l.to_owned())))
+    });
 }
 
 /// A regular file (never a symbolic link, which could lead outside the root), decoded.

@@ -36,6 +36,10 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("siport", Confirm::Always),
     ("SIPORT", Confirm::Always),
     ("si.port", Confirm::Always),
+    // Libraries whose credential called the extension (rules/data/libraries.toml): their
+    // manifests and calls name the library or the credential, both rare words.
+    ("msrestazure", Confirm::Always),
+    ("MSIAuthentication", Confirm::Always),
     // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
     // (a command name, not a word of prose).
     ("assign-identity", Confirm::Always),
@@ -154,6 +158,8 @@ mod tests {
             "u = \"http://127.0.0.1:\" + port + \"/oauth2/token\"",
             "ARM_MSI_ENDPOINT=https://localhost:50342",
             "az login -u 0000@50342",
+            "msrestazure==0.4.20",
+            "creds = MSIAuthentication()",
             r#"{"u": "http:\/\/localhost:50342\/oauth2\/token"}"#,
             "u=http%3A%2F%2Flocalhost%3A50342%2Foauth2%2Ftoken",
             "http:&#x2F;&#x2F;127.0.0.1:50342&#x2F;oauth2&#x2F;token",

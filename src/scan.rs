@@ -216,6 +216,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .map(|p| p.finding)
         .collect();
+    crate::crossfile::keep_pinned_library_calls(&mut findings);
     // A generic template deployed with a parameter file that names the extension.
     for (f, port, record) in crate::crossfile::parameter_file_findings(opts, &findings) {
         if port.is_none_or(|p| shared.ports.contains(&p)) {

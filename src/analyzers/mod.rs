@@ -15,6 +15,7 @@ pub mod encoded_url;
 pub mod endpoint;
 pub mod inner_command;
 pub mod lexical;
+pub mod libraries;
 pub mod markdown;
 pub mod powershell;
 pub mod sdk;
@@ -132,6 +133,9 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
     }
     if config_keys::applies_to(ctx.kind) {
         encoded_url::analyze(text, ctx, ctx.api_version, &mut out);
+    }
+    if config_keys::applies_to(ctx.kind) {
+        libraries::analyze(text, ctx, &mut out);
     }
     if inner_command::applies_to(ctx.kind) {
         inner_command::analyze(text, ctx, &mut out);

@@ -1,0 +1,227 @@
+//! Libraries that called the Managed Identity extension for the application: a dependency
+//! manifest that pins or locks a version in such a range (IMDS041), and the calls of the
+//! library's credential in code (IMDS042, kept by the scan only where the same root pins an
+//! affected version). The ranges are data, each with its source: `rules/data/libraries.toml`.
+
+use std::{ops::Range, sync::LazyLock};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::{Analysis, Context, lexical};
+use crate::{
+    finding::Diagnostic,
+    kind::{FileKind, Lang},
+};
+
+pub const RULE_PIN: &str = "IMDS041";
+pub const RULE_CALL: &str = "IMDS042";
+
+#[derive(Debug, Deserialize)]
+struct Data {
+    library: Vec<Library>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Library {
+    ecosystem: String,
+    name: String,
+    credential: String,
+    /// First affected version (inclusive).
+    introduced: String,
+    /// First version that no longer calls the extension.
+    fixed: String,
+    source: String,
+}
+
+static DATA: LazyLock<Data> = LazyLock::new(|| {
+    toml::from_str(include_str!("../../rules/data/libraries.toml"))
+        .expect("rules/data/libraries.toml is validated by tests")
+});
+
+/// A version found in a manifest, where it is in the text.
+struct Pin {
+    version: String,
+    range: Range<usize>,
+}
+
+pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
+    let lower = text.to_ascii_lowercase();
+    let file = ctx.path.rsplit('/').next().unwrap_or(ctx.path);
+    for lib in &DATA.library {
+        if !lower.contains(&lib.name.to_ascii_lowercase()) && !text.contains(&lib.credential) {
+            continue;
+        }
+        for pin in pins(ctx.path, file, text, lib) {
+            if in_range(&pin.version, &lib.introduced, &lib.fixed) {
+                out.push(Diagnostic::new(
+                    RULE_PIN,
+                    pin.range,
+                    format!(
+                        "`{}` {} is pinned here: its `{}` gets tokens from the retired Managed Identity VM extension; upgrade to {} or later, which uses IMDS (source: {})",
+                        lib.name, pin.version, lib.credential, lib.fixed, lib.source
+                    ),
+                ));
+            }
+        }
+        if language_of(&lib.ecosystem).is_some_and(|l| ctx.kind == FileKind::Code(l)) {
+            calls(text, ctx, lib, out);
+        }
+    }
+}
+
+fn language_of(ecosystem: &str) -> Option<Lang> {
+    match ecosystem {
+        "pypi" => Some(Lang::Python),
+        _ => None,
+    }
+}
+
+/// Exact pins and lock entries of `lib` in the manifest at `path` (file name `file`).
+fn pins(path: &str, file: &str, text: &str, lib: &Library) -> Vec<Pin> {
+    let f = file.to_ascii_lowercase();
+    // `requirements.txt`, `dev-requirements.txt`, `requirements/base.txt`.
+    let requirements = f.ends_with(".txt") && path.to_ascii_lowercase().contains("requirements");
+    let name = regex::escape(&lib.name);
+    let pattern = match lib.ecosystem.as_str() {
+        // `msrestazure==0.4.20` (also `===`, extras, spaces), one requirement per line.
+        "pypi" if requirements => {
+            format!(
+                r"(?im)^\s*{name}(?:\[[^\]]*\])?\s*===?\s*(?P<v>[0-9][0-9A-Za-z.]*)\s*(?:[;#]|$)"
+            )
+        }
+        // `"msrestazure": { ..., "version": "==0.4.20" }`
+        "pypi" if f == "pipfile.lock" => {
+            format!(
+                r#"(?is)"{name}"\s*:\s*\{{[^{{}}]*?"version"\s*:\s*"==(?P<v>[0-9][0-9A-Za-z.]*)""#
+            )
+        }
+        // `name = "msrestazure"` then `version = "0.4.20"` in the same `[[package]]`.
+        "pypi" if f == "poetry.lock" => {
+            format!(r#"(?im)^name\s*=\s*"{name}"\s*\r?\nversion\s*=\s*"(?P<v>[0-9][0-9A-Za-z.]*)""#)
+        }
+        _ => return Vec::new(),
+    };
+    let re = Regex::new(&pattern).expect("escaped name makes a valid regex");
+    re.captures_iter(text)
+        .filter_map(|c| {
+            let v = c.name("v")?;
+            let whole = c.get(0)?;
+            let start = whole.start() + (whole.len() - whole.as_str().trim_start().len());
+            Some(Pin {
+                version: v.as_str().to_owned(),
+                range: start..v.end(),
+            })
+        })
+        .collect()
+}
+
+/// `introduced <= version < fixed`, comparing dotted numbers (pre-release tags count as lower).
+fn in_range(version: &str, introduced: &str, fixed: &str) -> bool {
+    let key = |s: &str| -> Vec<u64> {
+        s.split('.')
+            .map(|p| {
+                p.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                })
+            })
+            .collect()
+    };
+    let v = key(version);
+    v >= key(introduced) && v < key(fixed)
+}
+
+/// Calls of the credential outside comments: `MSIAuthentication(`.
+fn calls(text: &str, ctx: &Context, lib: &Library, out: &mut Analysis) {
+    let re = Regex::new(&format!(r"\b{}\s*\(", regex::escape(&lib.credential)))
+        .expect("escaped name makes a valid regex");
+    let lexed = lexical::lex(text, ctx.kind);
+    for m in re.find_iter(text) {
+        if lexed.in_comment(m.start()) || lexed.string_at(m.start()).is_some() {
+            continue;
+        }
+        let name_end = m.start() + lib.credential.len();
+        out.push(Diagnostic::new(
+            RULE_CALL,
+            m.start()..name_end,
+            format!(
+                "`{}` credential `{}`: the version this repository pins gets tokens from the retired Managed Identity VM extension; upgrade the library to {} or later (IMDS), or use a current managed-identity credential",
+                lib.name, lib.credential, lib.fixed
+            ),
+        ));
+    }
+}
+
+/// The library a finding's message names (its leading backticked name).
+pub fn library_of(message: &str) -> Option<&str> {
+    message.strip_prefix('`')?.split('`').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(path: &str, kind: FileKind, text: &str) -> Vec<(&'static str, String)> {
+        let ctx = Context {
+            kind,
+            path,
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let mut out = Analysis::default();
+        analyze(text, &ctx, &mut out);
+        out.diagnostics
+            .into_iter()
+            .map(|d| (d.rule, text[d.range].to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_data_file_parses_and_every_range_has_a_source() {
+        assert!(!DATA.library.is_empty());
+        for lib in &DATA.library {
+            assert!(lib.source.starts_with("https://"), "{}", lib.name);
+            assert!(in_range(&lib.introduced, &lib.introduced, &lib.fixed));
+            assert!(!in_range(&lib.fixed, &lib.introduced, &lib.fixed));
+        }
+    }
+
+    #[test]
+    fn pins_and_locks_in_range() {
+        let req = "requests==2.18.4\nmsrestazure==0.4.20  # auth\nazure-mgmt-compute==3.0.1\n";
+        assert_eq!(
+            run("svc/requirements-prod.txt", FileKind::Text, req),
+            [(RULE_PIN, "msrestazure==0.4.20".to_owned())]
+        );
+        let pipfile = "{\"default\": {\"msrestazure\": {\"hashes\": [\"sha256:x\"], \"version\": \"==0.4.14\"}}}";
+        assert_eq!(run("Pipfile.lock", FileKind::Text, pipfile).len(), 1);
+        let poetry = "[[package]]\nname = \"msrestazure\"\nversion = \"0.4.24\"\n";
+        assert_eq!(run("poetry.lock", FileKind::Text, poetry).len(), 1);
+    }
+
+    #[test]
+    fn versions_outside_the_range_and_loose_requirements_are_not_pins() {
+        for (path, text) in [
+            ("requirements.txt", "msrestazure==0.4.25\n"),
+            ("requirements.txt", "msrestazure==0.6.4\n"),
+            ("requirements.txt", "msrestazure==0.4.13\n"),
+            ("requirements.txt", "msrestazure>=0.4.14\n"),
+            ("requirements.txt", "# msrestazure==0.4.20\n"),
+            ("notes.txt", "msrestazure==0.4.20\n"),
+            (
+                "poetry.lock",
+                "[[package]]\nname = \"msrestazure\"\nversion = \"0.6.4\"\n",
+            ),
+        ] {
+            assert!(run(path, FileKind::Text, text).is_empty(), "{path}: {text}");
+        }
+    }
+
+    #[test]
+    fn credential_calls_in_python_code() {
+        let py = "from msrestazure.azure_active_directory import MSIAuthentication\n# MSIAuthentication() is old\ncreds = MSIAuthentication(resource='https://vault.azure.net')\nprint('MSIAuthentication()')\n";
+        let found = run("app/auth.py", FileKind::Code(Lang::Python), py);
+        assert_eq!(found, [(RULE_CALL, "MSIAuthentication".to_owned())]);
+        assert_eq!(library_of("`msrestazure` credential"), Some("msrestazure"));
+    }
+}
