@@ -40,6 +40,8 @@ const LITERALS: &[(&str, Confirm)] = &[
     // manifests and calls name the library or the credential, both rare words.
     ("msrestazure", Confirm::Always),
     ("MSIAuthentication", Confirm::Always),
+    ("go-autorest v", Confirm::Always),
+    ("NewServicePrincipalTokenFromMSI", Confirm::Always),
     // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
     // (a command name, not a word of prose).
     ("assign-identity", Confirm::Always),

@@ -73,6 +73,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 fn language_of(ecosystem: &str) -> Option<Lang> {
     match ecosystem {
         "pypi" => Some(Lang::Python),
+        "go" => Some(Lang::Go),
         _ => None,
     }
 }
@@ -100,6 +101,12 @@ fn pins(path: &str, file: &str, text: &str, lib: &Library) -> Vec<Pin> {
         "pypi" if f == "poetry.lock" => {
             format!(r#"(?im)^name\s*=\s*"{name}"\s*\r?\nversion\s*=\s*"(?P<v>[0-9][0-9A-Za-z.]*)""#)
         }
+        // `github.com/Azure/go-autorest v10.5.1+incompatible` in a `require` line or block.
+        "go" if f == "go.mod" => {
+            format!(r"(?m)^\s*(?:require\s+)?{name}\s+v(?P<v>[0-9][0-9A-Za-z.+-]*)\s*(?://.*)?$")
+        }
+        // `github.com/Azure/go-autorest v10.5.1+incompatible h1:...` (not the `/go.mod` line).
+        "go" if f == "go.sum" => format!(r"(?m)^{name}\s+v(?P<v>[0-9][0-9A-Za-z.+-]*)\s+h1:"),
         _ => return Vec::new(),
     };
     let re = Regex::new(&pattern).expect("escaped name makes a valid regex");
@@ -214,6 +221,31 @@ mod tests {
             ),
         ] {
             assert!(run(path, FileKind::Text, text).is_empty(), "{path}: {text}");
+        }
+    }
+
+    #[test]
+    fn go_modules_and_sums() {
+        let gomod = "module example.com/agent\n\nrequire (\n\tgithub.com/Azure/go-autorest v10.5.1+incompatible\n\tgithub.com/Azure/go-autorest/autorest/adal v0.9.23\n)\n";
+        assert_eq!(
+            run("go.mod", FileKind::Text, gomod),
+            [(
+                RULE_PIN,
+                "github.com/Azure/go-autorest v10.5.1+incompatible".to_owned()
+            )]
+        );
+        let sum = "github.com/Azure/go-autorest v9.8.1+incompatible h1:abc=\ngithub.com/Azure/go-autorest v9.8.1+incompatible/go.mod h1:def=\ngithub.com/Azure/go-autorest v10.6.0+incompatible h1:ghi=\n";
+        assert_eq!(run("go.sum", FileKind::Text, sum).len(), 1);
+        let call = "tok, err := adal.NewServicePrincipalTokenFromMSI(endpoint, resource)\n";
+        assert_eq!(run("main.go", FileKind::Code(Lang::Go), call).len(), 1);
+        for old in [
+            "github.com/Azure/go-autorest v7.3.1+incompatible",
+            "github.com/Azure/go-autorest v14.2.0+incompatible",
+        ] {
+            assert!(
+                run("go.mod", FileKind::Text, &format!("require {old}\n")).is_empty(),
+                "{old}"
+            );
         }
     }
 
