@@ -42,6 +42,11 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("MSIAuthentication", Confirm::Always),
     ("go-autorest v", Confirm::Always),
     ("NewServicePrincipalTokenFromMSI", Confirm::Always),
+    ("ms-rest-azure", Confirm::Always),
+    ("WithVmMSI", Confirm::Always),
+    ("loginWithMSI", Confirm::Always),
+    ("MSITokenCredentials", Confirm::Always),
+    ("MSIVmTokenCredentials", Confirm::Always),
     // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
     // (a command name, not a word of prose).
     ("assign-identity", Confirm::Always),

@@ -27,11 +27,20 @@ struct Library {
     ecosystem: String,
     name: String,
     credential: String,
+    /// The names code calls, when there are more than the credential's.
+    #[serde(default)]
+    calls: Vec<String>,
     /// First affected version (inclusive).
     introduced: String,
     /// First version that no longer calls the extension.
     fixed: String,
     source: String,
+}
+
+impl Library {
+    fn call_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.credential.as_str()).chain(self.calls.iter().map(String::as_str))
+    }
 }
 
 static DATA: LazyLock<Data> = LazyLock::new(|| {
@@ -49,7 +58,9 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let lower = text.to_ascii_lowercase();
     let file = ctx.path.rsplit('/').next().unwrap_or(ctx.path);
     for lib in &DATA.library {
-        if !lower.contains(&lib.name.to_ascii_lowercase()) && !text.contains(&lib.credential) {
+        if !lower.contains(&lib.name.to_ascii_lowercase())
+            && !lib.call_names().any(|c| text.contains(c))
+        {
             continue;
         }
         for pin in pins(ctx.path, file, text, lib) {
@@ -74,6 +85,7 @@ fn language_of(ecosystem: &str) -> Option<Lang> {
     match ecosystem {
         "pypi" => Some(Lang::Python),
         "go" => Some(Lang::Go),
+        "npm" => Some(Lang::JavaScript),
         _ => None,
     }
 }
@@ -107,6 +119,14 @@ fn pins(path: &str, file: &str, text: &str, lib: &Library) -> Vec<Pin> {
         }
         // `github.com/Azure/go-autorest v10.5.1+incompatible h1:...` (not the `/go.mod` line).
         "go" if f == "go.sum" => format!(r"(?m)^{name}\s+v(?P<v>[0-9][0-9A-Za-z.+-]*)\s+h1:"),
+        // `"ms-rest-azure": "2.5.9"` (or `"=2.5.9"`): an exact dependency; ranges are not pins.
+        "npm" if f == "package.json" => {
+            format!(r#""{name}"\s*:\s*"=?v?(?P<v>[0-9]+\.[0-9]+\.[0-9]+)""#)
+        }
+        // Lock v1 `"ms-rest-azure": { "version": "2.5.9"`, v2/v3 `"node_modules/ms-rest-azure": {`.
+        "npm" if f == "package-lock.json" || f == "npm-shrinkwrap.json" => format!(
+            r#""(?:node_modules/)?{name}"\s*:\s*\{{\s*"version"\s*:\s*"(?P<v>[0-9][0-9A-Za-z.+-]*)""#
+        ),
         _ => return Vec::new(),
     };
     let re = Regex::new(&pattern).expect("escaped name makes a valid regex");
@@ -138,22 +158,25 @@ fn in_range(version: &str, introduced: &str, fixed: &str) -> bool {
     v >= key(introduced) && v < key(fixed)
 }
 
-/// Calls of the credential outside comments: `MSIAuthentication(`.
+/// Calls of the credential outside comments and strings: `MSIAuthentication(`.
 fn calls(text: &str, ctx: &Context, lib: &Library, out: &mut Analysis) {
-    let re = Regex::new(&format!(r"\b{}\s*\(", regex::escape(&lib.credential)))
-        .expect("escaped name makes a valid regex");
+    let names: Vec<String> = lib.call_names().map(regex::escape).collect();
+    let re = Regex::new(&format!(r"\b(?P<n>{})\s*\(", names.join("|")))
+        .expect("escaped names make a valid regex");
     let lexed = lexical::lex(text, ctx.kind);
-    for m in re.find_iter(text) {
-        if lexed.in_comment(m.start()) || lexed.string_at(m.start()).is_some() {
+    for c in re.captures_iter(text) {
+        let Some(n) = c.name("n") else { continue };
+        if lexed.in_comment(n.start()) || lexed.string_at(n.start()).is_some() {
             continue;
         }
-        let name_end = m.start() + lib.credential.len();
         out.push(Diagnostic::new(
             RULE_CALL,
-            m.start()..name_end,
+            n.range(),
             format!(
                 "`{}` credential `{}`: the version this repository pins gets tokens from the retired Managed Identity VM extension; upgrade the library to {} or later (IMDS), or use a current managed-identity credential",
-                lib.name, lib.credential, lib.fixed
+                lib.name,
+                n.as_str(),
+                lib.fixed
             ),
         ));
     }
@@ -247,6 +270,26 @@ mod tests {
                 "{old}"
             );
         }
+    }
+
+    #[test]
+    fn npm_manifests_and_locks() {
+        let pkg = "{\n  \"dependencies\": {\n    \"ms-rest-azure\": \"2.5.9\",\n    \"azure-keyvault\": \"3.0.4\"\n  }\n}\n";
+        assert_eq!(
+            run("package.json", FileKind::Json, pkg),
+            [(RULE_PIN, "\"ms-rest-azure\": \"2.5.9".to_owned())]
+        );
+        let lock = "{\"packages\": {\"node_modules/ms-rest-azure\": {\"version\": \"2.4.2\", \"resolved\": \"x\"}}}";
+        assert_eq!(run("package-lock.json", FileKind::Json, lock).len(), 1);
+        for pkg in [
+            "{\"ms-rest-azure\": \"^2.3.0\"}",
+            "{\"ms-rest-azure\": \"2.6.0\"}",
+            "{\"ms-rest-azure\": \"2.2.3\"}",
+        ] {
+            assert!(run("package.json", FileKind::Json, pkg).is_empty(), "{pkg}");
+        }
+        let js = "const creds = await msRestAzure.loginWithVmMSI({ port: 50342 });\n// loginWithMSI() old\n";
+        assert_eq!(run("app.js", FileKind::Code(Lang::JavaScript), js).len(), 1);
     }
 
     #[test]
