@@ -89,12 +89,17 @@ pub(crate) fn keep_pinned_library_calls(findings: &mut Vec<Finding>) {
     let pinned: BTreeSet<(usize, String)> = findings
         .iter()
         .filter(|f| f.rule_id == libraries::RULE_PIN)
-        .filter_map(|f| Some((f.root, libraries::library_of(&f.message)?.to_owned())))
+        .flat_map(|f| {
+            libraries::libraries_of(&f.message)
+                .into_iter()
+                .map(|l| (f.root, l.to_owned()))
+        })
         .collect();
     findings.retain(|f| {
         f.rule_id != libraries::RULE_CALL
-            || libraries::library_of(&f.message)
-                .is_some_and(|l| pinned.contains(&(f.root, l.to_owned())))
+            || libraries::libraries_of(&f.message)
+                .iter()
+                .any(|l| pinned.contains(&(f.root, (*l).to_owned())))
     });
 }
 

@@ -57,6 +57,7 @@ struct Pin {
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let lower = text.to_ascii_lowercase();
     let file = ctx.path.rsplit('/').next().unwrap_or(ctx.path);
+    let mut found_calls: Vec<(Range<usize>, String, &Library)> = Vec::new();
     for lib in &DATA.library {
         if !lower.contains(&lib.name.to_ascii_lowercase())
             && !lib.call_names().any(|c| text.contains(c))
@@ -76,8 +77,35 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             }
         }
         if language_of(&lib.ecosystem).is_some_and(|l| ctx.kind == FileKind::Code(l)) {
-            calls(text, ctx, lib, out);
+            calls(text, ctx, lib, &mut found_calls);
         }
+    }
+    // One finding per call, naming every library it may belong to (Node's two MSI libraries
+    // share their names): the scan keeps it where any of them is pinned in range.
+    let mut by_start: std::collections::BTreeMap<usize, (Range<usize>, String, Vec<&Library>)> =
+        std::collections::BTreeMap::new();
+    for (range, name, lib) in found_calls {
+        by_start
+            .entry(range.start)
+            .or_insert_with(|| (range, name, Vec::new()))
+            .2
+            .push(lib);
+    }
+    for (_, (range, name, libs)) in by_start {
+        let names: Vec<String> = libs.iter().map(|l| format!("`{}`", l.name)).collect();
+        let fixed: Vec<String> = libs
+            .iter()
+            .map(|l| format!("{} {} or later", l.name, l.fixed))
+            .collect();
+        out.push(Diagnostic::new(
+            RULE_CALL,
+            range,
+            format!(
+                "{} credential `{name}`: the version this repository pins gets tokens from the retired Managed Identity VM extension; upgrade ({}), which uses IMDS, or use a current managed-identity credential",
+                names.join(" or "),
+                fixed.join(", ")
+            ),
+        ));
     }
 }
 
@@ -159,7 +187,12 @@ fn in_range(version: &str, introduced: &str, fixed: &str) -> bool {
 }
 
 /// Calls of the credential outside comments and strings: `MSIAuthentication(`.
-fn calls(text: &str, ctx: &Context, lib: &Library, out: &mut Analysis) {
+fn calls<'l>(
+    text: &str,
+    ctx: &Context,
+    lib: &'l Library,
+    found: &mut Vec<(Range<usize>, String, &'l Library)>,
+) {
     let names: Vec<String> = lib.call_names().map(regex::escape).collect();
     let re = Regex::new(&format!(r"\b(?P<n>{})\s*\(", names.join("|")))
         .expect("escaped names make a valid regex");
@@ -169,22 +202,19 @@ fn calls(text: &str, ctx: &Context, lib: &Library, out: &mut Analysis) {
         if lexed.in_comment(n.start()) || lexed.string_at(n.start()).is_some() {
             continue;
         }
-        out.push(Diagnostic::new(
-            RULE_CALL,
-            n.range(),
-            format!(
-                "`{}` credential `{}`: the version this repository pins gets tokens from the retired Managed Identity VM extension; upgrade the library to {} or later (IMDS), or use a current managed-identity credential",
-                lib.name,
-                n.as_str(),
-                lib.fixed
-            ),
-        ));
+        found.push((n.range(), n.as_str().to_owned(), lib));
     }
 }
 
-/// The library a finding's message names (its leading backticked name).
-pub fn library_of(message: &str) -> Option<&str> {
-    message.strip_prefix('`')?.split('`').next()
+/// The libraries a finding's message names before its first space-separated word that is not
+/// a backticked name or `or`: `` `a` or `b` credential ... `` gives `a` and `b`.
+pub fn libraries_of(message: &str) -> Vec<&str> {
+    message
+        .split(' ')
+        .take_while(|w| *w == "or" || (w.len() > 2 && w.starts_with('`') && w.ends_with('`')))
+        .filter(|w| *w != "or")
+        .map(|w| &w[1..w.len() - 1])
+        .collect()
 }
 
 #[cfg(test)]
@@ -297,6 +327,10 @@ mod tests {
         let py = "from msrestazure.azure_active_directory import MSIAuthentication\n# MSIAuthentication() is old\ncreds = MSIAuthentication(resource='https://vault.azure.net')\nprint('MSIAuthentication()')\n";
         let found = run("app/auth.py", FileKind::Code(Lang::Python), py);
         assert_eq!(found, [(RULE_CALL, "MSIAuthentication".to_owned())]);
-        assert_eq!(library_of("`msrestazure` credential"), Some("msrestazure"));
+        assert_eq!(
+            libraries_of("`msrestazure` credential `X`"),
+            ["msrestazure"]
+        );
+        assert_eq!(libraries_of("`a` or `b` credential"), ["a", "b"]);
     }
 }
