@@ -47,6 +47,8 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("loginWithMSI", Confirm::Always),
     ("MSITokenCredentials", Confirm::Always),
     ("MSIVmTokenCredentials", Confirm::Always),
+    ("azure-client-authentication", Confirm::Always),
+    ("MSICredentials", Confirm::Always),
     // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
     // (a command name, not a word of prose).
     ("assign-identity", Confirm::Always),

@@ -59,7 +59,9 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let file = ctx.path.rsplit('/').next().unwrap_or(ctx.path);
     let mut found_calls: Vec<(Range<usize>, String, &Library)> = Vec::new();
     for lib in &DATA.library {
-        if !lower.contains(&lib.name.to_ascii_lowercase())
+        // Maven coordinates are written apart in a pom: the artifact id is enough to look.
+        let short = lib.name.rsplit(':').next().unwrap_or(&lib.name);
+        if !lower.contains(&short.to_ascii_lowercase())
             && !lib.call_names().any(|c| text.contains(c))
         {
             continue;
@@ -114,6 +116,7 @@ fn language_of(ecosystem: &str) -> Option<Lang> {
         "pypi" => Some(Lang::Python),
         "go" => Some(Lang::Go),
         "npm" => Some(Lang::JavaScript),
+        "maven" => Some(Lang::Java),
         _ => None,
     }
 }
@@ -155,6 +158,17 @@ fn pins(path: &str, file: &str, text: &str, lib: &Library) -> Vec<Pin> {
         "npm" if f == "package-lock.json" || f == "npm-shrinkwrap.json" => format!(
             r#""(?:node_modules/)?{name}"\s*:\s*\{{\s*"version"\s*:\s*"(?P<v>[0-9][0-9A-Za-z.+-]*)""#
         ),
+        // `<artifactId>azure-client-authentication</artifactId>` then `<version>1.2.0</version>`.
+        "maven" if f == "pom.xml" => {
+            let artifact = regex::escape(lib.name.rsplit(':').next().unwrap_or(&lib.name));
+            format!(
+                r"(?s)<artifactId>\s*{artifact}\s*</artifactId>\s*<version>\s*(?P<v>[0-9][0-9A-Za-z.-]*)\s*</version>"
+            )
+        }
+        // `'com.microsoft.azure:azure-client-authentication:1.2.0'` (Groovy or Kotlin DSL).
+        "maven" if f == "build.gradle" || f == "build.gradle.kts" => {
+            format!(r#"["']{name}:(?P<v>[0-9][0-9A-Za-z.-]*)["']"#)
+        }
         _ => return Vec::new(),
     };
     let re = Regex::new(&pattern).expect("escaped name makes a valid regex");
@@ -320,6 +334,18 @@ mod tests {
         }
         let js = "const creds = await msRestAzure.loginWithVmMSI({ port: 50342 });\n// loginWithMSI() old\n";
         assert_eq!(run("app.js", FileKind::Code(Lang::JavaScript), js).len(), 1);
+    }
+
+    #[test]
+    fn maven_and_gradle() {
+        let pom = "<dependency>\n  <groupId>com.microsoft.azure</groupId>\n  <artifactId>azure-client-authentication</artifactId>\n  <version>1.2.1</version>\n</dependency>\n";
+        assert_eq!(run("pom.xml", FileKind::Xml, pom).len(), 1);
+        let gradle = "implementation 'com.microsoft.azure:azure-client-authentication:1.3.0'\n";
+        assert_eq!(run("build.gradle", FileKind::Text, gradle).len(), 1);
+        let current = "implementation 'com.microsoft.azure:azure-client-authentication:1.7.14'\n";
+        assert!(run("build.gradle", FileKind::Text, current).is_empty());
+        let java = "AzureTokenCredentials c = new MSICredentials(AzureEnvironment.AZURE);\n";
+        assert_eq!(run("Auth.java", FileKind::Code(Lang::Java), java).len(), 1);
     }
 
     #[test]
