@@ -88,6 +88,19 @@ impl Arg<'_> {
             v.raw.end.max(self.flag_word.range.end)
         })
     }
+
+    /// What deleting the argument removes: it goes with the space or line continuation before
+    /// it, so the layout of the remaining arguments stays as it was.
+    pub(super) fn removal(&self, words: &[Word]) -> Range<usize> {
+        let start = self.flag_word.range.start;
+        let prev_end = words
+            .iter()
+            .filter(|w| w.range.end <= start)
+            .map(|w| w.range.end)
+            .max()
+            .unwrap_or(start);
+        prev_end..self.end()
+    }
 }
 
 /// Where a command ends: after its last argument, or after its last subcommand word when it has
@@ -354,20 +367,12 @@ fn login(text: &str, words: &[Word], start: usize, vars: &Vars, out: &mut Analys
     let identity = args
         .iter()
         .find(|a| matches!(a.flag.as_str(), "--msi" | "--identity" | "-i"));
-    // The port flag goes with the space or line continuation before it, so the layout of the
-    // remaining arguments stays as it was.
     let port_start = port_arg.flag_word.range.start;
     let port_end = port_arg.end();
-    let prev_end = words
-        .iter()
-        .filter(|w| w.range.end <= port_start)
-        .map(|w| w.range.end)
-        .max()
-        .unwrap_or(port_start);
     let mut edits = Vec::new();
     match identity {
         Some(id) => {
-            edits.push(Edit::deletion(prev_end..port_end));
+            edits.push(Edit::deletion(port_arg.removal(words)));
             if id.flag == "--msi" && !id.eq {
                 edits.push(Edit::replacement(id.flag_word.range.clone(), "--identity"));
             }

@@ -78,18 +78,9 @@ pub fn assign_identity(
         "`az {scope} assign-identity --port{}` installs the retired Managed Identity VM extension with the identity: use `az {scope} identity assign`, which installs nothing (tokens come from IMDS), and remove the extension where it is deployed",
         port_text.map_or(String::new(), |p| format!(" {p}")),
     );
-    // The port flag goes with the space or line continuation before it, so the layout of the
-    // remaining arguments stays as it was.
-    let port_start = port_arg.flag_word.range.start;
-    let prev_end = words
-        .iter()
-        .filter(|w| w.range.end <= port_start)
-        .map(|w| w.range.end)
-        .max()
-        .unwrap_or(port_start);
     let edits = vec![
         Edit::replacement(words[2].range.clone(), "identity assign"),
-        Edit::deletion(prev_end..port_arg.end()),
+        Edit::deletion(port_arg.removal(words)),
     ];
     let fix = Fix::safe(
         format!("Assign the identity with `az {scope} identity assign` (no extension)"),

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::{Analysis, Context, endpoint, lexical};
-use crate::{finding::Diagnostic, kind::FileKind};
+use crate::finding::Diagnostic;
 
 pub const RULE: &str = "IMDS035";
 
@@ -98,16 +98,10 @@ fn has_key_word(text: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
-/// Whether the kind is one whose text may hold settings (everything but logs and Markdown,
-/// whose code blocks are analyzed as their own kind).
-pub fn applies_to(kind: FileKind) -> bool {
-    !matches!(kind, FileKind::Log | FileKind::Markdown)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kind::Lang;
+    use crate::kind::{FileKind, Lang};
 
     fn run_as(text: &str, kind: FileKind, extra: &[u16]) -> Vec<String> {
         let ctx = Context {

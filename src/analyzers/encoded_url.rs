@@ -26,7 +26,8 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 static QUERY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^(?:\?|%3F|\\u003F|&#x0*3F;|&#0*63;)").expect("valid regex"));
 
-pub fn analyze(text: &str, ctx: &Context, api_version: &str, out: &mut Analysis) {
+pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
+    let api_version = ctx.api_version;
     if !has_encoding_hint(text) || endpoint::is_cloud_shell(text, ctx.path) {
         return;
     }
@@ -122,7 +123,7 @@ mod tests {
             extra_ports: &[],
         };
         let mut out = Analysis::default();
-        analyze(text, &ctx, "2018-02-01", &mut out);
+        analyze(text, &ctx, &mut out);
         out
     }
 

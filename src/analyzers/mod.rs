@@ -131,17 +131,18 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
         }
         FileKind::Log => {}
     }
-    if config_keys::applies_to(ctx.kind) {
-        encoded_url::analyze(text, ctx, ctx.api_version, &mut out);
-    }
-    if config_keys::applies_to(ctx.kind) {
+    // Shapes that any file may hold (Markdown holds them in code blocks, analyzed above as
+    // their own kind; logs hold none).
+    let any_text = !matches!(ctx.kind, FileKind::Log | FileKind::Markdown);
+    if any_text {
+        encoded_url::analyze(text, ctx, &mut out);
         libraries::analyze(text, ctx, &mut out);
     }
     if inner_command::applies_to(ctx.kind) {
         inner_command::analyze(text, ctx, &mut out);
     }
     // A URL built from the port (IMDS032) already sends the reader to the port variable.
-    if config_keys::applies_to(ctx.kind) && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {
+    if any_text && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {
         config_keys::analyze(text, ctx, &mut out);
     }
     dedup(&mut out.diagnostics);
