@@ -21,13 +21,58 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("DIDENTITY", Confirm::ManagedIdentity),
     ("2/token", Confirm::TokenPath),
     ("2/TOKEN", Confirm::TokenPath),
+    // The token path encoded (JSON `\/`, percent `%2F`, character references `&#x2F;`): the
+    // same confirmation (a loopback host before it) keeps encoded IMDS URLs out.
+    ("2\\/token", Confirm::TokenPath),
+    ("2%2Ftoken", Confirm::TokenPath),
+    ("2%2ftoken", Confirm::TokenPath),
+    ("2\\u002Ftoken", Confirm::TokenPath),
+    ("2\\u002ftoken", Confirm::TokenPath),
+    ("2&#", Confirm::TokenPath),
     (":50342", Confirm::Always),
     ("msi-port", Confirm::Always),
     ("MSI-PORT", Confirm::Always),
-    // `az login --identity-port`, the flag's other name.
+    // `az login --identity-port` (the flag's other name) and settings that carry the
+    // extension's port (`identity_port`, `identityPort`, `identity.port`).
     ("ty-port", Confirm::IdentityPort),
+    ("TY-PORT", Confirm::IdentityPort),
+    ("ty_port", Confirm::IdentityPort),
+    ("TY_PORT", Confirm::IdentityPort),
+    ("tyPort", Confirm::IdentityPort),
+    ("ty.port", Confirm::IdentityPort),
+    // `az login -u <subscription>@50342`: the port in a user name, without a `:`.
+    ("@50342", Confirm::Always),
+    // Settings that carry the extension's port (`msiPort`, `MSIPort`, `msi_port`, `MSI_PORT`,
+    // `msiport`, `msi.port`): `si` + port is in no common word.
+    ("siPort", Confirm::Always),
+    ("SIPort", Confirm::Always),
+    ("si_port", Confirm::Always),
+    ("SI_PORT", Confirm::Always),
+    ("siport", Confirm::Always),
+    ("SIPORT", Confirm::Always),
+    ("si.port", Confirm::Always),
+    // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
+    // (a command name, not a word of prose).
+    ("assign-identity", Confirm::Always),
     // Suppression comments: an unused one is reported even in a file with nothing else.
     ("imds-migrate:", Confirm::Always),
+    // IMDS041/IMDS042: manifests naming the credential libraries and the credential calls
+    // (`rules/data/libraries.toml`); rare outside projects that use them.
+    ("msrestazure", Confirm::Always),
+    ("go-autorest", Confirm::Always),
+    ("ms-rest-azure", Confirm::Always),
+    ("ms-rest-nodeauth", Confirm::Always),
+    ("azure-client-authentication", Confirm::Always),
+    ("ServicePrincipalTokenFromMSI", Confirm::Always),
+    ("GetMSIVMEndpoint", Confirm::Always),
+    ("MSIAuthentication", Confirm::Always),
+    ("MSITokenCredentials", Confirm::Always),
+    ("MSIVmTokenCredentials", Confirm::Always),
+    ("loginWithMSI", Confirm::Always),
+    ("loginWithVmMSI", Confirm::Always),
+    ("MSICredentials", Confirm::Always),
+    ("ms_rest_azure", Confirm::Always),
+    ("MSITokenProvider", Confirm::Always),
 ];
 
 /// Built once: a searcher per call costs more than the search of a short window.
@@ -49,7 +94,7 @@ enum Confirm {
     /// (`ManagedIdentity-Settings`). `ManagedIdentityCredential`, `UseManagedIdentity` and the
     /// like are the SDKs' and other products' words, never a usage.
     ManagedIdentity,
-    /// `identity-port`.
+    /// `identity` + a port word (`identity-port`, `identity_port`, `identityPort`...).
     IdentityPort,
     /// A token path whose host is `localhost`/`127.0.0.1` and that is not IMDS's or Arc's own
     /// `/metadata/identity/oauth2/token`: no analyzer reports any other.
@@ -85,7 +130,7 @@ impl Prefilter {
             match self.confirm[m.pattern().as_usize()] {
                 Confirm::Always => true,
                 Confirm::ManagedIdentity => managed_identity(bytes, start),
-                Confirm::IdentityPort => around_eq(bytes, start, 6, b"identity-port"),
+                Confirm::IdentityPort => around_eq(bytes, start, 6, b"identi"),
                 Confirm::TokenPath => token_path(bytes, start),
             }
         })
@@ -166,6 +211,17 @@ mod tests {
             "u = f\"http://LOCALHOST:{port}/OAuth2/token\"",
             "u = \"http://127.0.0.1:\" + port + \"/oauth2/token\"",
             "ARM_MSI_ENDPOINT=https://localhost:50342",
+            "az login -u 0000@50342",
+            "msrestazure==0.4.20",
+            "creds = MSIAuthentication()",
+            r#"{"u": "http:\/\/localhost:50342\/oauth2\/token"}"#,
+            "u=http%3A%2F%2Flocalhost%3A50342%2Foauth2%2Ftoken",
+            "http:&#x2F;&#x2F;127.0.0.1:50342&#x2F;oauth2&#x2F;token",
+            "<msiPort>50342</msiPort>",
+            "PORT=${MSI_PORT:-50342}",
+            "identityPort: 50343",
+            "IDENTITY_PORT=50343",
+            "az vm assign-identity -g rg -n vm --port 50342",
             "# imds-migrate: ignore",
             "publisher: 'Microsoft.ManagedIdentity'",
             "\"publisher\": \"Microsoft.ManagedIdentity\",",
@@ -193,6 +249,7 @@ mod tests {
             "useManagedIdentityExtension: true",
             "ManagedIdentityClientId = id",
             "--security-port 8443",
+            "u=http%3A%2F%2F169.254.169.254%2Fmetadata%2Fidentity%2Foauth2%2Ftoken",
         ] {
             assert!(!hit(s), "{s}");
         }

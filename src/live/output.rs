@@ -16,6 +16,8 @@ pub struct Summary {
     pub removed: usize,
     pub already_removed: usize,
     pub failed: usize,
+    /// Not done because the run was halted (signal, credential, journal).
+    pub interrupted: usize,
     pub discovery_errors: usize,
     pub requests: u64,
     pub writes: u64,
@@ -32,6 +34,7 @@ impl Summary {
             removed: count(Outcome::Removed),
             already_removed: count(Outcome::AlreadyRemoved),
             failed: count(Outcome::Failed),
+            interrupted: count(Outcome::Interrupted),
             discovery_errors: errors,
             ..Summary::default()
         }
@@ -39,12 +42,26 @@ impl Summary {
 }
 
 #[derive(Debug, Serialize)]
-struct ErrorRecord<'a> {
+pub(crate) struct ErrorRecord<'a> {
     method: &'a str,
     path: &'a str,
     status: Option<u16>,
     code: &'a str,
     message: &'a str,
+}
+
+/// What could not be examined, as JSON records.
+pub(crate) fn error_records(errors: &[ApiError]) -> Vec<ErrorRecord<'_>> {
+    errors
+        .iter()
+        .map(|e| ErrorRecord {
+            method: e.method,
+            path: &e.path,
+            status: e.status,
+            code: &e.code,
+            message: &e.message,
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -78,17 +95,7 @@ fn json(r: &Report<'_>) -> String {
         command: r.command,
         dry_run: r.dry_run,
         extensions: r.items,
-        errors: r
-            .errors
-            .iter()
-            .map(|e| ErrorRecord {
-                method: e.method,
-                path: &e.path,
-                status: e.status,
-                code: &e.code,
-                message: &e.message,
-            })
-            .collect(),
+        errors: error_records(r.errors),
         summary: &r.summary,
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
@@ -122,7 +129,7 @@ const CSV_HEADER: [&str; 19] = [
     "detail",
 ];
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     // Also defuse spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
@@ -173,7 +180,7 @@ fn csv(r: &Report<'_>) -> String {
     out
 }
 
-fn paint(s: &str, style: anstyle::Style, color: bool) -> String {
+pub(crate) fn paint(s: &str, style: anstyle::Style, color: bool) -> String {
     if color {
         format!("{style}{s}{style:#}")
     } else {
@@ -289,6 +296,9 @@ fn table(r: &Report<'_>, color: bool) -> String {
             "; {} removed, {} already removed, {} failed",
             s.removed, s.already_removed, s.failed
         ));
+        if s.interrupted > 0 {
+            summary.push_str(&format!("; {} not done (interrupted)", s.interrupted));
+        }
     }
     if s.discovery_errors > 0 {
         summary.push_str(&format!(

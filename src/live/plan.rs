@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::check::verdict::GuestCheck;
+
 /// The extension's publisher.
 pub const PUBLISHER: &str = "Microsoft.ManagedIdentity";
 /// The extension's two types.
@@ -72,6 +74,8 @@ pub enum Outcome {
     AlreadyRemoved,
     Failed,
     Skipped,
+    /// Not done: the run was halted before it started (or before its write could be sent).
+    Interrupted,
 }
 
 impl Outcome {
@@ -82,6 +86,7 @@ impl Outcome {
             Outcome::AlreadyRemoved => "already-removed",
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -122,6 +127,15 @@ pub struct Item {
     pub outcome: Option<Outcome>,
     /// What happened, in words.
     pub detail: Option<String>,
+    /// The extension as read from ARM, for the journal (sanitised: no `protectedSettings`).
+    #[serde(skip)]
+    pub resource: Value,
+    /// The extension's `settings.port` as ARM has it (validated by the guest check before use).
+    #[serde(skip)]
+    pub port_setting: Option<Value>,
+    /// `remove --check-guest`: the machine's (or scale set's) verdict and evidence.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<GuestCheck>,
 }
 
 /// The segments of an ARM id: subscription, resource group, last name.
@@ -205,12 +219,15 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
             Kind::Vm => None,
         },
         scale_set_id: str_at(pprops, &["virtualMachineScaleSet", "id"]).map(ToOwned::to_owned),
-        resource_id,
+        resource_id: resource_id.clone(),
         action: Action::Delete,
         reason: None,
         needs_action: false,
         outcome: None,
         detail: None,
+        resource: super::journal::extension_record(parent, &resource_id, ext),
+        port_setting: props.get("settings").and_then(|s| s.get("port")).cloned(),
+        guest: None,
     };
     decide(&mut it);
     it

@@ -76,6 +76,19 @@ pub struct Config {
     pub foreign_poll_url: Option<String>,
     /// AAD: the accepted client secret.
     pub client_secret: String,
+    /// How long a Run Command takes on the machine (the operation stays InProgress until then).
+    pub run_command_latency: Duration,
+    /// AAD: `expires_in` of the tokens it issues.
+    pub token_lifetime: u64,
+    /// AAD, workload identity: the federated tokens accepted as `client_assertion`.
+    pub federated_tokens: Vec<String>,
+    /// AAD, certificate sign-in: the certificate's public key (PKCS#1 `RSAPublicKey` DER) and
+    /// its `x5t`; assertions must be RS256 JWTs signed with it, for `certificate_client_id`.
+    pub certificate_public_key: Option<Vec<u8>>,
+    pub certificate_x5t: String,
+    pub certificate_client_id: String,
+    /// App Service managed identity: the `X-IDENTITY-HEADER` value `/msi/token` accepts.
+    pub identity_header: String,
 }
 
 impl Default for Config {
@@ -94,6 +107,13 @@ impl Default for Config {
             foreign_next_link: None,
             foreign_poll_url: None,
             client_secret: "sp-secret-SENTINEL-77aa".to_owned(),
+            run_command_latency: Duration::ZERO,
+            token_lifetime: 3599,
+            federated_tokens: Vec::new(),
+            certificate_public_key: None,
+            certificate_x5t: String::new(),
+            certificate_client_id: String::new(),
+            identity_header: "identity-header-SENTINEL-5b2c".to_owned(),
         }
     }
 }
@@ -104,6 +124,9 @@ pub struct Ext {
     pub publisher: String,
     pub ty: String,
     pub state: String,
+    pub settings: Value,
+    /// Returned by GET like a careless server would (ARM does not): must never be journaled.
+    pub protected_settings: Option<Value>,
 }
 
 pub fn ext(name: &str, publisher: &str, ty: &str) -> Ext {
@@ -112,6 +135,8 @@ pub fn ext(name: &str, publisher: &str, ty: &str) -> Ext {
         publisher: publisher.to_owned(),
         ty: ty.to_owned(),
         state: "Succeeded".to_owned(),
+        settings: json!({"port": 50342}),
+        protected_settings: None,
     }
 }
 
@@ -190,6 +215,44 @@ struct State {
     buckets: HashMap<&'static str, (f64, Instant)>,
     next_op: u64,
     polls_before_done: Option<u32>,
+    /// Run Command: what each machine (lower-case VM or instance id) answers, the default, the
+    /// operations, and the machines running one now.
+    guests: HashMap<String, Guest>,
+    default_guest: Option<Guest>,
+    run_ops: HashMap<String, RunOp>,
+    running: HashMap<String, String>,
+    run_command_conflicts: u64,
+    /// Statuses the token endpoints answer before they issue a token.
+    token_failures: VecDeque<u16>,
+    /// A client's journal file: at each DELETE, whether it already names the target.
+    journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
+    /// The bearer token stops being accepted after this many more ARM requests (it expired).
+    token_uses_left: Option<u64>,
+}
+
+/// How a machine answers Run Command.
+#[derive(Clone, Debug)]
+pub enum Guest {
+    /// The script's streams, wrapped as Azure does for the command's OS (Linux: one
+    /// `ProvisioningState/succeeded` status with `[stdout]`/`[stderr]` in its message; Windows:
+    /// `ComponentStatus/StdOut|StdErr/succeeded`), each cut to its last 4 KB.
+    Output { stdout: String, stderr: String },
+    /// The VM agent does not answer: the operation fails.
+    AgentNotReady,
+    /// The script never finishes: the operation stays InProgress.
+    Hang,
+    /// The machine is stopped: 409 at once.
+    NotRunning,
+}
+
+#[derive(Clone, Debug)]
+struct RunOp {
+    machine: String,
+    ready_at: Instant,
+    polls_left: u32,
+    guest: Guest,
+    windows: bool,
+    done: bool,
 }
 
 pub struct Emulator {
@@ -425,6 +488,31 @@ impl Emulator {
         });
     }
 
+    /// From now on, each DELETE checks whether the journal at `path` already records it.
+    pub fn watch_journal(&self, path: &std::path::Path) {
+        self.with(|s| s.journal_probe = Some((path.to_owned(), Vec::new())));
+    }
+
+    /// (DELETE path, whether the journal named it when the request arrived).
+    pub fn journal_seen(&self) -> Vec<(String, bool)> {
+        self.with(|s| {
+            s.journal_probe
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The bearer token is accepted for `n` more ARM requests, then answered 401 (it expired).
+    pub fn expire_token_after(&self, n: u64) {
+        self.with(|s| s.token_uses_left = Some(n));
+    }
+
+    /// The next token requests (AAD, IMDS, `/msi/token`) get these statuses.
+    pub fn fail_token_requests(&self, statuses: &[u16]) {
+        self.with(|s| s.token_failures.extend(statuses));
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.with(|s| s.log.clone())
     }
@@ -450,6 +538,51 @@ impl Emulator {
 
     pub fn throttled(&self) -> usize {
         self.log().iter().filter(|l| l.status == 429).count()
+    }
+
+    /// What `machine` (a VM id or `{vmss id}/virtualMachines/{instance}`) answers Run Command.
+    pub fn set_guest(&self, machine: &str, guest: Guest) {
+        self.with(|s| s.guests.insert(lower(machine), guest));
+    }
+
+    /// What machines without their own answer say.
+    pub fn set_default_guest(&self, guest: Guest) {
+        self.with(|s| s.default_guest = Some(guest));
+    }
+
+    pub fn set_ext_port(&self, id: &str, name: &str, port: &Value) {
+        self.with(|s| {
+            let key = lower(id);
+            let exts = if let Some(v) = s.vms.get_mut(&key) {
+                &mut v.exts
+            } else if let Some(v) = s.vmss.get_mut(&key) {
+                &mut v.exts
+            } else {
+                return;
+            };
+            for e in exts.iter_mut().filter(|e| e.name == name) {
+                e.settings["port"] = port.clone();
+            }
+        });
+    }
+
+    /// POSTed Run Command bodies, with the machine they went to.
+    pub fn run_commands(&self) -> Vec<(String, Value)> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.method == "POST" && lower(&l.path).ends_with("/runcommand"))
+            .map(|l| {
+                (
+                    l.path.trim_end_matches("/runCommand").to_owned(),
+                    serde_json::from_str(&l.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    }
+
+    /// How many Run Commands were refused because one was already running on the machine.
+    pub fn run_command_conflicts(&self) -> u64 {
+        self.with(|s| s.run_command_conflicts)
     }
 
     pub fn clear_log(&self) {
@@ -658,9 +791,21 @@ fn reason(status: u16) -> &'static str {
 
 fn handle(shared: &Shared, req: &Request) -> Reply {
     let auth = req.header("authorization");
-    let authorized = auth == Some(&format!("Bearer {}", shared.config.token));
+    let mut authorized = auth == Some(&format!("Bearer {}", shared.config.token));
     let mut st = shared.state.lock().unwrap();
-    let r = route(shared, &mut st, req, authorized);
+    if authorized && let Some(left) = &mut st.token_uses_left {
+        authorized = *left > 0;
+        *left = left.saturating_sub(1);
+    }
+    let mut r = route(shared, &mut st, req, authorized);
+    let n = st.log.len();
+    r.headers
+        .push(("x-ms-request-id".into(), format!("req-{n:08}")));
+    r.headers.push((
+        "x-ms-correlation-request-id".into(),
+        req.header("x-ms-correlation-request-id")
+            .map_or_else(|| format!("corr-{n:08}"), ToOwned::to_owned),
+    ));
     st.log.push(Logged {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -696,14 +841,28 @@ fn take_bucket(
 fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Reply {
     let path = lower(&req.path);
     // Token endpoints (no bearer).
+    let token_endpoint = (req.method == "POST" && path.ends_with("/oauth2/v2.0/token"))
+        || (req.method == "GET"
+            && (path == "/metadata/identity/oauth2/token" || path == "/msi/token"));
+    if token_endpoint && let Some(status) = st.token_failures.pop_front() {
+        let mut r = error(status, "TemporarilyUnavailable", "try again");
+        r.headers.push(("Retry-After".into(), "0".into()));
+        return r;
+    }
     if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         let form: HashMap<String, String> = req
             .body
             .split('&')
             .filter_map(|kv| kv.split_once('=').map(|(k, v)| (decode(k), decode(v))))
             .collect();
+        let assertion_ok = form.get("client_assertion_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            && form.get("client_assertion").is_some_and(|a| {
+                shared.config.federated_tokens.contains(a)
+                    || certificate_assertion_ok(shared, &req.path, &form, a)
+            });
         if form.get("grant_type").map(String::as_str) != Some("client_credentials")
-            || form.get("client_secret") != Some(&shared.config.client_secret)
+            || !(assertion_ok || form.get("client_secret") == Some(&shared.config.client_secret))
         {
             return reply(
                 401,
@@ -712,7 +871,26 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
         }
         return reply(
             200,
-            &json!({"token_type": "Bearer", "expires_in": 3599, "access_token": shared.config.token}),
+            &json!({"token_type": "Bearer", "expires_in": shared.config.token_lifetime, "access_token": shared.config.token}),
+        );
+    }
+    if req.method == "GET" && path == "/msi/token" {
+        if req.header("x-identity-header") != Some(shared.config.identity_header.as_str())
+            || req.param("api-version").as_deref() != Some("2019-08-01")
+        {
+            return reply(
+                400,
+                &json!({"error": "invalid_request", "error_description": "bad X-IDENTITY-HEADER or api-version"}),
+            );
+        }
+        let expires_on = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        return reply(
+            200,
+            &json!({"access_token": shared.config.token, "expires_on": expires_on.to_string(), "resource": req.param("resource"), "token_type": "Bearer"}),
         );
     }
     if req.method == "GET" && path == "/metadata/identity/oauth2/token" {
@@ -795,6 +973,15 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             return r;
         }
     };
+    if req.method == "DELETE"
+        && let Some((file, seen)) = &mut st.journal_probe
+    {
+        let journal = std::fs::read_to_string(file).unwrap_or_default();
+        seen.push((
+            req.path.clone(),
+            journal.contains(&format!("\"target\":\"{}\"", req.path)),
+        ));
+    }
     let mut r = dispatch(shared, st, req, &path);
     if let Some(rem) = remaining {
         r.headers.push((header.to_owned(), rem.to_string()));
@@ -803,7 +990,7 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
 }
 
 fn ext_json(parent: &str, e: &Ext, vmss: bool) -> Value {
-    json!({
+    let mut v = json!({
         "id": format!("{parent}/extensions/{}", e.name),
         "name": e.name,
         "type": if vmss { "Microsoft.Compute/virtualMachineScaleSets/extensions" } else { "Microsoft.Compute/virtualMachines/extensions" },
@@ -813,10 +1000,67 @@ fn ext_json(parent: &str, e: &Ext, vmss: bool) -> Value {
             "type": e.ty,
             "typeHandlerVersion": "1.0",
             "autoUpgradeMinorVersion": true,
-            "settings": {"port": 50342},
+            "settings": e.settings,
             "provisioningState": e.state,
         }
-    })
+    });
+    if let Some(p) = &e.protected_settings {
+        v["properties"]["protectedSettings"] = p.clone();
+    }
+    v
+}
+
+fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
+}
+
+/// A certificate client assertion as Microsoft's identity platform checks it: RS256 over
+/// `header.claims` with the registered certificate's key, `x5t` naming that certificate,
+/// `aud` = this token endpoint, `iss` = `sub` = the client id, `nbf` <= now < `exp`, a `jti`.
+fn certificate_assertion_ok(
+    shared: &Shared,
+    path: &str,
+    form: &HashMap<String, String>,
+    jwt: &str,
+) -> bool {
+    let Some(key) = &shared.config.certificate_public_key else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, c, sig] = parts[..] else { return false };
+    let (Some(hb), Some(cb), Some(sig)) = (b64url_decode(h), b64url_decode(c), b64url_decode(sig))
+    else {
+        return false;
+    };
+    let (Ok(header), Ok(claims)) = (
+        serde_json::from_slice::<Value>(&hb),
+        serde_json::from_slice::<Value>(&cb),
+    ) else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let client = &shared.config.certificate_client_id;
+    let aud = format!("{}{path}", shared.base);
+    let signed =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key)
+            .verify(format!("{h}.{c}").as_bytes(), &sig)
+            .is_ok();
+    signed
+        && header["alg"] == "RS256"
+        && header["x5t"] == shared.config.certificate_x5t.as_str()
+        && claims["aud"] == aud.as_str()
+        && claims["iss"] == client.as_str()
+        && claims["sub"] == client.as_str()
+        && form.get("client_id") == Some(client)
+        && claims["jti"].as_str().is_some_and(|j| !j.is_empty())
+        && claims["nbf"].as_u64().is_some_and(|t| t <= now + 60)
+        && claims["exp"].as_u64().is_some_and(|t| t > now)
 }
 
 fn vm_json(vm: &Vm, instance_view: bool) -> Value {
@@ -980,6 +1224,9 @@ fn dispatch(shared: &Shared, st: &mut State, req: &Request, path: &str) -> Reply
     let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
     let lsegs: Vec<String> = segs.iter().map(|s| lower(s)).collect();
     let m = req.method.as_str();
+    if let Some(r) = run_command_route(shared, st, req, &lsegs) {
+        return r;
+    }
     // Subscriptions.
     if m == "GET" && path == "/subscriptions" {
         let subs: Vec<Value> = st
@@ -1291,4 +1538,195 @@ fn graph(shared: &Shared, st: &State, req: &Request) -> Reply {
         out["$skipToken"] = json!(format!("tok-{end}"));
     }
     reply(200, &out)
+}
+
+/// The last `max` bytes of `s` (at a character boundary): what the Run Command handlers keep.
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// The `RunCommandResult` a finished Run Command returns.
+fn run_result(guest: &Guest, windows: bool) -> Value {
+    let (out, err) = match guest {
+        Guest::Output { stdout, stderr } => (tail(stdout, 4096), tail(stderr, 4096)),
+        _ => ("", ""),
+    };
+    if windows {
+        json!({"value": [
+            {"code": "ComponentStatus/StdOut/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": out},
+            {"code": "ComponentStatus/StdErr/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": err},
+        ]})
+    } else {
+        json!({"value": [
+            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded",
+             "message": format!("Enable succeeded: \n[stdout]\n{out}\n[stderr]\n{err}")},
+        ]})
+    }
+}
+
+/// `POST .../virtualMachines/{vm}/runCommand`, `POST .../virtualMachineScaleSets/{ss}/
+/// virtualmachines/{i}/runCommand` (202 + Azure-AsyncOperation + Location, like
+/// Microsoft.Compute; one at a time per machine, 409 otherwise), and polling its operation.
+fn run_command_route(
+    shared: &Shared,
+    st: &mut State,
+    req: &Request,
+    lsegs: &[String],
+) -> Option<Reply> {
+    let m = req.method.as_str();
+    if m == "GET"
+        && lsegs.iter().any(|s| s == "operations")
+        && let Some(id) = lsegs.last().filter(|id| id.starts_with("rc-"))
+    {
+        let monitor = req.param("monitor").is_some();
+        let Some(op) = st.run_ops.get_mut(id.as_str()) else {
+            return Some(error(404, "NotFound", "operation not found"));
+        };
+        let hang = matches!(op.guest, Guest::Hang);
+        if !op.done && (hang || op.polls_left > 0 || Instant::now() < op.ready_at) {
+            op.polls_left = op.polls_left.saturating_sub(1);
+            let mut r = if monitor {
+                reply(202, &Value::Null)
+            } else {
+                reply(200, &json!({"name": id, "status": "InProgress"}))
+            };
+            r.headers.push((
+                "Retry-After".into(),
+                shared.config.poll_retry_after.to_string(),
+            ));
+            if monitor {
+                r.headers.push((
+                    "Location".into(),
+                    format!("{}{}?{}", shared.base, req.path, req.query),
+                ));
+            }
+            return Some(r);
+        }
+        op.done = true;
+        let op = op.clone();
+        if st.running.get(&op.machine).map(String::as_str) == Some(id.as_str()) {
+            st.running.remove(&op.machine);
+        }
+        if matches!(op.guest, Guest::AgentNotReady) {
+            let e = json!({"code": "VMAgentStatusCommunicationError", "message": "VM has not reported status for VM agent or extensions. Verify that the OS is up and healthy, the VM has a running VM agent, and that it can establish outbound connections to Azure storage."});
+            return Some(if monitor {
+                reply(409, &json!({"error": e}))
+            } else {
+                reply(200, &json!({"name": id, "status": "Failed", "error": e}))
+            });
+        }
+        let result = run_result(&op.guest, op.windows);
+        return Some(if monitor {
+            reply(200, &result)
+        } else {
+            reply(
+                200,
+                &json!({"name": id, "status": "Succeeded", "properties": {"output": result}}),
+            )
+        });
+    }
+    if m != "POST" || lsegs.last().map(String::as_str) != Some("runcommand") {
+        return None;
+    }
+    let n = lsegs.len();
+    let (machine, running) = if n >= 10
+        && lsegs[n - 5] == "virtualmachinescalesets"
+        && lsegs[n - 3] == "virtualmachines"
+    {
+        let vmss = format!("/{}", lsegs[..n - 3].join("/"));
+        let key = format!("{vmss}/virtualmachines/{}", lsegs[n - 2]);
+        let exists = st
+            .vmss
+            .get(&vmss)
+            .is_some_and(|v| v.instances.iter().any(|i| lower(&i.id) == lsegs[n - 2]));
+        if !exists {
+            return Some(error(404, "NotFound", "The instance was not found."));
+        }
+        (key, true)
+    } else if n >= 8 && lsegs[n - 3] == "virtualmachines" {
+        let key = format!("/{}", lsegs[..n - 1].join("/"));
+        let Some(vm) = st.vms.get(&key) else {
+            return Some(error(404, "ResourceNotFound", "The VM was not found."));
+        };
+        (key, vm.power == "running")
+    } else {
+        return None;
+    };
+    let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+    let command = body["commandId"].as_str().unwrap_or_default().to_owned();
+    if !matches!(command.as_str(), "RunShellScript" | "RunPowerShellScript")
+        || !body["script"].is_array()
+    {
+        return Some(error(
+            400,
+            "InvalidParameter",
+            "commandId and script are required",
+        ));
+    }
+    let guest = st
+        .guests
+        .get(&machine)
+        .or(st.default_guest.as_ref())
+        .cloned()
+        .unwrap_or(Guest::Output {
+            stdout: String::new(),
+            stderr: String::new(),
+        });
+    if !running || matches!(guest, Guest::NotRunning) {
+        return Some(error(
+            409,
+            "OperationNotAllowed",
+            "Operation 'runCommand' is not allowed since the VM is deallocated or marked to be deallocated.",
+        ));
+    }
+    if st.running.contains_key(&machine) {
+        st.run_command_conflicts += 1;
+        return Some(error(
+            409,
+            "Conflict",
+            "Run command extension execution is in progress. Please wait for completion before invoking a run command.",
+        ));
+    }
+    st.next_op += 1;
+    let id = format!("rc-{}", st.next_op);
+    st.running.insert(machine.clone(), id.clone());
+    st.run_ops.insert(
+        id.clone(),
+        RunOp {
+            machine,
+            ready_at: Instant::now() + shared.config.run_command_latency,
+            polls_left: st
+                .polls_before_done
+                .unwrap_or(shared.config.polls_before_done),
+            guest,
+            windows: command == "RunPowerShellScript",
+            done: false,
+        },
+    );
+    let sub = lsegs.get(1).cloned().unwrap_or_default();
+    let op = format!(
+        "{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}",
+        shared.base
+    );
+    let mut r = reply(202, &Value::Null);
+    r.headers.push((
+        "Retry-After".into(),
+        shared.config.poll_retry_after.to_string(),
+    ));
+    r.headers.push((
+        "Azure-AsyncOperation".into(),
+        format!("{op}?api-version=2024-11-01"),
+    ));
+    r.headers.push((
+        "Location".into(),
+        format!("{op}?monitor=true&api-version=2024-11-01"),
+    ));
+    Some(r)
 }
