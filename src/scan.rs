@@ -228,7 +228,11 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .map(|p| p.finding)
         .collect();
     // A generic template deployed with a parameter file that names the extension.
-    for (f, port, record) in crate::crossfile::parameter_file_findings(opts, &findings) {
+    let supplied = [
+        crate::crossfile::parameter_file_findings(opts, &findings),
+        crate::crossfile::tfvars_findings(opts, &findings),
+    ];
+    for (f, port, record) in supplied.into_iter().flatten() {
         if port.is_none_or(|p| shared.ports.contains(&p)) {
             shared
                 .files

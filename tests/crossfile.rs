@@ -63,3 +63,52 @@ fn parameter_files_of_other_templates_are_not_matched() {
     ]);
     assert!(found.iter().all(|f| f.1 == "IMDS004"), "{found:?}");
 }
+
+const MODULE: &str = r#"variable "pub" {}
+variable "ty" {
+  default = "CustomScript"
+}
+resource "azurerm_virtual_machine_extension" "agent" {
+  name      = "agent"
+  publisher = var.pub
+  type      = var.ty
+}
+"#;
+
+const MI_TFVARS: &str =
+    "pub = \"Microsoft.ManagedIdentity\"\nty = \"ManagedIdentityExtensionForLinux\"\n";
+
+fn module_findings(files: &[(&str, &str)]) -> Vec<(String, usize)> {
+    rules_by_file(files)
+        .into_iter()
+        .filter(|f| f.0 == "tf/main.tf")
+        .map(|f| (f.1, f.2))
+        .collect()
+}
+
+#[test]
+fn tfvars_beside_a_generic_module() {
+    let one = vec![("IMDS006".to_owned(), 5)];
+    // Two environments, one resource: one finding.
+    let files = [
+        ("tf/main.tf", MODULE),
+        ("tf/prod.tfvars", MI_TFVARS),
+        ("tf/dev.auto.tfvars", MI_TFVARS),
+    ];
+    assert_eq!(module_findings(&files), one);
+}
+
+#[test]
+fn tfvars_of_other_directories_variables_or_halves_are_not_matched() {
+    let found = module_findings(&[
+        ("tf/main.tf", MODULE),
+        ("other/prod.tfvars", MI_TFVARS),
+        (
+            "tf/prod.tfvars",
+            "publisher = \"Microsoft.ManagedIdentity\"\ntype = \"ManagedIdentityExtensionForLinux\"\n",
+        ),
+        // The publisher alone: `ty` keeps its default, another extension.
+        ("tf/dev.tfvars", "pub = \"Microsoft.ManagedIdentity\"\n"),
+    ]);
+    assert!(found.is_empty(), "{found:?}");
+}

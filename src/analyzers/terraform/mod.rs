@@ -11,6 +11,7 @@
 
 pub(crate) mod graph;
 mod hcl;
+pub(crate) mod supplied;
 pub(crate) mod syntax;
 
 use std::{collections::HashMap, ops::Range, sync::LazyLock};

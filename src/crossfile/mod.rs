@@ -1,8 +1,12 @@
-//! Findings that need two files: a generic ARM template and the parameter file beside it that
-//! sets its extension's publisher and type (IMDS005). Runs once after the walk, on the few
-//! parameter files that named the extension (IMDS004), reading each one's own template.
+//! Findings that need two files: a generic template or module and the file that sets its
+//! extension's publisher and type (ARM parameter files, IMDS005 here; `.tfvars`, IMDS006 in
+//! `terraform`). Runs once after the walk, on the few value files that named the extension.
+
+mod terraform;
 
 use std::{collections::BTreeSet, fs, path::Path};
+
+pub(crate) use terraform::tfvars_findings;
 
 use crate::{
     analyzers::{self, Context, arm::supplied},
