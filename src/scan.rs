@@ -231,6 +231,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     let supplied = [
         crate::crossfile::parameter_file_findings(opts, &findings),
         crate::crossfile::tfvars_findings(opts, &findings),
+        crate::crossfile::module_findings(opts, &findings),
     ];
     for (f, port, record) in supplied.into_iter().flatten() {
         if port.is_none_or(|p| shared.ports.contains(&p)) {

@@ -112,3 +112,62 @@ fn tfvars_of_other_directories_variables_or_halves_are_not_matched() {
     ]);
     assert!(found.is_empty(), "{found:?}");
 }
+
+const BICEP_MODULE: &str = "param publisher string\nparam type string = 'CustomScript'\n\nresource ext 'Microsoft.Compute/virtualMachines/extensions@2023-03-01' = {\n  name: 'vm/agent'\n  properties: {\n    publisher: publisher\n    type: type\n  }\n}\n";
+
+fn bicep_caller(path: &str, ty: &str) -> String {
+    format!(
+        "module ext '{path}' = {{\n  name: 'ext'\n  params: {{\n    publisher: 'Microsoft.ManagedIdentity'\n    type: '{ty}'\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn bicep_module_calls_are_reported_at_the_call_site() {
+    let caller = bicep_caller("../modules/ext.bicep", "ManagedIdentityExtensionForWindows");
+    let found = rules_by_file(&[
+        ("infra/main.bicep", &caller),
+        ("modules/ext.bicep", BICEP_MODULE),
+    ]);
+    let imds007: Vec<_> = found.iter().filter(|f| f.1 == "IMDS007").collect();
+    assert_eq!(imds007.len(), 1, "{found:?}");
+    assert_eq!(
+        (imds007[0].0.as_str(), imds007[0].2),
+        ("infra/main.bicep", 1)
+    );
+}
+
+#[test]
+fn bicep_modules_outside_the_root_or_through_links_are_not_read() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("ext.bicep"), BICEP_MODULE).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    fs::create_dir_all(&root).unwrap();
+    let up = format!(
+        "../../{}/ext.bicep",
+        outside.path().file_name().unwrap().to_string_lossy()
+    );
+    fs::write(
+        root.join("a.bicep"),
+        bicep_caller(&up, "ManagedIdentityExtensionForLinux"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        fs::write(
+            root.join("b.bicep"),
+            bicep_caller("./link/ext.bicep", "ManagedIdentityExtensionForLinux"),
+        )
+        .unwrap();
+    }
+    let result = scan::scan(&ScanOptions {
+        roots: vec![root],
+        ..ScanOptions::default()
+    });
+    assert!(
+        result.findings.iter().all(|f| f.rule_id != "IMDS007"),
+        "{:?}",
+        result.findings
+    );
+}

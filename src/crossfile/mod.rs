@@ -1,11 +1,14 @@
 //! Findings that need two files: a generic template or module and the file that sets its
 //! extension's publisher and type (ARM parameter files, IMDS005 here; `.tfvars`, IMDS006 in
-//! `terraform`). Runs once after the walk, on the few value files that named the extension.
+//! `terraform`; Bicep module calls, IMDS007 in `bicep`). Runs once after the walk, on the few
+//! files that named the extension.
 
+mod bicep;
 mod terraform;
 
 use std::{collections::BTreeSet, fs, path::Path};
 
+pub(crate) use bicep::module_findings;
 pub(crate) use terraform::tfvars_findings;
 
 use crate::{
