@@ -11,7 +11,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -40,6 +40,9 @@ pub enum ApiErrorKind {
     Malformed,
     /// A long-running operation did not end in time.
     Timeout,
+    /// ARM's host does not resolve or refuses connections, and never answered in this run:
+    /// ends the run (exit 2) at once instead of retrying for minutes.
+    Unreachable,
 }
 
 /// What went wrong with one request: method, path (never a token, never a query), status, ARM code.
@@ -313,6 +316,9 @@ pub struct Client {
     base: String,
     token: Arc<TokenSource>,
     pacer: Pacer,
+    /// Whether ARM ever answered: until it has, a host that does not resolve or refuses
+    /// connections is a wrong endpoint (or no network), not a hiccup worth retrying.
+    reached: AtomicBool,
     pub config: ClientConfig,
     pub stats: Stats,
 }
@@ -328,6 +334,7 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token,
             pacer: Pacer::default(),
+            reached: AtomicBool::new(false),
             config,
             stats: Stats::default(),
         })
@@ -435,6 +442,7 @@ impl Client {
             attempt += 1;
             match result {
                 Ok(resp) => {
+                    self.reached.store(true, Ordering::Relaxed);
                     if self.config.verbose {
                         eprintln!(
                             "imds-migrate: {} {} -> {} ({} ms)",
@@ -466,6 +474,10 @@ impl Client {
                         self.stats.retried.fetch_add(1, Ordering::Relaxed);
                         let d = resp
                             .retry_after()
+                            .or_else(|| {
+                                // Resource Graph throttles per user and says when the window resets.
+                                (resp.status == 429).then(|| resp.quota_resets_after()).flatten()
+                            })
                             .unwrap_or_else(|| self.config.backoff(attempt - 1));
                         let d = self.config.scaled(d);
                         if resp.status == 429 {
@@ -481,9 +493,17 @@ impl Client {
                     }
                     return Ok(resp);
                 }
-                Err(msg) => {
+                Err((msg, unreachable)) => {
                     if self.config.verbose {
                         eprintln!("imds-migrate: {} {} -> {msg}", method.as_str(), path);
+                    }
+                    if unreachable && !self.reached.load(Ordering::Relaxed) {
+                        return Err(ApiError::new(
+                            ApiErrorKind::Unreachable,
+                            method.as_str(),
+                            &url,
+                            format!("cannot reach ARM at {}: {msg}", self.origin),
+                        ));
                     }
                     if attempt < self.config.max_attempts {
                         self.stats.retried.fetch_add(1, Ordering::Relaxed);
@@ -507,7 +527,7 @@ impl Client {
         url: &str,
         token: &str,
         body: Option<&Value>,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, (String, bool)> {
         let auth = format!("Bearer {token}");
         let result = match method {
             Method::Get => self.agent.get(url).header("Authorization", &auth).call(),
@@ -521,6 +541,13 @@ impl Client {
             }
         };
         drop(auth);
+        let unreachable = matches!(
+            &result,
+            Err(ureq::Error::HostNotFound | ureq::Error::ConnectionFailed)
+        ) || matches!(&result, Err(ureq::Error::Io(e)) if matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+        ));
         // Should a server echo the token (in a body, a header or an error), it goes no further.
         let scrub = |s: &mut String| {
             if !token.is_empty() && s.contains(token) {
@@ -537,7 +564,7 @@ impl Client {
             }
             Err(mut e) => {
                 scrub(&mut e);
-                Err(e)
+                Err((e, unreachable))
             }
         }
     }

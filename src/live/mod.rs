@@ -8,8 +8,11 @@ pub mod client;
 pub mod discover;
 pub mod execute;
 pub mod http;
+pub mod instances;
 pub mod output;
 pub mod plan;
+pub mod progress;
+pub mod upgrade;
 
 use std::{
     io::{self, IsTerminal, Write},
@@ -76,19 +79,29 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         ..ClientConfig::default()
     };
     let client = Client::new(arm, token, config).map_err(Error::new)?;
+    let progress = progress::Progress::new(io::stderr().is_terminal());
     let discoverer = Discoverer {
         client: &client,
         api_version: &common.api_version,
         workers: common.concurrency as usize,
-        leftovers: remove.is_some_and(|r| r.upgrade_instances),
+        progress: &progress,
     };
-    let mut discovery = discover_all(&discoverer, common)?;
+    let discovery = discover_all(&discoverer, common);
+    progress.finish();
+    let mut discovery = discovery?;
     if let Some(e) = discovery
         .errors
         .iter()
         .find(|e| e.kind == ApiErrorKind::Auth)
     {
         return Err(Error::new(format!("authentication failed: {e}")));
+    }
+    if let Some(e) = discovery
+        .errors
+        .iter()
+        .find(|e| e.kind == ApiErrorKind::Unreachable)
+    {
+        return Err(Error::new(e.message.clone()));
     }
     for e in &discovery.errors {
         eprintln!("imds-migrate: error: {e}");
@@ -111,10 +124,11 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                     .scaled(Duration::from_secs(r.operation_timeout)),
                 upgrade_instances: r.upgrade_instances,
                 workers: common.concurrency as usize,
+                batch_percent: r.upgrade_batch_percent,
             };
             run_with_progress(&client, &mut items, &opts);
         } else {
-            execute::plan_only(&mut items, r.upgrade_instances);
+            execute::plan_only(&mut items, r.upgrade_instances, r.upgrade_batch_percent);
         }
     }
     let mut summary = output::Summary::of(&items, discovery.errors.len());
@@ -173,6 +187,8 @@ fn discover_all(d: &Discoverer<'_>, common: &LiveCommon) -> Result<discover::Dis
         let subs = d.subscriptions().map_err(|e| {
             if e.kind == ApiErrorKind::Auth {
                 Error::new(format!("authentication failed: {e}"))
+            } else if e.kind == ApiErrorKind::Unreachable {
+                Error::new(e.message.clone())
             } else {
                 Error::new(format!("cannot list subscriptions: {e}"))
             }

@@ -33,6 +33,8 @@ pub enum Kind {
     Vm,
     /// A scale set's model.
     Vmss,
+    /// An instance of a Uniform scale set (`virtualMachineScaleSets/{vmss}/virtualMachines/{id}`).
+    Instance,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
         match self {
             Kind::Vm => "vm",
             Kind::Vmss => "vmss",
+            Kind::Instance => "instance",
         }
     }
 }
@@ -48,7 +51,8 @@ impl Kind {
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Delete,
-    /// Already gone from a Manual scale set's model, but instances still run it: upgrade them.
+    /// A Manual scale set's instance that runs the extension only because it is not on the
+    /// scale set's (clean) model: `manualupgrade` it.
     Upgrade,
     Skip,
 }
@@ -202,7 +206,7 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
                     .unwrap_or("Uniform")
                     .to_owned(),
             ),
-            Kind::Vm => None,
+            Kind::Vm | Kind::Instance => None,
         },
         scale_set_id: str_at(pprops, &["virtualMachineScaleSet", "id"]).map(ToOwned::to_owned),
         resource_id,
@@ -213,6 +217,21 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
         detail: None,
     };
     decide(&mut it);
+    it
+}
+
+/// Builds the item for extension `ext` run by instance `inst` of the Uniform scale set `vmss`.
+pub fn instance_item(vmss: &Value, inst: &Value, ext: &Value, power: Option<String>) -> Item {
+    let mut it = item(Kind::Instance, inst, ext, power);
+    let vprops = vmss.get("properties").unwrap_or(&Value::Null);
+    it.upgrade_mode = str_at(vprops, &["upgradePolicy", "mode"]).map(ToOwned::to_owned);
+    it.orchestration_mode = Some(
+        str_at(vprops, &["orchestrationMode"])
+            .unwrap_or("Uniform")
+            .to_owned(),
+    );
+    it.identity_type = str_at(vmss, &["identity", "type"]).map(ToOwned::to_owned);
+    it.scale_set_id = vmss.get("id").and_then(Value::as_str).map(ToOwned::to_owned);
     it
 }
 
