@@ -469,12 +469,16 @@ fn manual_scale_set_instances_are_upgraded_on_request() {
         .into_iter()
         .filter(|w| w.method == "POST")
         .collect();
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert!(posts[0].path.ends_with("/manual1/manualupgrade"));
-    let body: Value = serde_json::from_str(&posts[0].body).unwrap();
-    assert_eq!(body["instanceIds"], serde_json::json!(["0", "1", "2"]));
+    // Batches of 20% of three instances: one instance at a time.
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    for (n, post) in posts.iter().enumerate() {
+        assert!(post.path.ends_with("/manual1/manualupgrade"));
+        let body: Value = serde_json::from_str(&post.body).unwrap();
+        assert_eq!(body["instanceIds"], serde_json::json!([n.to_string()]));
+    }
     assert!(emu.extensions(&auto).is_empty());
-    assert!(run.stdout.contains("upgraded 3 instance(s)"));
+    assert_eq!(outcome_of(&run, "manual1_2"), "removed");
+    assert!(run.stdout.contains("upgraded in batch 3/3"), "{}", run.stdout);
 }
 
 #[test]

@@ -223,6 +223,10 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
 /// Builds the item for extension `ext` run by instance `inst` of the Uniform scale set `vmss`.
 pub fn instance_item(vmss: &Value, inst: &Value, ext: &Value, power: Option<String>) -> Item {
     let mut it = item(Kind::Instance, inst, ext, power);
+    // `vmss_3` reads better than `3` in a table.
+    if let Some(name) = inst.get("name").and_then(Value::as_str) {
+        name.clone_into(&mut it.resource_name);
+    }
     let vprops = vmss.get("properties").unwrap_or(&Value::Null);
     it.upgrade_mode = str_at(vprops, &["upgradePolicy", "mode"]).map(ToOwned::to_owned);
     it.orchestration_mode = Some(
