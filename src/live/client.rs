@@ -544,10 +544,7 @@ impl Client {
         let unreachable = matches!(
             &result,
             Err(ureq::Error::HostNotFound | ureq::Error::ConnectionFailed)
-        ) || matches!(&result, Err(ureq::Error::Io(e)) if matches!(
-            e.kind(),
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-        ));
+        ) || matches!(&result, Err(ureq::Error::Io(e)) if is_unreachable(e));
         // Should a server echo the token (in a body, a header or an error), it goes no further.
         let scrub = |s: &mut String| {
             if !token.is_empty() && s.contains(token) {
@@ -709,6 +706,24 @@ impl Client {
             }
         }
     }
+}
+
+/// Connection refused, or a name that does not resolve (the system resolver's error reaches us as
+/// a plain I/O error, recognisable only by its text).
+fn is_unreachable(e: &std::io::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+    ) || [
+        "lookup address",
+        "name or service not known",
+        "nodename nor servname",
+        "no such host",
+        "name resolution",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 fn default_poll(polls: u32) -> Duration {

@@ -1239,8 +1239,13 @@ fn page(shared: &Shared, req: &Request, items: &[Value]) -> Reply {
             .as_deref()
             .unwrap_or(&shared.base);
         let api = req.param("api-version").unwrap_or_default();
+        // Like ARM, the link keeps the request's other parameters (`$expand`).
+        let expand = req
+            .param("$expand")
+            .map(|e| format!("&$expand={e}"))
+            .unwrap_or_default();
         body["nextLink"] = json!(format!(
-            "{base}{}?api-version={api}&$skiptoken={end}",
+            "{base}{}?api-version={api}{expand}&$skiptoken={end}",
             req.path
         ));
     }

@@ -1,0 +1,458 @@
+//! Live mode and scale-set instances (scoped upgrades, healthy batches, rolling upgrades,
+//! per-instance extensions), waiting (409s, HTTP-date `Retry-After`), unreachable endpoints and
+//! Resource Graph limits, against the ARM emulator.
+
+#[path = "support/arm_emulator.rs"]
+mod arm_emulator;
+#[path = "support/live_cli.rs"]
+mod live_cli;
+
+use std::{
+    net::TcpListener,
+    time::{Duration, Instant},
+};
+
+use arm_emulator::{Emulator, ext, mi};
+use live_cli::{Live, Run, SUB, emulator};
+use serde_json::{Value, json};
+
+const REMOVE_ALL: [&str; 6] = [
+    "remove",
+    "--subscription",
+    SUB,
+    "--yes",
+    "--format",
+    "json",
+];
+
+fn manual(emu: &Emulator, name: &str, instances: usize) -> String {
+    emu.add_vmss(
+        SUB,
+        "rg",
+        name,
+        "Manual",
+        "Uniform",
+        instances,
+        vec![mi("msi"), ext("cse", "Microsoft.Azure.Extensions", "CustomScript")],
+    )
+}
+
+/// Instance ids in the bodies of the `manualupgrade` requests, one list per request.
+fn upgrade_batches(emu: &Emulator) -> Vec<Vec<String>> {
+    emu.writes()
+        .iter()
+        .filter(|w| w.method == "POST" && w.path.ends_with("/manualupgrade"))
+        .map(|w| {
+            let body: Value = serde_json::from_str(&w.body).unwrap();
+            body["instanceIds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+fn reason(run: &Run, resource: &str) -> String {
+    let row = run.row(resource);
+    row["reason"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn only_instances_whose_sole_difference_is_the_extension_are_upgraded() {
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 5);
+    emu.set_instance_model(
+        &ss,
+        "1",
+        "/storageProfile/imageReference/version",
+        json!("22.04.1"),
+    );
+    emu.set_instance_model(&ss, "2", "/osProfile/customData", json!("b2xkLWRhdGE="));
+    emu.set_instance_model(&ss, "3", "/sku/name", json!("Standard_D2s_v5"));
+    emu.protect_instance(&ss, "4");
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances", "--upgrade-batch-percent", "100"])
+        .run();
+    assert_eq!(run.code, 1, "skipped instances need someone: {}", run.all());
+    assert_eq!(upgrade_batches(&emu), [["0"]]);
+    assert_eq!(run.row("web_0")["outcome"], "removed");
+    assert!(emu.instance_extensions(&ss, "0") == ["cse"]);
+    for (id, field) in [
+        ("1", "storageProfile.imageReference.version"),
+        ("2", "osProfile.customData"),
+        ("3", "sku.name"),
+        ("4", "protectFromScaleSetActions"),
+    ] {
+        let name = format!("web_{id}");
+        let row = run.row(&name);
+        assert_eq!(row["action"], "skip", "{row}");
+        assert_eq!(row["outcome"], "skipped", "{row}");
+        assert!(reason(&run, &name).contains(field), "{row}");
+        assert!(emu.instance_extensions(&ss, id).contains(&"msi".to_owned()));
+    }
+    // The other extension of the model is compared too, and is not a difference here.
+    assert!(!reason(&run, "web_1").contains("cse"));
+}
+
+#[test]
+fn a_pending_model_change_blocks_every_upgrade() {
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 3);
+    emu.change_model(
+        &ss,
+        "/storageProfile/imageReference/version",
+        json!("24.10.0"),
+    );
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(upgrade_batches(&emu).is_empty(), "{:?}", emu.writes());
+    // The model itself loses the extension; no instance gets the image change.
+    assert_eq!(emu.extensions(&ss), ["cse"]);
+    for n in 0..3 {
+        let r = reason(&run, &format!("web_{n}"));
+        assert!(
+            r.contains("storageProfile.imageReference.version"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn stale_instances_show_in_list_dry_run_and_resource_graph() {
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 2);
+    emu.set_instance_model(&ss, "1", "/osProfile/adminUsername", json!("olduser"));
+    // An earlier run cleaned the model without upgrading the instances.
+    let first = Live::new(&emu).args(&REMOVE_ALL).run();
+    assert!(emu.extensions(&ss) == ["cse"], "{}", first.all());
+    for args in [
+        vec!["list", "--subscription", SUB, "--format", "json"],
+        vec!["list", "--subscription", SUB, "--format", "json", "--resource-graph"],
+        vec!["remove", "--subscription", SUB, "--format", "json"],
+        vec![
+            "remove",
+            "--subscription",
+            SUB,
+            "--format",
+            "json",
+            "--upgrade-instances",
+        ],
+    ] {
+        let run = Live::new(&emu).args(&args).run();
+        let rows = run.rows();
+        assert_eq!(rows.len(), 2, "{args:?}: {}", run.all());
+        let up = run.row("web_0");
+        assert_eq!(up["kind"], "instance");
+        assert_eq!(up["action"], "upgrade", "{args:?}: {up}");
+        assert_eq!(up["scale_set_id"], ss.as_str());
+        assert_eq!(
+            up["extension_id"],
+            format!("{ss}/virtualMachines/0/extensions/msi")
+        );
+        let skip = run.row("web_1");
+        assert_eq!(skip["action"], "skip");
+        assert!(reason(&run, "web_1").contains("osProfile.adminUsername"));
+    }
+    let table = Live::new(&emu)
+        .args(&["list", "--subscription", SUB])
+        .run();
+    assert!(table.stdout.contains("rg/web_0"), "{}", table.stdout);
+    assert!(emu.writes().iter().all(|w| w.method == "DELETE"));
+    // Then with --upgrade-instances, only the clean one is upgraded.
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances"])
+        .run();
+    assert_eq!(upgrade_batches(&emu), [["0"]], "{}", run.all());
+    assert_eq!(emu.instances_latest(&ss), [true, false]);
+}
+
+#[test]
+fn extensions_added_to_single_instances_are_found_and_removed() {
+    let emu = emulator(|_| {});
+    let ss = emu.add_vmss(SUB, "rg", "auto", "Automatic", "Uniform", 3, vec![]);
+    emu.add_instance_ext(&ss, "1", mi("msi-own"));
+    emu.add_instance_ext(
+        &ss,
+        "2",
+        ext("msi-lookalike", "Contoso.ManagedIdentity", "ManagedIdentityExtensionForLinux"),
+    );
+    let list = Live::new(&emu)
+        .args(&["list", "--subscription", SUB, "--format", "json"])
+        .run();
+    assert_eq!(list.rows().len(), 1, "{}", list.all());
+    assert_eq!(list.row("auto_1")["action"], "delete");
+    let graph = Live::new(&emu)
+        .args(&[
+            "list",
+            "--subscription",
+            SUB,
+            "--format",
+            "json",
+            "--resource-graph",
+        ])
+        .run();
+    assert_eq!(graph.rows().len(), 1, "{}", graph.all());
+    let run = Live::new(&emu).args(&REMOVE_ALL).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.row("auto_1")["outcome"], "removed");
+    let deletes: Vec<String> = emu
+        .writes()
+        .iter()
+        .map(|w| format!("{} {}", w.method, w.path))
+        .collect();
+    assert_eq!(
+        deletes,
+        [format!("DELETE {ss}/virtualMachines/1/extensions/msi-own")]
+    );
+    assert!(emu.instance_extensions(&ss, "1").is_empty());
+    assert_eq!(emu.instance_extensions(&ss, "2"), ["msi-lookalike"]);
+}
+
+#[test]
+fn batches_wait_for_health_before_the_next() {
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 10);
+    emu.set_health(&ss, "healthy", "healthy");
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let batches = upgrade_batches(&emu);
+    assert_eq!(batches.len(), 5, "20% of 10: {batches:?}");
+    assert!(batches.iter().all(|b| b.len() == 2));
+    // Between two batches, the instances were read back (with their instance view).
+    let log = emu.log();
+    let posts: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.method == "POST" && l.path.ends_with("/manualupgrade"))
+        .map(|(n, _)| n)
+        .collect();
+    for pair in posts.windows(2) {
+        assert!(
+            log[pair[0]..pair[1]].iter().any(|l| l.method == "GET"
+                && l.path.ends_with("/virtualMachines")
+                && l.query.contains("instanceView")),
+            "no health check between batches"
+        );
+    }
+    assert_eq!(emu.instances_latest(&ss), [true; 10]);
+}
+
+#[test]
+fn an_unhealthy_batch_stops_the_scale_set() {
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 10);
+    emu.set_health(&ss, "healthy", "unhealthy");
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances", "--operation-timeout", "200"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(upgrade_batches(&emu), [["0", "1"]]);
+    let failed = run.row("web_0");
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["detail"].as_str().unwrap().contains("application health unhealthy"),
+        "{failed}"
+    );
+    let later = run.row("web_9");
+    assert_eq!(later["outcome"], "skipped");
+    assert!(later["detail"].as_str().unwrap().contains("batch 1/5 failed"));
+    assert_eq!(emu.instances_latest(&ss)[2..], [false; 8]);
+
+    // A batch whose instances end in provisioning state Failed stops it too.
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 4);
+    emu.set_upgraded_provisioning(&ss, "Failed");
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances", "--upgrade-batch-percent", "50"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(upgrade_batches(&emu), [["0", "1"]]);
+    assert!(run.row("web_1")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("provisioning state Failed"));
+}
+
+#[test]
+fn rolling_scale_sets_follow_the_rolling_upgrade() {
+    let emu = emulator(|_| {});
+    let ok = emu.add_vmss(SUB, "rg", "roll-ok", "Rolling", "Uniform", 2, vec![mi("msi")]);
+    let bad = emu.add_vmss(SUB, "rg", "roll-bad", "Rolling", "Uniform", 2, vec![mi("msi")]);
+    emu.set_previous_rolling_upgrade(&ok);
+    emu.set_previous_rolling_upgrade(&bad);
+    emu.set_rolling_outcome(&bad, "Faulted");
+    let run = Live::new(&emu).args(&REMOVE_ALL).run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let row = run.row("roll-ok");
+    assert_eq!(row["outcome"], "removed", "{row}");
+    assert!(row["detail"].as_str().unwrap().contains("rolling upgrade completed"));
+    assert_eq!(emu.instances_latest(&ok), [true, true]);
+    let row = run.row("roll-bad");
+    assert_eq!(row["outcome"], "failed", "{row}");
+    assert!(row["detail"].as_str().unwrap().contains("Faulted"), "{row}");
+    let status_reads = emu
+        .log()
+        .iter()
+        .filter(|l| l.path.ends_with("/rollingUpgrades/latest"))
+        .count();
+    assert!(status_reads >= 4, "{status_reads}");
+    assert!(emu.writes().iter().all(|w| w.method == "DELETE"));
+}
+
+#[test]
+fn another_operation_in_progress_is_waited_out() {
+    let emu = emulator(|_| {});
+    let vm = emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    emu.busy_for("/virtualmachines/vm1/", 1.5);
+    let started = Instant::now();
+    let run = Live::new(&emu).args(&REMOVE_ALL).scale("0.05").run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert!(emu.extensions(&vm).is_empty());
+    let conflicts = emu.count("DELETE", Some(409));
+    assert!((1..20).contains(&conflicts), "{conflicts} 409s");
+
+    // Longer than --operation-timeout: reported, not retried for ever.
+    let emu = emulator(|_| {});
+    emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    emu.busy_for("/virtualmachines/vm1/", 600.0);
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--operation-timeout", "20"])
+        .scale("0.05")
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let detail = run.row("vm1")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("still in progress"), "{detail}");
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let emu = emulator(|_| {});
+    emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    emu.inject_dated("GET", "/providers/microsoft.compute/virtualmachines", &[(429, 2)]);
+    let started = Instant::now();
+    let run = Live::new(&emu)
+        .args(&["list", "--subscription", SUB, "--format", "json"])
+        .scale("1")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.rows().len(), 1);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "came back after {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_fast_with_exit_2() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let started = Instant::now();
+    let run = Live::endpoint(&format!("http://127.0.0.1:{port}"), "unreachable-token-1234")
+        .args(&["list", "--subscription", SUB])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("cannot reach ARM"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let run = Live::endpoint("https://arm.does-not-resolve.invalid", "unreachable-token-1234")
+        .args(&["remove", "--all-subscriptions"])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("cannot reach ARM"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn resource_graph_takes_at_most_1000_subscriptions_per_request() {
+    let emu = emulator(|c| c.page_size = 5000);
+    for n in 0..1500 {
+        emu.add_subscription(&format!("00000000-0000-0000-0000-{n:012}"));
+    }
+    emu.add_vm(
+        "00000000-0000-0000-0000-000000001400",
+        "rg",
+        "vm1",
+        vec![mi("msi")],
+    );
+    let run = Live::new(&emu)
+        .args(&["list", "--all-subscriptions", "--resource-graph", "--format", "json"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.rows().len(), 1);
+    let sizes: Vec<usize> = emu
+        .log()
+        .iter()
+        .filter(|l| l.path.to_ascii_lowercase().contains("resourcegraph"))
+        .map(|l| {
+            let body: Value = serde_json::from_str(&l.body).unwrap();
+            body["subscriptions"].as_array().unwrap().len()
+        })
+        .collect();
+    assert_eq!(sizes, [1000, 500]);
+}
+
+#[test]
+fn resource_graph_quota_is_honoured_and_truncation_reported() {
+    let emu = emulator(|c| c.graph_page_size = 1);
+    for n in 0..3 {
+        emu.add_vm(SUB, "rg", &format!("vm{n}"), vec![mi("msi")]);
+    }
+    emu.set_graph_quota(1, Duration::from_secs(1));
+    let run = Live::new(&emu)
+        .args(&[
+            "list",
+            "--subscription",
+            SUB,
+            "--resource-graph",
+            "--format",
+            "json",
+        ])
+        .scale("1")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.rows().len(), 3);
+    assert_eq!(emu.throttled(), 0, "waited for the quota window instead");
+
+    let emu = emulator(|_| {});
+    emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    emu.set_graph_truncated();
+    let run = Live::new(&emu)
+        .args(&[
+            "list",
+            "--subscription",
+            SUB,
+            "--resource-graph",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("resultTruncated"), "{}", run.stdout);
+}
+
+#[test]
+fn no_progress_output_when_stderr_is_not_a_terminal() {
+    let emu = emulator(|_| {});
+    emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    let run = Live::new(&emu)
+        .args(&["list", "--subscription", SUB])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
