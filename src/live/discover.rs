@@ -499,21 +499,21 @@ pub fn graph_query_text(resource_group: Option<&str>) -> String {
          | where type =~ 'microsoft.compute/virtualmachines/extensions' \
          {rg_filter}\
          | where properties.publisher =~ '{PUBLISHER}' and tostring(properties.type) in~ ({types}) \
-         | extend parentId = tostring(split(id, '/extensions/')[0]), kind = 'vm' \
+         | extend parentId = tostring(split(id, '/extensions/')[0]), ['kind'] = 'vm' \
          | project id, name, kind, parentId, subscriptionId, resourceGroup \
          | union (resources \
            | where type =~ 'microsoft.compute/virtualmachinescalesets' \
            {rg_filter}\
            | mv-expand ext = properties.virtualMachineProfile.extensionProfile.extensions \
            | where ext.properties.publisher =~ '{PUBLISHER}' and tostring(ext.properties.type) in~ ({types}) \
-           | extend parentId = id, name = tostring(ext.name), kind = 'vmss' \
+           | extend parentId = id, name = tostring(ext.name), ['kind'] = 'vmss' \
            | extend id = strcat(parentId, '/extensions/', name) \
            | project id, name, kind, parentId, subscriptionId, resourceGroup) \
          | union (resources \
            | where type =~ 'microsoft.compute/virtualmachinescalesets' \
            {rg_filter}\
            | where tostring(properties.orchestrationMode) !~ 'Flexible' \
-           | extend parentId = id, name = '', kind = 'vmss' \
+           | extend parentId = id, name = '', ['kind'] = 'vmss' \
            | project id, name, kind, parentId, subscriptionId, resourceGroup) \
          | order by id asc"
     )
