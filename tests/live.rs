@@ -478,7 +478,11 @@ fn manual_scale_set_instances_are_upgraded_on_request() {
     }
     assert!(emu.extensions(&auto).is_empty());
     assert_eq!(outcome_of(&run, "manual1_2"), "removed");
-    assert!(run.stdout.contains("upgraded in batch 3/3"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("upgraded in batch 3/3"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -38,12 +38,21 @@ fn ensure_node() -> Result<(), String> {
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
     if !root || !have("apt-get") {
-        return Err("node/npm are missing and cannot be installed (not root, or no apt-get)".into());
+        return Err(
+            "node/npm are missing and cannot be installed (not root, or no apt-get)".into(),
+        );
     }
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
     let _ = ok(Command::new("apt-get").args(["-qq", "update"]).envs(env));
     if !ok(Command::new("apt-get")
-        .args(["-qq", "install", "-y", "--no-install-recommends", "nodejs", "npm"])
+        .args([
+            "-qq",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "nodejs",
+            "npm",
+        ])
         .envs(env))
     {
         return Err("apt-get install nodejs npm failed".into());

@@ -16,14 +16,7 @@ use arm_emulator::{Emulator, ext, mi};
 use live_cli::{Live, Run, SUB, emulator};
 use serde_json::{Value, json};
 
-const REMOVE_ALL: [&str; 6] = [
-    "remove",
-    "--subscription",
-    SUB,
-    "--yes",
-    "--format",
-    "json",
-];
+const REMOVE_ALL: [&str; 6] = ["remove", "--subscription", SUB, "--yes", "--format", "json"];
 
 fn manual(emu: &Emulator, name: &str, instances: usize) -> String {
     emu.add_vmss(
@@ -33,7 +26,10 @@ fn manual(emu: &Emulator, name: &str, instances: usize) -> String {
         "Manual",
         "Uniform",
         instances,
-        vec![mi("msi"), ext("cse", "Microsoft.Azure.Extensions", "CustomScript")],
+        vec![
+            mi("msi"),
+            ext("cse", "Microsoft.Azure.Extensions", "CustomScript"),
+        ],
     )
 }
 
@@ -116,10 +112,7 @@ fn a_pending_model_change_blocks_every_upgrade() {
     assert_eq!(emu.extensions(&ss), ["cse"]);
     for n in 0..3 {
         let r = reason(&run, &format!("web_{n}"));
-        assert!(
-            r.contains("storageProfile.imageReference.version"),
-            "{r}"
-        );
+        assert!(r.contains("storageProfile.imageReference.version"), "{r}");
     }
 }
 
@@ -133,7 +126,14 @@ fn stale_instances_show_in_list_dry_run_and_resource_graph() {
     assert!(emu.extensions(&ss) == ["cse"], "{}", first.all());
     for args in [
         vec!["list", "--subscription", SUB, "--format", "json"],
-        vec!["list", "--subscription", SUB, "--format", "json", "--resource-graph"],
+        vec![
+            "list",
+            "--subscription",
+            SUB,
+            "--format",
+            "json",
+            "--resource-graph",
+        ],
         vec!["remove", "--subscription", SUB, "--format", "json"],
         vec![
             "remove",
@@ -159,9 +159,7 @@ fn stale_instances_show_in_list_dry_run_and_resource_graph() {
         assert_eq!(skip["action"], "skip");
         assert!(reason(&run, "web_1").contains("osProfile.adminUsername"));
     }
-    let table = Live::new(&emu)
-        .args(&["list", "--subscription", SUB])
-        .run();
+    let table = Live::new(&emu).args(&["list", "--subscription", SUB]).run();
     assert!(table.stdout.contains("rg/web_0"), "{}", table.stdout);
     assert!(emu.writes().iter().all(|w| w.method == "DELETE"));
     // Then with --upgrade-instances, only the clean one is upgraded.
@@ -181,7 +179,11 @@ fn extensions_added_to_single_instances_are_found_and_removed() {
     emu.add_instance_ext(
         &ss,
         "2",
-        ext("msi-lookalike", "Contoso.ManagedIdentity", "ManagedIdentityExtensionForLinux"),
+        ext(
+            "msi-lookalike",
+            "Contoso.ManagedIdentity",
+            "ManagedIdentityExtensionForLinux",
+        ),
     );
     let list = Live::new(&emu)
         .args(&["list", "--subscription", SUB, "--format", "json"])
@@ -261,12 +263,20 @@ fn an_unhealthy_batch_stops_the_scale_set() {
     let failed = run.row("web_0");
     assert_eq!(failed["outcome"], "failed");
     assert!(
-        failed["detail"].as_str().unwrap().contains("application health unhealthy"),
+        failed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application health unhealthy"),
         "{failed}"
     );
     let later = run.row("web_9");
     assert_eq!(later["outcome"], "skipped");
-    assert!(later["detail"].as_str().unwrap().contains("batch 1/5 failed"));
+    assert!(
+        later["detail"]
+            .as_str()
+            .unwrap()
+            .contains("batch 1/5 failed")
+    );
     assert_eq!(emu.instances_latest(&ss)[2..], [false; 8]);
 
     // A batch whose instances end in provisioning state Failed stops it too.
@@ -279,17 +289,35 @@ fn an_unhealthy_batch_stops_the_scale_set() {
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(upgrade_batches(&emu), [["0", "1"]]);
-    assert!(run.row("web_1")["detail"]
-        .as_str()
-        .unwrap()
-        .contains("provisioning state Failed"));
+    assert!(
+        run.row("web_1")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("provisioning state Failed")
+    );
 }
 
 #[test]
 fn rolling_scale_sets_follow_the_rolling_upgrade() {
     let emu = emulator(|_| {});
-    let ok = emu.add_vmss(SUB, "rg", "roll-ok", "Rolling", "Uniform", 2, vec![mi("msi")]);
-    let bad = emu.add_vmss(SUB, "rg", "roll-bad", "Rolling", "Uniform", 2, vec![mi("msi")]);
+    let ok = emu.add_vmss(
+        SUB,
+        "rg",
+        "roll-ok",
+        "Rolling",
+        "Uniform",
+        2,
+        vec![mi("msi")],
+    );
+    let bad = emu.add_vmss(
+        SUB,
+        "rg",
+        "roll-bad",
+        "Rolling",
+        "Uniform",
+        2,
+        vec![mi("msi")],
+    );
     emu.set_previous_rolling_upgrade(&ok);
     emu.set_previous_rolling_upgrade(&bad);
     emu.set_rolling_outcome(&bad, "Faulted");
@@ -297,7 +325,12 @@ fn rolling_scale_sets_follow_the_rolling_upgrade() {
     assert_eq!(run.code, 1, "{}", run.all());
     let row = run.row("roll-ok");
     assert_eq!(row["outcome"], "removed", "{row}");
-    assert!(row["detail"].as_str().unwrap().contains("rolling upgrade completed"));
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rolling upgrade completed")
+    );
     assert_eq!(emu.instances_latest(&ok), [true, true]);
     let row = run.row("roll-bad");
     assert_eq!(row["outcome"], "failed", "{row}");
@@ -342,7 +375,11 @@ fn another_operation_in_progress_is_waited_out() {
 fn retry_after_as_an_http_date_is_honoured() {
     let emu = emulator(|_| {});
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
-    emu.inject_dated("GET", "/providers/microsoft.compute/virtualmachines", &[(429, 2)]);
+    emu.inject_dated(
+        "GET",
+        "/providers/microsoft.compute/virtualmachines",
+        &[(429, 2)],
+    );
     let started = Instant::now();
     let run = Live::new(&emu)
         .args(&["list", "--subscription", SUB, "--format", "json"])
@@ -364,15 +401,21 @@ fn an_unreachable_endpoint_fails_fast_with_exit_2() {
         l.local_addr().unwrap().port()
     };
     let started = Instant::now();
-    let run = Live::endpoint(&format!("http://127.0.0.1:{port}"), "unreachable-token-1234")
-        .args(&["list", "--subscription", SUB])
-        .run();
+    let run = Live::endpoint(
+        &format!("http://127.0.0.1:{port}"),
+        "unreachable-token-1234",
+    )
+    .args(&["list", "--subscription", SUB])
+    .run();
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("cannot reach ARM"), "{}", run.stderr);
     assert!(started.elapsed() < Duration::from_secs(10));
-    let run = Live::endpoint("https://arm.does-not-resolve.invalid", "unreachable-token-1234")
-        .args(&["remove", "--all-subscriptions"])
-        .run();
+    let run = Live::endpoint(
+        "https://arm.does-not-resolve.invalid",
+        "unreachable-token-1234",
+    )
+    .args(&["remove", "--all-subscriptions"])
+    .run();
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("cannot reach ARM"), "{}", run.stderr);
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -391,7 +434,13 @@ fn resource_graph_takes_at_most_1000_subscriptions_per_request() {
         vec![mi("msi")],
     );
     let run = Live::new(&emu)
-        .args(&["list", "--all-subscriptions", "--resource-graph", "--format", "json"])
+        .args(&[
+            "list",
+            "--all-subscriptions",
+            "--resource-graph",
+            "--format",
+            "json",
+        ])
         .run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.rows().len(), 1);
@@ -450,9 +499,7 @@ fn resource_graph_quota_is_honoured_and_truncation_reported() {
 fn no_progress_output_when_stderr_is_not_a_terminal() {
     let emu = emulator(|_| {});
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
-    let run = Live::new(&emu)
-        .args(&["list", "--subscription", SUB])
-        .run();
+    let run = Live::new(&emu).args(&["list", "--subscription", SUB]).run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 }

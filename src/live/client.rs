@@ -476,7 +476,9 @@ impl Client {
                             .retry_after()
                             .or_else(|| {
                                 // Resource Graph throttles per user and says when the window resets.
-                                (resp.status == 429).then(|| resp.quota_resets_after()).flatten()
+                                (resp.status == 429)
+                                    .then(|| resp.quota_resets_after())
+                                    .flatten()
                             })
                             .unwrap_or_else(|| self.config.backoff(attempt - 1));
                         let d = self.config.scaled(d);

@@ -181,7 +181,11 @@ pub(super) fn write(
         }
         conflicts += 1;
         let wait = resp.retry_after().map_or_else(
-            || client.config.scaled(client.config.backoff(conflicts.min(6))),
+            || {
+                client
+                    .config
+                    .scaled(client.config.backoff(conflicts.min(6)))
+            },
             |d| client.config.scaled(d),
         );
         if Instant::now() + wait >= deadline {
@@ -330,4 +334,3 @@ fn confirm_gone(client: &Client, url: &str, deadline: Instant, what: &str) -> (O
         );
     }
 }
-

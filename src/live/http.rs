@@ -169,41 +169,46 @@ impl Response {
 
 /// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110
 /// requires senders to use.
-pub fn parse_http_date(s: &str) -> Option<u64> {
-    let rest = s.split_once(',').map_or(s, |(_, r)| r).trim();
-    let mut it = rest.split_ascii_whitespace();
-    let day: u64 = it.next()?.parse().ok()?;
-    let month = it.next()?;
-    let year: i64 = it.next()?.parse().ok()?;
-    let time = it.next()?;
-    if !it.next()?.eq_ignore_ascii_case("GMT") {
-        return None;
-    }
+pub fn parse_http_date(text: &str) -> Option<u64> {
     const MONTHS: [&str; 12] = [
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
-    let month = MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(month))?
+    let rest = text.split_once(',').map_or(text, |(_, r)| r).trim();
+    let mut words = rest.split_ascii_whitespace();
+    let day: i64 = words.next()?.parse().ok()?;
+    let month_name = words.next()?;
+    let year: i64 = words.next()?.parse().ok()?;
+    let clock = words.next()?;
+    if !words.next()?.eq_ignore_ascii_case("GMT") {
+        return None;
+    }
+    let month = i64::try_from(
+        MONTHS
+            .iter()
+            .position(|m| m.eq_ignore_ascii_case(month_name))?,
+    )
+    .ok()?
         + 1;
-    let mut t = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
+    let mut hms = clock.split(':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (hms.next()??, hms.next()??, hms.next()??);
+    if !(1..=31).contains(&day) || !(0..=23).contains(&hour) || !(0..=59).contains(&minute) {
+        return None;
+    }
+    if !(0..=60).contains(&second) {
         return None;
     }
     // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
     let (y, m) = if month <= 2 {
-        (year - 1, month as i64 + 9)
+        (year - 1, month + 9)
     } else {
-        (year, month as i64 - 3)
+        (year, month - 3)
     };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day as i64 - 1;
+    let doy = (153 * m + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let days = u64::try_from(days).ok()?;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
 }
 
 /// A host as it appears in a URL authority (IPv6 in brackets).

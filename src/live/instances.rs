@@ -43,7 +43,12 @@ pub fn differences(vmss: &Value, inst: &Value) -> Vec<String> {
         o
     });
     subset("osProfile", os.as_ref(), ip.get("osProfile"), &mut out);
-    subset("userData", profile.get("userData"), ip.get("userData"), &mut out);
+    subset(
+        "userData",
+        profile.get("userData"),
+        ip.get("userData"),
+        &mut out,
+    );
     // The model's NIC configurations reappear on the instance as `networkProfileConfiguration`.
     subset(
         "networkProfile.networkInterfaceConfigurations",
@@ -76,7 +81,8 @@ fn subset(path: &str, model: Option<&Value>, inst: Option<&Value>, out: &mut Vec
                 let (label, iv) = match element_key(mv) {
                     Some((key, k)) => (
                         format!("{path}[{k}]"),
-                        i.iter().find(|x| x.get(key).is_some_and(|v| same(v, mv.get(key)))),
+                        i.iter()
+                            .find(|x| x.get(key).is_some_and(|v| same(v, mv.get(key)))),
                     ),
                     None => (format!("{path}[{n}]"), i.get(n)),
                 };
@@ -288,7 +294,9 @@ mod tests {
     use super::*;
 
     fn vmss(image_version: &str, extra_ext: bool) -> Value {
-        let mut exts = vec![json!({"name": "msi", "properties": {"publisher": "Microsoft.ManagedIdentity", "type": "ManagedIdentityExtensionForLinux"}})];
+        let mut exts = vec![
+            json!({"name": "msi", "properties": {"publisher": "Microsoft.ManagedIdentity", "type": "ManagedIdentityExtensionForLinux"}}),
+        ];
         if extra_ext {
             exts.push(json!({"name": "cse", "properties": {"publisher": "Microsoft.Azure.Extensions", "type": "CustomScript", "typeHandlerVersion": "2.1", "protectedSettings": {"x": 1}}}));
         }

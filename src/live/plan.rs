@@ -235,7 +235,10 @@ pub fn instance_item(vmss: &Value, inst: &Value, ext: &Value, power: Option<Stri
             .to_owned(),
     );
     it.identity_type = str_at(vmss, &["identity", "type"]).map(ToOwned::to_owned);
-    it.scale_set_id = vmss.get("id").and_then(Value::as_str).map(ToOwned::to_owned);
+    it.scale_set_id = vmss
+        .get("id")
+        .and_then(Value::as_str)
+        .map(ToOwned::to_owned);
     it
 }
 

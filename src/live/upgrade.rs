@@ -18,12 +18,18 @@ use super::{
 };
 
 /// One scale set's rows: its model row (first, if any) and its instances' rows.
-pub fn scale_set(client: &Client, items: &mut [Item], opts: &Options, done: &(dyn Fn(&Item) + Sync)) {
+pub fn scale_set(
+    client: &Client,
+    items: &mut [Item],
+    opts: &Options,
+    done: &(dyn Fn(&Item) + Sync),
+) {
     let mut model_ok = true;
     let mut rolling_before: Option<Option<String>> = None;
     if let Some(model) = items.first_mut().filter(|i| i.kind == Kind::Vmss) {
         if model.action == Action::Delete && is_rolling(model) {
-            rolling_before = Some(rolling_latest(client, &model.resource_id, opts).and_then(|v| start_time(&v)));
+            rolling_before =
+                Some(rolling_latest(client, &model.resource_id, opts).and_then(|v| start_time(&v)));
         }
         execute::run_one(client, model, opts);
         model_ok = matches!(
@@ -33,7 +39,8 @@ pub fn scale_set(client: &Client, items: &mut [Item], opts: &Options, done: &(dy
         if model_ok && model.action == Action::Delete {
             let note = match rolling_before.take() {
                 Some(before) => {
-                    let (outcome, note) = follow_rolling(client, &model.resource_id, before.as_deref(), opts);
+                    let (outcome, note) =
+                        follow_rolling(client, &model.resource_id, before.as_deref(), opts);
                     model.outcome = Some(outcome);
                     note
                 }
@@ -50,12 +57,18 @@ pub fn scale_set(client: &Client, items: &mut [Item], opts: &Options, done: &(dy
         execute::run_one(client, it, opts);
         done(it);
     }
-    let mut ups: Vec<&mut Item> = rows.iter_mut().filter(|i| i.action == Action::Upgrade).collect();
+    let mut ups: Vec<&mut Item> = rows
+        .iter_mut()
+        .filter(|i| i.action == Action::Upgrade)
+        .collect();
     if ups.is_empty() {
         return;
     }
     let why_not = if !model_ok {
-        Some("not upgraded: the extension could not be removed from the scale set's model".to_owned())
+        Some(
+            "not upgraded: the extension could not be removed from the scale set's model"
+                .to_owned(),
+        )
     } else if !opts.upgrade_instances {
         Some("keeps the extension until upgraded: run again with --upgrade-instances".to_owned())
     } else if !is_manual(ups[0]) {
@@ -83,7 +96,11 @@ fn instance_list_url(client: &Client, vmss: &str, opts: &Options) -> String {
 }
 
 fn instance_id_of(it: &Item) -> String {
-    it.resource_id.rsplit('/').next().unwrap_or_default().to_owned()
+    it.resource_id
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Re-reads the scale set and its instances, re-checks each row, then upgrades in batches.
@@ -120,11 +137,16 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
             done(it);
             continue;
         };
-        let runs_it = instances::managed_identity_extensions(inst).iter().any(|e| {
-            e.get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n.rsplit('/').next().unwrap_or(n).eq_ignore_ascii_case(&it.extension_name))
-        });
+        let runs_it = instances::managed_identity_extensions(inst)
+            .iter()
+            .any(|e| {
+                e.get("name").and_then(Value::as_str).is_some_and(|n| {
+                    n.rsplit('/')
+                        .next()
+                        .unwrap_or(n)
+                        .eq_ignore_ascii_case(&it.extension_name)
+                })
+            });
         let skip = if !runs_it {
             it.outcome = Some(Outcome::AlreadyRemoved);
             it.detail = Some("the instance no longer runs it".to_owned());
@@ -157,7 +179,7 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
     for (b, chunk) in ready.chunks(size).enumerate() {
         if let Some(f) = failed {
             for &n in chunk {
-                let it = &mut ups[n];
+                let it = &mut *ups[n];
                 it.outcome = Some(Outcome::Skipped);
                 it.needs_action = true;
                 it.detail = Some(format!(
@@ -173,7 +195,7 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
         let result = manual_upgrade(client, &vmss_id, &ids, opts, deadline)
             .and_then(|()| wait_healthy(client, &vmss_id, &ids, app_health, opts, deadline));
         for (&n, id) in chunk.iter().zip(&ids) {
-            let it = &mut ups[n];
+            let it = &mut *ups[n];
             match &result {
                 Ok(()) => {
                     it.outcome = Some(Outcome::Removed);
@@ -186,11 +208,7 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
                 Err(why) => {
                     it.outcome = Some(Outcome::Failed);
                     it.needs_action = true;
-                    it.detail = Some(format!(
-                        "batch {}/{total}: {}",
-                        b + 1,
-                        why.for_instance(id)
-                    ));
+                    it.detail = Some(format!("batch {}/{total}: {}", b + 1, why.for_instance(id)));
                 }
             }
             done(it);
@@ -219,13 +237,10 @@ impl BatchError {
     fn for_instance(&self, id: &str) -> String {
         match self {
             BatchError::All(s) => s.clone(),
-            BatchError::Instances(v) => v
-                .iter()
-                .find(|(i, _)| i == id)
-                .map_or_else(
-                    || "another instance of the batch did not become healthy".to_owned(),
-                    |(_, why)| why.clone(),
-                ),
+            BatchError::Instances(v) => v.iter().find(|(i, _)| i == id).map_or_else(
+                || "another instance of the batch did not become healthy".to_owned(),
+                |(_, why)| why.clone(),
+            ),
         }
     }
 }
@@ -380,7 +395,9 @@ fn follow_rolling(
                         .unwrap_or_default();
                     return (
                         Outcome::Failed,
-                        format!("removed from the model, but the rolling upgrade ended {code} ({progress}){err}"),
+                        format!(
+                            "removed from the model, but the rolling upgrade ended {code} ({progress}){err}"
+                        ),
                     );
                 }
                 _ => {}
@@ -395,7 +412,11 @@ fn follow_rolling(
                 Outcome::Failed,
                 format!(
                     "removed from the model, but the rolling upgrade {} after {} s: instances may still run the extension",
-                    if fresh.is_some() { "was still running" } else { "had not started" },
+                    if fresh.is_some() {
+                        "was still running"
+                    } else {
+                        "had not started"
+                    },
                     opts.operation_timeout.as_secs()
                 ),
             );

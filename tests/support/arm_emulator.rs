@@ -274,7 +274,11 @@ fn set_pointer(v: &mut Value, pointer: &str, value: Value) {
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for seconds since the epoch.
 pub fn http_date(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let days = i64::try_from(epoch / 86_400).unwrap_or(0);
     let secs = epoch % 86_400;
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -285,14 +289,10 @@ pub fn http_date(epoch: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     format!(
         "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[(days.rem_euclid(7)) as usize],
-        MONTHS[(month - 1) as usize],
+        WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)],
+        MONTHS[usize::try_from(month - 1).unwrap_or(0)],
         secs / 3600,
         secs % 3600 / 60,
         secs % 60
@@ -525,7 +525,13 @@ impl Emulator {
             s.vmss
                 .get(&lower(vmss))
                 .and_then(|v| v.instances.iter().find(|i| i.id == id))
-                .map(|i| i.exts.iter().chain(&i.own_exts).map(|e| e.name.clone()).collect())
+                .map(|i| {
+                    i.exts
+                        .iter()
+                        .chain(&i.own_exts)
+                        .map(|e| e.name.clone())
+                        .collect()
+                })
                 .unwrap_or_default()
         })
     }
@@ -1022,7 +1028,8 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             // Rounded up: the client must wait at least `secs`.
-            r.headers.push(("Retry-After".into(), http_date(now + secs + 1)));
+            r.headers
+                .push(("Retry-After".into(), http_date(now + secs + 1)));
             return r;
         }
     }
@@ -1137,12 +1144,19 @@ fn instance_view_json(vm: &Vm) -> Value {
 fn instance_json(v: &Vmss, i: &Instance, instance_view: bool) -> Value {
     let id = format!("{}/virtualMachines/{}", v.id, i.id);
     let name = format!("{}_{}", v.id.rsplit('/').next().unwrap_or_default(), i.id);
-    let mut storage = i.model.get("storageProfile").cloned().unwrap_or(Value::Null);
+    let mut storage = i
+        .model
+        .get("storageProfile")
+        .cloned()
+        .unwrap_or(Value::Null);
     if let Some(os) = storage.get_mut("osDisk").and_then(Value::as_object_mut) {
         os.insert("osType".into(), json!("Linux"));
         os.insert("name".into(), json!(format!("{name}_OsDisk")));
     }
-    if let Some(img) = storage.get_mut("imageReference").and_then(Value::as_object_mut) {
+    if let Some(img) = storage
+        .get_mut("imageReference")
+        .and_then(Value::as_object_mut)
+    {
         img.insert("exactVersion".into(), json!("24.04.202501010"));
     }
     let mut os = i.model.get("osProfile").cloned().unwrap_or(Value::Null);
@@ -1165,7 +1179,8 @@ fn instance_json(v: &Vmss, i: &Instance, instance_view: bool) -> Value {
             {"code": "PowerState/running", "level": "Info"},
         ]});
         if let Some(h) = &i.health {
-            iv["vmHealth"] = json!({"status": {"code": format!("HealthState/{h}"), "level": "Info"}});
+            iv["vmHealth"] =
+                json!({"status": {"code": format!("HealthState/{h}"), "level": "Info"}});
         }
         props["instanceView"] = iv;
     }
@@ -1636,29 +1651,54 @@ fn dispatch(shared: &Shared, st: &mut State, req: &Request, path: &str) -> Reply
                 }),
             )
         }
-        ("GET", [vms, id, e]) if is_vmss && vms.eq_ignore_ascii_case("virtualMachines") && e.eq_ignore_ascii_case("extensions") => {
+        ("GET", [vms, id, e])
+            if is_vmss
+                && vms.eq_ignore_ascii_case("virtualMachines")
+                && e.eq_ignore_ascii_case("extensions") =>
+        {
             let v = &st.vmss[&parent_key];
             let Some(i) = v.instances.iter().find(|i| i.id == *id) else {
                 return error(404, "NotFound", "instance not found");
             };
             let iid = format!("{}/virtualMachines/{}", v.id, i.id);
-            let items: Vec<Value> = i.exts.iter().chain(&i.own_exts).map(|e| ext_json(&iid, e, false)).collect();
+            let items: Vec<Value> = i
+                .exts
+                .iter()
+                .chain(&i.own_exts)
+                .map(|e| ext_json(&iid, e, false))
+                .collect();
             reply(200, &json!({"value": items}))
         }
-        (m @ ("GET" | "DELETE"), [vms, id, e, name]) if is_vmss && vms.eq_ignore_ascii_case("virtualMachines") && e.eq_ignore_ascii_case("extensions") => {
+        (method @ ("GET" | "DELETE"), [vms, id, exts, name])
+            if is_vmss
+                && vms.eq_ignore_ascii_case("virtualMachines")
+                && exts.eq_ignore_ascii_case("extensions") =>
+        {
             let v = st.vmss.get_mut(&parent_key).expect("exists");
             let vid = v.id.clone();
             let Some(i) = v.instances.iter_mut().find(|i| i.id == *id) else {
                 return error(404, "NotFound", "instance not found");
             };
             let iid = format!("{vid}/virtualMachines/{}", i.id);
-            let found = i.exts.iter_mut().chain(i.own_exts.iter_mut()).find(|x| x.name.eq_ignore_ascii_case(name));
-            match (m, found) {
-                (_, None) => error(404, "NotFound", &format!("The Resource '{iid}/extensions/{name}' was not found.")),
+            let found = i
+                .exts
+                .iter_mut()
+                .chain(i.own_exts.iter_mut())
+                .find(|x| x.name.eq_ignore_ascii_case(name));
+            match (method, found) {
+                (_, None) => error(
+                    404,
+                    "NotFound",
+                    &format!("The Resource '{iid}/extensions/{name}' was not found."),
+                ),
                 ("GET", Some(x)) => reply(200, &ext_json(&iid, x, false)),
                 (_, Some(x)) => {
                     x.state = "Deleting".to_owned();
-                    let action = OpAction::RemoveInstanceExt(parent_key.clone(), (*id).to_owned(), (*name).to_owned());
+                    let action = OpAction::RemoveInstanceExt(
+                        parent_key.clone(),
+                        (*id).to_owned(),
+                        (*name).to_owned(),
+                    );
                     delete_answer(shared, st, action, &sub)
                 }
             }
@@ -1700,15 +1740,29 @@ fn graph(shared: &Shared, st: &mut State, req: &Request) -> Reply {
             q.since = Instant::now();
         }
         let left = q.window.saturating_sub(q.since.elapsed()).as_secs() + 1;
-        let resets = format!("{:02}:{:02}:{:02}", left / 3600, left % 3600 / 60, left % 60);
+        let resets = format!(
+            "{:02}:{:02}:{:02}",
+            left / 3600,
+            left % 3600 / 60,
+            left % 60
+        );
         if q.used >= q.limit {
-            let mut r = error(429, "RateLimiting", "Please provide below info when asking for support: ... Too many requests.");
-            r.headers.push(("x-ms-user-quota-remaining".into(), "0".into()));
-            r.headers.push(("x-ms-user-quota-resets-after".into(), resets));
+            let mut r = error(
+                429,
+                "RateLimiting",
+                "Please provide below info when asking for support: ... Too many requests.",
+            );
+            r.headers
+                .push(("x-ms-user-quota-remaining".into(), "0".into()));
+            r.headers
+                .push(("x-ms-user-quota-resets-after".into(), resets));
             return r;
         }
         q.used += 1;
-        quota_headers.push(("x-ms-user-quota-remaining".to_owned(), (q.limit - q.used).to_string()));
+        quota_headers.push((
+            "x-ms-user-quota-remaining".to_owned(),
+            (q.limit - q.used).to_string(),
+        ));
         quota_headers.push(("x-ms-user-quota-resets-after".to_owned(), resets));
     }
     let mut r = graph_page(shared, st, req);

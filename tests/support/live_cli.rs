@@ -130,9 +130,12 @@ impl<'a> Live<'a> {
             .clone()
             .or_else(|| self.emu.map(|e| e.url.clone()))
             .unwrap_or_default();
-        cmd.arg("live")
-            .args(&self.args)
-            .args(["--arm-endpoint", &url, "--time-scale", &self.scale]);
+        cmd.arg("live").args(&self.args).args([
+            "--arm-endpoint",
+            &url,
+            "--time-scale",
+            &self.scale,
+        ]);
         let out = cmd.output().expect("run imds-migrate");
         Run {
             code: out.status.code().unwrap_or(-1),
