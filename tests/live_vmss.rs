@@ -503,3 +503,58 @@ fn no_progress_output_when_stderr_is_not_a_terminal() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
+
+#[test]
+fn an_extension_an_upgrade_cannot_take_away_is_deleted_on_the_instance() {
+    let emu = emulator(|_| {});
+    let ss = emu.add_vmss(
+        SUB,
+        "rg",
+        "web",
+        "Manual",
+        "Uniform",
+        2,
+        vec![ext("cse", "Microsoft.Azure.Extensions", "CustomScript")],
+    );
+    // Every instance is off the latest model, with no difference that matters.
+    emu.change_model(&ss, "/osProfile/adminUsername", json!("azureuser"));
+    emu.add_instance_ext(&ss, "1", mi("msi-own"));
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(upgrade_batches(&emu), [["1"]]);
+    let row = run.row("web_1");
+    assert_eq!(row["outcome"], "removed", "{row}");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap()
+            .contains("added to the instance itself")
+    );
+    assert!(
+        emu.writes()
+            .iter()
+            .any(|w| w.method == "DELETE"
+                && w.path.ends_with("/virtualMachines/1/extensions/msi-own"))
+    );
+    assert_eq!(emu.instance_extensions(&ss, "1"), ["cse"]);
+}
+
+#[test]
+fn a_rolling_scale_set_without_instances_needs_no_rolling_upgrade() {
+    let emu = emulator(|_| {});
+    let ss = emu.add_vmss(SUB, "rg", "empty", "Rolling", "Uniform", 0, vec![mi("msi")]);
+    let run = Live::new(&emu).args(&REMOVE_ALL).run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(emu.extensions(&ss).is_empty());
+    let row = run.row("empty");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no rolling upgrade needed"),
+        "{row}"
+    );
+}

@@ -248,7 +248,7 @@ pub fn has_health_signal(vmss: &Value) -> bool {
 /// Where an upgraded instance stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
-    /// Latest model, provisioning Succeeded, healthy (when health is reported), extension gone.
+    /// Latest model, provisioning Succeeded, healthy (when health is reported).
     Ready,
     /// Not there yet; why.
     Waiting(String),
@@ -270,9 +270,6 @@ pub fn health(inst: &Value, app_health: bool) -> Health {
     }
     if latest_model_applied(inst) == Some(false) {
         return Health::Waiting("not on the latest model yet".to_owned());
-    }
-    if !managed_identity_extensions(inst).is_empty() {
-        return Health::Waiting("still runs the extension".to_owned());
     }
     if app_health {
         let code = inst
@@ -383,11 +380,6 @@ mod tests {
             Health::Waiting("not on the latest model yet".into())
         );
         inst["properties"]["latestModelApplied"] = json!(true);
-        assert_eq!(
-            health(&inst, false),
-            Health::Waiting("still runs the extension".into())
-        );
-        inst["resources"] = json!([]);
         assert_eq!(health(&inst, false), Health::Ready);
         assert!(matches!(health(&inst, true), Health::Waiting(_)));
         inst["properties"]["instanceView"] =

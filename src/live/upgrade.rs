@@ -137,17 +137,7 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
             done(it);
             continue;
         };
-        let runs_it = instances::managed_identity_extensions(inst)
-            .iter()
-            .any(|e| {
-                e.get("name").and_then(Value::as_str).is_some_and(|n| {
-                    n.rsplit('/')
-                        .next()
-                        .unwrap_or(n)
-                        .eq_ignore_ascii_case(&it.extension_name)
-                })
-            });
-        let skip = if !runs_it {
+        let skip = if !still_runs(std::slice::from_ref(inst), &id, &it.extension_name) {
             it.outcome = Some(Outcome::AlreadyRemoved);
             it.detail = Some("the instance no longer runs it".to_owned());
             done(it);
@@ -197,13 +187,25 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
         for (&n, id) in chunk.iter().zip(&ids) {
             let it = &mut *ups[n];
             match &result {
-                Ok(()) => {
-                    it.outcome = Some(Outcome::Removed);
-                    it.detail = Some(format!(
-                        "upgraded in batch {}/{total} ({} instance(s)); healthy, extension gone",
+                Ok(list) => {
+                    let upgraded = format!(
+                        "upgraded in batch {}/{total} ({} instance(s)), healthy",
                         b + 1,
                         ids.len()
-                    ));
+                    );
+                    if still_runs(list, id, &it.extension_name) {
+                        // On the latest model and still there: it was added to the instance
+                        // itself, so the upgrade could not take it away. Delete it there.
+                        let (outcome, detail) = execute::remove(client, it, opts);
+                        it.outcome = Some(outcome);
+                        it.needs_action = outcome == Outcome::Failed;
+                        it.detail = Some(format!(
+                            "{upgraded}; the extension stayed (added to the instance itself): {detail}"
+                        ));
+                    } else {
+                        it.outcome = Some(Outcome::Removed);
+                        it.detail = Some(format!("{upgraded}; extension gone"));
+                    }
                 }
                 Err(why) => {
                     it.outcome = Some(Outcome::Failed);
@@ -275,7 +277,20 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-/// Polls the instances until every one of `ids` is healthy (see [`instances::health`]).
+/// Whether instance `id` in `list` still runs the extension `name`.
+fn still_runs(list: &[Value], id: &str, name: &str) -> bool {
+    list.iter()
+        .filter(|i| instances::instance_id(i).as_deref() == Some(id))
+        .flat_map(instances::managed_identity_extensions)
+        .any(|e| {
+            e.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.rsplit('/').next().unwrap_or(n).eq_ignore_ascii_case(name))
+        })
+}
+
+/// Polls the instances until every one of `ids` is healthy (see [`instances::health`]); the
+/// last listing comes back.
 fn wait_healthy(
     client: &Client,
     vmss: &str,
@@ -283,7 +298,7 @@ fn wait_healthy(
     app_health: bool,
     opts: &Options,
     deadline: Instant,
-) -> Result<(), BatchError> {
+) -> Result<Vec<Value>, BatchError> {
     let url = instance_list_url(client, vmss, opts);
     let mut polls = 0u32;
     loop {
@@ -310,7 +325,7 @@ fn wait_healthy(
             return Err(BatchError::Instances(failed));
         }
         if waiting.is_empty() {
-            return Ok(());
+            return Ok(list);
         }
         polls += 1;
         let pause = client
@@ -402,6 +417,22 @@ fn follow_rolling(
                 }
                 _ => {}
             }
+        }
+        // No rolling upgrade of ours yet: perhaps none is needed (no instance, or all already
+        // on the new model).
+        if fresh.is_none()
+            && polls % 3 == 0
+            && let Ok(list) =
+                client.get_paged(&client.url(&format!("{vmss}/virtualMachines?{}", api(opts))))
+            && list.iter().all(|i| {
+                instances::latest_model_applied(i) == Some(true)
+                    && instances::managed_identity_extensions(i).is_empty()
+            })
+        {
+            return (
+                Outcome::Removed,
+                "no rolling upgrade needed: every instance runs the new model".to_owned(),
+            );
         }
         polls += 1;
         let pause = client
