@@ -2,6 +2,8 @@
 
 #[path = "support/arm_emulator.rs"]
 mod arm_emulator;
+#[path = "support/live_cli.rs"]
+mod live_cli;
 
 use std::process::Command;
 
@@ -36,20 +38,7 @@ impl Run {
 
 fn base_command(envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
-    for v in [
-        "AZURE_ACCESS_TOKEN",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_AUTHORITY_HOST",
-        "IMDS_ENDPOINT",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
+    for v in live_cli::CLEARED_ENV {
         cmd.env_remove(v);
     }
     for (k, v) in envs {

@@ -12,25 +12,29 @@ use std::{
     time::{Duration, Instant},
 };
 
-use arm_emulator::{Emulator, ext, mi};
+use arm_emulator::{Emulator, Ext, ext, mi};
 use live_cli::{Live, Run, SUB, emulator};
 use serde_json::{Value, json};
 
+const LIST: [&str; 5] = ["list", "--subscription", SUB, "--format", "json"];
+const LIST_GRAPH: [&str; 6] = [
+    "list",
+    "--subscription",
+    SUB,
+    "--format",
+    "json",
+    "--resource-graph",
+];
 const REMOVE_ALL: [&str; 6] = ["remove", "--subscription", SUB, "--yes", "--format", "json"];
 
+fn uniform(emu: &Emulator, name: &str, mode: &str, instances: usize, exts: Vec<Ext>) -> String {
+    emu.add_vmss(SUB, "rg", name, mode, "Uniform", instances, exts)
+}
+
+/// A Manual scale set whose model has the extension and a custom script.
 fn manual(emu: &Emulator, name: &str, instances: usize) -> String {
-    emu.add_vmss(
-        SUB,
-        "rg",
-        name,
-        "Manual",
-        "Uniform",
-        instances,
-        vec![
-            mi("msi"),
-            ext("cse", "Microsoft.Azure.Extensions", "CustomScript"),
-        ],
-    )
+    let cse = ext("cse", "Microsoft.Azure.Extensions", "CustomScript");
+    uniform(emu, name, "Manual", instances, vec![mi("msi"), cse])
 }
 
 /// Instance ids in the bodies of the `manualupgrade` requests, one list per request.
@@ -174,7 +178,7 @@ fn stale_instances_show_in_list_dry_run_and_resource_graph() {
 #[test]
 fn extensions_added_to_single_instances_are_found_and_removed() {
     let emu = emulator(|_| {});
-    let ss = emu.add_vmss(SUB, "rg", "auto", "Automatic", "Uniform", 3, vec![]);
+    let ss = uniform(&emu, "auto", "Automatic", 3, vec![]);
     emu.add_instance_ext(&ss, "1", mi("msi-own"));
     emu.add_instance_ext(
         &ss,
@@ -185,21 +189,10 @@ fn extensions_added_to_single_instances_are_found_and_removed() {
             "ManagedIdentityExtensionForLinux",
         ),
     );
-    let list = Live::new(&emu)
-        .args(&["list", "--subscription", SUB, "--format", "json"])
-        .run();
+    let list = Live::new(&emu).args(&LIST).run();
     assert_eq!(list.rows().len(), 1, "{}", list.all());
     assert_eq!(list.row("auto_1")["action"], "delete");
-    let graph = Live::new(&emu)
-        .args(&[
-            "list",
-            "--subscription",
-            SUB,
-            "--format",
-            "json",
-            "--resource-graph",
-        ])
-        .run();
+    let graph = Live::new(&emu).args(&LIST_GRAPH).run();
     assert_eq!(graph.rows().len(), 1, "{}", graph.all());
     let run = Live::new(&emu).args(&REMOVE_ALL).run();
     assert_eq!(run.code, 0, "{}", run.all());
@@ -300,24 +293,8 @@ fn an_unhealthy_batch_stops_the_scale_set() {
 #[test]
 fn rolling_scale_sets_follow_the_rolling_upgrade() {
     let emu = emulator(|_| {});
-    let ok = emu.add_vmss(
-        SUB,
-        "rg",
-        "roll-ok",
-        "Rolling",
-        "Uniform",
-        2,
-        vec![mi("msi")],
-    );
-    let bad = emu.add_vmss(
-        SUB,
-        "rg",
-        "roll-bad",
-        "Rolling",
-        "Uniform",
-        2,
-        vec![mi("msi")],
-    );
+    let ok = uniform(&emu, "roll-ok", "Rolling", 2, vec![mi("msi")]);
+    let bad = uniform(&emu, "roll-bad", "Rolling", 2, vec![mi("msi")]);
     emu.set_previous_rolling_upgrade(&ok);
     emu.set_previous_rolling_upgrade(&bad);
     emu.set_rolling_outcome(&bad, "Faulted");
@@ -381,10 +358,7 @@ fn retry_after_as_an_http_date_is_honoured() {
         &[(429, 2)],
     );
     let started = Instant::now();
-    let run = Live::new(&emu)
-        .args(&["list", "--subscription", SUB, "--format", "json"])
-        .scale("1")
-        .run();
+    let run = Live::new(&emu).args(&LIST).scale("1").run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.rows().len(), 1);
     assert!(
@@ -463,17 +437,7 @@ fn resource_graph_quota_is_honoured_and_truncation_reported() {
         emu.add_vm(SUB, "rg", &format!("vm{n}"), vec![mi("msi")]);
     }
     emu.set_graph_quota(1, Duration::from_secs(1));
-    let run = Live::new(&emu)
-        .args(&[
-            "list",
-            "--subscription",
-            SUB,
-            "--resource-graph",
-            "--format",
-            "json",
-        ])
-        .scale("1")
-        .run();
+    let run = Live::new(&emu).args(&LIST_GRAPH).scale("1").run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.rows().len(), 3);
     assert_eq!(emu.throttled(), 0, "waited for the quota window instead");
@@ -481,16 +445,7 @@ fn resource_graph_quota_is_honoured_and_truncation_reported() {
     let emu = emulator(|_| {});
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     emu.set_graph_truncated();
-    let run = Live::new(&emu)
-        .args(&[
-            "list",
-            "--subscription",
-            SUB,
-            "--resource-graph",
-            "--format",
-            "json",
-        ])
-        .run();
+    let run = Live::new(&emu).args(&LIST_GRAPH).run();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stdout.contains("resultTruncated"), "{}", run.stdout);
 }
@@ -507,12 +462,10 @@ fn no_progress_output_when_stderr_is_not_a_terminal() {
 #[test]
 fn an_extension_an_upgrade_cannot_take_away_is_deleted_on_the_instance() {
     let emu = emulator(|_| {});
-    let ss = emu.add_vmss(
-        SUB,
-        "rg",
+    let ss = uniform(
+        &emu,
         "web",
         "Manual",
-        "Uniform",
         2,
         vec![ext("cse", "Microsoft.Azure.Extensions", "CustomScript")],
     );
@@ -545,7 +498,7 @@ fn an_extension_an_upgrade_cannot_take_away_is_deleted_on_the_instance() {
 #[test]
 fn a_rolling_scale_set_without_instances_needs_no_rolling_upgrade() {
     let emu = emulator(|_| {});
-    let ss = emu.add_vmss(SUB, "rg", "empty", "Rolling", "Uniform", 0, vec![mi("msi")]);
+    let ss = uniform(&emu, "empty", "Rolling", 0, vec![mi("msi")]);
     let run = Live::new(&emu).args(&REMOVE_ALL).run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(emu.extensions(&ss).is_empty());

@@ -421,7 +421,7 @@ fn follow_rolling(
         // No rolling upgrade of ours yet: perhaps none is needed (no instance, or all already
         // on the new model).
         if fresh.is_none()
-            && polls % 3 == 0
+            && polls.is_multiple_of(3)
             && let Ok(list) =
                 client.get_paged(&client.url(&format!("{vmss}/virtualMachines?{}", api(opts))))
             && list.iter().all(|i| {

@@ -11,12 +11,16 @@ use super::arm_emulator::{Config, Emulator};
 pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
 
 /// Variables that would make a run depend on the machine it runs on.
-const CLEARED_ENV: [&str; 12] = [
+pub const CLEARED_ENV: [&str; 16] = [
     "AZURE_ACCESS_TOKEN",
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
     "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
     "IMDS_ENDPOINT",
     "HTTP_PROXY",
     "HTTPS_PROXY",
