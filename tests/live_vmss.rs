@@ -13,7 +13,7 @@ use std::{
 };
 
 use arm_emulator::{Emulator, Ext, ext, mi};
-use live_cli::{Live, Run, SUB, emulator};
+use live_cli::{Live, Output as Run, SUB, emulator};
 use serde_json::{Value, json};
 
 const LIST: [&str; 5] = ["list", "--subscription", SUB, "--format", "json"];

@@ -1,9 +1,11 @@
 //! Carrying out the plan: DELETE each extension, wait for the operation, check that it is gone;
 //! a scale set's instances are then brought along by `upgrade`. Every write request goes through
-//! [`write`]. Every step is idempotent, so an interrupted run can simply be run again.
+//! [`write`], which journals it and starts none once the run is halted. Every step is
+//! idempotent, so an interrupted run can simply be run again.
 
 use std::{
     collections::BTreeMap,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -11,9 +13,11 @@ use serde_json::Value;
 
 use super::{
     auth::encode,
-    client::{ApiError, Client, LroOutcome, Method},
+    client::{ApiError, ApiErrorKind, Client, LroOutcome, Method},
     discover::par_map,
     http::Response,
+    interrupt::Reason,
+    journal::{Intent, Journal, Sent},
     plan::{Action, Item, Kind, Outcome},
     upgrade,
 };
@@ -25,6 +29,8 @@ pub struct Options {
     pub workers: usize,
     /// `manualupgrade` batch, in percent of a scale set's instances.
     pub batch_percent: u8,
+    /// Where every write is recorded before it is sent and when it completes.
+    pub journal: Option<Arc<Journal>>,
 }
 
 /// Dry run: what would happen.
@@ -150,28 +156,118 @@ pub(super) fn run_one(client: &Client, it: &mut Item, opts: &Options) {
             it.detail.clone_from(&it.reason);
         }
         Action::Delete => {
-            let (outcome, detail) = remove(client, it, opts);
-            it.outcome = Some(outcome);
-            it.detail = Some(detail);
+            if !not_started(client, it) {
+                let (outcome, detail) = remove(client, it, opts);
+                it.outcome = Some(outcome);
+                it.detail = Some(detail);
+            }
         }
         Action::Upgrade => {}
     }
 }
 
+/// Once the run is halted, a row that would change something is not started: marks it so.
+pub(super) fn not_started(client: &Client, it: &mut Item) -> bool {
+    let Some(reason) = client.stop().reason() else {
+        return false;
+    };
+    it.outcome = Some(Outcome::Interrupted);
+    it.detail = Some(format!("not started: {}", reason.describe()));
+    true
+}
+
+/// One write request: what [`write`] sends and what the journal records of it.
+pub(super) struct Write<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub body: Option<&'a Value>,
+    /// Until when a 409 "another operation in progress" is waited out.
+    pub deadline: Instant,
+    /// `delete-extension`, `manualupgrade`, ...
+    pub op: &'a str,
+    /// The ARM path it changes (no query), as the journal names it.
+    pub target: &'a str,
+    /// What it changes, as last read from ARM.
+    pub resource: Value,
+}
+
+/// How a write ended, in the journal's words: outcome and detail.
+pub(super) trait Ended {
+    fn ended(&self) -> (&str, &str);
+}
+
+impl Ended for (Outcome, String) {
+    fn ended(&self) -> (&str, &str) {
+        (self.0.as_str(), &self.1)
+    }
+}
+
 /// Every write request of live mode goes through here (the one place to record them).
 ///
-/// A 409 that says another operation is in progress on the resource is waited out, with backoff
-/// (or the `Retry-After` ARM sends), until `deadline`; any other answer comes back as it is.
-pub(super) fn write(
+/// The intent is in the journal (on disk) before the request is sent; `finish` turns the answer
+/// (or the error) into the write's result (waiting for its operation as needed), which the journal
+/// then records with the request's status and ARM request ids. Once the run is halted nothing is
+/// sent: `finish` gets an [`ApiErrorKind::Interrupted`] error. A 409 that says another operation
+/// is in progress on the resource is waited out, with backoff (or the `Retry-After` ARM sends),
+/// until the deadline; any other answer goes to `finish` as it is.
+pub(super) fn write<R: Ended>(
     client: &Client,
-    method: Method,
-    url: &str,
-    body: Option<&Value>,
-    deadline: Instant,
+    opts: &Options,
+    mut w: Write<'_>,
+    finish: impl FnOnce(Result<Response, ApiError>) -> R,
+) -> R {
+    let resource = std::mem::take(&mut w.resource);
+    // Halted already: not journaled, and `send` refuses it.
+    let journal = opts
+        .journal
+        .as_deref()
+        .filter(|_| !client.stop().is_halted());
+    let entry = journal.and_then(|j| {
+        let intent = Intent {
+            op: w.op,
+            method: w.method.as_str(),
+            target: w.target,
+            resource,
+        };
+        match j.intent(intent) {
+            Ok(id) => Some((j, id)),
+            Err(e) => {
+                client.stop().halt(Reason::Journal(format!(
+                    "cannot write the journal {}: {e}",
+                    j.path().display()
+                )));
+                None
+            }
+        }
+    });
+    let mut sent = None;
+    let result = send_waiting(client, &w, &mut sent);
+    let not_sent =
+        sent.is_none() && matches!(&result, Err(e) if e.kind == ApiErrorKind::Interrupted);
+    let done = finish(result);
+    if let Some((j, id)) = entry {
+        let (outcome, detail) = done.ended();
+        let outcome = if not_sent { "not-sent" } else { outcome };
+        if let Err(e) = j.outcome(id, &Sent::completion(sent.as_ref(), outcome, detail)) {
+            client.stop().halt(Reason::Journal(format!(
+                "cannot write the journal {}: {e}",
+                j.path().display()
+            )));
+        }
+    }
+    done
+}
+
+/// Sends `w`, waiting out "another operation in progress"; `sent` gets the last answer.
+fn send_waiting(
+    client: &Client,
+    w: &Write<'_>,
+    sent: &mut Option<Sent>,
 ) -> Result<Response, ApiError> {
     let mut conflicts = 0u32;
     loop {
-        let resp = client.send(method, url, body)?;
+        let resp = client.send(w.method, w.url, w.body)?;
+        *sent = Some(Sent::of(&resp));
         if resp.status != 409 {
             return Ok(resp);
         }
@@ -188,18 +284,22 @@ pub(super) fn write(
             },
             |d| client.config.scaled(d),
         );
-        if Instant::now() + wait >= deadline {
+        if Instant::now() + wait >= w.deadline {
             return Ok(resp);
         }
         if client.config.verbose {
             eprintln!(
                 "imds-migrate: {} {}: another operation is in progress; retrying in {} ms",
-                method.as_str(),
-                super::http::path_of(url),
+                w.method.as_str(),
+                super::http::path_of(w.url),
                 wait.as_millis()
             );
         }
-        std::thread::sleep(wait);
+        // In slices: a signal must not wait for the end of a long backoff.
+        let until = Instant::now() + wait;
+        while !client.stop().is_halted() && Instant::now() < until {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(100)));
+        }
     }
 }
 
@@ -230,19 +330,40 @@ fn in_progress(code: &str, message: &str) -> bool {
         || m.contains("in progress")
 }
 
-/// DELETE one extension and make sure it is gone.
+/// DELETE one extension and make sure it is gone; the journal records the extension as last
+/// read before the DELETE is sent, then the outcome.
 pub(super) fn remove(client: &Client, it: &Item, opts: &Options) -> (Outcome, String) {
     let url = client.url(&format!("{}?{}", it.extension_id, api(opts)));
     let deadline = Instant::now() + opts.operation_timeout;
-    let resp = match write(client, Method::Delete, &url, None, deadline) {
-        Ok(r) => r,
-        Err(e) => return (Outcome::Failed, e.to_string()),
+    let w = Write {
+        method: Method::Delete,
+        url: &url,
+        body: None,
+        deadline,
+        op: "delete-extension",
+        target: &it.extension_id,
+        resource: it.resource.clone(),
     };
+    write(client, opts, w, |resp| match resp {
+        Ok(resp) => deleted(client, &resp, &url, deadline, opts),
+        Err(e) if e.kind == ApiErrorKind::Interrupted => (Outcome::Interrupted, e.to_string()),
+        Err(e) => (Outcome::Failed, e.to_string()),
+    })
+}
+
+/// What the answer to a DELETE means (after its operation, if it started one).
+fn deleted(
+    client: &Client,
+    resp: &Response,
+    url: &str,
+    deadline: Instant,
+    opts: &Options,
+) -> (Outcome, String) {
     match resp.status {
-        200 | 204 => confirm_gone(client, &url, deadline, "deleted"),
-        201 | 202 => match client.wait(&resp, opts.operation_timeout) {
+        200 | 204 => confirm_gone(client, url, deadline, "deleted"),
+        201 | 202 => match client.wait(resp, opts.operation_timeout) {
             Ok(LroOutcome::Succeeded | LroOutcome::NoPollUrl) => {
-                confirm_gone(client, &url, deadline, "deleted (operation succeeded)")
+                confirm_gone(client, url, deadline, "deleted (operation succeeded)")
             }
             Ok(LroOutcome::Failed { code, message }) => (
                 Outcome::Failed,
@@ -267,7 +388,7 @@ pub(super) fn remove(client: &Client, it: &Item, opts: &Options) -> (Outcome, St
                     format!(
                         "another operation was still in progress after {} s: {}",
                         opts.operation_timeout.as_secs(),
-                        ApiError::from_response("DELETE", &url, &resp).summary()
+                        ApiError::from_response("DELETE", url, resp).summary()
                     ),
                 )
             } else {
@@ -275,14 +396,14 @@ pub(super) fn remove(client: &Client, it: &Item, opts: &Options) -> (Outcome, St
                     Outcome::Failed,
                     format!(
                         "conflict: {}",
-                        ApiError::from_response("DELETE", &url, &resp).summary()
+                        ApiError::from_response("DELETE", url, resp).summary()
                     ),
                 )
             }
         }
         _ => (
             Outcome::Failed,
-            ApiError::from_response("DELETE", &url, &resp).to_string(),
+            ApiError::from_response("DELETE", url, resp).to_string(),
         ),
     }
 }

@@ -4,15 +4,17 @@
 //! An instance is upgraded only when the extension is the only difference between its model and
 //! the scale set's (checked again right before its batch), never when it is protected from
 //! scale-set actions; a batch must finish and report its instances healthy before the next starts,
-//! and the first failed batch stops that scale set.
+//! and the first failed batch stops that scale set. Each batch is a write of its own (journaled by
+//! `execute::write`); once the run is halted no further batch starts.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::{
-    client::{ApiError, Client, LroOutcome, Method},
-    execute::{self, Options, api, is_manual, is_rolling, vmss_note, write},
+    client::{ApiError, ApiErrorKind, Client, LroOutcome, Method},
+    execute::{self, Ended, Options, Write, api, is_manual, is_rolling, vmss_note, write},
+    http::Response,
     instances::{self, Health},
     plan::{Action, Item, Kind, Outcome},
 };
@@ -62,6 +64,13 @@ pub fn scale_set(
         .filter(|i| i.action == Action::Upgrade)
         .collect();
     if ups.is_empty() {
+        return;
+    }
+    if client.stop().is_halted() {
+        for it in &mut ups {
+            execute::not_started(client, it);
+            done(it);
+        }
         return;
     }
     let why_not = if !model_ok {
@@ -158,6 +167,11 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
             it.reason = Some(why.clone());
             it.needs_action = true;
             it.outcome = Some(Outcome::Skipped);
+            note(
+                opts,
+                "skipped-instance",
+                json!({"target": it.resource_id, "reason": why}),
+            );
             it.detail = Some(why);
             done(it);
             continue;
@@ -167,6 +181,13 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
     let total = ready.len().div_ceil(size);
     let mut failed: Option<usize> = None;
     for (b, chunk) in ready.chunks(size).enumerate() {
+        if client.stop().is_halted() {
+            for &n in chunk {
+                execute::not_started(client, ups[n]);
+                done(ups[n]);
+            }
+            continue;
+        }
         if let Some(f) = failed {
             for &n in chunk {
                 let it = &mut *ups[n];
@@ -181,9 +202,19 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
             continue;
         }
         let ids: Vec<String> = chunk.iter().map(|&n| instance_id_of(ups[n])).collect();
+        let extensions: Vec<Value> = chunk.iter().map(|&n| ups[n].resource.clone()).collect();
         let deadline = Instant::now() + opts.operation_timeout;
-        let result = manual_upgrade(client, &vmss_id, &ids, opts, deadline)
+        let result = manual_upgrade(client, &vmss_id, &ids, extensions, opts, deadline)
             .and_then(|()| wait_healthy(client, &vmss_id, &ids, app_health, opts, deadline));
+        let verdict = match &result {
+            Ok(_) => "healthy".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        note(
+            opts,
+            "upgrade-batch",
+            json!({"scaleSet": vmss_id, "batch": b + 1, "of": total, "instanceIds": ids, "result": verdict}),
+        );
         for (&n, id) in chunk.iter().zip(&ids) {
             let it = &mut *ups[n];
             match &result {
@@ -207,6 +238,10 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
                         it.detail = Some(format!("{upgraded}; extension gone"));
                     }
                 }
+                Err(BatchError::Interrupted(why)) => {
+                    it.outcome = Some(Outcome::Interrupted);
+                    it.detail = Some(why.clone());
+                }
                 Err(why) => {
                     it.outcome = Some(Outcome::Failed);
                     it.needs_action = true;
@@ -215,7 +250,7 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
             }
             done(it);
         }
-        if result.is_err() {
+        if matches!(result, Err(BatchError::All(_) | BatchError::Instances(_))) {
             failed = Some(b);
         }
     }
@@ -228,17 +263,56 @@ pub fn batch_size(instances: usize, percent: u8) -> usize {
         .max(1)
 }
 
-/// Why a batch failed: for the whole batch, or per instance.
+/// Why a batch failed: for the whole batch, or per instance; or it was not sent (halted run).
 #[derive(Debug)]
 enum BatchError {
     All(String),
     Instances(Vec<(String, String)>),
+    Interrupted(String),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::All(s) | BatchError::Interrupted(s) => f.write_str(s),
+            BatchError::Instances(v) => {
+                let each: Vec<String> = v.iter().map(|(id, why)| format!("{id}: {why}")).collect();
+                f.write_str(&each.join("; "))
+            }
+        }
+    }
+}
+
+/// The `manualupgrade` request's own result, as the journal records it (health comes after,
+/// in an `upgrade-batch` record).
+impl Ended for Result<(), BatchError> {
+    fn ended(&self) -> (&str, &str) {
+        match self {
+            Ok(()) => ("upgraded", ""),
+            Err(BatchError::Interrupted(s)) => ("interrupted", s),
+            Err(BatchError::All(s)) => ("failed", s),
+            Err(BatchError::Instances(_)) => ("failed", "instances did not become healthy"),
+        }
+    }
+}
+
+/// A journal record beside the writes (why an instance was left alone, how a batch ended).
+/// Losing one is not worth stopping the run for: the writes themselves are journaled.
+fn note(opts: &Options, kind: &str, data: Value) {
+    if let Some(j) = &opts.journal
+        && let Err(e) = j.record(kind, data)
+    {
+        eprintln!(
+            "imds-migrate: warning: cannot write the journal {}: {e}",
+            j.path().display()
+        );
+    }
 }
 
 impl BatchError {
     fn for_instance(&self, id: &str) -> String {
         match self {
-            BatchError::All(s) => s.clone(),
+            BatchError::All(s) | BatchError::Interrupted(s) => s.clone(),
             BatchError::Instances(v) => v.iter().find(|(i, _)| i == id).map_or_else(
                 || "another instance of the batch did not become healthy".to_owned(),
                 |(_, why)| why.clone(),
@@ -247,20 +321,47 @@ impl BatchError {
     }
 }
 
+/// One batch's `manualupgrade`, until its operation ends. The journal's intent names the
+/// instances and the extension each of them runs (`extensions`, as discovered).
 fn manual_upgrade(
     client: &Client,
     vmss: &str,
     ids: &[String],
+    extensions: Vec<Value>,
     opts: &Options,
     deadline: Instant,
 ) -> Result<(), BatchError> {
-    let url = client.url(&format!("{vmss}/manualupgrade?{}", api(opts)));
+    let target = format!("{vmss}/manualupgrade");
+    let url = client.url(&format!("{target}?{}", api(opts)));
     let body = json!({ "instanceIds": ids });
-    let resp = write(client, Method::Post, &url, Some(&body), deadline)
-        .map_err(|e| BatchError::All(e.to_string()))?;
+    let w = Write {
+        method: Method::Post,
+        url: &url,
+        body: Some(&body),
+        deadline,
+        op: "manualupgrade",
+        target: &target,
+        resource: json!({"scaleSet": vmss, "instanceIds": ids, "extensions": extensions}),
+    };
+    write(client, opts, w, |resp| match resp {
+        Ok(resp) => upgraded(client, &resp, &url, deadline),
+        Err(e) if e.kind == ApiErrorKind::Interrupted => {
+            Err(BatchError::Interrupted(e.to_string()))
+        }
+        Err(e) => Err(BatchError::All(e.to_string())),
+    })
+}
+
+/// What the answer to a `manualupgrade` means, once its operation ended.
+fn upgraded(
+    client: &Client,
+    resp: &Response,
+    url: &str,
+    deadline: Instant,
+) -> Result<(), BatchError> {
     match resp.status {
         200 | 204 => Ok(()),
-        201 | 202 => match client.wait(&resp, remaining(deadline)) {
+        201 | 202 => match client.wait(resp, remaining(deadline)) {
             Ok(LroOutcome::Succeeded | LroOutcome::NoPollUrl) => Ok(()),
             Ok(LroOutcome::Failed { code, message }) => Err(BatchError::All(format!(
                 "manualupgrade failed: {code}: {message}"
@@ -268,7 +369,7 @@ fn manual_upgrade(
             Err(e) => Err(BatchError::All(format!("waiting for manualupgrade: {e}"))),
         },
         _ => Err(BatchError::All(
-            ApiError::from_response("POST", &url, &resp).to_string(),
+            ApiError::from_response("POST", url, resp).to_string(),
         )),
     }
 }
@@ -432,6 +533,21 @@ fn follow_rolling(
             return (
                 Outcome::Removed,
                 "no rolling upgrade needed: every instance runs the new model".to_owned(),
+            );
+        }
+        // Following is only reading: an interrupted run stops it, the rolling upgrade goes on.
+        if let Some(reason) = client.stop().reason() {
+            return (
+                Outcome::Removed,
+                format!(
+                    "removed from the model; {}: stopped following the rolling upgrade, which {} (instances may still run the extension until it ends)",
+                    reason.describe(),
+                    if fresh.is_some() {
+                        "is still running"
+                    } else {
+                        "had not started"
+                    }
+                ),
             );
         }
         polls += 1;

@@ -1,8 +1,14 @@
-//! Running `imds-migrate live` against the ARM emulator: a builder so each test says only what
-//! differs (arguments, environment, time scale), and the captured result.
+//! Running the built binary's `live` commands against the ARM emulator, with a clean credential
+//! environment and a scratch working directory (where `remove --yes` writes its journal): plain
+//! commands for tests that spawn and signal the process, and a builder ([`Live`]) so a test says
+//! only what differs (arguments, environment, time scale).
 #![allow(dead_code)]
 
-use std::process::Command;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
 use serde_json::Value;
 
@@ -10,8 +16,9 @@ use super::arm_emulator::{Config, Emulator};
 
 pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
 
-/// Variables that would make a run depend on the machine it runs on.
-pub const CLEARED_ENV: [&str; 16] = [
+/// Every variable a credential (or a proxy) could come from, removed so each test says what it
+/// uses and no run depends on the machine it runs on.
+pub const CLEARED_ENV: [&str; 18] = [
     "AZURE_ACCESS_TOKEN",
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_ID",
@@ -21,7 +28,9 @@ pub const CLEARED_ENV: [&str; 16] = [
     "AZURE_AUTHORITY_HOST",
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
     "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -37,13 +46,38 @@ pub fn emulator(f: impl FnOnce(&mut Config)) -> Emulator {
     Emulator::start(config)
 }
 
-pub struct Run {
+/// `imds-migrate live <args>` in `dir` with only `envs` as credentials.
+pub fn live_command(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
+    cmd.current_dir(dir).arg("live").args(args);
+    for v in CLEARED_ENV {
+        cmd.env_remove(v);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The scratch directory a [`Live`] run worked in (its journal is there); kept until the
+    /// output is dropped.
+    pub dir: Option<tempfile::TempDir>,
 }
 
-impl Run {
+impl Output {
+    fn of(out: &std::process::Output) -> Self {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: None,
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
@@ -71,10 +105,81 @@ impl Run {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// The lines of the journal a `remove --yes` run wrote in its scratch directory.
+    pub fn journal(&self) -> Vec<Value> {
+        let dir = self.dir.as_ref().expect("a Live run's directory");
+        let path: PathBuf = std::fs::read_dir(dir.path())
+            .expect("read the run's directory")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .unwrap_or_else(|| panic!("no journal in {}:\n{}", dir.path().display(), self.all()));
+        journal_lines(&path)
+    }
 }
 
-/// `imds-migrate live <args> --arm-endpoint <emulator> --time-scale <scale>`, signed in with the
-/// emulator's token unless `env` says otherwise.
+/// A journal's lines; a torn line fails the test.
+pub fn journal_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}")))
+        .collect()
+}
+
+pub fn run(mut cmd: Command) -> Output {
+    Output::of(&cmd.output().expect("run imds-migrate"))
+}
+
+pub fn spawn(mut cmd: Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn imds-migrate")
+}
+
+/// Waits for `child` (at most `limit`), then collects its output; kills it if it overruns.
+pub fn finish(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "imds-migrate still running after {limit:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Output::of(&child.wait_with_output().expect("wait"))
+}
+
+/// Sends `signal` (`INT`, `TERM`) to `child` with kill(1).
+pub fn signal(child: &Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -{signal} failed");
+}
+
+/// Polls `cond` every 10 ms for at most `limit`.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// `imds-migrate live <args> --arm-endpoint <emulator> --time-scale <scale>` in a fresh scratch
+/// directory, signed in with the emulator's token unless `env` says otherwise.
 pub struct Live<'a> {
     emu: Option<&'a Emulator>,
     endpoint: Option<String>,
@@ -121,30 +226,27 @@ impl<'a> Live<'a> {
         self
     }
 
-    pub fn run(self) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
-        for v in CLEARED_ENV {
-            cmd.env_remove(v);
-        }
-        for (k, v) in &self.envs {
-            cmd.env(k, v);
-        }
+    /// The command, to run in `dir`.
+    pub fn command(&self, dir: &Path) -> Command {
         let url = self
             .endpoint
             .clone()
             .or_else(|| self.emu.map(|e| e.url.clone()))
             .unwrap_or_default();
-        cmd.arg("live").args(&self.args).args([
-            "--arm-endpoint",
-            &url,
-            "--time-scale",
-            &self.scale,
-        ]);
-        let out = cmd.output().expect("run imds-migrate");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        args.extend(["--arm-endpoint", &url, "--time-scale", &self.scale]);
+        let envs: Vec<(&str, &str)> = self
+            .envs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        live_command(dir, &args, &envs)
+    }
+
+    pub fn run(self) -> Output {
+        let dir = tempfile::tempdir().expect("scratch directory");
+        let mut out = run(self.command(dir.path()));
+        out.dir = Some(dir);
+        out
     }
 }
