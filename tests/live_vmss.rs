@@ -511,3 +511,135 @@ fn a_rolling_scale_set_without_instances_needs_no_rolling_upgrade() {
         "{row}"
     );
 }
+
+/// The journal's lines of `kind`.
+fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["kind"] == kind).collect()
+}
+
+#[test]
+fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
+    let emu = emulator(|_| {});
+    let ss = manual(&emu, "web", 5);
+    emu.add_instance_ext(&ss, "0", mi("msi-own"));
+    emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    emu.watch_journal(&path);
+    let run = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances", "--upgrade-batch-percent", "40"])
+        .args(&["--journal", path.to_str().unwrap()])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let batches = upgrade_batches(&emu);
+    assert_eq!(batches.len(), 3, "5 instances, 40%: 2 + 2 + 1: {batches:?}");
+    // As each write arrived, the journal already named it (a batch: with its instances).
+    let seen = emu.journal_seen();
+    let arrived = |m: &str| seen.iter().filter(|(w, _)| w.starts_with(m)).count();
+    assert_eq!(arrived("POST "), 3, "{seen:?}");
+    assert_eq!(
+        arrived("DELETE "),
+        3,
+        "VM, model, instance 0's own: {seen:?}"
+    );
+    assert!(seen.iter().all(|(_, journaled)| *journaled), "{seen:?}");
+
+    let lines = live_cli::journal_lines(&path);
+    let upgrades: Vec<&Value> = of_kind(&lines, "intent")
+        .into_iter()
+        .filter(|l| l["op"] == "manualupgrade")
+        .collect();
+    assert_eq!(upgrades.len(), 3);
+    for (intent, ids) in upgrades.iter().zip(&batches) {
+        assert_eq!(intent["method"], "POST");
+        assert_eq!(intent["target"], format!("{ss}/manualupgrade"));
+        assert_eq!(intent["resource"]["instanceIds"], json!(ids));
+        // The extension each instance of the batch runs, as discovered.
+        let names: Vec<&str> = intent["resource"]["extensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), ids.len(), "{intent}");
+        assert!(names.iter().all(|n| *n == "msi"), "{intent}");
+        let outcome = of_kind(&lines, "outcome")
+            .into_iter()
+            .find(|o| o["id"] == intent["id"])
+            .unwrap_or_else(|| panic!("no outcome for {intent}"));
+        assert_eq!(outcome["outcome"], "upgraded", "{outcome}");
+        assert!(outcome["status"].as_u64().is_some(), "{outcome}");
+    }
+    let verdicts = of_kind(&lines, "upgrade-batch");
+    assert_eq!(verdicts.len(), 3);
+    assert!(
+        verdicts.iter().all(|v| v["result"] == "healthy"),
+        "{verdicts:?}"
+    );
+    // `live journal` reads it: every write done, nothing in doubt.
+    let shown = live_cli::run(live_cli::live_command(
+        dir.path(),
+        &["journal", path.to_str().unwrap()],
+        &[],
+    ));
+    assert_eq!(shown.code, 0, "{}", shown.all());
+    assert!(shown.stdout.contains("3 upgraded"), "{}", shown.stdout);
+}
+
+#[test]
+fn sigint_during_a_batched_upgrade_sends_no_further_batch() {
+    let emu = emulator(|c| c.polls_before_done = 4);
+    let ss = manual(&emu, "web", 6);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let live = Live::new(&emu)
+        .args(&REMOVE_ALL)
+        .args(&["--upgrade-instances", "--upgrade-batch-percent", "34"])
+        .args(&["--journal", path.to_str().unwrap()])
+        .scale("0.2");
+    let child = live_cli::spawn(live.command(dir.path()));
+    assert!(
+        live_cli::wait_until(Duration::from_secs(60), || !upgrade_batches(&emu)
+            .is_empty()),
+        "no manualupgrade reached the emulator"
+    );
+    live_cli::signal(&child, "INT");
+    let out = live_cli::finish(child, Duration::from_secs(60));
+    assert_eq!(out.code, 130, "{}", out.all());
+    let batches = upgrade_batches(&emu);
+    assert_eq!(
+        batches.len(),
+        1,
+        "a batch was sent after the signal: {batches:?}"
+    );
+    // The batch in flight finished and was read back; the other instances were not started.
+    for n in 0..6 {
+        let row = out.row(&format!("web_{n}"));
+        let expected = if batches[0].contains(&n.to_string()) {
+            "removed"
+        } else {
+            "interrupted"
+        };
+        assert_eq!(row["outcome"], expected, "{row}");
+    }
+    assert!(
+        emu.instance_extensions(&ss, "5")
+            .contains(&"msi".to_owned())
+    );
+    let lines = live_cli::journal_lines(&path);
+    let intents: Vec<&Value> = of_kind(&lines, "intent")
+        .into_iter()
+        .filter(|l| l["op"] == "manualupgrade")
+        .collect();
+    assert_eq!(intents.len(), 1);
+    let outcomes = of_kind(&lines, "outcome");
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o["id"] == intents[0]["id"] && o["outcome"] == "upgraded"),
+        "{outcomes:?}"
+    );
+    assert_eq!(lines.last().unwrap()["kind"], "end");
+    assert_eq!(lines.last().unwrap()["interrupted"], true);
+}
