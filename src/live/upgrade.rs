@@ -204,7 +204,7 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
         let ids: Vec<String> = chunk.iter().map(|&n| instance_id_of(ups[n])).collect();
         let extensions: Vec<Value> = chunk.iter().map(|&n| ups[n].resource.clone()).collect();
         let deadline = Instant::now() + opts.operation_timeout;
-        let result = manual_upgrade(client, &vmss_id, &ids, extensions, opts, deadline)
+        let result = manual_upgrade(client, &vmss_id, &ids, &extensions, opts, deadline)
             .and_then(|()| wait_healthy(client, &vmss_id, &ids, app_health, opts, deadline));
         let verdict = match &result {
             Ok(_) => "healthy".to_owned(),
@@ -327,7 +327,7 @@ fn manual_upgrade(
     client: &Client,
     vmss: &str,
     ids: &[String],
-    extensions: Vec<Value>,
+    extensions: &[Value],
     opts: &Options,
     deadline: Instant,
 ) -> Result<(), BatchError> {
