@@ -9,14 +9,12 @@ mod live_cli;
 use std::time::Duration;
 
 use arm_emulator::{Config, Emulator, ext, mi};
-use live_cli::{SUB, finish, journal_lines as lines, live_command, run, signal, spawn, wait_until};
+use live_cli::{
+    SUB, finish, journal_lines as lines, live_command, of_kind, run, signal, spawn, wait_until,
+};
 use serde_json::{Value, json};
 
 const PLANTED: &str = "PLANTED-protected-SENTINEL-91d4";
-
-fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    lines.iter().filter(|l| l["kind"] == kind).collect()
-}
 
 fn remove_args<'a>(emu: &'a Emulator, journal: &'a str, scale: &'a str) -> Vec<&'a str> {
     vec![

@@ -13,7 +13,7 @@ use std::{
 };
 
 use arm_emulator::{Emulator, Ext, ext, mi};
-use live_cli::{Live, Output as Run, SUB, emulator};
+use live_cli::{Live, Output as Run, SUB, emulator, of_kind};
 use serde_json::{Value, json};
 
 const LIST: [&str; 5] = ["list", "--subscription", SUB, "--format", "json"];
@@ -510,11 +510,6 @@ fn a_rolling_scale_set_without_instances_needs_no_rolling_upgrade() {
             .contains("no rolling upgrade needed"),
         "{row}"
     );
-}
-
-/// The journal's lines of `kind`.
-fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    lines.iter().filter(|l| l["kind"] == kind).collect()
 }
 
 #[test]

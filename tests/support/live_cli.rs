@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -63,9 +63,6 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
-    /// The scratch directory a [`Live`] run worked in (its journal is there); kept until the
-    /// output is dropped.
-    pub dir: Option<tempfile::TempDir>,
 }
 
 impl Output {
@@ -74,7 +71,6 @@ impl Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: None,
         }
     }
 
@@ -105,18 +101,6 @@ impl Output {
             .cloned()
             .unwrap_or_default()
     }
-
-    /// The lines of the journal a `remove --yes` run wrote in its scratch directory.
-    pub fn journal(&self) -> Vec<Value> {
-        let dir = self.dir.as_ref().expect("a Live run's directory");
-        let path: PathBuf = std::fs::read_dir(dir.path())
-            .expect("read the run's directory")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            .unwrap_or_else(|| panic!("no journal in {}:\n{}", dir.path().display(), self.all()));
-        journal_lines(&path)
-    }
 }
 
 /// A journal's lines; a torn line fails the test.
@@ -126,6 +110,11 @@ pub fn journal_lines(path: &Path) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}")))
         .collect()
+}
+
+/// The journal's lines of `kind`.
+pub fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["kind"] == kind).collect()
 }
 
 pub fn run(mut cmd: Command) -> Output {
@@ -245,8 +234,6 @@ impl<'a> Live<'a> {
 
     pub fn run(self) -> Output {
         let dir = tempfile::tempdir().expect("scratch directory");
-        let mut out = run(self.command(dir.path()));
-        out.dir = Some(dir);
-        out
+        run(self.command(dir.path()))
     }
 }
