@@ -1,8 +1,10 @@
 //! Live mode: list and remove deployed Managed Identity extensions through Azure Resource Manager.
 //!
-//! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
-//! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
-//! `journal` records every write durably; `interrupt` stops a run part-way.
+//! `discover` finds them (`instances` judges scale-set instances, `progress` shows how far it got),
+//! `plan` decides (delete, upgrade, or skip with a reason), `execute` deletes and `upgrade` brings
+//! scale-set instances along, `output` renders; `client` (over `http`) is the only HTTP code and
+//! `auth` the only credential code. `journal` records every write durably; `interrupt` stops a
+//! run part-way.
 
 pub mod assertion;
 pub mod auth;
