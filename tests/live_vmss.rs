@@ -515,8 +515,9 @@ fn a_rolling_scale_set_without_instances_needs_no_rolling_upgrade() {
 #[test]
 fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
     let emu = emulator(|_| {});
-    let ss = manual(&emu, "web", 5);
+    let ss = manual(&emu, "web", 6);
     emu.add_instance_ext(&ss, "0", mi("msi-own"));
+    emu.protect_instance(&ss, "5");
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
@@ -526,13 +527,22 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "40"])
         .args(&["--journal", path.to_str().unwrap()])
         .run();
-    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.code,
+        1,
+        "the protected instance needs someone: {}",
+        run.all()
+    );
     let batches = upgrade_batches(&emu);
-    assert_eq!(batches.len(), 3, "5 instances, 40%: 2 + 2 + 1: {batches:?}");
+    assert_eq!(
+        batches.len(),
+        2,
+        "6 instances, 40%: 3 + 2 (one protected): {batches:?}"
+    );
     // As each write arrived, the journal already named it (a batch: with its instances).
     let seen = emu.journal_seen();
     let arrived = |m: &str| seen.iter().filter(|(w, _)| w.starts_with(m)).count();
-    assert_eq!(arrived("POST "), 3, "{seen:?}");
+    assert_eq!(arrived("POST "), 2, "{seen:?}");
     assert_eq!(
         arrived("DELETE "),
         3,
@@ -545,7 +555,7 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
         .into_iter()
         .filter(|l| l["op"] == "manualupgrade")
         .collect();
-    assert_eq!(upgrades.len(), 3);
+    assert_eq!(upgrades.len(), 2);
     for (intent, ids) in upgrades.iter().zip(&batches) {
         assert_eq!(intent["method"], "POST");
         assert_eq!(intent["target"], format!("{ss}/manualupgrade"));
@@ -567,10 +577,27 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
         assert!(outcome["status"].as_u64().is_some(), "{outcome}");
     }
     let verdicts = of_kind(&lines, "upgrade-batch");
-    assert_eq!(verdicts.len(), 3);
+    assert_eq!(verdicts.len(), 2);
     assert!(
         verdicts.iter().all(|v| v["result"] == "healthy"),
         "{verdicts:?}"
+    );
+    // The instance left alone is there too, with the reason.
+    let skipped = of_kind(&lines, "skipped-instance");
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0]["target"]
+            .as_str()
+            .unwrap()
+            .ends_with("/virtualMachines/5")
+    );
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("protectFromScaleSetActions"),
+        "{}",
+        skipped[0]
     );
     // `live journal` reads it: every write done, nothing in doubt.
     let shown = live_cli::run(live_cli::live_command(
@@ -579,7 +606,7 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
         &[],
     ));
     assert_eq!(shown.code, 0, "{}", shown.all());
-    assert!(shown.stdout.contains("3 upgraded"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("2 upgraded"), "{}", shown.stdout);
 }
 
 #[test]

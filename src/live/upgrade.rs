@@ -19,13 +19,28 @@ use super::{
     plan::{Action, Item, Kind, Outcome},
 };
 
-/// One scale set's rows: its model row (first, if any) and its instances' rows.
+/// One scale set's rows: its model row (first, if any) and its instances' rows. Every instance
+/// left alone is in the journal too (`skipped-instance`, with the reason).
 pub fn scale_set(
     client: &Client,
     items: &mut [Item],
     opts: &Options,
     done: &(dyn Fn(&Item) + Sync),
 ) {
+    rows(client, items, opts, done);
+    for it in items
+        .iter()
+        .filter(|i| i.kind == Kind::Instance && i.outcome == Some(Outcome::Skipped))
+    {
+        note(
+            opts,
+            "skipped-instance",
+            json!({"target": it.resource_id, "extension": it.extension_name, "reason": it.detail}),
+        );
+    }
+}
+
+fn rows(client: &Client, items: &mut [Item], opts: &Options, done: &(dyn Fn(&Item) + Sync)) {
     let mut model_ok = true;
     let mut rolling_before: Option<Option<String>> = None;
     if let Some(model) = items.first_mut().filter(|i| i.kind == Kind::Vmss) {
@@ -167,11 +182,6 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
             it.reason = Some(why.clone());
             it.needs_action = true;
             it.outcome = Some(Outcome::Skipped);
-            note(
-                opts,
-                "skipped-instance",
-                json!({"target": it.resource_id, "reason": why}),
-            );
             it.detail = Some(why);
             done(it);
             continue;
