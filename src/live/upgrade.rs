@@ -217,14 +217,18 @@ fn batches(client: &Client, ups: &mut [&mut Item], opts: &Options, done: &(dyn F
         let result = manual_upgrade(client, &vmss_id, &ids, &extensions, opts, deadline)
             .and_then(|()| wait_healthy(client, &vmss_id, &ids, app_health, opts, deadline));
         let verdict = match &result {
-            Ok(_) => "healthy".to_owned(),
-            Err(e) => e.to_string(),
+            Ok(_) => Some("healthy".to_owned()),
+            // Never sent: the journal's `not-sent` outcome says it.
+            Err(BatchError::Interrupted(_)) => None,
+            Err(e) => Some(e.to_string()),
         };
-        note(
-            opts,
-            "upgrade-batch",
-            json!({"scaleSet": vmss_id, "batch": b + 1, "of": total, "instanceIds": ids, "result": verdict}),
-        );
+        if let Some(verdict) = verdict {
+            note(
+                opts,
+                "upgrade-batch",
+                json!({"scaleSet": vmss_id, "batch": b + 1, "of": total, "instanceIds": ids, "result": verdict}),
+            );
+        }
         for (&n, id) in chunk.iter().zip(&ids) {
             let it = &mut *ups[n];
             match &result {
