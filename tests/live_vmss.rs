@@ -37,23 +37,6 @@ fn manual(emu: &Emulator, name: &str, instances: usize) -> String {
     uniform(emu, name, "Manual", instances, vec![mi("msi"), cse])
 }
 
-/// Instance ids in the bodies of the `manualupgrade` requests, one list per request.
-fn upgrade_batches(emu: &Emulator) -> Vec<Vec<String>> {
-    emu.writes()
-        .iter()
-        .filter(|w| w.method == "POST" && w.path.ends_with("/manualupgrade"))
-        .map(|w| {
-            let body: Value = serde_json::from_str(&w.body).unwrap();
-            body["instanceIds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i.as_str().unwrap().to_owned())
-                .collect()
-        })
-        .collect()
-}
-
 fn reason(run: &Run, resource: &str) -> String {
     let row = run.row(resource);
     row["reason"].as_str().unwrap_or_default().to_owned()
@@ -77,7 +60,7 @@ fn only_instances_whose_sole_difference_is_the_extension_are_upgraded() {
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "100"])
         .run();
     assert_eq!(run.code, 1, "skipped instances need someone: {}", run.all());
-    assert_eq!(upgrade_batches(&emu), [["0"]]);
+    assert_eq!(emu.upgrade_batches(), [["0"]]);
     assert_eq!(run.row("web_0")["outcome"], "removed");
     assert!(emu.instance_extensions(&ss, "0") == ["cse"]);
     for (id, field) in [
@@ -111,7 +94,7 @@ fn a_pending_model_change_blocks_every_upgrade() {
         .args(&["--upgrade-instances"])
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(upgrade_batches(&emu).is_empty(), "{:?}", emu.writes());
+    assert!(emu.upgrade_batches().is_empty(), "{:?}", emu.writes());
     // The model itself loses the extension; no instance gets the image change.
     assert_eq!(emu.extensions(&ss), ["cse"]);
     for n in 0..3 {
@@ -171,7 +154,7 @@ fn stale_instances_show_in_list_dry_run_and_resource_graph() {
         .args(&REMOVE_ALL)
         .args(&["--upgrade-instances"])
         .run();
-    assert_eq!(upgrade_batches(&emu), [["0"]], "{}", run.all());
+    assert_eq!(emu.upgrade_batches(), [["0"]], "{}", run.all());
     assert_eq!(emu.instances_latest(&ss), [true, false]);
 }
 
@@ -220,7 +203,7 @@ fn batches_wait_for_health_before_the_next() {
         .args(&["--upgrade-instances"])
         .run();
     assert_eq!(run.code, 0, "{}", run.all());
-    let batches = upgrade_batches(&emu);
+    let batches = emu.upgrade_batches();
     assert_eq!(batches.len(), 5, "20% of 10: {batches:?}");
     assert!(batches.iter().all(|b| b.len() == 2));
     // Between two batches, the instances were read back (with their instance view).
@@ -252,7 +235,7 @@ fn an_unhealthy_batch_stops_the_scale_set() {
         .args(&["--upgrade-instances", "--operation-timeout", "200"])
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
-    assert_eq!(upgrade_batches(&emu), [["0", "1"]]);
+    assert_eq!(emu.upgrade_batches(), [["0", "1"]]);
     let failed = run.row("web_0");
     assert_eq!(failed["outcome"], "failed");
     assert!(
@@ -281,7 +264,7 @@ fn an_unhealthy_batch_stops_the_scale_set() {
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "50"])
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
-    assert_eq!(upgrade_batches(&emu), [["0", "1"]]);
+    assert_eq!(emu.upgrade_batches(), [["0", "1"]]);
     assert!(
         run.row("web_1")["detail"]
             .as_str()
@@ -477,7 +460,7 @@ fn an_extension_an_upgrade_cannot_take_away_is_deleted_on_the_instance() {
         .args(&["--upgrade-instances"])
         .run();
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(upgrade_batches(&emu), [["1"]]);
+    assert_eq!(emu.upgrade_batches(), [["1"]]);
     let row = run.row("web_1");
     assert_eq!(row["outcome"], "removed", "{row}");
     assert!(
@@ -533,7 +516,7 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
         "the protected instance needs someone: {}",
         run.all()
     );
-    let batches = upgrade_batches(&emu);
+    let batches = emu.upgrade_batches();
     assert_eq!(
         batches.len(),
         2,
@@ -622,14 +605,15 @@ fn sigint_during_a_batched_upgrade_sends_no_further_batch() {
         .scale("0.2");
     let child = live_cli::spawn(live.command(dir.path()));
     assert!(
-        live_cli::wait_until(Duration::from_secs(60), || !upgrade_batches(&emu)
+        live_cli::wait_until(Duration::from_secs(60), || !emu
+            .upgrade_batches()
             .is_empty()),
         "no manualupgrade reached the emulator"
     );
     live_cli::signal(&child, "INT");
     let out = live_cli::finish(child, Duration::from_secs(60));
     assert_eq!(out.code, 130, "{}", out.all());
-    let batches = upgrade_batches(&emu);
+    let batches = emu.upgrade_batches();
     assert_eq!(
         batches.len(),
         1,

@@ -788,6 +788,26 @@ impl Emulator {
             .collect()
     }
 
+    /// Instance ids in the bodies of the `manualupgrade` requests, one list per request.
+    pub fn upgrade_batches(&self) -> Vec<Vec<String>> {
+        self.writes()
+            .iter()
+            .filter(|w| w.method == "POST" && w.path.ends_with("/manualupgrade"))
+            .map(|w| {
+                let body: Value = serde_json::from_str(&w.body).unwrap_or(Value::Null);
+                body["instanceIds"]
+                    .as_array()
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(Value::as_str)
+                            .map(ToOwned::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     pub fn count(&self, method: &str, status: Option<u16>) -> usize {
         self.log()
             .iter()
