@@ -16,5 +16,7 @@ pub mod prefilter;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod snippet;
 pub mod source;
+pub mod stdio;
 pub mod suppress;

@@ -19,6 +19,23 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("MSI-PORT", Confirm::Always),
     // Suppression comments: an unused one is reported even in a file with nothing else.
     ("imds-migrate:", Confirm::Always),
+    // IMDS041/IMDS042: manifests naming the credential libraries and the credential calls
+    // (`rules/data/libraries.toml`); rare outside projects that use them.
+    ("msrestazure", Confirm::Always),
+    ("go-autorest", Confirm::Always),
+    ("ms-rest-azure", Confirm::Always),
+    ("ms-rest-nodeauth", Confirm::Always),
+    ("azure-client-authentication", Confirm::Always),
+    ("ServicePrincipalTokenFromMSI", Confirm::Always),
+    ("GetMSIVMEndpoint", Confirm::Always),
+    ("MSIAuthentication", Confirm::Always),
+    ("MSITokenCredentials", Confirm::Always),
+    ("MSIVmTokenCredentials", Confirm::Always),
+    ("loginWithMSI", Confirm::Always),
+    ("loginWithVmMSI", Confirm::Always),
+    ("MSICredentials", Confirm::Always),
+    ("ms_rest_azure", Confirm::Always),
+    ("MSITokenProvider", Confirm::Always),
 ];
 
 /// How far before `oauth2/token` the URL's host may be (`"http://localhost:" + port + "/oauth2/token"`).

@@ -20,6 +20,7 @@ use crate::{
     kind::{self, FileKind},
     prefilter::Prefilter,
     rules::{Selection, catalogue},
+    snippet,
     source::{self, LineIndex},
     suppress,
 };
@@ -48,6 +49,8 @@ pub struct ScanOptions {
     pub respect_ignore_files: bool,
     /// Rules switched off for some paths (`per-file-ignores`).
     pub per_file_ignores: crate::config::PerFileIgnores,
+    /// The configuration file these options came from, if any (said with `-v`).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -62,6 +65,7 @@ impl Default for ScanOptions {
             exclude: Vec::new(),
             respect_ignore_files: true,
             per_file_ignores: crate::config::PerFileIgnores::default(),
+            config_file: None,
         }
     }
 }
@@ -118,8 +122,6 @@ pub struct ScanResult {
     pub files: BTreeMap<(usize, String), FileRecord>,
     /// Every port the repository's extensions declare, plus the configured ones.
     pub ports: BTreeSet<u16>,
-    /// Temporary files a killed `fix` left behind (never scanned; `fix` removes them).
-    pub stale_temps: Vec<PathBuf>,
 }
 
 impl ScanResult {
@@ -143,7 +145,6 @@ impl ScanResult {
                     ((root + offset, rel), rec)
                 }));
             all.ports.extend(r.ports);
-            all.stale_temps.extend(r.stale_temps);
             all.summary.add(&r.summary);
             all.root_summaries.extend(r.root_summaries);
         }
@@ -169,6 +170,7 @@ impl Summary {
 struct Pending {
     finding: Finding,
     requires_port: Option<u16>,
+    depends_on: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -177,8 +179,9 @@ struct Shared {
     errors: Vec<FileError>,
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
+    /// What each manifest says about the credential libraries, for IMDS042.
+    dependencies: Vec<crate::analyzers::libraries::ManifestFact>,
     per_root: Vec<Summary>,
-    stale_temps: Vec<PathBuf>,
 }
 
 /// Scans every root and returns findings sorted for output.
@@ -201,6 +204,14 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .filter(|p| {
             p.requires_port
                 .is_none_or(|port| shared.ports.contains(&port))
+                && p.depends_on.is_none_or(|eco| {
+                    analyzers::libraries::call_is_affected(
+                        &shared.dependencies,
+                        p.finding.root,
+                        &p.finding.path,
+                        eco,
+                    )
+                })
         })
         .map(|p| p.finding)
         .collect();
@@ -229,7 +240,6 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         root_summaries: shared.per_root,
         files,
         ports: shared.ports,
-        stale_temps: shared.stale_temps,
     }
 }
 
@@ -302,16 +312,14 @@ fn scan_root(
             if !ft.is_file() {
                 return WalkState::Continue;
             }
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(crate::fix::writer::TEMP_PREFIX)
-            {
-                shared.lock().unwrap().stale_temps.push(entry.path().to_path_buf());
+            // A killed `fix` run's temporary file: never scanned; the next `fix` removes it.
+            if crate::fix::writer::is_temp_name(entry.file_name()) {
                 return WalkState::Continue;
             }
             let rel = relative_path(root, entry.path(), root_is_file);
-            match scan_file(opts, matcher, entry.path(), &rel, &mut buf) {
+            // A root named on the command line may be a link the user chose to follow.
+            let named = entry.depth() == 0;
+            match scan_file(opts, matcher, entry.path(), &rel, named, &mut buf) {
                 FileOutcome::Skipped(reason) => {
                     let mut s = shared.lock().unwrap();
                     let sk = &mut s.per_root[root_idx].skipped;
@@ -343,6 +351,9 @@ fn scan_root(
                     analyzed_ref.fetch_add(1, Ordering::Relaxed);
                     let mut s = shared.lock().unwrap();
                     s.ports.extend(out.declared_ports);
+                    s.dependencies.extend(out.dependencies.into_iter().map(|d| {
+                        analyzers::libraries::ManifestFact::new(root_idx, &rel, d)
+                    }));
                     for problem in out.problems {
                         s.per_root[root_idx].errors += 1;
                         s.errors.push(FileError {
@@ -363,11 +374,12 @@ fn scan_root(
                         );
                     }
                     s.pending
-                        .extend(out.findings.into_iter().map(|(mut f, port)| {
+                        .extend(out.findings.into_iter().map(|(mut f, port, eco)| {
                             f.root = root_idx;
                             Pending {
                                 finding: f,
                                 requires_port: port,
+                                depends_on: eco,
                             }
                         }));
                 }
@@ -416,7 +428,13 @@ pub fn relative_path(root: &Path, path: &Path, root_is_file: bool) -> String {
     } else {
         path.strip_prefix(root).unwrap_or(path)
     };
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = rel.to_string_lossy();
+    // On Unix a backslash is part of a name (`back\slash.sh` is not `back/slash.sh`).
+    let s = if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    };
     s.trim_start_matches("./").to_owned()
 }
 
@@ -428,8 +446,9 @@ enum SkipReason {
 
 struct Analyzed {
     kind: FileKind,
-    findings: Vec<(Finding, Option<u16>)>,
+    findings: Vec<(Finding, Option<u16>, Option<&'static str>)>,
     declared_ports: Vec<u16>,
+    dependencies: Vec<analyzers::libraries::Dependency>,
     problems: Vec<String>,
 }
 
@@ -447,6 +466,7 @@ fn scan_file(
     matcher: &Prefilter,
     path: &Path,
     rel: &str,
+    named: bool,
     buf: &mut Vec<u8>,
 ) -> FileOutcome {
     // Log files hold quoted errors, never usages: not even read.
@@ -454,7 +474,9 @@ fn scan_file(
         return FileOutcome::Skipped(SkipReason::Log);
     }
     buf.clear();
-    let mut file = match fs::File::open(path) {
+    // The walk saw a regular file; if it has become a symlink since, it is not read through (nor
+    // waited on, if it has become a FIFO).
+    let mut file = match open(path, named) {
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
     };
@@ -500,7 +522,8 @@ fn scan_file(
     if !matcher.matches(text_bytes) {
         return FileOutcome::Clean;
     }
-    let decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    let mut decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    source::cr_to_lf(&mut decoded.text);
     let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
     let kind = kind::classify(path, &decoded.text[..head_end]);
     let analysis = analyze_text(&decoded.text, kind, rel, opts);
@@ -513,8 +536,24 @@ fn scan_file(
         kind,
         findings,
         declared_ports: analysis.declared_ports,
+        dependencies: analysis.dependencies,
         problems,
     })
+}
+
+fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    if !follow {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut options,
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK)
+                .bits()
+                .cast_signed(),
+        );
+    }
+    options.open(path)
 }
 
 /// Runs the prefilter over the rest of a large file in chunks (`head` holds what was read),
@@ -596,15 +635,31 @@ pub fn locate(
     rel: &str,
     kind: FileKind,
     diagnostics: Vec<crate::finding::Diagnostic>,
-) -> Vec<(Finding, Option<u16>)> {
+) -> Vec<(Finding, Option<u16>, Option<&'static str>)> {
     let index = LineIndex::new(text);
     let cat = catalogue();
+    let mut offsets = Vec::with_capacity(diagnostics.len() * 2);
+    for d in &diagnostics {
+        offsets.extend([d.range.start, d.range.end]);
+        for e in d.fix.iter().flat_map(|f| &f.edits) {
+            offsets.extend([e.range.start, e.range.end]);
+        }
+    }
+    let mut positions = index.line_cols(text, &offsets).into_iter();
+    let mut next = move || positions.next().unwrap_or((1, 1));
     diagnostics
         .into_iter()
         .map(|d| {
-            let (line, column) = index.line_col(text, d.range.start);
-            let (end_line, end_column) = index.line_col(text, d.range.end);
-            let source_line = text[index.line_range(text, line)].to_owned();
+            let (line, column) = next();
+            let (end_line, end_column) = next();
+            // A bounded window, not the line: a finding on a megabyte-long line of minified
+            // JSON must not carry (and every report repeat) the whole line.
+            let window = snippet::window(
+                text,
+                index.line_range(text, line),
+                d.range.start,
+                snippet::MAX_CHARS,
+            );
             let fix = d.fix.as_ref().map(|fix| FixSummary {
                 applicability: fix.applicability,
                 description: fix.description.clone(),
@@ -612,8 +667,8 @@ pub fn locate(
                     .edits
                     .iter()
                     .map(|e| {
-                        let (line, column) = index.line_col(text, e.range.start);
-                        let (end_line, end_column) = index.line_col(text, e.range.end);
+                        let (line, column) = next();
+                        let (end_line, end_column) = next();
                         LocatedEdit {
                             line,
                             column,
@@ -637,10 +692,13 @@ pub fn locate(
                     fix,
                     file_kind: kind.name(),
                     range: d.range,
-                    source_line,
+                    source_line: text[window.range].to_owned(),
+                    source_column: column.saturating_sub(window.lead_chars).max(1),
+                    source_truncated: window.cut_after,
                     root: 0,
                 },
                 d.requires_port,
+                d.depends_on,
             )
         })
         .collect()
@@ -655,7 +713,14 @@ mod tests {
         let path = dir.path().join(name);
         fs::write(&path, bytes).unwrap();
         let opts = ScanOptions::default();
-        scan_file(&opts, &Prefilter::new(&[]), &path, name, &mut Vec::new())
+        scan_file(
+            &opts,
+            &Prefilter::new(&[]),
+            &path,
+            name,
+            false,
+            &mut Vec::new(),
+        )
     }
 
     #[test]

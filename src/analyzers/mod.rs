@@ -10,6 +10,7 @@ pub mod bicep;
 pub mod command;
 pub mod endpoint;
 pub mod lexical;
+pub mod libraries;
 pub mod markdown;
 pub mod powershell;
 pub mod sdk;
@@ -65,6 +66,8 @@ pub struct Analysis {
     /// Problems worth reporting under `errors` (e.g. "invalid JSON at line 3: ..."): the file was
     /// still searched as text.
     pub problems: Vec<String>,
+    /// What the text (a dependency manifest) says about the credential libraries of IMDS041.
+    pub dependencies: Vec<libraries::Dependency>,
 }
 
 impl Analysis {
@@ -78,6 +81,7 @@ impl Analysis {
             .extend(other.diagnostics.into_iter().map(|d| d.shifted(offset)));
         self.declared_ports.extend(other.declared_ports);
         self.problems.extend(other.problems);
+        self.dependencies.extend(other.dependencies);
     }
 }
 
@@ -88,6 +92,7 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
         FileKind::Arm | FileKind::ArmParameters | FileKind::Json => {
             arm::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
+            libraries::analyze(text, ctx, &mut out);
         }
         FileKind::PowerShell => {
             powershell::analyze(text, ctx, &mut out);
@@ -115,6 +120,7 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
         FileKind::Code(_) | FileKind::Xml | FileKind::Config | FileKind::Text => {
             sdk::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
+            libraries::analyze(text, ctx, &mut out);
         }
         FileKind::Log => {}
     }

@@ -460,11 +460,14 @@ fn excerpt(h: &mut String, f: &Finding) {
         return;
     }
     let len = line.chars().count();
-    let start = f.column.saturating_sub(1).min(len);
+    // `source_line` is a window of the line starting at `source_column`.
+    let start = f.column.saturating_sub(f.source_column.max(1)).min(len);
     let end = if f.end_line > f.line {
         len
     } else {
-        f.end_column.saturating_sub(1).clamp(start, len)
+        f.end_column
+            .saturating_sub(f.source_column.max(1))
+            .clamp(start, len)
     };
     let (from, to) = if len > MAX_EXCERPT {
         let from = start.saturating_sub(60);
@@ -476,11 +479,19 @@ fn excerpt(h: &mut String, f: &Finding) {
     h.push_str(&format!(
         "<pre class=\"src\"><code><span class=\"ln\">{}</span>{}{}<mark>{}</mark>{}{}</code></pre>\n",
         f.line,
-        if from > 0 { "…" } else { "" },
+        if from > 0 || f.source_column > 1 {
+            "…"
+        } else {
+            ""
+        },
         escape(&chars(line, from, start)),
         escape(&chars(line, start, end)),
         escape(&chars(line, end, to)),
-        if to < len { "…" } else { "" },
+        if to < len || f.source_truncated {
+            "…"
+        } else {
+            ""
+        },
     ));
 }
 
@@ -545,10 +556,16 @@ fn edit_view(h: &mut String, f: &Finding, edit: &LocatedEdit) {
         "<div class=\"edit\"><div class=\"edit-loc\">{verb} {position}</div><pre class=\"diff\"><code>"
     ));
     let on_finding_line = edit.line == f.line && !line.is_empty();
-    if on_finding_line && edit.end_line == edit.line && edit.end_column.saturating_sub(1) <= len {
+    // Columns relative to `source_line`, a window of the line starting at `source_column`.
+    let first = f.source_column.max(1);
+    if on_finding_line
+        && edit.end_line == edit.line
+        && edit.column >= first
+        && edit.end_column.saturating_sub(first) <= len
+    {
         // An edit within the line: show the line before and after, changes marked.
-        let s = edit.column.saturating_sub(1).min(len);
-        let e = edit.end_column.saturating_sub(1).clamp(s, len);
+        let s = (edit.column - first).min(len);
+        let e = edit.end_column.saturating_sub(first).clamp(s, len);
         let (head, old, tail) = (chars(line, 0, s), chars(line, s, e), chars(line, e, len));
         h.push_str(&format!(
             "<span class=\"row before\">- {}<del>{}</del>{}</span><span class=\"row after\">+ {}<ins>{}</ins>{}</span>",

@@ -157,11 +157,16 @@ struct PhysicalLocation {
     context_region: Option<ContextRegion>,
 }
 
-/// The whole line a single-line finding sits on, so viewers can show it without the file.
+/// The line a single-line finding sits on, so viewers can show it without the file; only a
+/// window of it (with its columns) when the line is long.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ContextRegion {
     start_line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<usize>,
     snippet: Snippet,
 }
 
@@ -406,7 +411,11 @@ fn finding_location(f: &Finding, artifact: ArtifactLocation) -> PhysicalLocation
     let mut region = Region::new(f.line, f.column, f.end_line, f.end_column);
     let line = f.source_line.trim_end_matches(['\r', '\n']);
     let len = line.chars().count();
-    let single_line = region.start_line == region.end_line && region.end_column <= len + 1;
+    // `source_line` is a window of the line starting at `source_column`.
+    let first = f.source_column.max(1);
+    let single_line = region.start_line == region.end_line
+        && region.start_column >= first
+        && region.end_column <= first + len;
     if !single_line || line.trim().is_empty() {
         return PhysicalLocation {
             artifact_location: artifact,
@@ -416,7 +425,7 @@ fn finding_location(f: &Finding, artifact: ArtifactLocation) -> PhysicalLocation
     }
     let text: String = line
         .chars()
-        .skip(region.start_column - 1)
+        .skip(region.start_column - first)
         .take(region.end_column - region.start_column)
         .collect();
     region.snippet = (!text.is_empty()).then_some(Snippet { text });
@@ -424,6 +433,8 @@ fn finding_location(f: &Finding, artifact: ArtifactLocation) -> PhysicalLocation
         artifact_location: artifact,
         context_region: Some(ContextRegion {
             start_line: region.start_line,
+            start_column: (first > 1 || f.source_truncated).then_some(first),
+            end_column: (first > 1 || f.source_truncated).then_some(first + len),
             snippet: Snippet {
                 text: line.to_owned(),
             },

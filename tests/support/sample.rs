@@ -48,6 +48,8 @@ pub fn finding(f: F, fix: Option<FixSummary>) -> Finding {
         file_kind: f.kind,
         range: 0..0,
         source_line: f.source.to_owned(),
+        source_column: 1,
+        source_truncated: false,
         root: f.root,
     }
 }
