@@ -5,6 +5,7 @@ pub mod analyzers;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod crossfile;
 pub mod error;
 pub mod exit;
 pub mod finding;

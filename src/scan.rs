@@ -70,7 +70,8 @@ impl Default for ScanOptions {
     }
 }
 
-/// A problem with one file (or the walk), reported under `errors`; the run goes on.
+/// A problem with one file (or the walk), reported under `errors`; the run goes on. The same
+/// shape carries notes: a file that was searched, but only as text (see [`ScanResult::notes`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct FileError {
     pub path: String,
@@ -98,6 +99,8 @@ pub struct Summary {
     pub findings: usize,
     pub skipped: Skipped,
     pub errors: usize,
+    /// Files searched only as text (invalid JSON, undecodable bytes): reported, never a failure.
+    pub notes: usize,
 }
 
 /// A file that produced findings, remembered so `fix` can come back to it.
@@ -115,6 +118,9 @@ pub struct ScanResult {
     /// Sorted by root, path, line, column, rule.
     pub findings: Vec<Finding>,
     pub errors: Vec<FileError>,
+    /// Files that were searched, but as text only (they do not parse, or did not decode):
+    /// findings there are still reported; they do not change the exit code.
+    pub notes: Vec<FileError>,
     pub summary: Summary,
     /// Per-root summaries, in root order.
     pub root_summaries: Vec<Summary>,
@@ -136,6 +142,10 @@ impl ScanResult {
                 f
             }));
             all.errors.extend(r.errors.into_iter().map(|mut e| {
+                e.root += offset;
+                e
+            }));
+            all.notes.extend(r.notes.into_iter().map(|mut e| {
                 e.root += offset;
                 e
             }));
@@ -163,6 +173,7 @@ impl Summary {
         self.skipped.symlinks += other.skipped.symlinks;
         self.skipped.unreadable += other.skipped.unreadable;
         self.errors += other.errors;
+        self.notes += other.notes;
     }
 }
 
@@ -177,6 +188,7 @@ struct Pending {
 struct Shared {
     pending: Vec<Pending>,
     errors: Vec<FileError>,
+    notes: Vec<FileError>,
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
     /// What each manifest says about the credential libraries, for IMDS042.
@@ -215,8 +227,18 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .map(|p| p.finding)
         .collect();
+    // A generic template deployed with a parameter file that names the extension.
+    for (f, port, record) in crate::crossfile::parameter_file_findings(opts, &findings) {
+        if port.is_none_or(|p| shared.ports.contains(&p)) {
+            shared
+                .files
+                .insert((record.root, record.rel_path.clone()), record);
+            findings.push(f);
+        }
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     shared.errors.sort();
+    shared.notes.sort();
     for f in &findings {
         shared.per_root[f.root].findings += 1;
     }
@@ -236,6 +258,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         roots: opts.roots.clone(),
         findings,
         errors: shared.errors,
+        notes: shared.notes,
         summary,
         root_summaries: shared.per_root,
         files,
@@ -354,9 +377,11 @@ fn scan_root(
                     s.dependencies.extend(out.dependencies.into_iter().map(|d| {
                         analyzers::libraries::ManifestFact::new(root_idx, &rel, d)
                     }));
+                    // Searched as text: a note, not an error (the exit code is for findings
+                    // and for files that could not be read).
                     for problem in out.problems {
-                        s.per_root[root_idx].errors += 1;
-                        s.errors.push(FileError {
+                        s.per_root[root_idx].notes += 1;
+                        s.notes.push(FileError {
                             path: rel.clone(),
                             message: problem,
                             root: root_idx,
@@ -598,6 +623,17 @@ pub fn analyze_text(
         extra_ports: &opts.extra_ports,
     };
     let mut analysis = analyzers::analyze(text, &ctx);
+    filter_diagnostics(text, rel, opts, &mut analysis);
+    analysis
+}
+
+/// Applies suppression comments, the rule selection and per-file ignores to an analysis.
+pub fn filter_diagnostics(
+    text: &str,
+    rel: &str,
+    opts: &ScanOptions,
+    analysis: &mut analyzers::Analysis,
+) {
     // Suppressions see every finding first, so that one silencing a rule switched off elsewhere
     // is not reported as unused.
     suppress::apply(text, &mut analysis.diagnostics);
@@ -613,7 +649,6 @@ pub fn analyze_text(
     analysis
         .diagnostics
         .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
-    analysis
 }
 
 fn is_binary(bytes: &[u8]) -> bool {

@@ -271,11 +271,15 @@ fn build<'a>(result: &'a ScanResult, cwd: Option<&Path>) -> Log<'a> {
         .zip(fingerprints)
         .map(|(f, fingerprint)| sarif_result(f, fingerprint, &rule_index, &locator))
         .collect();
-    let notifications = result
+    // Errors first, then notes (files searched as text only) as `note`-level notifications.
+    let levels = result
         .errors
         .iter()
-        .map(|e| Notification {
-            level: "error",
+        .map(|e| ("error", e))
+        .chain(result.notes.iter().map(|n| ("note", n)));
+    let notifications = levels
+        .map(|(level, e)| Notification {
+            level,
             message: Message {
                 text: sentence(&e.message),
             },

@@ -81,7 +81,16 @@ impl Report for Text {
                 escape_control(&e.message)
             )?;
         }
-        if !result.findings.is_empty() || !result.errors.is_empty() {
+        for n in &result.notes {
+            writeln!(
+                out,
+                "{}: {} {}",
+                paint(c, PATH, &error_path(result, n)),
+                paint(c, INFO, "note:"),
+                n.message
+            )?;
+        }
+        if !result.findings.is_empty() || !result.errors.is_empty() || !result.notes.is_empty() {
             writeln!(out)?;
         }
         writeln!(out, "{}", summary_line(result))
@@ -109,6 +118,9 @@ pub fn summary_line(result: &ScanResult) -> String {
     );
     if s.errors > 0 {
         line.push_str(&format!("; {}", plural(s.errors, "error")));
+    }
+    if s.notes > 0 {
+        line.push_str(&format!("; {} searched as text", plural(s.notes, "note")));
     }
     let skipped = skipped_text(&s.skipped);
     if !skipped.is_empty() {

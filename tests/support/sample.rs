@@ -240,6 +240,7 @@ pub fn sample() -> ScanResult {
             files_analyzed: 6,
             findings: 5,
             errors: 1,
+            notes: 1,
             ..Summary::default()
         },
         Summary {
@@ -257,10 +258,17 @@ pub fn sample() -> ScanResult {
             files_analyzed: 9,
             findings: findings.len(),
             errors: 2,
+            notes: 1,
             ..Summary::default()
         },
         findings,
         errors,
+        notes: vec![FileError {
+            path: "templates/rendered.json".to_owned(),
+            message: "invalid JSON at line 4, column 12: expected value; searched as text"
+                .to_owned(),
+            root: 0,
+        }],
         root_summaries,
         ..ScanResult::default()
     }

@@ -10,6 +10,7 @@ mod edits;
 pub mod graph;
 pub mod jsonc;
 mod reroute;
+pub mod supplied;
 mod template;
 mod text;
 
@@ -207,6 +208,8 @@ struct Tree<'a> {
     all_refs: std::cell::OnceCell<HashMap<(bool, String), Vec<usize>>>,
     /// The template's resources and their deployment order.
     resources: std::cell::OnceCell<graph::Resources<'a>>,
+    /// Values a parameter file gives the top-level template's parameters (lower-case names).
+    supplied: Option<&'a HashMap<String, String>>,
 }
 
 impl<'a> Tree<'a> {
@@ -227,6 +230,7 @@ impl<'a> Tree<'a> {
             vm_index: std::cell::OnceCell::new(),
             all_refs: std::cell::OnceCell::new(),
             resources: std::cell::OnceCell::new(),
+            supplied: None,
         }
     }
 
@@ -275,6 +279,14 @@ impl<'a> Tree<'a> {
                 self.used_params
                     .borrow_mut()
                     .insert(name.to_ascii_lowercase());
+                // A parameter file's value wins over the default, for the file's own template.
+                if self.parent(t).is_none()
+                    && let Some(v) = self
+                        .supplied
+                        .and_then(|s| s.get(&name.to_ascii_lowercase()))
+                {
+                    return Some(v.clone());
+                }
                 if let Some(d) = self.doc.get(p, "defaultValue") {
                     return self.resolve(d, hops + 1);
                 }

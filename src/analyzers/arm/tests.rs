@@ -508,6 +508,11 @@ fn fixture_fixes_reparse_and_are_idempotent() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let text = std::fs::read_to_string(entry.path()).unwrap();
             let before = run(&text, FileKind::Arm, &name);
+            // Truncated fixtures are searched as text: found, never rewritten.
+            if !name.ends_with(".t") && !parses(&text) {
+                assert!(before.diagnostics.iter().all(|d| d.fix.is_none()), "{name}");
+                continue;
+            }
             for unsafe_fixes in [false, true] {
                 let once = fix_all(&text, FileKind::Arm, &name, unsafe_fixes);
                 if !name.ends_with(".t") {

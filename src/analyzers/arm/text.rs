@@ -142,6 +142,10 @@ impl Scan<'_> {
                     let (s, end) = self.string(i);
                     let span = i..end;
                     i = end;
+                    // Members of containers too deep to keep belong to none of the kept ones.
+                    if overflow > 0 {
+                        continue;
+                    }
                     let after = self.skip_trivia(i);
                     if stack.is_empty() {
                         root_key =
@@ -179,13 +183,26 @@ impl Scan<'_> {
                         i += 1;
                         continue;
                     }
-                    if let Some(top) = stack.last_mut()
+                    if overflow == 0
+                        && let Some(top) = stack.last_mut()
                         && let Some(k) = top.pending_key.take()
                     {
                         let word = String::from_utf8_lossy(&self.b[start..i]).into_owned();
                         Self::set(top, &k, word);
                     }
                 }
+            }
+        }
+        // A truncated file or a cut-off fragment: what is still open ends where the text
+        // does, innermost first, so an extension object that lost its closing braces is
+        // still seen with everything it holds.
+        let end = self
+            .prev_significant(self.b.len())
+            .map_or(self.b.len(), |p| p + 1);
+        while let Some(frame) = stack.pop() {
+            if frame.is_object {
+                on_close(&frame, end, &stack);
+                self.propagate(&frame, &mut stack);
             }
         }
     }
