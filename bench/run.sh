@@ -80,8 +80,8 @@ for name in $TREES; do
   tree=$OUT/$name
   "$BIN" scan "$tree" --format json > "$OUT/$name.json" || true
   check_planted "$OUT/$name.json" "$tree.planted.json"
-  files=$(find "$tree" -type f -not -path '*/.git/*' | wc -l)
-  mb=$(du -sm --exclude=.git "$tree" | cut -f1)
+  files=$(find "$tree/" -type f -not -path '*/.git/*' | wc -l)
+  mb=$(du -sm --exclude=.git "$tree/" | cut -f1)
   : > "$OUT/a.t"; : > "$OUT/b.t"
   if [ "$name" = fixes ]; then
     for _ in $(seq "$RUNS"); do
