@@ -1,8 +1,10 @@
 //! Live mode: list and remove deployed Managed Identity extensions through Azure Resource Manager.
 //!
-//! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
-//! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
-//! `journal` records every write durably; `interrupt` stops a run part-way.
+//! `discover` finds them (`instances` judges scale-set instances, `progress` shows how far it got),
+//! `plan` decides (delete, upgrade, or skip with a reason), `execute` deletes and `upgrade` brings
+//! scale-set instances along, `output` renders; `client` (over `http`) is the only HTTP code and
+//! `auth` the only credential code. `journal` records every write durably; `interrupt` stops a
+//! run part-way.
 //! `check` asks the machines themselves, through Run Command, whether anything uses the extension.
 
 pub mod assertion;
@@ -12,10 +14,13 @@ pub mod client;
 pub mod discover;
 pub mod execute;
 pub mod http;
+pub mod instances;
 pub mod interrupt;
 pub mod journal;
 pub mod output;
 pub mod plan;
+pub mod progress;
+pub mod upgrade;
 
 use std::{
     io::{self, IsTerminal, Write},
@@ -121,19 +126,29 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         }
         None => None,
     };
+    let progress = progress::Progress::new(io::stderr().is_terminal());
     let discoverer = Discoverer {
         client: &client,
         api_version: &common.api_version,
         workers: common.concurrency as usize,
-        leftovers: remove.is_some_and(|r| r.upgrade_instances),
+        progress: &progress,
     };
-    let mut discovery = discover_all(&discoverer, common)?;
+    let discovery = discover_all(&discoverer, common);
+    progress.finish();
+    let mut discovery = discovery?;
     if let Some(e) = discovery
         .errors
         .iter()
         .find(|e| e.kind == ApiErrorKind::Auth)
     {
         return Err(Error::new(format!("authentication failed: {e}")));
+    }
+    if let Some(e) = discovery
+        .errors
+        .iter()
+        .find(|e| e.kind == ApiErrorKind::Unreachable)
+    {
+        return Err(Error::new(e.message.clone()));
     }
     for e in &discovery.errors {
         eprintln!("imds-migrate: error: {e}");
@@ -208,12 +223,13 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                     .scaled(Duration::from_secs(r.operation_timeout)),
                 upgrade_instances: r.upgrade_instances,
                 workers: common.concurrency as usize,
+                batch_percent: r.upgrade_batch_percent,
                 journal: journal.clone(),
             };
             client.stop().begin_writes();
             run_with_progress(&client, &mut items, &opts);
         } else {
-            execute::plan_only(&mut items, r.upgrade_instances);
+            execute::plan_only(&mut items, r.upgrade_instances, r.upgrade_batch_percent);
         }
     }
     let mut summary = output::Summary::of(&items, discovery.errors.len());
@@ -306,6 +322,8 @@ fn discover_all(d: &Discoverer<'_>, common: &LiveCommon) -> Result<discover::Dis
         let subs = d.subscriptions().map_err(|e| {
             if e.kind == ApiErrorKind::Auth {
                 Error::new(format!("authentication failed: {e}"))
+            } else if e.kind == ApiErrorKind::Unreachable {
+                Error::new(e.message.clone())
             } else {
                 Error::new(format!("cannot list subscriptions: {e}"))
             }
