@@ -227,7 +227,8 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .map(|p| p.finding)
         .collect();
-    // A generic template deployed with a parameter file that names the extension.
+    // Generic templates and modules given the extension by a parameter file, a `.tfvars` or a
+    // module call.
     let supplied = [
         crate::crossfile::parameter_file_findings(opts, &findings),
         crate::crossfile::tfvars_findings(opts, &findings),

@@ -3,12 +3,12 @@
 
 use std::{collections::BTreeSet, fs, path::Path};
 
-use super::read;
+use super::{located, read};
 use crate::{
     analyzers::{self, bicep::supplied},
     finding::Finding,
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, filter_diagnostics, locate},
+    scan::{FileRecord, ScanOptions, filter_diagnostics},
 };
 
 /// The call-site findings of the Bicep files among `findings`, with their records.
@@ -22,6 +22,7 @@ pub(crate) fn module_findings(
         .map(|f| (f.root, f.path.as_str()))
         .collect();
     let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
     for (root_idx, rel) in files {
         let root = &opts.roots[root_idx];
         if root.is_file() {
@@ -46,16 +47,13 @@ pub(crate) fn module_findings(
             continue;
         }
         filter_diagnostics(&text, rel, opts, &mut analysis);
-        for (mut f, port, _) in locate(&text, rel, FileKind::Bicep, analysis.diagnostics) {
-            f.root = root_idx;
-            let record = FileRecord {
-                root: root_idx,
-                rel_path: rel.to_owned(),
-                abs_path: root.join(rel),
-                kind: FileKind::Bicep,
-            };
-            out.push((f, port, record));
-        }
+        let record = FileRecord {
+            root: root_idx,
+            rel_path: rel.to_owned(),
+            abs_path: root.join(rel),
+            kind: FileKind::Bicep,
+        };
+        located(&record, &text, analysis.diagnostics, &mut seen, &mut out);
     }
     out
 }

@@ -13,7 +13,7 @@ pub(crate) use terraform::tfvars_findings;
 
 use crate::{
     analyzers::{self, Context, arm::supplied},
-    finding::Finding,
+    finding::{Diagnostic, Finding},
     kind::FileKind,
     scan::{FileRecord, ScanOptions, filter_diagnostics, locate},
     source,
@@ -65,27 +65,38 @@ pub(crate) fn parameter_file_findings(
         let mut analysis = analyzers::Analysis::default();
         supplied::analyze_with_parameters(&template_text, &ctx, &values, name, &mut analysis);
         filter_diagnostics(&template_text, &template_rel, opts, &mut analysis);
-        let abs = root.join(&template_rel);
-        for (mut f, port, _) in locate(
+        let record = FileRecord {
+            root: root_idx,
+            rel_path: template_rel.clone(),
+            abs_path: root.join(&template_rel),
+            kind: FileKind::Arm,
+        };
+        located(
+            &record,
             &template_text,
-            &template_rel,
-            FileKind::Arm,
             analysis.diagnostics,
-        ) {
-            if !seen.insert((root_idx, template_rel.clone(), f.range.start)) {
-                continue;
-            }
-            f.root = root_idx;
-            let record = FileRecord {
-                root: root_idx,
-                rel_path: template_rel.clone(),
-                abs_path: abs.clone(),
-                kind: FileKind::Arm,
-            };
-            out.push((f, port, record));
-        }
+            &mut seen,
+            &mut out,
+        );
     }
     out
+}
+
+/// `diagnostics` of `file` as findings with its record, each range once: several value files
+/// (one per environment) may lead to one resource.
+fn located(
+    file: &FileRecord,
+    text: &str,
+    diagnostics: Vec<Diagnostic>,
+    seen: &mut BTreeSet<(usize, String, usize)>,
+    out: &mut Vec<(Finding, Option<u16>, FileRecord)>,
+) {
+    for (mut f, port, _) in locate(text, &file.rel_path, file.kind, diagnostics) {
+        if seen.insert((file.root, file.rel_path.clone(), f.range.start)) {
+            f.root = file.root;
+            out.push((f, port, file.clone()));
+        }
+    }
 }
 
 /// A regular file (never a symbolic link, which could lead outside the root), decoded.

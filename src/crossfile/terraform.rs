@@ -3,12 +3,12 @@
 
 use std::{collections::BTreeSet, fs};
 
-use super::read;
+use super::{located, read};
 use crate::{
     analyzers::{self, terraform::supplied},
     finding::Finding,
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, filter_diagnostics, locate},
+    scan::{FileRecord, ScanOptions, filter_diagnostics},
 };
 
 /// Enough for any real module directory; a bound so a huge generated folder costs nothing.
@@ -53,22 +53,13 @@ pub(crate) fn tfvars_findings(
                 continue;
             }
             filter_diagnostics(&tf_text, &tf_rel, opts, &mut analysis);
-            let abs = root.join(&tf_rel);
-            for (mut f, port, _) in
-                locate(&tf_text, &tf_rel, FileKind::Terraform, analysis.diagnostics)
-            {
-                if !seen.insert((root_idx, tf_rel.clone(), f.range.start)) {
-                    continue;
-                }
-                f.root = root_idx;
-                let record = FileRecord {
-                    root: root_idx,
-                    rel_path: tf_rel.clone(),
-                    abs_path: abs.clone(),
-                    kind: FileKind::Terraform,
-                };
-                out.push((f, port, record));
-            }
+            let record = FileRecord {
+                root: root_idx,
+                rel_path: tf_rel.clone(),
+                abs_path: root.join(&tf_rel),
+                kind: FileKind::Terraform,
+            };
+            located(&record, &tf_text, analysis.diagnostics, &mut seen, &mut out);
         }
     }
     out
