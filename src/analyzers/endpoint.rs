@@ -13,6 +13,7 @@ use regex::Regex;
 
 use super::{
     Analysis, Context,
+    cloud_shell::CloudShell,
     lexical::{self, Lexed},
 };
 use crate::{
@@ -117,18 +118,26 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         gets: OnceCell::new(),
     };
     settings_file(&scan, out);
-    if is_cloud_shell(text, ctx.path) {
+    let cloud_shell = CloudShell::of(text, ctx.path);
+    if cloud_shell.whole() {
         return;
     }
     // Ranges already reported, so one URL gets one rule. Each pass finds non-overlapping
     // matches in order; sorting between passes keeps the lookups logarithmic.
     let mut claimed = Vec::new();
+    let first = out.diagnostics.len();
     computed_urls(&scan, &mut claimed, out);
     claimed.sort_by_key(|r: &Range<usize>| r.start);
     let computed = claimed.clone();
     literal_urls(&scan, &computed, &mut claimed, out);
     claimed.sort_by_key(|r| r.start);
     base_urls(&scan, &claimed, out);
+    // Cloud Shell's own endpoint, in the constructs that are about Cloud Shell, is no usage.
+    let mut index = 0;
+    out.diagnostics.retain(|d| {
+        index += 1;
+        index <= first || !cloud_shell.covers(d.range.start)
+    });
 }
 
 /// Every rule here needs a `localhost`/`127.0.0.1` host, the port 50342 (or a configured one)
@@ -195,36 +204,6 @@ fn looks_like_code(line: &str) -> bool {
             .expect("valid regex")
     });
     CODE.is_match(line)
-}
-
-/// A file about Azure Cloud Shell, whose own token service also listens on `localhost:50342`:
-/// rewriting it to IMDS would break it. Strong signals are the path (`cloudshell`,
-/// `cloud-shell`, `cloud_shell`) and Cloud Shell's environment (`ACC_CLOUD`, `ACC_TID`,
-/// `AZUREPS_HOST_ENVIRONMENT` compared with `cloud-shell/...`). A mere mention of "Cloud Shell" counts only when the
-/// file says nothing about VMs or the extension: VM docs often say "open Cloud Shell" and then
-/// run commands inside the VM.
-pub fn is_cloud_shell(text: &str, path: &str) -> bool {
-    static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-        // `AZUREPS_HOST_ENVIRONMENT` alone also names Azure Automation and pipeline hosts.
-        Regex::new(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[^\n]{0,120}(?i:cloud-?shell)")
-            .expect("valid regex")
-    });
-    static WEAK: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\bcloud[ _-]?shell\b").expect("valid regex"));
-    static VM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
-            .expect("valid regex")
-    });
-    let squash = |s: &str| {
-        s.chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '_'))
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
-    if squash(path).contains("cloudshell") {
-        return true;
-    }
-    STRONG.is_match(text) || (WEAK.is_match(text) && !VM.is_match(text))
 }
 
 /// A line that quotes an error rather than making a request.

@@ -11,16 +11,17 @@ use std::{ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
-use super::{Analysis, Context, endpoint};
+use super::{Analysis, Context, cloud_shell, construct::Lines, endpoint};
 use crate::kind::FileKind;
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
-    let cloud_shell = endpoint::is_cloud_shell(text, ctx.path);
+    let lines = Lines::new(text);
     for block in fenced_blocks(text) {
         let body = &text[block.body.clone()];
         let Some(kind) = block_kind(&block.info, body) else {
             continue;
         };
+        let cloud_shell = cloud_shell::markdown_section(text, &lines, block.body.start, ctx.path);
         let info = block.info.trim().to_ascii_lowercase();
         let session = info == "console" || info.ends_with("session") || has_prompts(body);
         let parts = if session {

@@ -7,7 +7,9 @@
 pub mod arm;
 pub mod azcli;
 pub mod bicep;
+pub mod cloud_shell;
 pub mod command;
+pub mod construct;
 pub mod endpoint;
 pub mod lexical;
 pub mod markdown;

@@ -1,0 +1,284 @@
+//! Which parts of a file are about Azure Cloud Shell, whose own token service also listens on
+//! `localhost:50342`: decided per enclosing construct (case arm, branch, function, Markdown
+//! section), so a test that switches on the environment keeps its Cloud Shell arm untouched while
+//! a real usage of the extension elsewhere in the file is still reported.
+
+use std::{ops::Range, sync::LazyLock};
+
+use regex::Regex;
+
+use super::construct::Lines;
+
+/// Cloud Shell's own environment. `AZUREPS_HOST_ENVIRONMENT` alone also names Azure Automation
+/// and pipeline hosts, so it counts only next to a `cloud-shell` value.
+static STRONG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[^\n]{0,120}(?i:cloud-?shell)",
+    )
+    .expect("valid regex")
+});
+
+/// A mention of Cloud Shell (`Cloud Shell`, `CloudShell`, `cloud_shell`).
+static WEAK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)cloud[ _-]?shell").expect("valid regex"));
+
+/// Words of a VM or the extension: VM docs often say "open Cloud Shell" and then run commands
+/// inside the VM, so a mere mention of Cloud Shell next to them is not about Cloud Shell.
+static VM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
+        .expect("valid regex")
+});
+
+/// A condition that tests for the *absence* of Cloud Shell (`if [ -z "$ACC_CLOUD" ]`, `if not
+/// in_cloud_shell():`): a guard whose body leaves, so the code after it runs in Cloud Shell.
+static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\s-z\s|!\s*\$?\(?[\w"'$]|!=|-ne\b|-not\b|\bnot\b|\bis\s+None\b|-eq\s+\$null\b|==\s*(?:""|''|null|nil|None)|\bunless\b"#)
+        .expect("valid regex")
+});
+
+/// A line that starts a conditional.
+static CONDITIONAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:\}\s*)?(?:if|elif|elseif|else\s+if|unless|when)\b|\bif\s*\(")
+        .expect("valid regex")
+});
+
+/// More signal lines than this: the file is about Cloud Shell throughout.
+const MAX_SIGNALS: usize = 256;
+
+/// The parts of one text that are about Cloud Shell.
+#[derive(Debug, Default)]
+pub struct CloudShell {
+    whole: bool,
+    /// Disjoint byte ranges, sorted by start.
+    regions: Vec<Range<usize>>,
+}
+
+impl CloudShell {
+    /// Finds the Cloud Shell parts of `text` at `path`: all of it when the path names Cloud
+    /// Shell, else the construct around each signal.
+    pub fn of(text: &str, path: &str) -> Self {
+        if path_is_cloud_shell(path) {
+            return CloudShell {
+                whole: true,
+                regions: Vec::new(),
+            };
+        }
+        let mut signal_lines: Vec<(usize, bool)> = Vec::new();
+        let lines = Lines::new(text);
+        for (m, strong) in STRONG
+            .find_iter(text)
+            .map(|m| (m, true))
+            .chain(WEAK.find_iter(text).map(|m| (m, false)))
+        {
+            signal_lines.push((lines.line_at(m.start()), strong));
+        }
+        if signal_lines.is_empty() {
+            return CloudShell::default();
+        }
+        // A line with both kinds counts as strong.
+        signal_lines.sort_by_key(|&(l, strong)| (l, !strong));
+        signal_lines.dedup_by_key(|(l, _)| *l);
+        if signal_lines.len() > MAX_SIGNALS {
+            return CloudShell {
+                whole: true,
+                regions: Vec::new(),
+            };
+        }
+        let mut regions: Vec<Range<usize>> = Vec::new();
+        for (line, strong) in signal_lines {
+            let region = lines.bytes(region_of(&lines, line));
+            if strong || !VM.is_match(&text[region.clone()]) {
+                regions.push(region);
+            }
+        }
+        regions.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::new();
+        for r in regions {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        CloudShell {
+            whole: false,
+            regions: merged,
+        }
+    }
+
+    /// The whole text is about Cloud Shell.
+    pub fn whole(&self) -> bool {
+        self.whole
+    }
+
+    /// Whether byte `pos` lies in a part about Cloud Shell.
+    pub fn covers(&self, pos: usize) -> bool {
+        if self.whole {
+            return true;
+        }
+        let i = self.regions.partition_point(|r| r.end < pos);
+        self.regions.get(i).is_some_and(|r| r.start <= pos)
+    }
+}
+
+/// The path names Cloud Shell (`cloudshell`, `cloud-shell`, `cloud_shell`, `Cloud Shell`).
+pub fn path_is_cloud_shell(path: &str) -> bool {
+    let squashed: String = path
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    squashed.contains("cloudshell")
+}
+
+/// A line that holds a local endpoint (the URL a signal on the same line labels).
+fn holds_endpoint(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    l.contains("localhost:") || l.contains("127.0.0.1:")
+}
+
+/// The lines a signal on line `i` speaks for:
+/// - a case label or keyed entry (`case CloudShell:`, `CloudShell => ...`, `cloudShell: ...`):
+///   its arm, never its siblings;
+/// - a line that holds the endpoint itself: that line;
+/// - a conditional that tests for Cloud Shell: its branch (the header and its body), or the
+///   line alone when written on one line; one that tests for its absence is a guard, and speaks
+///   for the block it sits in;
+/// - anything else (a comment, an assignment, a header without the endpoint below it): the block
+///   it sits in, which at the top level is the whole text.
+fn region_of(lines: &Lines, i: usize) -> Range<usize> {
+    let line = lines.get(i);
+    if lines.is_label(i) {
+        return lines.body(i);
+    }
+    if CONDITIONAL.is_match(line) {
+        let body = lines.body(i);
+        if !NEGATED.is_match(line) {
+            return body;
+        }
+        // `if (!IsCloudShell()) { ...localhost:50342... }` is the other branch.
+        if body.clone().any(|j| holds_endpoint(lines.get(j))) {
+            return i..i;
+        }
+        return lines.level(i);
+    }
+    if holds_endpoint(line) {
+        return i..i + 1;
+    }
+    if lines.is_header(i) {
+        let body = lines.body(i);
+        if body.clone().any(|j| holds_endpoint(lines.get(j))) {
+            return body;
+        }
+    }
+    lines.level(i)
+}
+
+/// Whether the Markdown section holding byte `at` is about Cloud Shell: its own text (from the
+/// heading before `at` to the next heading) and the headings above it mention Cloud Shell (and,
+/// for a mere mention, no VM or extension), or the path names Cloud Shell.
+pub fn markdown_section(text: &str, lines: &Lines, at: usize, path: &str) -> bool {
+    if path_is_cloud_shell(path) {
+        return true;
+    }
+    let here = lines.line_at(at);
+    let level = |i: usize| {
+        let l = lines.get(i).trim_start();
+        let n = l.bytes().take_while(|&c| c == b'#').count();
+        (1..=6)
+            .contains(&n)
+            .then_some(n)
+            .filter(|_| l[n..].starts_with(' '))
+    };
+    // The section: from the nearest heading above to the next heading.
+    let start = (0..=here).rev().find(|&i| level(i).is_some());
+    let end = (here + 1..lines.len())
+        .find(|&i| level(i).is_some())
+        .unwrap_or(lines.len());
+    let mut scope = String::from(&text[lines.bytes(start.unwrap_or(0)..end)]);
+    // The headings it sits under.
+    if let Some(s) = start {
+        let mut depth = level(s).unwrap_or(1);
+        for i in (0..s).rev() {
+            if let Some(n) = level(i).filter(|&n| n < depth) {
+                scope.push('\n');
+                scope.push_str(lines.get(i));
+                depth = n;
+            }
+        }
+    }
+    STRONG.is_match(&scope) || (WEAK.is_match(&scope) && !VM.is_match(&scope))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn covered(text: &str, needle: &str) -> bool {
+        let cs = CloudShell::of(text, "src/x");
+        let at = text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        cs.covers(at)
+    }
+
+    #[test]
+    fn a_case_arm_is_its_own_construct() {
+        let t = "switch (env) {\n    case HostEnv.CloudShell:\n        expected = \"http://localhost:50342/oauth2/token\";\n        break;\n    case HostEnv.VmExtension:\n        expected = \"http://127.0.0.1:50342/oauth2/token\";\n        break;\n    case HostEnv.Arc:\n        expected = \"http://localhost:40342/metadata/identity/oauth2/token\";\n        break;\n}\n";
+        assert!(covered(t, "localhost:50342"));
+        assert!(!covered(t, "127.0.0.1:50342"));
+        assert!(!covered(t, "40342"));
+    }
+
+    #[test]
+    fn one_line_arms_and_entries() {
+        let t = "    return env switch {\n        Env.CloudShell => \"http://localhost:50342/oauth2/token\",\n        Env.Vm => \"http://127.0.0.1:50342/oauth2/token\",\n    };\n";
+        assert!(covered(t, "localhost:50342"));
+        assert!(!covered(t, "127.0.0.1"));
+        let t = "ENDPOINTS = {\n    'cloud_shell': CS_URL,\n    'vm': 'http://localhost:50342/oauth2/token',\n}\n";
+        assert!(!covered(t, "localhost"));
+    }
+
+    #[test]
+    fn functions_and_branches() {
+        let t = "def cloud_shell_token():\n    return get('http://localhost:50342/oauth2/token')\n\ndef vm_token():\n    return get('http://127.0.0.1:50342/oauth2/token')\n";
+        assert!(covered(t, "localhost"));
+        assert!(!covered(t, "127.0.0.1"));
+        let t = "if is_cloud_shell():\n    url = os.environ['MSI_ENDPOINT']\nelse:\n    url = 'http://localhost:50342/oauth2/token'\n";
+        assert!(!covered(t, "localhost"));
+        let t = "if (!IsCloudShell()) {\n    url = \"http://localhost:50342/oauth2/token\";\n}\n";
+        assert!(!covered(t, "localhost"));
+        let t = "func endpoint() string {\n\tif inCloudShell() { return os.Getenv(\"MSI_ENDPOINT\") }\n\treturn \"http://localhost:50342/oauth2/token\"\n}\n";
+        assert!(!covered(t, "localhost"));
+    }
+
+    #[test]
+    fn file_wide_signals_and_guards() {
+        let t = "#!/bin/bash\n# Runs in Azure Cloud Shell only.\nget() {\n  curl -s http://localhost:50342/oauth2/token\n}\n";
+        assert!(covered(t, "localhost"));
+        let t = "if [ -z \"${ACC_CLOUD:-}\" ]; then\n  exit 1\nfi\ncurl http://localhost:50342/oauth2/token\n";
+        assert!(covered(t, "localhost"));
+        let t = "if not in_cloud_shell():\n    sys.exit(1)\nu = 'http://localhost:50342/oauth2/token'\n";
+        assert!(covered(t, "localhost"));
+        // A VM runbook that merely says "open Cloud Shell" is about the VM.
+        let t = "# Open Cloud Shell, then on the virtual machine:\nu = 'http://localhost:50342/oauth2/token'\n";
+        assert!(!covered(t, "localhost"));
+        assert!(CloudShell::of("x", "tools/cloud-shell/t.py").covers(0));
+        assert!(!CloudShell::of("u = 1", "a.py").covers(0));
+    }
+
+    #[test]
+    fn markdown_sections() {
+        let t = "# Tokens\n\n## In Cloud Shell\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n\n## On the VM\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
+        let first = t.find("```sh").unwrap();
+        let second = t.rfind("```sh").unwrap();
+        let lines = Lines::new(t);
+        assert!(markdown_section(t, &lines, first, "doc.md"));
+        assert!(!markdown_section(t, &lines, second, "doc.md"));
+        let t = "# Azure Cloud Shell tips\n\n## Tokens\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
+        let lines = Lines::new(t);
+        assert!(markdown_section(
+            t,
+            &lines,
+            t.find("```").unwrap(),
+            "doc.md"
+        ));
+    }
+}
