@@ -185,6 +185,18 @@ impl Diagnostic {
         self
     }
 
+    /// Attaches the fix, or says in the message why there is none.
+    #[must_use]
+    pub fn with_fix_or_reason(mut self, fix: Result<Option<Fix>, String>) -> Self {
+        match fix {
+            Ok(fix) => self.fix = fix,
+            Err(reason) => self
+                .message
+                .push_str(&format!(" (no automatic fix: {reason})")),
+        }
+        self
+    }
+
     #[must_use]
     pub fn requiring_port(mut self, port: u16) -> Self {
         self.requires_port = Some(port);

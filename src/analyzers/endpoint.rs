@@ -15,6 +15,7 @@ use super::{
     Analysis, Context,
     cloud_shell::CloudShell,
     lexical::{self, Lexed},
+    url_build::{self, Built},
 };
 use crate::{
     finding::{Diagnostic, Edit, Fix},
@@ -406,7 +407,7 @@ fn literal_urls(
                     s.ctx.api_version
                 ),
             )
-            .with_fix(get_fix(s, &range, query))
+            .with_fix_or_reason(get_fix(s, &range, query))
         };
         out.push(if s.ctx.is_known_port(port) {
             diag
@@ -568,7 +569,8 @@ fn assigned_name(s: &Scan, url_start: usize) -> Option<String> {
 }
 
 /// The quote-keeping host swap for a GET.
-fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
+/// `Err` says why the rewrite is left to a person.
+fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Option<Fix>, String> {
     let text = s.text;
     let api = s.ctx.api_version;
     let amp = if s.ctx.kind == FileKind::Xml {
@@ -606,17 +608,37 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
                     Edit::replacement(body_at..body_at + 1, format!("?api-version={api}&")),
                 ];
                 let desc = format!("Request the token from IMDS (api-version {api}){header_note}");
-                return make_fix(applicability_safe, desc, edits);
+                return Ok(make_fix(applicability_safe, desc, edits));
             }
         }
-        let query_elsewhere = s.query_literal;
-        if query_elsewhere {
-            return Fix::unsafe_(
-                format!(
-                    "Point the URL at IMDS; the query is built elsewhere: add `api-version={api}` to it{header_note}"
-                ),
-                vec![Edit::replacement(range.clone(), IMDS_TOKEN_URL)],
+        // A URL held in a variable that the code extends with its own query: the rewrite
+        // keeps one valid IMDS URL wherever the code makes one.
+        let built = assigned_name(s, range.start).map_or(Built::Alone, |name| {
+            url_build::uses(text, s.lx, &name, &line_of(text, range.start))
+        });
+        if let Built::Appended(appends) = &built {
+            if appends.iter().any(|a| !a.has_api_version && !a.in_string) {
+                return Err("the code appends its own query to this URL outside a quoted string; rewrite the URL and add `api-version` to that query by hand".to_owned());
+            }
+            let mut edits = vec![Edit::replacement(range.clone(), IMDS_TOKEN_URL)];
+            edits.extend(
+                appends
+                    .iter()
+                    .filter(|a| !a.has_api_version)
+                    .map(|a| Edit::insertion(a.at + 1, format!("api-version={api}{amp}"))),
             );
+            let desc = format!(
+                "Request the token from IMDS (api-version {api}), with `api-version` in the query the code appends{header_note}"
+            );
+            return Ok(make_fix(applicability_safe, desc, edits));
+        }
+        if built == Built::Mixed {
+            return Err("the code appends its own query to this URL in some places and sends it as written in others, so no single IMDS URL fits both; rewrite each request by hand".to_owned());
+        }
+        if s.query_literal {
+            return Err(format!(
+                "the query seems to be built elsewhere in this file (a string that starts with `?`) but its link to this URL was not found; point the URL at IMDS and add `api-version={api}` to that query by hand"
+            ));
         }
     }
     let mut url = imds_url(query, api, amp);
@@ -630,11 +652,11 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
         }
     }
     let desc = format!("Request the token from IMDS (api-version {api}){header_note}");
-    make_fix(
+    Ok(make_fix(
         applicability_safe,
         desc,
         vec![Edit::replacement(range.clone(), url)],
-    )
+    ))
 }
 
 fn make_fix(safe: bool, desc: String, edits: Vec<Edit>) -> Option<Fix> {

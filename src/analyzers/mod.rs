@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod powershell;
 pub mod sdk;
 pub mod terraform;
+pub mod url_build;
 
 use crate::{finding::Diagnostic, kind::FileKind};
 
