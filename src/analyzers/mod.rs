@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod lexical;
 pub mod markdown;
 pub mod powershell;
+pub mod scale_set;
 pub mod sdk;
 pub mod terraform;
 pub mod url_build;
