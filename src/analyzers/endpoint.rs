@@ -15,6 +15,7 @@ use super::{
     Analysis, Context,
     cloud_shell::CloudShell,
     lexical::{self, Lexed},
+    post_get,
     url_build::{self, Built},
 };
 use crate::{
@@ -79,7 +80,7 @@ static POST: LazyLock<Regex> = LazyLock::new(|| {
         r#"|\b(?:PostForm|UploadValues|UploadString|UploadData|HttpPost|MethodPost)\b"#,
         r#"|HttpMethod\.Post\b|Method\.POST\b|Net::HTTP::Post\b|setRequestMethod\s*\(\s*"POST""#,
         r#"|\.open\s*\(\s*["']post["']|NewRequest(?:WithContext)?\s*\([^,)\n]*"POST""#,
-        r#"|\bRequest\s*\([^)\n]*\bdata\s*="#
+        r#"|\bRequest\s*\([^)\n]*\bdata\s*=|\burlopen\s*\(\s*[^,()\n]+,\s*(?:data\s*=|[A-Za-z_][\w.]*\s*[,)])"#
     ))
     .expect("valid regex")
 });
@@ -397,7 +398,11 @@ fn literal_urls(
                     s.ctx.api_version
                 ),
             )
-            .with_fix(curl_post_fix(s, &range, query))
+            .with_fix_or_reason(
+                curl_post_fix(s, &range, query)
+                    .map(Some)
+                    .ok_or_else(|| post_get::NO_FIX.to_owned()),
+            )
         } else {
             Diagnostic::new(
                 "IMDS030",
@@ -436,15 +441,7 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
     // Enough uses to reach the request; a name used more often is too common to follow.
     const MAX_USES: usize = 20;
     let text = s.text;
-    let cmd = logical_line(text, range.start);
-    let cmd_text = &text[cmd.clone()];
-    if (cmd_text.contains("curl") || cmd_text.contains("wget"))
-        && !cmd_text.contains(" -G")
-        && !cmd_text.contains(" --get")
-        && CLI_POST
-            .find_iter(cmd_text)
-            .any(|m| !s.lx.in_comment(cmd.start + m.start()))
-    {
+    if cli_posts(s, range.start) {
         return true;
     }
     if sends_get(s, range.start) {
@@ -467,7 +464,19 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
                 && line_of(text, p) != line_of(text, range.start)
         })
         .take(MAX_USES)
-        .any(|p| !sends_get(s, p) && posts_near(s, p, 0, 2))
+        .any(|p| cli_posts(s, p) || !sends_get(s, p) && posts_near(s, p, 0, 2))
+}
+
+/// The curl/wget command line holding `pos` sends a body (and no `-G` turns it into a GET).
+fn cli_posts(s: &Scan, pos: usize) -> bool {
+    let cmd = logical_line(s.text, pos);
+    let cmd_text = &s.text[cmd.clone()];
+    (cmd_text.contains("curl") || cmd_text.contains("wget"))
+        && !cmd_text.contains(" -G")
+        && !cmd_text.contains(" --get")
+        && CLI_POST
+            .find_iter(cmd_text)
+            .any(|m| !s.lx.in_comment(cmd.start + m.start()))
 }
 
 /// The line of `pos` sends a GET (`requests.get(`, `-Method Get`, `GetAsync`, `http.Get`).
@@ -745,7 +754,7 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
     if !matches!(scan.ctx.kind, FileKind::Shell) {
         return None;
     }
-    let cmd = logical_line(text, range.start);
+    let cmd = post_get::innermost_substitution(text, logical_line(text, range.start), range.start);
     let words = shell_words(text, cmd);
     let first = words.iter().position(|w| w.value == "curl")?;
     let words = &words[first..];
@@ -864,7 +873,7 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
             start -= 1;
         }
         if start > 0 && b[start - 1] == b'\n' {
-            start = d.start;
+            start = post_get::joined_line_start(text, start, d.end).unwrap_or(d.start);
         }
         edits.push(Edit::deletion(start..d.end));
     }
@@ -930,7 +939,7 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
             "IMDS032",
             whole.range(),
             format!(
-                "token URL of the Managed Identity extension built from a computed port; replace the whole URL with `{IMDS_TOKEN_URL}?api-version={}` (plus the query), send GET with `Metadata: true`, and drop the port setting",
+                "token URL of the Managed Identity extension built from a computed port; replace the whole URL with `{IMDS_TOKEN_URL}?api-version={}` (plus the query), send GET with `Metadata: true`, and drop the port setting (no automatic fix: the port's variable, its configuration and the URL have to change together)",
                 s.ctx.api_version
             ),
         ));
@@ -989,7 +998,7 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
             "IMDS032",
             range,
             format!(
-                "token URL of the Managed Identity extension (port {port}) built from a computed host; replace it with `{IMDS_TOKEN_URL}?api-version={}` and send GET with `Metadata: true`",
+                "token URL of the Managed Identity extension (port {port}) built from a computed host; replace it with `{IMDS_TOKEN_URL}?api-version={}` and send GET with `Metadata: true` (no automatic fix: the host comes from elsewhere in the code)",
                 s.ctx.api_version
             ),
         ));
@@ -1025,7 +1034,7 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
             "IMDS033",
             range,
             format!(
-                "endpoint setting points at the Managed Identity extension (port {port}); remove it so the tool uses IMDS, or set it to `{IMDS_TOKEN_URL}`"
+                "endpoint setting points at the Managed Identity extension (port {port}); remove it so the tool uses IMDS, or set it to `{IMDS_TOKEN_URL}` (no automatic fix: whether the tool wants a base URL or the full endpoint depends on the tool)"
             ),
         );
         out.push(if s.ctx.is_known_port(port) {

@@ -13,6 +13,7 @@ pub mod construct;
 pub mod endpoint;
 pub mod lexical;
 pub mod markdown;
+pub mod post_get;
 pub mod powershell;
 pub mod scale_set;
 pub mod sdk;
