@@ -86,7 +86,7 @@ impl CloudShell {
         }
         let mut regions: Vec<Range<usize>> = Vec::new();
         for (line, strong) in signal_lines {
-            let region = lines.bytes(region_of(&lines, line));
+            let region = lines.bytes(region_of(&lines, line, strong));
             if strong || !VM.is_match(&text[region.clone()]) {
                 regions.push(region);
             }
@@ -143,9 +143,11 @@ fn holds_endpoint(line: &str) -> bool {
 /// - a conditional that tests for Cloud Shell: its branch (the header and its body), or the
 ///   line alone when written on one line; one that tests for its absence is a guard, and speaks
 ///   for the block it sits in;
-/// - anything else (a comment, an assignment, a header without the endpoint below it): the block
-///   it sits in, which at the top level is the whole text.
-fn region_of(lines: &Lines, i: usize) -> Range<usize> {
+/// - a comment, or Cloud Shell's environment (`export ACC_CLOUD=...`), or a header without the
+///   endpoint below it: the block it sits in, which at the top level is the whole text;
+/// - any other code that names Cloud Shell (`[InlineData(Host.CloudShell)]`, one value among
+///   others): that line.
+fn region_of(lines: &Lines, i: usize, strong: bool) -> Range<usize> {
     let line = lines.get(i);
     if lines.is_label(i) {
         return lines.body(i);
@@ -169,8 +171,23 @@ fn region_of(lines: &Lines, i: usize) -> Range<usize> {
         if body.clone().any(|j| holds_endpoint(lines.get(j))) {
             return body;
         }
+        return lines.level(i);
     }
-    lines.level(i)
+    if strong || is_comment(line) {
+        return lines.level(i);
+    }
+    i..i + 1
+}
+
+/// A line that is a comment or documentation in one of the usual syntaxes.
+fn is_comment(line: &str) -> bool {
+    let t = line.trim_start();
+    [
+        "#", "//", "/*", "*", "<#", "--", "'", ";", "::", "<!--", "\"\"\"", "'''",
+    ]
+    .iter()
+    .any(|m| t.starts_with(m))
+        || t.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("rem "))
 }
 
 /// Whether the Markdown section holding byte `at` is about Cloud Shell: its own text (from the
@@ -194,6 +211,13 @@ pub fn markdown_section(text: &str, lines: &Lines, at: usize, path: &str) -> boo
     let end = (here + 1..lines.len())
         .find(|&i| level(i).is_some())
         .unwrap_or(lines.len());
+    // A heading that names Cloud Shell labels its section, like a case label.
+    if let Some(h) = start {
+        let heading = lines.get(h);
+        if WEAK.is_match(heading) && !VM.is_match(heading) {
+            return true;
+        }
+    }
     let mut scope = String::from(&text[lines.bytes(start.unwrap_or(0)..end)]);
     // The headings it sits under.
     if let Some(s) = start {
@@ -225,6 +249,12 @@ mod tests {
         assert!(covered(t, "localhost:50342"));
         assert!(!covered(t, "127.0.0.1:50342"));
         assert!(!covered(t, "40342"));
+    }
+
+    #[test]
+    fn a_value_among_others_names_only_its_line() {
+        let t = "    [Theory]\n    [InlineData(Host.CloudShell)]\n    [InlineData(Host.Vm)]\n    public void T(Host h)\n    {\n        var u = \"http://localhost:50342/oauth2/token\";\n    }\n";
+        assert!(!covered(t, "localhost"));
     }
 
     #[test]
@@ -272,6 +302,15 @@ mod tests {
         let lines = Lines::new(t);
         assert!(markdown_section(t, &lines, first, "doc.md"));
         assert!(!markdown_section(t, &lines, second, "doc.md"));
+        // The heading labels the section even under a title about virtual machines.
+        let t = "# Tokens on virtual machines\n\n## In Cloud Shell\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
+        let lines = Lines::new(t);
+        assert!(markdown_section(
+            t,
+            &lines,
+            t.find("```").unwrap(),
+            "doc.md"
+        ));
         let t = "# Azure Cloud Shell tips\n\n## Tokens\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let lines = Lines::new(t);
         assert!(markdown_section(

@@ -138,10 +138,21 @@ fn follow(text: &str, lx: &Lexed, start: usize, end: usize) -> Use {
         let q = line_start + m.start() + line[m.start()..].find('?').unwrap_or(0);
         return Use::Append(q);
     }
-    if matches!(b.get(j), Some(b',' | b')' | b';'))
-        || j >= b.len()
-        || b[j] == b'\n'
-        || b[j] == b'\r'
+    // Passed on as an argument: `get(MSI_URL, ...)`, `-Uri $endpoint -Headers ...`,
+    // `curl "$ENDPOINT" -d ...`, or the end of the statement.
+    let mut k = i;
+    while k < b.len() && matches!(b[k], b'"' | b'\'' | b'}' | b')') && k < i + 3 {
+        k += 1;
+    }
+    while k < b.len() && matches!(b[k], b' ' | b'\t') {
+        k += 1;
+    }
+    let flag_next = b.get(k) == Some(&b'-') && b.get(k + 1).is_some_and(u8::is_ascii_alphabetic);
+    if flag_next
+        || matches!(
+            b.get(k),
+            None | Some(b',' | b')' | b';' | b'\n' | b'\r' | b'|')
+        )
     {
         return Use::Direct;
     }
@@ -206,6 +217,8 @@ mod tests {
         assert_eq!(built(t, py, "MSI_URL"), Built::Alone);
         let t = "MSI_URL = 'http://localhost:50342/oauth2/token'\nrequests.get(MSI_URL, params=p)\nu = MSI_URL + '?resource=' + r\n";
         assert_eq!(built(t, py, "MSI_URL"), Built::Mixed);
+        let t = "$endpoint = 'http://localhost:50342/oauth2/token'\n$u = \"$($endpoint)?resource=x\"\nInvoke-RestMethod -Uri $endpoint -Body @{ resource = 'y' }\n";
+        assert_eq!(built(t, FileKind::PowerShell, "endpoint"), Built::Mixed);
         // `??`, `?.` and ternaries are operators, not queries; comments are not uses.
         let cs = FileKind::Code(Lang::CSharp);
         let t = "string Url = \"http://localhost:50342/oauth2/token\";\nvar u = Url ?? other;\nvar n = Url?.Length;\n// Url + \"?resource=x\"\n";
