@@ -76,7 +76,8 @@ static METADATA_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 /// Ways to send a POST, in the statement around the URL (any language).
 static POST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r#"(?i)-Method\s+["']?post\b|\bmethod["']?\s*[:=]\s*["']?post\b|\.post(?:_form|async)?\s*\("#,
+        r#"(?i)-Method(?:\s+|:)["']?post\b|\bmethod["']?\s*[:=]\s*["']?post\b|\.post(?:_form|async)?\s*\("#,
+        r#"|\bCURLOPT_POST(?:FIELDS)?\b|\brequest\s*\(\s*["']post["']"#,
         r#"|\b(?:PostForm|UploadValues|UploadString|UploadData|HttpPost|MethodPost)\b"#,
         r#"|HttpMethod\.Post\b|Method\.POST\b|Net::HTTP::Post\b|setRequestMethod\s*\(\s*"POST""#,
         r#"|\.open\s*\(\s*["']post["']|NewRequest(?:WithContext)?\s*\([^,)\n]*"POST""#,

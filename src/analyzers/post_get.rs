@@ -124,3 +124,111 @@ mod tests {
         assert_eq!(joined_line_start(t, line, line + 15), None);
     }
 }
+
+/// Shapes of a form POST seen in scripts and code: each is reported as IMDS031, and is either
+/// rewritten whole into a GET or left alone, never host-swapped.
+#[cfg(test)]
+mod never_host_swapped {
+    use crate::{
+        analyzers::{Context, analyze},
+        fix::apply::apply_fixes,
+        kind::{FileKind, Lang},
+    };
+
+    fn check(text: &str, kind: FileKind) -> String {
+        let ctx = Context {
+            kind,
+            path: "x",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let a = analyze(text, &ctx);
+        assert!(
+            a.diagnostics.iter().any(|d| d.rule == "IMDS031"),
+            "{text}: {:?}",
+            a.diagnostics
+        );
+        assert!(a.diagnostics.iter().all(|d| d.rule != "IMDS030"), "{text}");
+        for d in &a.diagnostics {
+            assert!(
+                d.fix.is_some() || d.message.contains("no automatic fix"),
+                "{}",
+                d.message
+            );
+        }
+        let fixes: Vec<_> = a
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .collect();
+        let (out, _) = apply_fixes(text, &fixes, true);
+        if out != text {
+            // A rewrite is whole: a GET with the header, nothing left that posts.
+            assert!(
+                out.contains("169.254.169.254") && out.contains("Metadata:true"),
+                "{out}"
+            );
+            assert!(
+                !out.contains(" -X POST") && !out.contains(" -d ") && !out.contains("--data"),
+                "{out}"
+            );
+        }
+        assert!(
+            analyze(&out, &ctx)
+                .diagnostics
+                .iter()
+                .all(|d| d.rule != "IMDS030"),
+            "{out}"
+        );
+        out
+    }
+
+    #[test]
+    fn shell_substitutions_heredocs_and_variables() {
+        let out = check(
+            "T=\"$(curl -s -X POST http://localhost:50342/oauth2/token -d resource=https://vault.azure.net | jq -r .access_token)\"\n",
+            FileKind::Shell,
+        );
+        assert_eq!(
+            out,
+            "T=\"$(curl -s 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net' -H Metadata:true | jq -r .access_token)\"\n"
+        );
+        check(
+            "T=`curl --data resource=x http://localhost:50342/oauth2/token`\n",
+            FileKind::Shell,
+        );
+        check(
+            "ssh vm sh <<'EOF'\ncurl -s http://localhost:50342/oauth2/token \\\n  -d resource=x\nEOF\n",
+            FileKind::Shell,
+        );
+        let far = format!(
+            "MSI_URL=http://localhost:50342/oauth2/token\n{}T=$(curl -s -X POST \"$MSI_URL\" -d resource=x)\n",
+            "echo step\n".repeat(12)
+        );
+        assert_eq!(check(&far, FileKind::Shell), far);
+    }
+
+    #[test]
+    fn strings_of_other_languages() {
+        for (t, kind) in [
+            (
+                "$s = @\"\nInvoke-RestMethod -Uri 'http://localhost:50342/oauth2/token' -Method:Post -Body @{resource='x'}\n\"@\n",
+                FileKind::PowerShell,
+            ),
+            (
+                "{\"outputs\": {\"cmd\": {\"type\": \"string\", \"value\": \"[concat('curl -X POST http://localhost:50342/oauth2/token -d resource=', parameters('r'))]\"}}}",
+                FileKind::Arm,
+            ),
+            (
+                "MSI = 'http://localhost:50342/oauth2/token'\nwith urllib.request.urlopen(MSI, body) as r:\n    pass\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "r = requests.request('POST', 'http://localhost:50342/oauth2/token', data=form)\n",
+                FileKind::Code(Lang::Python),
+            ),
+        ] {
+            assert_eq!(check(t, kind), t);
+        }
+    }
+}
