@@ -42,8 +42,9 @@ static CONDITIONAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// More signal lines than this: the file is about Cloud Shell throughout.
-const MAX_SIGNALS: usize = 256;
+/// More signal lines than this: the file is about Cloud Shell throughout (and each signal's
+/// region costs a walk over the lines, which this bounds).
+const MAX_SIGNALS: usize = 64;
 
 /// The parts of one text that are about Cloud Shell.
 #[derive(Debug, Default)]
@@ -63,18 +64,19 @@ impl CloudShell {
                 regions: Vec::new(),
             };
         }
-        let mut signal_lines: Vec<(usize, bool)> = Vec::new();
-        let lines = Lines::new(text);
-        for (m, strong) in STRONG
+        let signals: Vec<(usize, bool)> = STRONG
             .find_iter(text)
-            .map(|m| (m, true))
-            .chain(WEAK.find_iter(text).map(|m| (m, false)))
-        {
-            signal_lines.push((lines.line_at(m.start()), strong));
-        }
-        if signal_lines.is_empty() {
+            .map(|m| (m.start(), true))
+            .chain(WEAK.find_iter(text).map(|m| (m.start(), false)))
+            .collect();
+        if signals.is_empty() {
             return CloudShell::default();
         }
+        let lines = Lines::new(text);
+        let mut signal_lines: Vec<(usize, bool)> = signals
+            .into_iter()
+            .map(|(at, strong)| (lines.line_at(at), strong))
+            .collect();
         // A line with both kinds counts as strong.
         signal_lines.sort_by_key(|&(l, strong)| (l, !strong));
         signal_lines.dedup_by_key(|(l, _)| *l);
@@ -173,10 +175,20 @@ fn region_of(lines: &Lines, i: usize, strong: bool) -> Range<usize> {
         }
         return lines.level(i);
     }
-    if strong || is_comment(line) {
+    if strong || is_comment(line) || is_message(line) {
         return lines.level(i);
     }
     i..i + 1
+}
+
+/// A line that tells the user something (`echo "Run this in Cloud Shell"`): like a comment, it
+/// speaks for the code around it.
+fn is_message(line: &str) -> bool {
+    static PRINT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\s*(?:echo|printf|print|write-host|write-output|write-warning|write-error|console\.(?:log|warn|error)|throw|raise|die)\b")
+            .expect("valid regex")
+    });
+    PRINT.is_match(line)
 }
 
 /// A line that is a comment or documentation in one of the usual syntaxes.
@@ -286,6 +298,8 @@ mod tests {
         let t = "if [ -z \"${ACC_CLOUD:-}\" ]; then\n  exit 1\nfi\ncurl http://localhost:50342/oauth2/token\n";
         assert!(covered(t, "localhost"));
         let t = "if not in_cloud_shell():\n    sys.exit(1)\nu = 'http://localhost:50342/oauth2/token'\n";
+        assert!(covered(t, "localhost"));
+        let t = "echo 'Run this in Azure Cloud Shell'\nget() {\n  curl -s http://localhost:50342/oauth2/token\n}\n";
         assert!(covered(t, "localhost"));
         // A VM runbook that merely says "open Cloud Shell" is about the VM.
         let t = "# Open Cloud Shell, then on the virtual machine:\nu = 'http://localhost:50342/oauth2/token'\n";
