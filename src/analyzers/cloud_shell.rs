@@ -220,9 +220,9 @@ pub fn markdown_section(text: &str, lines: &Lines, at: usize, path: &str) -> boo
     };
     // The section: from the nearest heading above to the next heading.
     let start = (0..=here).rev().find(|&i| level(i).is_some());
-    let end = (here + 1..lines.len())
+    let end = (here + 1..lines.count())
         .find(|&i| level(i).is_some())
-        .unwrap_or(lines.len());
+        .unwrap_or(lines.count());
     // A heading that names Cloud Shell labels its section, like a case label.
     if let Some(h) = start {
         let heading = lines.get(h);

@@ -38,7 +38,8 @@ impl<'a> Lines<'a> {
         Lines { text, starts }
     }
 
-    pub fn len(&self) -> usize {
+    /// How many lines (at least one: an empty text is one empty line).
+    pub fn count(&self) -> usize {
         self.starts.len()
     }
 
@@ -84,7 +85,7 @@ impl<'a> Lines<'a> {
 
     /// The next non-blank line after `i`, with its indentation.
     fn next_code(&self, i: usize) -> Option<(usize, usize)> {
-        (i + 1..self.len()).find_map(|j| self.indent(j).map(|n| (j, n)))
+        (i + 1..self.count()).find_map(|j| self.indent(j).map(|n| (j, n)))
     }
 
     /// Whether line `i` is a header: the next non-blank line is indented deeper.
@@ -101,7 +102,7 @@ impl<'a> Lines<'a> {
         let own = self.indent(i).unwrap_or(0);
         let mut end = i + 1;
         let mut j = i + 1;
-        while j < self.len() {
+        while j < self.count() {
             match self.indent(j) {
                 None => {}
                 Some(n) if n > own => end = j + 1,
@@ -122,7 +123,7 @@ impl<'a> Lines<'a> {
             start -= 1;
         }
         let mut end = i + 1;
-        while end < self.len() && inside(end) {
+        while end < self.count() && inside(end) {
             end += 1;
         }
         start..end
@@ -151,7 +152,7 @@ mod tests {
     #[test]
     fn arms_bodies_and_levels() {
         let l = Lines::new(SWITCH);
-        assert_eq!(l.len(), 8);
+        assert_eq!(l.count(), 8);
         assert!(l.is_label(1) && l.is_label(4));
         assert!(!l.is_label(2));
         assert!(l.is_header(0) && l.is_header(1) && !l.is_header(2));
@@ -192,11 +193,11 @@ mod tests {
     fn crlf_blank_lines_and_tabs() {
         let t = "a\r\n\r\n\tb\r\n";
         let l = Lines::new(t);
-        assert_eq!(l.len(), 3);
+        assert_eq!(l.count(), 3);
         assert_eq!(l.get(0), "a");
         assert_eq!(l.indent(1), None);
         assert_eq!(l.indent(2), Some(4));
         assert_eq!(l.body(0), 0..3);
-        assert_eq!(Lines::new("").len(), 1);
+        assert_eq!(Lines::new("").count(), 1);
     }
 }

@@ -353,7 +353,7 @@ struct ScaleSetObject<'a> {
     cmd: &'a Command,
     program: usize,
     input: Option<String>,
-    piped: Option<Option<String>>,
+    piped: Option<scale_set::Pipe>,
     settings: Option<String>,
     azurerm: bool,
 }
@@ -385,7 +385,7 @@ fn scale_set_fix(
     let mut names: Vec<String> = Vec::new();
     names.extend(input_var.clone());
     names.extend(target.clone());
-    names.extend(o.piped.clone().flatten());
+    names.extend(o.piped.as_ref().and_then(|p| p.assigned_to.clone()));
     let end = words.last().map_or(0, |w| w.range.end);
     let (update, instance) = if o.azurerm {
         ("Update-AzureRmVmss", "Update-AzureRmVmssInstance")
@@ -401,7 +401,7 @@ fn scale_set_fix(
             ));
             let cmd_range = o.cmd.range();
             let after = text[end..].trim_start_matches([' ', '\t']);
-            let piped_out = after.starts_with('|') || after.starts_with("`");
+            let piped_out = after.starts_with('|') || after.starts_with('`');
             let edit = if o.piped.is_some() {
                 // `... | Add-AzVmssExtension ...`: the pipe and the stage go.
                 let bar = text[..cmd_range.start]
@@ -456,14 +456,9 @@ fn scale_set_fix(
                 &update[7..]
             );
             message.push_str(&pushed);
-            let (Some(removal), Some(var), Some((rg, name))) = (
-                removal,
-                input_var.or(target),
-                match source {
-                    Some(s) => Some(s),
-                    None => None,
-                },
-            ) else {
+            let (Some(removal), Some(var), Some((rg, name))) =
+                (removal, input_var.or(target), source)
+            else {
                 return Err(format!(
                     "where the scale set comes from is not in this file; remove the extension and run `{update}` by hand"
                 ));

@@ -17,6 +17,12 @@ pub enum Fate {
     Nowhere { source: Option<(String, String)> },
 }
 
+/// A command fed by a pipe: the variable the whole pipeline's result is assigned to, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pipe {
+    pub assigned_to: Option<String>,
+}
+
 /// The commands of a script, sorted by start, with their program's name in lower case.
 pub struct Script<'a> {
     text: &'a str,
@@ -51,7 +57,7 @@ impl<'a> Script<'a> {
 
     /// The variable a pipeline's result is assigned to, for the command at `start` that the
     /// pipe feeds (`$cfg = New-AzVmssConfig ... | Add-AzVmssExtension ...`).
-    pub fn piped_into(&self, start: usize) -> Option<Option<String>> {
+    pub fn piped_into(&self, start: usize) -> Option<Pipe> {
         let mut at = start;
         let mut head = None;
         loop {
@@ -67,7 +73,9 @@ impl<'a> Script<'a> {
             at = cmd.range().start;
         }
         let head = head?;
-        Some(assigned(&head.words))
+        Some(Pipe {
+            assigned_to: assigned(&head.words),
+        })
     }
 
     /// Where the object in one of `names` (PowerShell variables, lower case, without `$`) goes
@@ -357,7 +365,9 @@ mod tests {
         let s = Script::new(t, &cmds, Dialect::PowerShell);
         assert_eq!(
             s.piped_into(t.find("Add-").unwrap()),
-            Some(Some("cfg".to_owned()))
+            Some(Pipe {
+                assigned_to: Some("cfg".to_owned())
+            })
         );
         assert_eq!(s.piped_into(0), None);
         let t = "az vmss extension set -g rg --vmss-name ss -n X\naz vmss create -g rg -n ss --image u\naz vmss update-instances -g rg --name=ss --instance-ids '*'\n";
