@@ -330,6 +330,9 @@ fn extension_set(
             }
         }
         if groups.len() < 3 {
+            message.push_str(&format!(
+                " (no automatic fix: the resource group, {target_flag} or name is empty here; write `az {scope} extension delete` by hand)"
+            ));
             None
         } else {
             let head = format!(

@@ -14,7 +14,7 @@ const MAX_USES: usize = 50;
 
 /// A placeholder with the query right after it, in a format string: `%s?`, `{}?`, `{0}?`.
 static FORMAT_QUERY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?:%[sv]|\{\d*\})\?(?:[A-Za-z"'`]|$)"#).expect("valid regex"));
+    LazyLock::new(|| Regex::new(r#"(?:%[sv]|\{\d*\})\?(?:[A-Za-z"'`%{]|$)"#).expect("valid regex"));
 
 /// A query the code appends to the variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,12 +56,9 @@ pub fn uses(text: &str, lx: &Lexed, name: &str, own_line: &Range<usize>) -> Buil
     for p in found {
         match follow(text, lx, p, p + name.len()) {
             Use::Append(at) => {
-                let line_end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |e| at + e);
                 appends.push(Append {
                     at,
-                    has_api_version: text[at..line_end]
-                        .to_ascii_lowercase()
-                        .contains("api-version"),
+                    has_api_version: names_api_version(text, at),
                     in_string: lx.string_at(at).is_some(),
                 });
             }
@@ -78,6 +75,29 @@ pub fn uses(text: &str, lx: &Lexed, name: &str, own_line: &Range<usize>) -> Buil
         }
         (false, true) => Built::Mixed,
     }
+}
+
+/// Whether the query appended at the `?` at `at` names its own `api-version`: on the rest of its
+/// line, or, when the query is not written out (`"?" + urlencode(params)`, `"%s?%s"`), within a few
+/// lines around, where its parameters are set.
+fn names_api_version(text: &str, at: usize) -> bool {
+    const AROUND: usize = 10;
+    let b = text.as_bytes();
+    let line_end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |e| at + e);
+    let has = |r: &str| r.to_ascii_lowercase().contains("api-version");
+    if has(&text[at..line_end]) {
+        return true;
+    }
+    if b.get(at + 1).is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let start = memchr::memrchr_iter(b'\n', &b[..at])
+        .nth(AROUND)
+        .map_or(0, |p| p + 1);
+    let end = memchr::memchr_iter(b'\n', &b[at..])
+        .nth(AROUND)
+        .map_or(b.len(), |p| at + p);
+    has(&text[start..end])
 }
 
 enum Use {
@@ -206,6 +226,22 @@ mod tests {
         assert_eq!(
             appended_at(t, go, "msiEndpoint"),
             [("?api-vers".to_owned(), true)]
+        );
+    }
+
+    #[test]
+    fn a_query_built_from_parameters_set_nearby() {
+        let go = FileKind::Code(Lang::Go);
+        let t = "const msiEndpoint = \"http://localhost:50342/oauth2/token\"\nq := url.Values{}\nq.Set(\"api-version\", \"2018-02-01\")\nu := fmt.Sprintf(\"%s?%s\", msiEndpoint, q.Encode())\n";
+        assert_eq!(
+            appended_at(t, go, "msiEndpoint"),
+            [("?%s\", msi".to_owned(), true)]
+        );
+        let py = FileKind::Code(Lang::Python);
+        let t = "MSI_URL = 'http://localhost:50342/oauth2/token'\nu = MSI_URL + '?' + urlencode({'resource': r})\n";
+        assert_eq!(
+            appended_at(t, py, "MSI_URL"),
+            [("?' + urle".to_owned(), false)]
         );
     }
 
