@@ -205,12 +205,27 @@ fn is_comment(line: &str) -> bool {
 /// Whether the Markdown section holding byte `at` is about Cloud Shell: its own text (from the
 /// heading before `at` to the next heading) and the headings above it mention Cloud Shell (and,
 /// for a mere mention, no VM or extension), or the path names Cloud Shell.
-pub fn markdown_section(text: &str, lines: &Lines, at: usize, path: &str) -> bool {
+/// `code` holds the byte ranges of the fenced blocks' bodies, sorted: a `# comment` in a block is
+/// no heading.
+pub fn markdown_section(
+    text: &str,
+    lines: &Lines,
+    code: &[Range<usize>],
+    at: usize,
+    path: &str,
+) -> bool {
     if path_is_cloud_shell(path) {
         return true;
     }
     let here = lines.line_at(at);
+    let in_code = |pos: usize| {
+        let i = code.partition_point(|r| r.end <= pos);
+        code.get(i).is_some_and(|r| r.start <= pos)
+    };
     let level = |i: usize| {
+        if in_code(lines.bytes(i..i + 1).start) {
+            return None;
+        }
         let l = lines.get(i).trim_start();
         let n = l.bytes().take_while(|&c| c == b'#').count();
         (1..=6)
@@ -314,14 +329,22 @@ mod tests {
         let first = t.find("```sh").unwrap();
         let second = t.rfind("```sh").unwrap();
         let lines = Lines::new(t);
-        assert!(markdown_section(t, &lines, first, "doc.md"));
-        assert!(!markdown_section(t, &lines, second, "doc.md"));
+        assert!(markdown_section(t, &lines, &[], first, "doc.md"));
+        assert!(!markdown_section(t, &lines, &[], second, "doc.md"));
+        // A shell comment in a block is no heading.
+        let t = "## In Cloud Shell\n\n```sh\n# On the VM this differs\nx\n```\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
+        let lines = Lines::new(t);
+        let code = [t.find("# On").unwrap()..t.find("x\n").unwrap() + 2];
+        let second = t.rfind("```sh").unwrap();
+        assert!(markdown_section(t, &lines, &code, second, "doc.md"));
+        assert!(!markdown_section(t, &lines, &[], second, "doc.md"));
         // The heading labels the section even under a title about virtual machines.
         let t = "# Tokens on virtual machines\n\n## In Cloud Shell\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let lines = Lines::new(t);
         assert!(markdown_section(
             t,
             &lines,
+            &[],
             t.find("```").unwrap(),
             "doc.md"
         ));
@@ -330,6 +353,7 @@ mod tests {
         assert!(markdown_section(
             t,
             &lines,
+            &[],
             t.find("```").unwrap(),
             "doc.md"
         ));

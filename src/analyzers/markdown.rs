@@ -16,12 +16,15 @@ use crate::kind::FileKind;
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let lines = Lines::new(text);
-    for block in fenced_blocks(text) {
+    let blocks = fenced_blocks(text);
+    let code: Vec<Range<usize>> = blocks.iter().map(|b| b.body.clone()).collect();
+    for block in blocks {
         let body = &text[block.body.clone()];
         let Some(kind) = block_kind(&block.info, body) else {
             continue;
         };
-        let cloud_shell = cloud_shell::markdown_section(text, &lines, block.body.start, ctx.path);
+        let cloud_shell =
+            cloud_shell::markdown_section(text, &lines, &code, block.body.start, ctx.path);
         let info = block.info.trim().to_ascii_lowercase();
         let session = info == "console" || info.ends_with("session") || has_prompts(body);
         let parts = if session {
