@@ -73,13 +73,13 @@ impl CloudShell {
             return CloudShell::default();
         }
         let lines = Lines::new(text);
-        let mut signal_lines: Vec<(usize, bool)> = signals
+        let mut signal_lines: Vec<(usize, bool, usize)> = signals
             .into_iter()
-            .map(|(at, strong)| (lines.line_at(at), strong))
+            .map(|(at, strong)| (lines.line_at(at), strong, at))
             .collect();
         // A line with both kinds counts as strong.
-        signal_lines.sort_by_key(|&(l, strong)| (l, !strong));
-        signal_lines.dedup_by_key(|(l, _)| *l);
+        signal_lines.sort_by_key(|&(l, strong, at)| (l, !strong, at));
+        signal_lines.dedup_by_key(|(l, _, _)| *l);
         if signal_lines.len() > MAX_SIGNALS {
             return CloudShell {
                 whole: true,
@@ -87,8 +87,9 @@ impl CloudShell {
             };
         }
         let mut regions: Vec<Range<usize>> = Vec::new();
-        for (line, strong) in signal_lines {
-            let region = lines.bytes(region_of(&lines, line, strong));
+        for (line, strong, at) in signal_lines {
+            let column = at - lines.bytes(line..line + 1).start;
+            let region = lines.bytes(region_of(&lines, line, strong, column));
             if strong || !VM.is_match(&text[region.clone()]) {
                 regions.push(region);
             }
@@ -149,9 +150,21 @@ fn holds_endpoint(line: &str) -> bool {
 ///   endpoint below it: the block it sits in, which at the top level is the whole text;
 /// - any other code that names Cloud Shell (`[InlineData(Host.CloudShell)]`, one value among
 ///   others): that line.
-fn region_of(lines: &Lines, i: usize, strong: bool) -> Range<usize> {
+fn region_of(lines: &Lines, i: usize, strong: bool, column: usize) -> Range<usize> {
     let line = lines.get(i);
     if lines.is_label(i) {
+        // `name: "cloud shell",` describes the object it is an entry of; `cloudShell: ...`
+        // labels its own value.
+        let trimmed = line.trim_start();
+        let keyword = ["case", "default", "when", "elif", "elseif", "else"]
+            .iter()
+            .any(|k| trimmed.starts_with(k));
+        let separator = line
+            .find([':', ',', ')', '{', '='])
+            .map_or(line.len(), |p| p.max(line.len() - trimmed.len() + 1));
+        if !keyword && column > separator && !holds_endpoint(line) {
+            return lines.level(i);
+        }
         return lines.body(i);
     }
     if CONDITIONAL.is_match(line) {
@@ -291,6 +304,16 @@ mod tests {
         assert!(!covered(t, "127.0.0.1"));
         let t = "ENDPOINTS = {\n    'cloud_shell': CS_URL,\n    'vm': 'http://localhost:50342/oauth2/token',\n}\n";
         assert!(!covered(t, "localhost"));
+    }
+
+    #[test]
+    fn an_entry_that_names_cloud_shell_speaks_for_its_object() {
+        let t = "tests := []tc{\n\t{\n\t\tname: \"cloud shell\",\n\t\twant: \"http://localhost:50342/oauth2/token\",\n\t},\n\t{\n\t\tname: \"vm extension\",\n\t\twant: \"http://127.0.0.1:50342/oauth2/token\",\n\t},\n}\n";
+        assert!(covered(t, "localhost"));
+        assert!(!covered(t, "127.0.0.1"));
+        let t = "[Fact]\npublic void CloudShellEndpoint()\n{\n    Assert.Equal(\"http://localhost:50342/oauth2/token\", E());\n}\n[Fact]\npublic void VmEndpoint()\n{\n    Assert.Equal(\"http://127.0.0.1:50342/oauth2/token\", E());\n}\n";
+        assert!(covered(t, "localhost"));
+        assert!(!covered(t, "127.0.0.1"));
     }
 
     #[test]

@@ -88,9 +88,16 @@ impl<'a> Lines<'a> {
         (i + 1..self.count()).find_map(|j| self.indent(j).map(|n| (j, n)))
     }
 
-    /// Whether line `i` is a header: the next non-blank line is indented deeper.
+    /// The line of a lone `{` right after line `i` at its indentation (braces on their own line).
+    fn opener(&self, i: usize) -> Option<usize> {
+        let (j, n) = self.next_code(i)?;
+        (Some(n) == self.indent(i) && self.get(j).trim() == "{").then_some(j)
+    }
+
+    /// Whether line `i` is a header: the next non-blank line (past a lone `{`) is indented deeper.
     pub fn is_header(&self, i: usize) -> bool {
-        match (self.indent(i), self.next_code(i)) {
+        let from = self.opener(i).unwrap_or(i);
+        match (self.indent(i), self.next_code(from)) {
             (Some(own), Some((_, next))) => next > own,
             _ => false,
         }
@@ -100,8 +107,8 @@ impl<'a> Lines<'a> {
     /// with its statements. As a range of line indices.
     pub fn body(&self, i: usize) -> Range<usize> {
         let own = self.indent(i).unwrap_or(0);
-        let mut end = i + 1;
-        let mut j = i + 1;
+        let mut end = self.opener(i).map_or(i + 1, |j| j + 1);
+        let mut j = end;
         while j < self.count() {
             match self.indent(j) {
                 None => {}
@@ -162,6 +169,15 @@ mod tests {
         assert_eq!(l.level(0), 0..8);
         assert_eq!(&SWITCH[l.bytes(1..2)], "    case Env.CloudShell:");
         assert_eq!(l.line_at(SWITCH.find("\"b\"").unwrap()), 5);
+    }
+
+    #[test]
+    fn braces_on_their_own_line() {
+        let t = "void CloudShell()\n{\n    x();\n}\nvoid Vm()\n{\n    y();\n}\n";
+        let l = Lines::new(t);
+        assert!(l.is_header(0));
+        assert_eq!(l.body(0), 0..3);
+        assert_eq!(l.body(4), 4..7);
     }
 
     #[test]
