@@ -36,6 +36,13 @@ static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// A statement that takes Cloud Shell's environment away (`unset ACC_CLOUD`,
+/// `monkeypatch.delenv("ACC_CLOUD")`): what follows is not Cloud Shell.
+static UNSET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)unset|delenv|del\s|\.pop\s*\(|remove-item|delete\s|=\s*(?:none|null|nil|\$null|""|'')\s*;?\s*$"#)
+        .expect("valid regex")
+});
+
 /// A line that starts a conditional.
 static CONDITIONAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(?:\}\s*)?(?:if|elif|elseif|else\s+if|unless|when)\b|\bif\s*\(")
@@ -188,6 +195,9 @@ fn region_of(lines: &Lines, i: usize, strong: bool, column: usize) -> Range<usiz
         }
         return lines.level(i);
     }
+    if strong && UNSET.is_match(line) {
+        return i..i;
+    }
     if strong || is_comment(line) || is_message(line) {
         return lines.level(i);
     }
@@ -312,6 +322,13 @@ mod tests {
         assert!(covered(t, "localhost"));
         assert!(!covered(t, "127.0.0.1"));
         let t = "[Fact]\npublic void CloudShellEndpoint()\n{\n    Assert.Equal(\"http://localhost:50342/oauth2/token\", E());\n}\n[Fact]\npublic void VmEndpoint()\n{\n    Assert.Equal(\"http://127.0.0.1:50342/oauth2/token\", E());\n}\n";
+        assert!(covered(t, "localhost"));
+        assert!(!covered(t, "127.0.0.1"));
+    }
+
+    #[test]
+    fn taking_the_environment_away_is_not_cloud_shell() {
+        let t = "def test_cloud_shell(monkeypatch):\n    monkeypatch.setenv('ACC_CLOUD', 'x')\n    assert e() == 'http://localhost:50342/oauth2/token'\n\ndef test_vm(monkeypatch):\n    monkeypatch.delenv('ACC_CLOUD', raising=False)\n    assert e() == 'http://127.0.0.1:50342/oauth2/token'\n";
         assert!(covered(t, "localhost"));
         assert!(!covered(t, "127.0.0.1"));
     }
