@@ -393,7 +393,12 @@ fn scale_set_fix(
         ("Update-AzVmss", "Update-AzVmssInstance")
     };
     match script.fate(&names, end) {
-        Fate::Updated => Ok(removal),
+        Fate::Updated => {
+            message.push_str(&format!(
+                " (which this script does); under a Manual upgrade policy the instances keep the extension until upgraded with `{instance}`"
+            ));
+            Ok(removal)
+        }
         Fate::Created => {
             message.push_str(&format!(
                 "; the scale set is created afterwards by `New-{}`, so the step is dropped",
