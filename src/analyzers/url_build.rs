@@ -123,7 +123,8 @@ fn follow(text: &str, lx: &Lexed, start: usize, end: usize) -> Use {
     };
     // `$ENDPOINT?resource=`, `${ENDPOINT}?...`, `{MSI_URL}?...`, `$($base)?...`.
     let mut i = end;
-    while i < b.len() && matches!(b[i], b'}' | b')') && i < end + 3 {
+    // `variables('tokenUrl')`: the quotes around a name read through a function go too.
+    while i < b.len() && matches!(b[i], b'}' | b')' | b'\'' | b'"') && i < end + 3 {
         i += 1;
     }
     if starts_query(i) {
@@ -134,7 +135,8 @@ fn follow(text: &str, lx: &Lexed, start: usize, end: usize) -> Use {
     while j < b.len() && matches!(b[j], b' ' | b'\t') {
         j += 1;
     }
-    if matches!(b.get(j), Some(b'+' | b'&' | b'.')) {
+    // A `,` joins in ARM's `concat(variables('u'), '?resource=', ...)` and `String.Concat`.
+    if matches!(b.get(j), Some(b'+' | b'&' | b'.' | b',')) {
         j += 1;
         while j < b.len() && matches!(b[j], b' ' | b'\t' | b'.') {
             j += 1;
@@ -242,6 +244,15 @@ mod tests {
         assert_eq!(
             appended_at(t, py, "MSI_URL"),
             [("?' + urle".to_owned(), false)]
+        );
+    }
+
+    #[test]
+    fn arm_concat_of_a_variable() {
+        let t = "{\"variables\": {\"tokenUrl\": \"http://localhost:50342/oauth2/token\"},\n\"outputs\": {\"u\": {\"type\": \"string\", \"value\": \"[concat(variables('tokenUrl'), '?resource=', parameters('r'))]\"}}}\n";
+        assert_eq!(
+            appended_at(t, FileKind::Arm, "tokenUrl"),
+            [("?resource".to_owned(), false)]
         );
     }
 
