@@ -587,31 +587,31 @@ mod tests {
 
     /// The findings of `rule`, and the text after their fixes (checked to be idempotent).
     fn fixed(text: &str) -> (Vec<Diagnostic>, String) {
-        let a = run(text);
-        let diags: Vec<Diagnostic> = a
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == RULE)
-            .collect();
-        let fixes: Vec<&Fix> = diags.iter().filter_map(|d| d.fix.as_ref()).collect();
-        let (out, _) = apply_fixes(text, &fixes, false);
-        let again = run(&out);
+        let (diags, out) = fixed_with_cleanup(text, false);
         assert!(
-            again.diagnostics.iter().all(|d| d.rule != RULE),
+            run(&out).diagnostics.iter().all(|d| d.rule != RULE),
             "fix is not idempotent:\n{out}"
         );
         (diags, out)
     }
 
-    /// Like [`fixed`], with unsafe fixes and their cleanup applied.
-    fn fixed_with_unsafe(text: &str) -> (Vec<Diagnostic>, String) {
+    /// Like [`fixed`], with the cleanup of `--unsafe-fixes` when `cleanup`; findings left for a
+    /// person may stay, but nothing fixable does.
+    fn fixed_with_cleanup(text: &str, cleanup: bool) -> (Vec<Diagnostic>, String) {
         let diags: Vec<Diagnostic> = run(text)
             .diagnostics
             .into_iter()
             .filter(|d| d.rule == RULE)
             .collect();
         let fixes: Vec<&Fix> = diags.iter().filter_map(|d| d.fix.as_ref()).collect();
-        let (out, _) = apply_fixes(text, &fixes, true);
+        let (out, _) = apply_fixes(text, &fixes, cleanup);
+        assert!(
+            run(&out)
+                .diagnostics
+                .iter()
+                .all(|d| d.rule != RULE || d.fix.is_none()),
+            "fix is not idempotent:\n{out}"
+        );
         (diags, out)
     }
 
@@ -630,7 +630,7 @@ mod tests {
             "$cfg = New-AzVmssConfig -Location westeurope -SkuCapacity 2 -SkuName Standard_B2s -UpgradePolicyMode Automatic\n$msiSettings = @{ port = 50342 }\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
         );
         // The settings variable only the step used goes with the unsafe cleanup.
-        let (_, all) = fixed_with_unsafe(t);
+        let (_, all) = fixed_with_cleanup(t, true);
         assert_eq!(
             all,
             "$cfg = New-AzVmssConfig -Location westeurope -SkuCapacity 2 -SkuName Standard_B2s -UpgradePolicyMode Automatic\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
@@ -654,7 +654,7 @@ mod tests {
             Some(crate::finding::Applicability::Unsafe)
         );
         assert!(d[0].message.contains("a removal changes nothing in Azure"));
-        let (_, out) = fixed_with_unsafe(t);
+        let (_, out) = fixed_with_cleanup(t, true);
         assert!(out.ends_with("\nRemove-AzVmssExtension -VirtualMachineScaleSet $vmss -Name msi; Update-AzVmss -ResourceGroupName $rg -VMScaleSetName $name -VirtualMachineScaleSet $vmss\n"), "{out}");
     }
 
@@ -714,7 +714,7 @@ mod tests {
         assert!(out.contains("\n$vmss = Remove-AzVmssExtension -VirtualMachineScaleSet $vmss -Name \"msi\"\nUpdate-AzVmss"));
         // The object goes nowhere in this file: a removal alone would change nothing in Azure.
         let t2 = "Add-AzureRmVmssExtension $vmss msi Microsoft.ManagedIdentity ManagedIdentityExtensionForWindows 1.0\n";
-        let (d, out) = fixed_with_unsafe(t2);
+        let (d, out) = fixed_with_cleanup(t2, true);
         assert_eq!(d.len(), 1);
         assert!(d[0].fix.is_none());
         assert!(
