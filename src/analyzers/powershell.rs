@@ -385,7 +385,10 @@ fn scale_set_fix(
     let mut names: Vec<String> = Vec::new();
     names.extend(input_var.clone());
     names.extend(target.clone());
-    names.extend(o.piped.as_ref().and_then(|p| p.assigned_to.clone()));
+    if let Some(pipe) = &o.piped {
+        names.extend(pipe.assigned_to.clone());
+        names.extend(pipe.source.clone());
+    }
     let end = words.last().map_or(0, |w| w.range.end);
     let (update, instance) = if o.azurerm {
         ("Update-AzureRmVmss", "Update-AzureRmVmssInstance")
@@ -400,6 +403,10 @@ fn scale_set_fix(
             Ok(removal)
         }
         Fate::Created => {
+            // Dropping the step needs none of the removal's parameters.
+            if let Some(p) = message.find(" (no automatic fix:") {
+                message.truncate(p);
+            }
             message.push_str(&format!(
                 "; the scale set is created afterwards by `New-{}`, so the step is dropped",
                 &update[7..]
@@ -415,9 +422,13 @@ fn scale_set_fix(
                     - 1;
                 let rest = &text[end..];
                 let next = rest.trim_start_matches([' ', '\t', '\r', '\n', '`']);
+                let pipe = o.piped.as_ref().expect("piped above");
                 if next.starts_with('|') {
                     // A stage follows: from this pipe to the next one.
                     Edit::deletion(bar..end + rest.len() - next.len())
+                } else if pipe.source.is_some() && pipe.assigned_to.is_none() {
+                    // `$cfg | Add-AzVmssExtension ...` does nothing else: the statement goes.
+                    Edit::deletion(scale_set::statement_deletion(text, pipe.head..end))
                 } else {
                     let from = text[..bar]
                         .trim_end_matches([' ', '\t', '\r', '\n', '`'])
@@ -464,6 +475,9 @@ fn scale_set_fix(
             let (Some(removal), Some(var), Some((rg, name))) =
                 (removal, input_var.or(target), source)
             else {
+                if message.contains("(no automatic fix:") {
+                    return Ok(None);
+                }
                 return Err(format!(
                     "where the scale set comes from is not in this file; remove the extension and run `{update}` by hand"
                 ));
@@ -634,6 +648,18 @@ mod tests {
         assert_eq!(
             all,
             "$cfg = New-AzVmssConfig -Location westeurope -SkuCapacity 2 -SkuName Standard_B2s -UpgradePolicyMode Automatic\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
+        );
+        // Piped in from a variable, with nothing after: the statement goes.
+        let t2 = "$cfg = New-AzVmssConfig -Location x\n$cfg | Add-AzVmssExtension -Publisher Microsoft.ManagedIdentity -Type ManagedIdentityExtensionForLinux\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n";
+        let (d, out) = fixed(t2);
+        assert!(
+            !d[0].message.contains("no automatic fix"),
+            "{}",
+            d[0].message
+        );
+        assert_eq!(
+            out,
+            "$cfg = New-AzVmssConfig -Location x\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
         );
         // Piped in: the pipe stage goes.
         let t = "$cfg = New-AzVmssConfig -Location x `\n  | Add-AzVmssExtension -Name msi -Publisher Microsoft.ManagedIdentity -Type ManagedIdentityExtensionForWindows `\n  | Set-AzVmssOsProfile -ComputerNamePrefix w\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n";

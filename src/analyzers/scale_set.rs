@@ -17,10 +17,14 @@ pub enum Fate {
     Nowhere { source: Option<(String, String)> },
 }
 
-/// A command fed by a pipe: the variable the whole pipeline's result is assigned to, if any.
+/// A command fed by a pipe: the variable the whole pipeline's result is assigned to, and the
+/// variable it starts from (`$cfg | Add-AzVmssExtension ...`), if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pipe {
     pub assigned_to: Option<String>,
+    pub source: Option<String>,
+    /// Where the pipeline starts.
+    pub head: usize,
 }
 
 /// The commands of a script, sorted by start, with their program's name in lower case.
@@ -73,8 +77,18 @@ impl<'a> Script<'a> {
             at = cmd.range().start;
         }
         let head = head?;
+        let source = match head.words.as_slice() {
+            [w] => w
+                .value
+                .strip_prefix('$')
+                .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .map(str::to_ascii_lowercase),
+            _ => None,
+        };
         Some(Pipe {
             assigned_to: assigned(&head.words),
+            source,
+            head: head.range().start,
         })
     }
 
@@ -366,7 +380,9 @@ mod tests {
         assert_eq!(
             s.piped_into(t.find("Add-").unwrap()),
             Some(Pipe {
-                assigned_to: Some("cfg".to_owned())
+                assigned_to: Some("cfg".to_owned()),
+                source: None,
+                head: 0,
             })
         );
         assert_eq!(s.piped_into(0), None);
