@@ -10,9 +10,16 @@ use imds_migrate::{
     source,
 };
 
-/// The fixture's text before and after `fix --unsafe-fixes`, and the rules a rescan reports
-/// (with whether each has a fix); `None` when the fixture has no finding.
-fn fix_fixture(path: &Path) -> Option<(String, String, Vec<(String, bool)>)> {
+/// A fixture before and after `fix --unsafe-fixes`.
+struct Fixed {
+    before: String,
+    after: String,
+    /// The rules a rescan of the fixed text reports, with whether each has a fix.
+    left: Vec<(String, bool)>,
+}
+
+/// `None` when the fixture has no finding.
+fn fix_fixture(path: &Path) -> Option<Fixed> {
     let opts = ScanOptions {
         roots: vec![path.to_path_buf()],
         ..ScanOptions::default()
@@ -35,7 +42,11 @@ fn fix_fixture(path: &Path) -> Option<(String, String, Vec<(String, bool)>)> {
         .iter()
         .map(|f| (f.rule_id.clone(), f.fix.is_some()))
         .collect();
-    Some((before, after, left))
+    Some(Fixed {
+        before,
+        after,
+        left,
+    })
 }
 
 fn fixtures() -> Vec<PathBuf> {
@@ -62,14 +73,25 @@ fn mentions_cloud_shell(line: &str) -> bool {
 }
 
 #[test]
+// The pattern for a second query names each variable.
+#[allow(clippy::regex_creation_in_loops)]
 fn fixed_scripts_and_endpoints_keep_their_promises() {
     let post = regex::Regex::new(
         r"(?i)-X\s*POST|--data|\s-d\s|-Method(?:\s+|:)post|\.post\s*\(|UploadValues|PostAsync",
     )
     .expect("valid regex");
+    let with_query = regex::Regex::new(
+        r#"([A-Za-z_]\w*)["']?\s*[:=]\s*["']?http://169\.254\.169\.254[^\s"']*\?"#,
+    )
+    .expect("valid regex");
     for path in fixtures() {
         let name = path.display();
-        let Some((before, after, left)) = fix_fixture(&path) else {
+        let Some(Fixed {
+            before,
+            after,
+            left,
+        }) = fix_fixture(&path)
+        else {
             continue;
         };
         // Rescan agrees: nothing fixable is left, and a second run changes nothing.
@@ -93,10 +115,6 @@ fn fixed_scripts_and_endpoints_keep_their_promises() {
             }
         }
         // A variable holding an IMDS URL with a query is never extended with a second one.
-        let with_query = regex::Regex::new(
-            r#"([A-Za-z_]\w*)["']?\s*[:=]\s*["']?http://169\.254\.169\.254[^\s"']*\?"#,
-        )
-        .expect("valid regex");
         for c in with_query.captures_iter(&after) {
             let var = regex::escape(&c[1]);
             let extended = regex::Regex::new(&format!(

@@ -374,9 +374,10 @@ mod tests {
         // A shell comment in a block is no heading.
         let t = "## In Cloud Shell\n\n```sh\n# On the VM this differs\nx\n```\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let lines = Lines::new(t);
-        let code = [t.find("# On").unwrap()..t.find("x\n").unwrap() + 2];
+        let block: Range<usize> = t.find("# On").unwrap()..t.find("x\n").unwrap() + 2;
+        let code = std::slice::from_ref(&block);
         let second = t.rfind("```sh").unwrap();
-        assert!(markdown_section(t, &lines, &code, second, "doc.md"));
+        assert!(markdown_section(t, &lines, code, second, "doc.md"));
         assert!(!markdown_section(t, &lines, &[], second, "doc.md"));
         // The heading labels the section even under a title about virtual machines.
         let t = "# Tokens on virtual machines\n\n## In Cloud Shell\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";

@@ -414,7 +414,7 @@ fn scale_set_fix(
             let cmd_range = o.cmd.range();
             let after = text[end..].trim_start_matches([' ', '\t']);
             let piped_out = after.starts_with('|') || after.starts_with('`');
-            let edit = if o.piped.is_some() {
+            let edit = if let Some(pipe) = &o.piped {
                 // `... | Add-AzVmssExtension ...`: the pipe and the stage go.
                 let bar = text[..cmd_range.start]
                     .trim_end_matches([' ', '\t', '\r', '\n', '`'])
@@ -422,7 +422,6 @@ fn scale_set_fix(
                     - 1;
                 let rest = &text[end..];
                 let next = rest.trim_start_matches([' ', '\t', '\r', '\n', '`']);
-                let pipe = o.piped.as_ref().expect("piped above");
                 if next.starts_with('|') {
                     // A stage follows: from this pipe to the next one.
                     Edit::deletion(bar..end + rest.len() - next.len())
