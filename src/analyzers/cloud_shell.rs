@@ -29,12 +29,25 @@ static VM: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// A condition that tests for the *absence* of Cloud Shell (`if [ -z "$ACC_CLOUD" ]`, `if not
-/// in_cloud_shell():`): a guard whose body leaves, so the code after it runs in Cloud Shell.
-static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\s-z\s|!\s*\$?\(?[\w"'$]|!=|-ne\b|-not\b|\bnot\b|\bis\s+None\b|-eq\s+\$null\b|==\s*(?:""|''|null|nil|None)|\bunless\b"#)
+/// Tests for presence, whose own `not` or `!` negates nothing: `is not None`, `!= null`, `-ne`.
+static PRESENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bis\s+not\s+None\b|!==?|-ne\b|\s-n\s").expect("valid regex")
+});
+
+/// What turns a test around: a negation (`!`, `not`, `-not`, `unless`) or a test for absence
+/// (`-z`, `is None`, `== null`, `-eq $null`, `IsNullOrEmpty`).
+static FLIP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\s-z\s|!|-not\b|\bnot\b|\bunless\b|\bis\s+None\b|-eq\s+\$null\b|\$null\s+-eq\b|===?\s*(?:""|''|null|nil|None|undefined)|IsNullOr(?:Empty|WhiteSpace)\b"#)
         .expect("valid regex")
 });
+
+/// A condition that tests for the *absence* of Cloud Shell (`if [ -z "$ACC_CLOUD" ]`, `if not
+/// in_cloud_shell():`, but not `if (!string.IsNullOrEmpty(...))`): an odd number of flips. Such a
+/// guard's body leaves, so the code after it runs in Cloud Shell.
+fn negated(condition: &str) -> bool {
+    let present = PRESENT.replace_all(condition, " ");
+    FLIP.find_iter(&present).count() % 2 == 1
+}
 
 /// A statement that takes Cloud Shell's environment away (`unset ACC_CLOUD`,
 /// `monkeypatch.delenv("ACC_CLOUD")`): what follows is not Cloud Shell.
@@ -176,7 +189,7 @@ fn region_of(lines: &Lines, i: usize, strong: bool, column: usize) -> Range<usiz
     }
     if CONDITIONAL.is_match(line) {
         let body = lines.body(i);
-        if !NEGATED.is_match(line) {
+        if !negated(line) {
             return body;
         }
         // `if (!IsCloudShell()) { ...localhost:50342... }` is the other branch.
@@ -331,6 +344,29 @@ mod tests {
         let t = "def test_cloud_shell(monkeypatch):\n    monkeypatch.setenv('ACC_CLOUD', 'x')\n    assert e() == 'http://localhost:50342/oauth2/token'\n\ndef test_vm(monkeypatch):\n    monkeypatch.delenv('ACC_CLOUD', raising=False)\n    assert e() == 'http://127.0.0.1:50342/oauth2/token'\n";
         assert!(covered(t, "localhost"));
         assert!(!covered(t, "127.0.0.1"));
+    }
+
+    #[test]
+    fn tests_for_presence_and_absence() {
+        for present in [
+            "if (Environment.GetEnvironmentVariable(\"ACC_CLOUD\") != null) {",
+            "if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(\"ACC_CLOUD\"))) {",
+            "if os.environ.get('ACC_CLOUD') is not None:",
+            "if [ -n \"$ACC_CLOUD\" ]; then",
+            "if ($env:ACC_CLOUD) {",
+        ] {
+            assert!(!negated(present), "{present}");
+        }
+        for absent in [
+            "if [ -z \"$ACC_CLOUD\" ]; then",
+            "if (!process.env.ACC_CLOUD) {",
+            "if 'ACC_CLOUD' not in os.environ:",
+            "if ($null -eq $env:ACC_CLOUD) {",
+            "if (-not $env:ACC_CLOUD) {",
+            "if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(\"ACC_CLOUD\"))) {",
+        ] {
+            assert!(negated(absent), "{absent}");
+        }
     }
 
     #[test]
