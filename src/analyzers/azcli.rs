@@ -271,9 +271,10 @@ fn extension_set(
     let created = vmss_name.as_deref().is_some_and(|n| {
         at.script.az_vmss_before(start, "create", n) || at.script.az_vmss_after(start, "create", n)
     });
-    let upgraded = vmss_name
-        .as_deref()
-        .is_some_and(|n| at.script.az_vmss_after(start, "update-instances", n));
+    let upgraded = vmss_name.as_deref().is_some_and(|n| {
+        at.script.az_vmss_after(start, "update-instances", n)
+            || at.script.az_vmss_after(start, "rolling-upgrade", n)
+    });
     if created {
         message.push_str(
             "; this script creates the scale set with `az vmss create`, so the step is dropped (`az vmss extension delete` fails on a scale set that never had the extension)",
@@ -753,6 +754,19 @@ mod tests {
         );
         assert!(out.starts_with(
             "RG=rg; az vmss extension delete -g=$RG --vmss-name=ss -n msi --no-wait && echo ok\n"
+        ));
+    }
+
+    #[test]
+    fn a_rolling_upgrade_afterwards_reaches_the_instances() {
+        let t = "az vmss extension set -g rg --vmss-name ss -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\naz vmss rolling-upgrade start -g rg -n ss\n";
+        let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert_eq!(
+            d[0].fix.as_ref().map(|f| f.applicability),
+            Some(crate::finding::Applicability::Safe)
+        );
+        assert!(out.starts_with(
+            "az vmss extension delete -g rg --vmss-name ss -n ManagedIdentityExtensionForLinux\n"
         ));
     }
 
