@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use imds_migrate::{
+    analyzers::cloud_shell::path_is_cloud_shell,
     fix,
     scan::{self, ScanOptions},
     source,
@@ -61,15 +62,6 @@ fn fixtures() -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-fn mentions_cloud_shell(line: &str) -> bool {
-    let squashed: String = line
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_'))
-        .collect::<String>()
-        .to_ascii_lowercase();
-    squashed.contains("cloudshell")
 }
 
 #[test]
@@ -133,7 +125,7 @@ fn fixed_scripts_and_endpoints_keep_their_promises() {
             let local = line.contains("localhost:50342") || line.contains("127.0.0.1:50342");
             let labelled = lines[i.saturating_sub(3)..=i]
                 .iter()
-                .any(|l| mentions_cloud_shell(l));
+                .any(|l| path_is_cloud_shell(l));
             if local && labelled {
                 assert!(
                     after.contains(line),
