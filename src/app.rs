@@ -22,7 +22,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
     };
     match cli.command {
-        Command::Scan(args) => run_scan(&args, color),
+        Command::Scan(args) => run_scan(&args, color, cli.verbose),
         Command::Fix(args) => crate::fix::run(&args, color, cli.verbose),
         Command::Rules(args) => run_rules(&args),
         Command::Explain(args) => run_explain(&args),
@@ -30,8 +30,9 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn run_scan(args: &ScanArgs, color: bool) -> Result<i32> {
+fn run_scan(args: &ScanArgs, color: bool, verbose: bool) -> Result<i32> {
     let per_root = options::scan_options(&args.common)?;
+    options::log_config(&per_root, verbose);
     let result = ScanResult::merge(per_root.iter().map(scan::scan).collect());
     if args.statistics {
         print_stdout(&statistics(&result))?;

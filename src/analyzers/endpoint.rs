@@ -400,9 +400,7 @@ fn literal_urls(
                 ),
             )
             .with_fix_or_reason(
-                curl_post_fix(s, &range, query)
-                    .map(Some)
-                    .ok_or_else(|| post_get::NO_FIX.to_owned()),
+                curl_post_fix(s, &range, query).ok_or_else(|| post_get::NO_FIX.to_owned()),
             )
         } else {
             Diagnostic::new(
@@ -580,7 +578,7 @@ fn assigned_name(s: &Scan, url_start: usize) -> Option<String> {
 
 /// The quote-keeping host swap for a GET.
 /// `Err` says why the rewrite is left to a person.
-fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Option<Fix>, String> {
+fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Fix, String> {
     let text = s.text;
     let api = s.ctx.api_version;
     let amp = if s.ctx.kind == FileKind::Xml {
@@ -618,7 +616,7 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Option<Fix>, S
                     Edit::replacement(body_at..body_at + 1, format!("?api-version={api}&")),
                 ];
                 let desc = format!("Request the token from IMDS (api-version {api}){header_note}");
-                return Ok(make_fix(applicability_safe, desc, edits));
+                return make_fix(applicability_safe, desc, edits);
             }
         }
         // A URL held in a variable that the code extends with its own query: the rewrite
@@ -640,7 +638,7 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Option<Fix>, S
             let desc = format!(
                 "Request the token from IMDS (api-version {api}), with `api-version` in the query the code appends{header_note}"
             );
-            return Ok(make_fix(applicability_safe, desc, edits));
+            return make_fix(applicability_safe, desc, edits);
         }
         if built == Built::Mixed {
             return Err("the code appends its own query to this URL in some places and sends it as written in others, so no single IMDS URL fits both; rewrite each request by hand".to_owned());
@@ -662,19 +660,20 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Option<Fix>, S
         }
     }
     let desc = format!("Request the token from IMDS (api-version {api}){header_note}");
-    Ok(make_fix(
+    make_fix(
         applicability_safe,
         desc,
         vec![Edit::replacement(range.clone(), url)],
-    ))
+    )
 }
 
-fn make_fix(safe: bool, desc: String, edits: Vec<Edit>) -> Option<Fix> {
-    if safe {
+fn make_fix(safe: bool, desc: String, edits: Vec<Edit>) -> Result<Fix, String> {
+    let fix = if safe {
         Fix::safe(desc, edits)
     } else {
         Fix::unsafe_(desc, edits)
-    }
+    };
+    fix.ok_or_else(|| "the rewrite's edits would overlap here; rewrite the URL by hand".to_owned())
 }
 
 /// A shell word of a command line: its byte range and its unquoted value.

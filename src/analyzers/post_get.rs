@@ -151,7 +151,7 @@ mod never_host_swapped {
         assert!(a.diagnostics.iter().all(|d| d.rule != "IMDS030"), "{text}");
         for d in &a.diagnostics {
             assert!(
-                d.fix.is_some() || d.message.contains("no automatic fix"),
+                d.fix.is_some() || d.message.contains("Not fixed automatically"),
                 "{}",
                 d.message
             );

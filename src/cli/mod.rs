@@ -133,6 +133,9 @@ pub struct FixArgs {
     /// Also apply fixes marked unsafe.
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// Also rewrite read-only files, and files with several hard links (updated in place).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use super::{Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Severity},
     scan::{ScanResult, Skipped},
+    snippet::escape_control,
 };
 
 pub struct Text;
@@ -48,41 +49,51 @@ impl Report for Text {
             writeln!(
                 out,
                 "{}:{}:{}  {}  {}{}",
-                paint(c, PATH, &display_path(result, f.root, &f.path)),
+                paint(
+                    c,
+                    PATH,
+                    &escape_control(&display_path(result, f.root, &f.path))
+                ),
                 f.line,
                 f.column,
                 paint(c, style, &f.rule_id),
-                f.message,
+                escape_control(&f.message),
                 paint(c, DIM, fixable),
             )?;
             let src = f.source_line.trim_end();
             if !src.trim().is_empty() {
-                writeln!(out, "    {}", truncate(src, 200))?;
+                // A window of the line (see `Finding::source_column`), never the whole line.
+                writeln!(
+                    out,
+                    "    {}{}{}",
+                    if f.source_column > 1 { "…" } else { "" },
+                    escape_control(src),
+                    if f.source_truncated { "…" } else { "" }
+                )?;
             }
         }
         for e in &result.errors {
             writeln!(
                 out,
                 "{}: {} {}",
-                paint(c, PATH, &error_path(result, e)),
+                paint(c, PATH, &escape_control(&error_path(result, e))),
                 paint(c, ERROR, "error:"),
-                e.message
+                escape_control(&e.message)
             )?;
         }
-        if !result.findings.is_empty() || !result.errors.is_empty() {
+        for n in &result.notes {
+            writeln!(
+                out,
+                "{}: {} {}",
+                paint(c, PATH, &error_path(result, n)),
+                paint(c, INFO, "note:"),
+                n.message
+            )?;
+        }
+        if !result.findings.is_empty() || !result.errors.is_empty() || !result.notes.is_empty() {
             writeln!(out)?;
         }
         writeln!(out, "{}", summary_line(result))
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
     }
 }
 
@@ -107,6 +118,9 @@ pub fn summary_line(result: &ScanResult) -> String {
     );
     if s.errors > 0 {
         line.push_str(&format!("; {}", plural(s.errors, "error")));
+    }
+    if s.notes > 0 {
+        line.push_str(&format!("; {} searched as text", plural(s.notes, "note")));
     }
     let skipped = skipped_text(&s.skipped);
     if !skipped.is_empty() {
