@@ -261,4 +261,23 @@ mod tests {
         );
         assert!(out.diagnostics.is_empty());
     }
+
+    #[test]
+    fn only_the_cloud_shell_arm_is_left_alone() {
+        let text = "case \"$HOST_KIND\" in\n  cloudshell)\n    export MSI_PORT=50342\n    ;;\n  vm)\n    export MSI_PORT=50342\n    ;;\nesac\n";
+        let ctx = Context {
+            kind: FileKind::Shell,
+            path: "deploy/env.sh",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let mut out = Analysis::default();
+        analyze(text, &ctx, &mut out);
+        let lines: Vec<usize> = out
+            .diagnostics
+            .iter()
+            .map(|d| text[..d.range.start].matches('\n').count() + 1)
+            .collect();
+        assert_eq!(lines, [6], "{:?}", out.diagnostics);
+    }
 }

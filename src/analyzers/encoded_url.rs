@@ -188,4 +188,15 @@ mod tests {
         let a = run("http%3A%2F%2Flocalhost%3A51234%2Foauth2%2Ftoken");
         assert_eq!(a.diagnostics[0].requires_port, Some(51234));
     }
+
+    #[test]
+    fn only_the_cloud_shell_entry_is_left_alone() {
+        let text = "{\n  \"cloudShell\": {\n    \"tokenUrl\": \"http:\\/\\/localhost:50342\\/oauth2\\/token\"\n  },\n  \"vm\": {\n    \"tokenUrl\": \"http:\\/\\/localhost:50342\\/oauth2\\/token\"\n  }\n}\n";
+        let lines: Vec<usize> = run(text)
+            .diagnostics
+            .iter()
+            .map(|d| text[..d.range.start].matches('\n').count() + 1)
+            .collect();
+        assert_eq!(lines, [6], "{text}");
+    }
 }
