@@ -31,7 +31,7 @@ pub const DEFAULT_MAX_FILESIZE: u64 = 64 * 1024 * 1024;
 const BINARY_SNIFF: usize = 8 * 1024;
 /// Files larger than this are prefiltered in chunks before being read whole.
 const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
-const STREAM_CHUNK: usize = 1024 * 1024;
+const STREAM_CHUNK: usize = 64 * 1024;
 /// Longer than any trigger literal and its confirmation window.
 const TRIGGER_OVERLAP: usize = crate::prefilter::OVERLAP;
 
@@ -515,12 +515,17 @@ fn scan_file(
             Err(e) => FileOutcome::Error(format!("cannot read: {e}")),
         };
     }
+    // Room for the whole file up front: one read instead of a doubling buffer's many.
+    buf.reserve(usize::try_from(size.min(opts.max_filesize)).unwrap_or(0) + 1);
     // The head alone decides "binary", so a large binary is never read in full.
     if let Err(e) = file.by_ref().take(BINARY_SNIFF as u64).read_to_end(buf) {
         return FileOutcome::Error(format!("cannot read: {e}"));
     }
-    let utf16 = source::has_utf16_bom(buf) || bomless_utf16(buf).is_some();
-    if !utf16 && is_binary(buf) {
+    // Text without a NUL byte in its head is neither UTF-16 nor binary: the common case costs
+    // one memchr, no decoding.
+    let has_nul = memchr::memchr(0, buf).is_some();
+    let utf16 = source::has_utf16_bom(buf) || (has_nul && source::sniff_utf16(buf).is_some());
+    if !utf16 && has_nul {
         return FileOutcome::Skipped(SkipReason::Binary);
     }
     if !utf16 && size > STREAM_THRESHOLD {
@@ -591,21 +596,22 @@ fn stream_has_trigger(
     if matcher.matches(head) {
         return Ok(true);
     }
-    // Keep the tail of the previous chunk: a literal may straddle two chunks.
-    let overlap = TRIGGER_OVERLAP.min(head.len());
-    let mut window = head[head.len() - overlap..].to_vec();
-    let mut chunk = vec![0u8; STREAM_CHUNK];
+    // Keep the tail of the previous chunk: a literal may straddle two chunks. Reads land right
+    // after it, so each byte is copied once, by the kernel.
+    let mut window = vec![0u8; TRIGGER_OVERLAP + STREAM_CHUNK];
+    let mut kept = TRIGGER_OVERLAP.min(head.len());
+    window[..kept].copy_from_slice(&head[head.len() - kept..]);
     loop {
-        let n = file.read(&mut chunk)?;
+        let n = file.read(&mut window[kept..])?;
         if n == 0 {
             return Ok(false);
         }
-        window.extend_from_slice(&chunk[..n]);
-        if matcher.matches(&window) {
+        let end = kept + n;
+        if matcher.matches(&window[..end]) {
             return Ok(true);
         }
-        let keep = TRIGGER_OVERLAP.min(window.len());
-        window.drain(..window.len() - keep);
+        kept = TRIGGER_OVERLAP.min(end);
+        window.copy_within(end - kept..end, 0);
     }
 }
 
@@ -649,19 +655,6 @@ pub fn filter_diagnostics(
     analysis
         .diagnostics
         .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
-}
-
-fn bomless_utf16(bytes: &[u8]) -> Option<source::Decoded> {
-    let d = source::decode(bytes);
-    matches!(
-        d.encoding,
-        source::Encoding::Utf16Le | source::Encoding::Utf16Be
-    )
-    .then_some(d)
 }
 
 /// Turns diagnostics into located findings (rules switched off are dropped here).

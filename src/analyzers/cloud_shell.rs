@@ -12,32 +12,32 @@ use super::construct::Lines;
 /// Cloud Shell's own environment. `AZUREPS_HOST_ENVIRONMENT` alone also names Azure Automation
 /// and pipeline hosts, so it counts only next to a `cloud-shell` value.
 static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[^\n]{0,120}(?i:cloud-?shell)",
+    super::pattern::compile(
+        r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[[:ascii:]--[\n]]{0,120}(?i:cloud-?shell)",
     )
     .expect("valid regex")
 });
 
 /// A mention of Cloud Shell (`Cloud Shell`, `CloudShell`, `cloud_shell`).
 static WEAK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)cloud[ _-]?shell").expect("valid regex"));
+    LazyLock::new(|| super::pattern::compile(r"(?i)cloud[ _-]?shell").expect("valid regex"));
 
 /// Words of a VM or the extension: VM docs often say "open Cloud Shell" and then run commands
 /// inside the VM, so a mere mention of Cloud Shell next to them is not about Cloud Shell.
 static VM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
+    super::pattern::compile(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
         .expect("valid regex")
 });
 
 /// Tests for presence, whose own `not` or `!` negates nothing: `is not None`, `!= null`, `-ne`.
 static PRESENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bis\s+not\s+None\b|!==?|-ne\b|\s-n\s").expect("valid regex")
+    super::pattern::compile(r"(?i)\bis\s+not\s+None\b|!==?|-ne\b|\s-n\s").expect("valid regex")
 });
 
 /// What turns a test around: a negation (`!`, `not`, `-not`, `unless`) or a test for absence
 /// (`-z`, `is None`, `== null`, `-eq $null`, `IsNullOrEmpty`).
 static FLIP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\s-z\s|!|-not\b|\bnot\b|\bunless\b|\bis\s+None\b|-eq\s+\$null\b|\$null\s+-eq\b|===?\s*(?:""|''|null|nil|None|undefined)|IsNullOr(?:Empty|WhiteSpace)\b"#)
+    super::pattern::compile(r#"(?i)\s-z\s|!|-not\b|\bnot\b|\bunless\b|\bis\s+None\b|-eq\s+\$null\b|\$null\s+-eq\b|===?\s*(?:""|''|null|nil|None|undefined)|IsNullOr(?:Empty|WhiteSpace)\b"#)
         .expect("valid regex")
 });
 
@@ -52,14 +52,16 @@ fn negated(condition: &str) -> bool {
 /// A statement that takes Cloud Shell's environment away (`unset ACC_CLOUD`,
 /// `monkeypatch.delenv("ACC_CLOUD")`): what follows is not Cloud Shell.
 static UNSET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)unset|delenv|del\s|\.pop\s*\(|remove-item|delete\s|=\s*(?:none|null|nil|\$null|""|'')\s*;?\s*$"#)
+    super::pattern::compile(r#"(?i)unset|delenv|del\s|\.pop\s*\(|remove-item|delete\s|=\s*(?:none|null|nil|\$null|""|'')\s*;?\s*$"#)
         .expect("valid regex")
 });
 
 /// A line that starts a conditional.
 static CONDITIONAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:\}\s*)?(?:if|elif|elseif|else\s+if|unless|when)\b|\bif\s*\(")
-        .expect("valid regex")
+    super::pattern::compile(
+        r"(?i)^\s*(?:\}\s*)?(?:if|elif|elseif|else\s+if|unless|when)\b|\bif\s*\(",
+    )
+    .expect("valid regex")
 });
 
 /// More signal lines than this: the file is about Cloud Shell throughout (and each signal's
@@ -221,7 +223,7 @@ fn region_of(lines: &Lines, i: usize, strong: bool, column: usize) -> Range<usiz
 /// speaks for the code around it.
 fn is_message(line: &str) -> bool {
     static PRINT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s*(?:echo|printf|print|write-host|write-output|write-warning|write-error|console\.(?:log|warn|error)|throw|raise|die)\b")
+        super::pattern::compile(r"(?i)^\s*(?:echo|printf|print|write-host|write-output|write-warning|write-error|console\.(?:log|warn|error)|throw|raise|die)\b")
             .expect("valid regex")
     });
     PRINT.is_match(line)

@@ -13,7 +13,7 @@ use regex::Regex;
 /// switch-expression arm `X =>`, a PowerShell switch arm `'x' {`, a key `x:` of an object, a
 /// `{ key, value }` entry of a C# collection initializer.
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    super::pattern::compile(concat!(
         r#"^\s*(?:case\b|default\s*:|when\b|elif\b|elseif\b|else\s*if\b"#,
         r#"|\(?[\w*.|"'-]+\)\s*(?:$|[^\s;{]|;;)"#,
         r#"|[{(\[]?\s*["']?[\w.:-]+["']?\s*(?:=>|->|:[^:=]|,|\{|\)))"#

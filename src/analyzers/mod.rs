@@ -19,6 +19,7 @@ pub mod inner_command;
 pub mod lexical;
 pub mod libraries;
 pub mod markdown;
+pub mod pattern;
 pub mod post_get;
 pub mod powershell;
 pub mod scale_set;

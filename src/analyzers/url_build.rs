@@ -13,8 +13,9 @@ use super::lexical::Lexed;
 const MAX_USES: usize = 50;
 
 /// A placeholder with the query right after it, in a format string: `%s?`, `{}?`, `{0}?`.
-static FORMAT_QUERY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?:%[sv]|\{\d*\})\?(?:[A-Za-z"'`%{]|$)"#).expect("valid regex"));
+static FORMAT_QUERY: LazyLock<Regex> = LazyLock::new(|| {
+    super::pattern::compile(r#"(?:%[sv]|\{\d*\})\?(?:[A-Za-z"'`%{]|$)"#).expect("valid regex")
+});
 
 /// A query the code appends to the variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
