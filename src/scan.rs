@@ -505,18 +505,9 @@ fn scan_file(
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
     };
-    let size = file.metadata().map_or(0, |m| m.len());
-    if size > opts.max_filesize {
-        // Too large to analyze, but cheap to prefilter: only a file that may hold a usage is
-        // worth an error naming it.
-        return match stream_has_trigger(matcher, &mut file, &[]) {
-            Ok(false) => FileOutcome::Clean,
-            Ok(true) => FileOutcome::TooLargeWithTriggers(size),
-            Err(e) => FileOutcome::Error(format!("cannot read: {e}")),
-        };
-    }
-    // Room for the whole file up front: one read instead of a doubling buffer's many.
-    buf.reserve(usize::try_from(size.min(opts.max_filesize)).unwrap_or(0) + 1);
+    // No stat: the reads say how large the file is. A thread's buffer keeps its capacity from
+    // file to file, so the common small file is one read into memory already there.
+    buf.reserve(64 * 1024);
     // The head alone decides "binary", so a large binary is never read in full.
     if let Err(e) = file.by_ref().take(BINARY_SNIFF as u64).read_to_end(buf) {
         return FileOutcome::Error(format!("cannot read: {e}"));
@@ -528,24 +519,41 @@ fn scan_file(
     if !utf16 && has_nul {
         return FileOutcome::Skipped(SkipReason::Binary);
     }
-    if !utf16 && size > STREAM_THRESHOLD {
-        match stream_has_trigger(matcher, &mut file, buf) {
-            Ok(false) => return FileOutcome::Clean,
-            Ok(true) => {}
-            Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
+    // Files up to this size are read whole on sight; larger ones are prefiltered in chunks first.
+    let whole = STREAM_THRESHOLD.min(opts.max_filesize);
+    let more = (whole + 1).saturating_sub(buf.len() as u64);
+    if let Err(e) = file.by_ref().take(more).read_to_end(buf) {
+        return FileOutcome::Error(format!("cannot read: {e}"));
+    }
+    if buf.len() as u64 > whole {
+        // UTF-16 is decoded before it is searched, so it cannot be prefiltered in chunks.
+        if !utf16 {
+            match stream_has_trigger(matcher, &mut file, buf) {
+                Ok(false) => return FileOutcome::Clean,
+                Ok(true) => {}
+                Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
+            }
+        }
+        let size = file.metadata().map_or(u64::MAX, |m| m.len());
+        if size > opts.max_filesize {
+            // Too large to analyze; only a file that may hold a usage is worth an error.
+            return if utf16 {
+                FileOutcome::Skipped(SkipReason::TooLarge)
+            } else {
+                FileOutcome::TooLargeWithTriggers(size)
+            };
         }
         buf.clear();
         if let Err(e) = file.seek(SeekFrom::Start(0)) {
             return FileOutcome::Error(format!("cannot read: {e}"));
         }
-    }
-    // Reading at most max+1 bytes tells "too large" even if the file grew since `metadata`.
-    let limit = (opts.max_filesize + 1).saturating_sub(buf.len() as u64);
-    if let Err(e) = file.take(limit).read_to_end(buf) {
-        return FileOutcome::Error(format!("cannot read: {e}"));
-    }
-    if buf.len() as u64 > opts.max_filesize {
-        return FileOutcome::Skipped(SkipReason::TooLarge);
+        // Reading at most max+1 bytes tells "too large" even if the file grew since `metadata`.
+        if let Err(e) = file.take(opts.max_filesize + 1).read_to_end(buf) {
+            return FileOutcome::Error(format!("cannot read: {e}"));
+        }
+        if buf.len() as u64 > opts.max_filesize {
+            return FileOutcome::Skipped(SkipReason::TooLarge);
+        }
     }
     let decoded = utf16.then(|| source::decode(buf));
     let text_bytes = decoded.as_ref().map_or(&buf[..], |d| d.text.as_bytes());
