@@ -11,6 +11,7 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
     io::{self, Write},
+    path::Path,
 };
 
 use crate::{
@@ -294,11 +295,16 @@ fn fix_root(
             continue;
         }
         if args.diff {
-            diff_out.push_str(&diff::render(
-                &record.rel_path,
-                &change.original,
-                &change.updated,
-            ));
+            // Paths as shown, relative to where we run (and, inside a git work tree, prefixed
+            // with where that is, since `git apply` reads `diff --git` paths from the top), so
+            // `fix --diff DIR | git apply` patches the files it names. A root outside the
+            // working directory keeps root-relative paths: apply those from the root.
+            let shown = if Path::new(&display).is_relative() && !display.starts_with("../") {
+                format!("{}{display}", crate::report::repo::cwd_prefix())
+            } else {
+                record.rel_path.clone()
+            };
+            diff_out.push_str(&diff::render(&shown, &change.original, &change.updated));
         } else {
             match writer::replace(&record.abs_path, &change.original, &change.updated) {
                 Ok(()) => {

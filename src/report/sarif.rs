@@ -480,6 +480,45 @@ fn fingerprints(result: &ScanResult, locator: &Locator<'_>) -> Vec<String> {
         .collect()
 }
 
+/// Each finding's path as code scanning and GitLab want it: relative to the working directory
+/// (the repository root in CI) with forward slashes, or absolute when the root lies outside it.
+pub(super) fn repository_paths(result: &ScanResult, cwd: Option<&Path>) -> Vec<String> {
+    let locator = Locator { result, cwd };
+    result
+        .findings
+        .iter()
+        .map(|f| locator.fingerprint_path(f))
+        .collect()
+}
+
+/// [`repository_paths`] for per-file errors.
+pub(super) fn repository_error_paths(result: &ScanResult, cwd: Option<&Path>) -> Vec<String> {
+    let locator = Locator { result, cwd };
+    result
+        .errors
+        .iter()
+        .map(|e| match locator.place(&error_path(result, e)) {
+            Place::Relative(p) => p,
+            Place::Absolute(p) => p.to_string_lossy().replace('\\', "/"),
+        })
+        .collect()
+}
+
+/// The findings' stable fingerprints, as SARIF's `partialFingerprints` carries them.
+pub(super) fn fingerprints_for(result: &ScanResult, cwd: Option<&Path>) -> Vec<String> {
+    fingerprints(result, &Locator { result, cwd })
+}
+
+/// A stable hash of some parts, for things that are not findings.
+pub(super) fn fingerprint_of(parts: &[&str]) -> String {
+    let mut hash = Fnv1a::new();
+    for part in parts {
+        hash.write(part.as_bytes());
+        hash.write(&[0]);
+    }
+    format!("{:016x}", hash.0)
+}
+
 /// FNV-1a, 64 bits: tiny, with a fixed definition, unlike std's `DefaultHasher`, whose output
 /// may change between Rust releases and would then reopen every alert.
 struct Fnv1a(u64);

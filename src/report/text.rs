@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use super::{Report, ReportOptions, display_path, error_path};
+use super::{FixCounts, Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Severity},
     scan::{ScanResult, Skipped},
@@ -86,14 +86,15 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// `3 findings (2 fixable) in 120 files; 1 error; skipped: 2 binary`.
+/// `3 findings (2 fixable with `imds-migrate fix`, 1 more with `--unsafe-fixes`) in 120 files;
+/// 1 error; skipped: 2 binary`.
 pub fn summary_line(result: &ScanResult) -> String {
     let s = &result.summary;
-    let fixable = result.findings.iter().filter(|f| f.fix.is_some()).count();
-    let fixable = if fixable > 0 {
-        format!(" ({fixable} fixable with `imds-migrate fix`)")
+    let fixes = FixCounts::of(&result.findings).sentence();
+    let fixable = if fixes.is_empty() {
+        fixes
     } else {
-        String::new()
+        format!(" ({fixes})")
     };
     let files = if s.files_scanned == 1 {
         "file"
