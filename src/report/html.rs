@@ -11,7 +11,7 @@ use std::{
     io::{self, Write},
 };
 
-use super::{Report, ReportOptions, display_path, error_path};
+use super::{FixCounts, Report, ReportOptions, display_path, error_path, thousands};
 use crate::{
     finding::{Applicability, Finding, LocatedEdit, Severity},
     rules::catalogue,
@@ -211,18 +211,34 @@ fn rules_table(h: &mut String, result: &ScanResult) {
     for (id, n) in &counts {
         let rule = cat.get(id);
         let severity = rule.map_or_else(|| cat.severity(id), |r| r.severity);
-        let (fix_class, fix) = match rule.and_then(|r| r.fix.applicability()) {
-            Some(Applicability::Safe) => ("fix-safe", "safe"),
-            Some(Applicability::Unsafe) => ("fix-unsafe", "unsafe"),
-            None => ("fix-none", "none"),
-        };
+        // The findings' own fixes, not the catalogue's: a rule whose fix is safe in general
+        // may have findings only a person can migrate, or only with --unsafe-fixes.
+        let c = FixCounts::of(result.findings.iter().filter(|f| f.rule_id == *id));
+        let mut fixes = Vec::new();
+        for (k, class, label) in [
+            (c.fixable, "fix-safe", "fixable"),
+            (c.unsafe_fixable, "fix-unsafe", "with --unsafe-fixes"),
+            (c.manual, "fix-none", "by hand"),
+        ] {
+            if k > 0 {
+                fixes.push(format!(
+                    "<span class=\"badge {class}\">{} {label}</span>",
+                    thousands(k)
+                ));
+            }
+        }
         h.push_str(&format!(
-            "<tr data-rule=\"{id}\"><td><code>{id}</code><br><span class=\"mono\" style=\"color:var(--muted)\">{name}</span></td><td>{title}</td><td><span class=\"badge {sc}\">{sev}</span></td><td><span class=\"badge {fix_class}\">{fix}</span></td><td class=\"num\">{n}</td></tr>\n",
+            "<tr data-rule=\"{id}\" data-fixable=\"{}\" data-unsafe-fixable=\"{}\" data-manual=\"{}\"><td><code>{id}</code><br><span class=\"mono\" style=\"color:var(--muted)\">{name}</span></td><td>{title}</td><td><span class=\"badge {sc}\">{sev}</span></td><td>{fix}</td><td class=\"num\">{n}</td></tr>\n",
+            c.fixable,
+            c.unsafe_fixable,
+            c.manual,
             id = escape(id),
             name = escape(rule.map_or("", |r| r.name.as_str())),
             title = escape_inline(rule.map_or("(unknown rule)", |r| r.title.as_str())),
             sc = severity_class(severity),
             sev = severity.as_str(),
+            fix = fixes.join(" "),
+            n = thousands(*n),
         ));
     }
     h.push_str(&format!(

@@ -122,3 +122,43 @@ impl FixCounts {
         }
     }
 }
+
+/// `12345` as `12,345`: counts in reports people read.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn fix_sentence_names_both_kinds() {
+        let c = FixCounts {
+            fixable: 4,
+            unsafe_fixable: 1,
+            manual: 2,
+        };
+        assert_eq!(
+            c.sentence(),
+            "4 fixable with `imds-migrate fix`, 1 more with `--unsafe-fixes`"
+        );
+        assert_eq!(FixCounts::default().sentence(), "");
+    }
+}

@@ -13,7 +13,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{Report, ReportOptions, display_path, error_path};
+use super::{FixCounts, Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Finding, LocatedEdit, Severity},
     rules::{Rule, catalogue},
@@ -41,6 +41,17 @@ struct Run<'a> {
     original_uri_base_ids: OriginalUriBaseIds,
     column_kind: &'static str,
     results: Vec<SarifResult<'a>>,
+    properties: RunProperties,
+}
+
+/// The fix counts every format states the same way (SARIF property bags are free-form).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProperties {
+    fixable: usize,
+    unsafe_fixable: usize,
+    manual: usize,
+    fix_summary: String,
 }
 
 /// `originalUriBaseIds` has a single entry; a struct keeps its output order fixed.
@@ -312,6 +323,15 @@ fn build<'a>(result: &'a ScanResult, cwd: Option<&Path>) -> Log<'a> {
             },
             column_kind: "unicodeCodePoints",
             results,
+            properties: {
+                let c = FixCounts::of(&result.findings);
+                RunProperties {
+                    fixable: c.fixable,
+                    unsafe_fixable: c.unsafe_fixable,
+                    manual: c.manual,
+                    fix_summary: c.sentence(),
+                }
+            },
         }],
     }
 }
