@@ -1,6 +1,7 @@
 //! Reports: one file per output format, all behind one trait.
 
 pub mod azure;
+pub mod frame;
 pub mod github;
 pub mod gitlab;
 pub mod html;

@@ -1,13 +1,18 @@
-//! The human report: `path:line:col  ID  message`, the source line, and a summary.
+//! The human report: `path:line:col: ID message`, a code frame (gutter, carets), the fix, and a
+//! summary, as ruff prints it.
 
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use super::{FixCounts, Report, ReportOptions, display_path, error_path};
+use super::{
+    FixCounts, Report, ReportOptions, display_path, error_path,
+    frame::{self, Styles, neutralize},
+};
 use crate::{
-    finding::{Applicability, Severity},
+    finding::{Applicability, Finding, Severity},
     scan::{ScanResult, Skipped},
+    source,
 };
 
 pub struct Text;
@@ -17,6 +22,13 @@ const ERROR: Style = AnsiColor::Red.on_default().effects(Effects::BOLD);
 const WARNING: Style = AnsiColor::Yellow.on_default().effects(Effects::BOLD);
 const INFO: Style = AnsiColor::Cyan.on_default().effects(Effects::BOLD);
 const DIM: Style = Style::new().effects(Effects::DIMMED);
+const GUTTER: Style = AnsiColor::Blue.on_default().effects(Effects::BOLD);
+const REMOVED: Style = AnsiColor::Red.on_default();
+const ADDED: Style = AnsiColor::Green.on_default();
+
+/// The IMDS token URL, which `explain` and the SARIF help carry: repeated in every line of a
+/// report it hides what differs between findings.
+const IMDS_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
 fn paint(color: bool, style: Style, text: &str) -> String {
     if color {
@@ -34,6 +46,17 @@ impl Report for Text {
         opts: ReportOptions,
     ) -> io::Result<()> {
         let c = opts.color;
+        let styles = if c {
+            Styles {
+                gutter: GUTTER,
+                caret: ERROR,
+                removed: REMOVED,
+                added: ADDED,
+            }
+        } else {
+            Styles::default()
+        };
+        let mut sources = Sources::default();
         for f in &result.findings {
             let style = match f.severity {
                 Severity::Error => ERROR,
@@ -45,44 +68,153 @@ impl Report for Text {
                 Some(Applicability::Unsafe) => " [unsafe fix]",
                 None => "",
             };
+            let place = format!(
+                "{}:{}:{}:",
+                neutralize(&display_path(result, f.root, &f.path)),
+                f.line,
+                f.column
+            );
+            let message = format!("{}{fixable}", neutralize(&short_message(&f.message)));
+            // Wrapped after the rule id, continuation lines indented by four.
+            let lead = place.chars().count() + 1 + f.rule_id.len() + 1;
+            let wrapped = wrap(&message, opts.width, lead);
             writeln!(
                 out,
-                "{}:{}:{}  {}  {}{}",
-                paint(c, PATH, &display_path(result, f.root, &f.path)),
-                f.line,
-                f.column,
+                "{} {} {}",
+                paint(c, PATH, &place),
                 paint(c, style, &f.rule_id),
-                f.message,
-                paint(c, DIM, fixable),
+                wrapped
             )?;
-            let src = f.source_line.trim_end();
-            if !src.trim().is_empty() {
-                writeln!(out, "    {}", truncate(src, 200))?;
+            let lines = sources.lines(result, f);
+            out.write_all(frame::render(f, &lines, styles).as_bytes())?;
+            if let Some(fix) = &f.fix {
+                let how = match fix.applicability {
+                    Applicability::Safe => "fix",
+                    Applicability::Unsafe => "unsafe fix",
+                };
+                writeln!(
+                    out,
+                    "  {} {}",
+                    paint(c, GUTTER, &format!("= {how}:")),
+                    wrap(&neutralize(&fix.description), opts.width, how.len() + 5)
+                )?;
+                if opts.show_fixes
+                    && let Some(diff) = frame::fix_diff(&fix.edits, &lines, styles)
+                {
+                    out.write_all(diff.as_bytes())?;
+                }
             }
+            writeln!(out)?;
         }
         for e in &result.errors {
             writeln!(
                 out,
                 "{}: {} {}",
-                paint(c, PATH, &error_path(result, e)),
+                paint(c, PATH, &neutralize(&error_path(result, e))),
                 paint(c, ERROR, "error:"),
-                e.message
+                neutralize(&e.message)
             )?;
         }
-        if !result.findings.is_empty() || !result.errors.is_empty() {
+        if !result.errors.is_empty() {
             writeln!(out)?;
         }
-        writeln!(out, "{}", summary_line(result))
+        writeln!(out, "{}", summary_line(result))?;
+        let hidden = FixCounts::of(&result.findings);
+        if hidden.fixable + hidden.unsafe_fixable > 0 && !opts.show_fixes {
+            writeln!(
+                out,
+                "{}",
+                paint(
+                    c,
+                    DIM,
+                    "(`--show-fixes` shows each fix as a diff; `imds-migrate fix --diff` prints them all)"
+                )
+            )?;
+        }
+        Ok(())
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
+/// The message without the IMDS token URL, which every token finding would otherwise repeat.
+pub fn short_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    // A parenthesised aside that gives the URL: `IMDS (http://169.254...)` becomes `IMDS`.
+    while let Some(open) = rest.find(" (") {
+        let Some(close) = rest[open..].find(')') else {
+            break;
+        };
+        let aside = &rest[open..open + close + 1];
+        if aside.contains(IMDS_URL) {
+            out.push_str(&rest[..open]);
+        } else {
+            out.push_str(&rest[..open + close + 1]);
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    // A URL quoted inline becomes its name; the query it carried is in `explain`.
+    let mut text = out;
+    while let Some(at) = text.find(&format!("`{IMDS_URL}")) {
+        let Some(len) = text[at + 1..].find('`') else {
+            break;
+        };
+        text.replace_range(at..at + len + 2, "the IMDS token URL");
+    }
+    text
+}
+
+/// Word-wraps `text` to `width` columns when there is a width, continuing lines under an
+/// indent of four; `first` columns are already taken on the first line.
+fn wrap(text: &str, width: Option<usize>, first: usize) -> String {
+    let Some(width) = width else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut col = first;
+    for (i, word) in text.split(' ').enumerate() {
+        let len = word.chars().count();
+        if i > 0 {
+            if col + 1 + len > width && col > 4 {
+                out.push_str("\n    ");
+                col = 4;
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+        }
+        out.push_str(word);
+        col += len;
+    }
+    out
+}
+
+/// The text of the file being reported, read once for all its findings (they are sorted by
+/// file), for frames that show more than the first line. A file that cannot be read again
+/// gets the finding's own source line.
+#[derive(Default)]
+struct Sources {
+    current: Option<((usize, String), Option<String>)>,
+}
+
+impl Sources {
+    fn lines(&mut self, result: &ScanResult, f: &Finding) -> Vec<&str> {
+        let key = (f.root, f.path.clone());
+        if self.current.as_ref().is_none_or(|(k, _)| *k != key) {
+            let text = result
+                .files
+                .get(&key)
+                .and_then(|r| std::fs::read(&r.abs_path).ok())
+                .map(|bytes| source::decode(&bytes).text);
+            self.current = Some((key, text));
+        }
+        match self.current.as_ref().and_then(|(_, t)| t.as_deref()) {
+            Some(t) => t
+                .split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                .collect(),
+            None => Vec::new(),
+        }
     }
 }
 

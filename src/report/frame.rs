@@ -1,0 +1,299 @@
+//! Code frames for the text report, as ruff and rustc print them: a line-number gutter, the
+//! span underlined with carets (a second line for spans over several lines), long lines cut to a
+//! bounded window around the span, and a fix as a short inline diff. Everything shown from a
+//! scanned file is neutralised first: no escape sequence in a file can reach the terminal.
+
+use std::fmt::Write as _;
+
+use crate::finding::{Finding, LocatedEdit};
+
+/// Characters of a source line shown around a span; the rest is cut and marked with `…`.
+pub const WINDOW: usize = 200;
+/// Changed lines of a fix's diff shown before "… N more changed lines".
+const DIFF_LINES: usize = 12;
+/// How far into an ARM resource to look for its `type`/`name` line.
+const ARM_LOOKAHEAD: usize = 12;
+
+/// The styles a frame uses; plain text when every style is empty.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Styles {
+    pub gutter: anstyle::Style,
+    pub caret: anstyle::Style,
+    pub removed: anstyle::Style,
+    pub added: anstyle::Style,
+}
+
+fn paint(style: anstyle::Style, text: &str) -> String {
+    if style == anstyle::Style::new() {
+        text.to_owned()
+    } else {
+        format!("{style}{text}{style:#}")
+    }
+}
+
+/// Shows control characters (ESC, BEL, CR, C1 controls, DEL) and bidirectional overrides as
+/// `\u{..}` so a file name or source line cannot move the cursor, recolour the terminal or
+/// reorder what is shown. Tabs stay (they are aligned by the caret line).
+pub fn neutralize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let control = (c.is_control() && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if control {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One source line as shown: cut to [`WINDOW`] characters around `[start, end)` (0-based
+/// character offsets), neutralised. Returns the text and the span's offsets within it.
+pub fn window(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let start = start.min(chars.len());
+    let end = end.clamp(start, chars.len());
+    let (from, to) = if chars.len() <= WINDOW {
+        (0, chars.len())
+    } else {
+        // Some context before the span, the rest after it, never past either end.
+        let before = (WINDOW / 4).min(start);
+        let from = start - before;
+        let to = (from + WINDOW).min(chars.len());
+        (to.saturating_sub(WINDOW).min(from), to)
+    };
+    let mut text = String::new();
+    if from > 0 {
+        text.push('…');
+    }
+    let mut span = (0, 0);
+    for (i, &c) in chars[from..to].iter().enumerate() {
+        let shown = neutralize(&c.to_string());
+        let at = text.chars().count();
+        if from + i == start {
+            span.0 = at;
+        }
+        if from + i == end {
+            span.1 = at;
+        }
+        text.push_str(&shown);
+    }
+    let len = text.chars().count();
+    if start >= to {
+        span.0 = len;
+    }
+    if end >= to {
+        span.1 = len;
+    }
+    if to < chars.len() {
+        text.push('…');
+    }
+    (text, span.0, span.1.max(span.0))
+}
+
+/// The caret line under `text`: tabs copied so the carets line up, at least one caret.
+fn carets(text: &str, start: usize, end: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(start) {
+        out.push(if c == '\t' { '\t' } else { ' ' });
+    }
+    let n = (end - start).max(1);
+    out.push_str(&"^".repeat(n));
+    out
+}
+
+/// A frame: (1-based line number, shown text, optional caret span).
+type Row = (usize, String, Option<(usize, usize)>);
+
+/// The rows that show a finding: its first line (or, for an ARM resource that starts with a
+/// lone `{`, the resource's `type`/`name` lines), and the last line of a multi-line span.
+fn rows(f: &Finding, lines: &[&str]) -> Vec<Row> {
+    let get = |n: usize| lines.get(n.wrapping_sub(1)).copied();
+    let first = get(f.line).unwrap_or(f.source_line.as_str());
+    // A span that ends at the start of a line ends, for the reader, on the line before.
+    let end_line = if f.end_line > f.line && f.end_column <= 1 {
+        f.end_line - 1
+    } else {
+        f.end_line.max(f.line)
+    };
+    let lone_bracket = first.trim().trim_end_matches(',').len() <= 1 && end_line > f.line;
+    if lone_bracket && f.file_kind.starts_with("arm") {
+        let mut shown = Vec::new();
+        for n in f.line + 1..=end_line.min(f.line + ARM_LOOKAHEAD) {
+            let Some(text) = get(n) else { break };
+            let key = text.trim_start();
+            if key.starts_with("\"type\"") || key.starts_with("\"name\"") {
+                let indent = text.chars().count() - key.chars().count();
+                let (t, s, e) = window(text, indent, text.trim_end().chars().count());
+                shown.push((n, t, Some((s, e))));
+            }
+            if shown.len() == 2 {
+                break;
+            }
+        }
+        if !shown.is_empty() {
+            return shown;
+        }
+    }
+    let mut out = Vec::new();
+    let first_len = first.trim_end().chars().count();
+    let (start, end) = if end_line == f.line {
+        (f.column - 1, (f.end_column.max(f.column + 1)) - 1)
+    } else {
+        (f.column - 1, first_len)
+    };
+    let (t, s, e) = window(first.trim_end_matches(['\r', '\n']), start, end);
+    out.push((f.line, t, Some((s, e))));
+    if end_line > f.line
+        && let Some(last) = get(end_line)
+    {
+        let last = last.trim_end_matches(['\r', '\n']);
+        let indent = last.chars().count() - last.trim_start().chars().count();
+        let stop = if end_line == f.end_line {
+            f.end_column - 1
+        } else {
+            last.trim_end().chars().count()
+        };
+        let (t, s, e) = window(last, indent, stop.max(indent + 1));
+        out.push((end_line, t, Some((s, e))));
+    }
+    out
+}
+
+/// The frame under a finding's header line, each line ending in `\n`.
+pub fn render(f: &Finding, lines: &[&str], st: Styles) -> String {
+    let rows = rows(f, lines);
+    let width = rows.last().map_or(1, |r| r.0.to_string().len());
+    let bar = |n: Option<usize>| {
+        let num = n.map_or_else(String::new, |n| n.to_string());
+        paint(st.gutter, &format!("{num:>width$} |"))
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", bar(None));
+    let mut prev = None;
+    for (n, text, span) in &rows {
+        if prev.is_some_and(|p: usize| n - p > 1) {
+            let _ = writeln!(out, "{}", paint(st.gutter, &format!("{:>width$} :", "")));
+        }
+        let _ = writeln!(out, "{} {text}", bar(Some(*n)));
+        if let Some((s, e)) = span {
+            let _ = writeln!(
+                out,
+                "{} {}",
+                bar(None),
+                paint(st.caret, &carets(text, *s, *e))
+            );
+        }
+        prev = Some(*n);
+    }
+    out
+}
+
+/// A fix as a short diff of the lines it touches: `-` the old lines, `+` the new ones.
+pub fn fix_diff(edits: &[LocatedEdit], lines: &[&str], st: Styles) -> Option<String> {
+    let first = edits.first()?.line;
+    let last = edits.iter().map(|e| e.end_line).max()?;
+    let last_col = edits
+        .iter()
+        .filter(|e| e.end_line == last)
+        .map(|e| e.end_column)
+        .max()?;
+    // An edit ending at column 1 of a line leaves that line as it was.
+    let through = if last > first && last_col <= 1 {
+        last - 1
+    } else {
+        last
+    };
+    let old: Vec<&str> = (first..=through)
+        .map(|n| lines.get(n - 1).copied())
+        .collect::<Option<_>>()?;
+    let mut text = old.join("\n");
+    text.push('\n');
+    // Apply from the end so earlier offsets stay valid; positions are 1-based characters.
+    let offset = |line: usize, col: usize| -> Option<usize> {
+        let mut at = 0;
+        for l in &old[..line - first] {
+            at += l.len() + 1;
+        }
+        let row = old.get(line - first).copied().unwrap_or("");
+        let byte = row
+            .char_indices()
+            .nth(col - 1)
+            .map_or(row.len(), |(b, _)| b);
+        Some(at + byte)
+    };
+    let mut sorted: Vec<&LocatedEdit> = edits.iter().collect();
+    sorted.sort_by_key(|e| std::cmp::Reverse((e.line, e.column)));
+    for e in sorted {
+        let start = offset(e.line, e.column)?;
+        let end = if e.end_line > through {
+            text.len()
+        } else {
+            offset(e.end_line, e.end_column)?
+        };
+        if start > end || end > text.len() {
+            return None;
+        }
+        text.replace_range(start..end, &e.content);
+    }
+    let before = format!("{}\n", old.join("\n"));
+    // Only the changed lines, as `-`/`+`, with `…` between changes that are apart.
+    let diff = similar::TextDiff::from_lines(&before, &text);
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut hidden = 0;
+    let mut gap = false;
+    for change in diff.iter_all_changes() {
+        let (sign, style) = match change.tag() {
+            similar::ChangeTag::Equal => {
+                gap = shown > 0;
+                continue;
+            }
+            similar::ChangeTag::Delete => ('-', st.removed),
+            similar::ChangeTag::Insert => ('+', st.added),
+        };
+        if shown >= DIFF_LINES {
+            hidden += 1;
+            continue;
+        }
+        if gap {
+            let _ = writeln!(out, "    {}", paint(st.gutter, "…"));
+            gap = false;
+        }
+        let line = change.value().trim_end_matches(['\r', '\n']);
+        let (t, _, _) = window(line, 0, 0);
+        let _ = writeln!(out, "    {}", paint(style, &format!("{sign} {t}")));
+        shown += 1;
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "    … {hidden} more changed lines");
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutralizes_escapes_and_bidi_overrides() {
+        assert_eq!(neutralize("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(neutralize("x\u{202e}y\r"), "x\\u{202e}y\\u{d}");
+        assert_eq!(neutralize("tab\tok"), "tab\tok");
+    }
+
+    #[test]
+    fn window_is_bounded_and_keeps_the_span() {
+        let line = format!("{}TARGET{}", "a".repeat(1000), "b".repeat(1000));
+        let (text, s, e) = window(&line, 1000, 1006);
+        assert!(text.chars().count() <= WINDOW + 2, "{}", text.len());
+        assert_eq!(
+            text.chars().skip(s).take(e - s).collect::<String>(),
+            "TARGET"
+        );
+        assert!(text.starts_with('…') && text.ends_with('…'));
+        let (short, s, e) = window("abc", 1, 2);
+        assert_eq!((short.as_str(), s, e), ("abc", 1, 2));
+    }
+}
