@@ -105,11 +105,24 @@ fn run_scan(args: &ScanArgs, color: bool, verbose: bool) -> Result<i32> {
                     None
                 },
                 show_fixes: args.show_fixes,
+                generated_at: Some(generated_at()),
             },
         )
         .map_err(|e| Error::new(format!("cannot render report: {e}")))?;
     dest.write(&buf)?;
     Ok(exit)
+}
+
+/// Now, or `SOURCE_DATE_EPOCH` when set, so a report can be rebuilt byte for byte.
+fn generated_at() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
 }
 
 /// The terminal's width when standard output is one (`COLUMNS` wins, as for other tools).

@@ -5,7 +5,11 @@
 
 use std::fmt::Write as _;
 
-use crate::finding::{Finding, LocatedEdit};
+use crate::{
+    finding::{Finding, LocatedEdit},
+    scan::ScanResult,
+    source,
+};
 
 /// Characters of a source line shown around a span; the rest is cut and marked with `…`.
 pub const WINDOW: usize = 200;
@@ -190,8 +194,18 @@ pub fn render(f: &Finding, lines: &[&str], st: Styles) -> String {
     out
 }
 
-/// A fix as a short diff of the lines it touches: `-` the old lines, `+` the new ones.
-pub fn fix_diff(edits: &[LocatedEdit], lines: &[&str], st: Styles) -> Option<String> {
+/// One line of a fix's diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Removed(String),
+    Added(String),
+    /// Unchanged lines between two changes, left out.
+    Gap,
+}
+
+/// The lines a fix changes, as one merged diff of every edit: `None` when the file's text does
+/// not match the edits (it changed since the scan, or could not be read).
+pub fn fix_changes(edits: &[LocatedEdit], lines: &[&str]) -> Option<Vec<Change>> {
     let first = edits.first()?.line;
     let last = edits.iter().map(|e| e.end_line).max()?;
     let last_col = edits
@@ -206,70 +220,115 @@ pub fn fix_diff(edits: &[LocatedEdit], lines: &[&str], st: Styles) -> Option<Str
         last
     };
     let old: Vec<&str> = (first..=through)
-        .map(|n| lines.get(n - 1).copied())
+        .map(|n| lines.get(n.checked_sub(1)?).copied())
         .collect::<Option<_>>()?;
-    let mut text = old.join("\n");
-    text.push('\n');
-    // Apply from the end so earlier offsets stay valid; positions are 1-based characters.
+    let before = format!("{}\n", old.join("\n"));
+    // Positions are 1-based characters; an end past the region is the region's end.
     let offset = |line: usize, col: usize| -> Option<usize> {
-        let mut at = 0;
-        for l in &old[..line - first] {
-            at += l.len() + 1;
+        if line > through {
+            return Some(before.len());
         }
-        let row = old.get(line - first).copied().unwrap_or("");
+        let idx = line.checked_sub(first)?;
+        let at: usize = old[..idx].iter().map(|l| l.len() + 1).sum();
+        let row = old.get(idx)?;
         let byte = row
             .char_indices()
-            .nth(col - 1)
+            .nth(col.checked_sub(1)?)
             .map_or(row.len(), |(b, _)| b);
         Some(at + byte)
     };
+    let mut after = before.clone();
     let mut sorted: Vec<&LocatedEdit> = edits.iter().collect();
+    // From the end, so earlier offsets stay valid.
     sorted.sort_by_key(|e| std::cmp::Reverse((e.line, e.column)));
     for e in sorted {
         let start = offset(e.line, e.column)?;
-        let end = if e.end_line > through {
-            text.len()
-        } else {
-            offset(e.end_line, e.end_column)?
-        };
-        if start > end || end > text.len() {
+        let end = offset(e.end_line, e.end_column)?;
+        if start > end || end > after.len() {
             return None;
         }
-        text.replace_range(start..end, &e.content);
+        after.replace_range(start..end, &e.content);
     }
-    let before = format!("{}\n", old.join("\n"));
-    // Only the changed lines, as `-`/`+`, with `…` between changes that are apart.
-    let diff = similar::TextDiff::from_lines(&before, &text);
-    let mut out = String::new();
-    let mut shown = 0;
-    let mut hidden = 0;
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let mut out = Vec::new();
     let mut gap = false;
     for change in diff.iter_all_changes() {
-        let (sign, style) = match change.tag() {
+        let line = change.value().trim_end_matches(['\r', '\n']).to_owned();
+        let item = match change.tag() {
             similar::ChangeTag::Equal => {
-                gap = shown > 0;
+                gap = !out.is_empty();
                 continue;
             }
-            similar::ChangeTag::Delete => ('-', st.removed),
-            similar::ChangeTag::Insert => ('+', st.added),
+            similar::ChangeTag::Delete => Change::Removed(line),
+            similar::ChangeTag::Insert => Change::Added(line),
         };
-        if shown >= DIFF_LINES {
-            hidden += 1;
-            continue;
-        }
         if gap {
-            let _ = writeln!(out, "    {}", paint(st.gutter, "…"));
+            out.push(Change::Gap);
             gap = false;
         }
-        let line = change.value().trim_end_matches(['\r', '\n']);
-        let (t, _, _) = window(line, 0, 0);
+        out.push(item);
+    }
+    Some(out)
+}
+
+/// A fix as a short diff of the lines it changes: `-` old, `+` new, `…` between changes.
+pub fn fix_diff(edits: &[LocatedEdit], lines: &[&str], st: Styles) -> Option<String> {
+    let changes = fix_changes(edits, lines)?;
+    let mut out = String::new();
+    let mut shown = 0;
+    for change in &changes {
+        if shown == DIFF_LINES {
+            let rest = changes[DIFF_LINES..]
+                .iter()
+                .filter(|c| !matches!(c, Change::Gap))
+                .count();
+            if rest > 0 {
+                let _ = writeln!(out, "    … {rest} more changed lines");
+            }
+            break;
+        }
+        let (sign, style, text) = match change {
+            Change::Removed(t) => ('-', st.removed, t),
+            Change::Added(t) => ('+', st.added, t),
+            Change::Gap => {
+                let _ = writeln!(out, "    {}", paint(st.gutter, "…"));
+                continue;
+            }
+        };
+        let (t, _, _) = window(text, 0, 0);
         let _ = writeln!(out, "    {}", paint(style, &format!("{sign} {t}")));
         shown += 1;
     }
-    if hidden > 0 {
-        let _ = writeln!(out, "    … {hidden} more changed lines");
-    }
     Some(out)
+}
+
+/// The text of the file being reported, read once for all its findings (reports are sorted by
+/// file), for frames and diffs that show more than the finding's first line. A file that can
+/// no longer be read gives no lines, and callers fall back to the finding's own source line.
+#[derive(Default)]
+pub struct Sources {
+    current: Option<((usize, String), Option<String>)>,
+}
+
+impl Sources {
+    pub fn lines(&mut self, result: &ScanResult, f: &Finding) -> Vec<&str> {
+        let key = (f.root, f.path.clone());
+        if self.current.as_ref().is_none_or(|(k, _)| *k != key) {
+            let text = result
+                .files
+                .get(&key)
+                .and_then(|r| std::fs::read(&r.abs_path).ok())
+                .map(|bytes| source::decode(&bytes).text);
+            self.current = Some((key, text));
+        }
+        match self.current.as_ref().and_then(|(_, t)| t.as_deref()) {
+            Some(t) => t
+                .split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

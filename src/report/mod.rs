@@ -31,6 +31,8 @@ pub struct ReportOptions {
     pub width: Option<usize>,
     /// Text: show each fix as a short diff under its finding.
     pub show_fixes: bool,
+    /// When the report was made (Unix seconds), for reports that say so (HTML).
+    pub generated_at: Option<u64>,
 }
 
 pub trait Report {

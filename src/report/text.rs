@@ -7,12 +7,11 @@ use anstyle::{AnsiColor, Effects, Style};
 
 use super::{
     FixCounts, Report, ReportOptions, display_path, error_path,
-    frame::{self, Styles, neutralize},
+    frame::{self, Sources, Styles, neutralize},
 };
 use crate::{
-    finding::{Applicability, Finding, Severity},
+    finding::{Applicability, Severity},
     scan::{ScanResult, Skipped},
-    source,
 };
 
 pub struct Text;
@@ -187,35 +186,6 @@ fn wrap(text: &str, width: Option<usize>, first: usize) -> String {
         col += len;
     }
     out
-}
-
-/// The text of the file being reported, read once for all its findings (they are sorted by
-/// file), for frames that show more than the first line. A file that cannot be read again
-/// gets the finding's own source line.
-#[derive(Default)]
-struct Sources {
-    current: Option<((usize, String), Option<String>)>,
-}
-
-impl Sources {
-    fn lines(&mut self, result: &ScanResult, f: &Finding) -> Vec<&str> {
-        let key = (f.root, f.path.clone());
-        if self.current.as_ref().is_none_or(|(k, _)| *k != key) {
-            let text = result
-                .files
-                .get(&key)
-                .and_then(|r| std::fs::read(&r.abs_path).ok())
-                .map(|bytes| source::decode(&bytes).text);
-            self.current = Some((key, text));
-        }
-        match self.current.as_ref().and_then(|(_, t)| t.as_deref()) {
-            Some(t) => t
-                .split('\n')
-                .map(|l| l.strip_suffix('\r').unwrap_or(l))
-                .collect(),
-            None => Vec::new(),
-        }
-    }
 }
 
 /// `3 findings (2 fixable with `imds-migrate fix`, 1 more with `--unsafe-fixes`) in 120 files;
