@@ -227,8 +227,9 @@ fn fix_counts_agree_in_every_format() {
     copy_dir(dir, tmp.path());
     let o = run(tmp.path(), &["fix", "."]);
     let summary = stderr(&o);
-    assert!(summary.contains(&format!("skipped as unsafe")), "{summary}");
-    assert!(!summary.contains("Applied 0 fixes"), "{summary}");
+    let fixes = |n: u64| format!("{n} {}", if n == 1 { "fix" } else { "fixes" });
+    assert!(summary.contains(&format!("Applied {} in", fixes(fixable))), "{summary}");
+    assert!(summary.contains(&format!("{} skipped as unsafe", fixes(unsafe_fixable))), "{summary}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

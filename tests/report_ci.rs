@@ -1,4 +1,4 @@
-//! The CI formats: Azure Pipelines logging commands, GitLab Code Quality and JUnit XML, each
+//! The CI formats: Azure Pipelines logging commands, GitLab Code Quality and `JUnit` XML, each
 //! snapshot-tested and checked against the consumer's own schema.
 
 #[path = "support/json_schema.rs"]

@@ -126,7 +126,7 @@ pub enum Format {
     Azure,
     /// GitLab Code Quality report (JSON), for the merge request widget.
     Gitlab,
-    /// JUnit XML: one test case per rule, one failure per finding.
+    /// `JUnit` XML: one test case per rule, one failure per finding.
     Junit,
     /// A self-contained HTML audit report with charts (use with --output).
     Html,

@@ -1,8 +1,8 @@
-//! JUnit XML, for CI systems that only read test reports (Azure Pipelines' "Tests" tab,
+//! `JUnit` XML, for CI systems that only read test reports (Azure Pipelines' "Tests" tab,
 //! GitLab's test report, Jenkins): one test case per rule, which fails with one `<failure>` per
 //! finding; files that could not be scanned are `<error>`s of one more test case.
 //!
-//! The output validates against the common JUnit XSD (Jenkins xunit's `junit-10.xsd`). Text
+//! The output validates against the common `JUnit` XSD (Jenkins xunit's `junit-10.xsd`). Text
 //! from scanned files is escaped, and characters XML 1.0 cannot carry at all (most C0 controls)
 //! become U+FFFD.
 

@@ -143,11 +143,11 @@ pub fn short_message(message: &str) -> String {
         let Some(close) = rest[open..].find(')') else {
             break;
         };
-        let aside = &rest[open..open + close + 1];
+        let aside = &rest[open..=open + close];
         if aside.contains(IMDS_URL) {
             out.push_str(&rest[..open]);
         } else {
-            out.push_str(&rest[..open + close + 1]);
+            out.push_str(&rest[..=open + close]);
         }
         rest = &rest[open + close + 1..];
     }

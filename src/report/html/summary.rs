@@ -69,7 +69,7 @@ impl Context {
 
 /// `2026-11-28 03:56 UTC` from Unix seconds (the proleptic Gregorian calendar, as `date -u`).
 pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
     let rem = secs % 86_400;
     // Days to civil date (Howard Hinnant's algorithm).
     let z = days + 719_468;
