@@ -23,6 +23,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Removal")]
 pub struct RemoveArgs {
     #[command(flatten)]
     pub common: LiveCommon,
@@ -40,6 +41,7 @@ pub struct RemoveArgs {
 
 /// Flags shared by `list` and `remove`.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Azure")]
 pub struct LiveCommon {
     /// Subscription to search (repeatable).
     #[arg(long = "subscription", value_name = "ID", required_unless_present_any = ["all_subscriptions", "management_group"])]

@@ -332,7 +332,8 @@ fn fix_root(
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
     let mut s = String::new();
     for e in &t.errors {
-        let _ = writeln!(s, "error: {e}");
+        // Every error line starts as fatal errors do (see main.rs).
+        let _ = writeln!(s, "imds-migrate: error: {e}");
     }
     let verb = if diff { "Would apply" } else { "Applied" };
     let _ = write!(
