@@ -186,7 +186,7 @@ fn run_explain(args: &ExplainArgs) -> Result<i32> {
             args.rule
         ))
     })?;
-    let text = format!(
+    let mut text = format!(
         "{} ({}): {}\n\nseverity: {}\nfix: {}\nfile kinds: {}\n\n{}\n\n{}\n",
         rule.id,
         rule.name,
@@ -197,6 +197,11 @@ fn run_explain(args: &ExplainArgs) -> Result<i32> {
         rule.summary,
         rule.explanation
     );
+    if !text.contains("169.254.169.254") {
+        text.push('\n');
+        text.push_str(&report::imds_note());
+        text.push('\n');
+    }
     print_stdout(&text)?;
     Ok(exit::CLEAN)
 }

@@ -88,6 +88,15 @@ pub fn error_path(result: &ScanResult, e: &FileError) -> String {
     }
 }
 
+/// Where tokens come from after the migration. The text report leaves the URL out of its
+/// messages; `explain` and the SARIF rule help carry it, for every rule.
+pub fn imds_note() -> String {
+    format!(
+        "Tokens come from IMDS: GET http://169.254.169.254/metadata/identity/oauth2/token?api-version={}&resource=<resource> with the header `Metadata: true`; nothing is installed on the VM.",
+        crate::analyzers::DEFAULT_API_VERSION
+    )
+}
+
 /// How many findings `fix` fixes on its own and how many more `--unsafe-fixes` adds. Every
 /// format says it with these numbers and [`FixCounts::sentence`], so they never disagree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]

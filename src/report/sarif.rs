@@ -88,16 +88,16 @@ struct ReportingDescriptor<'a> {
     name: &'a str,
     short_description: Message,
     full_description: Message,
-    help: MultiformatMessage<'a>,
+    help: MultiformatMessage,
     help_uri: String,
     default_configuration: Configuration,
     properties: RuleProperties<'a>,
 }
 
 #[derive(Serialize)]
-struct MultiformatMessage<'a> {
-    text: &'a str,
-    markdown: &'a str,
+struct MultiformatMessage {
+    text: String,
+    markdown: String,
 }
 
 #[derive(Serialize)]
@@ -348,9 +348,16 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor<'_> {
         full_description: Message {
             text: rule.summary.clone(),
         },
-        help: MultiformatMessage {
-            text: &rule.explanation,
-            markdown: &rule.explanation,
+        help: {
+            let mut help = rule.explanation.clone();
+            if !help.contains("169.254.169.254") {
+                help.push_str("\n\n");
+                help.push_str(&super::imds_note());
+            }
+            MultiformatMessage {
+                text: help.clone(),
+                markdown: help,
+            }
         },
         // The rule file is the rule's documentation, and it lives at a stable path.
         help_uri: format!(
