@@ -174,11 +174,22 @@ fn same_owner(_: &File, _: &fs::Metadata) -> io::Result<()> {
 }
 
 /// The error without any path it may carry: ours are temporary files the user never named.
-fn plain(e: &io::Error) -> io::Error {
-    match e.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(e.kind(), e.kind().to_string()),
+/// tempfile wraps the OS error with the temporary file's path (`... at path "..."`).
+pub fn plain(e: &io::Error) -> io::Error {
+    if let Some(code) = e.raw_os_error() {
+        return io::Error::from_raw_os_error(code);
     }
+    let inner = e
+        .get_ref()
+        .and_then(|inner| inner.source())
+        .and_then(|s| s.downcast_ref::<io::Error>())
+        .and_then(io::Error::raw_os_error);
+    if let Some(code) = inner {
+        return io::Error::from_raw_os_error(code);
+    }
+    let text = e.to_string();
+    let text = text.split(" at path ").next().unwrap_or_default();
+    io::Error::new(e.kind(), text.to_owned())
 }
 
 #[cfg(all(test, unix))]
@@ -189,6 +200,20 @@ mod tests {
 
     fn dest(p: &Path) -> Destination {
         Destination::from_arg(Some(p))
+    }
+
+    #[test]
+    fn plain_errors_drop_tempfiles_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        // tempfile names the file it failed to create in its error.
+        let err = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(dir.path().join("missing"))
+            .unwrap_err();
+        assert!(err.to_string().contains(TEMP_PREFIX), "{err}");
+        let shown = plain(&err).to_string();
+        assert!(!shown.contains(TEMP_PREFIX), "{shown}");
+        assert!(shown.contains("No such file or directory"), "{shown}");
     }
 
     #[test]

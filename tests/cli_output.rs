@@ -228,8 +228,14 @@ fn fix_counts_agree_in_every_format() {
     let o = run(tmp.path(), &["fix", "."]);
     let summary = stderr(&o);
     let fixes = |n: u64| format!("{n} {}", if n == 1 { "fix" } else { "fixes" });
-    assert!(summary.contains(&format!("Applied {} in", fixes(fixable))), "{summary}");
-    assert!(summary.contains(&format!("{} skipped as unsafe", fixes(unsafe_fixable))), "{summary}");
+    assert!(
+        summary.contains(&format!("Applied {} in", fixes(fixable))),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("{} skipped as unsafe", fixes(unsafe_fixable))),
+        "{summary}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -100,7 +100,10 @@ fn driver_lists_the_whole_catalogue() {
         // The rule's explanation, and where tokens come from (which text messages leave out).
         let help = r["help"]["text"].as_str().unwrap();
         assert!(help.starts_with(rule.explanation.as_str()), "{help}");
-        assert!(help.contains("http://169.254.169.254/metadata/identity/oauth2/token"), "{help}");
+        assert!(
+            help.contains("http://169.254.169.254/metadata/identity/oauth2/token"),
+            "{help}"
+        );
         assert!(
             r["helpUri"]
                 .as_str()

@@ -57,7 +57,8 @@ pub enum ReplaceError {
 /// Replaces `path`, whose content we read as `expected`, with `bytes`, keeping its permissions.
 /// Refuses when the file changed on disk since it was read.
 pub fn replace(path: &Path, expected: &[u8], bytes: &[u8]) -> Result<(), ReplaceError> {
-    let io = |e: std::io::Error| ReplaceError::Io(e.to_string());
+    // Without the path tempfile attaches: the user never named our temporary file.
+    let io = |e: std::io::Error| ReplaceError::Io(crate::output::plain(&e).to_string());
     let meta = fs::metadata(path).map_err(io)?;
     let dir = parent_dir(path);
     let tmp = write_temp(&dir, bytes, Some(&meta)).map_err(io)?;
