@@ -95,6 +95,9 @@ fn route(path: &Path) -> io::Result<Route> {
 fn write_path(path: &Path, bytes: &[u8]) -> io::Result<()> {
     match route(path)? {
         Route::Replace => {
+            // The permission check `tee` gets from open(2): a file we may not write is not
+            // replaced behind its mode's back. Opening without truncating changes nothing.
+            drop(OpenOptions::new().write(true).open(path)?);
             let target = fs::canonicalize(path)?;
             let meta = fs::metadata(&target)?;
             match replace_atomically(&target, &meta, bytes) {
