@@ -2,6 +2,9 @@
 //! counts agree in every format, `fix --diff` applies with `git apply` from where it ran, and
 //! the smaller commands (`completions`, `man`, `-v`, `scan --fix`).
 
+#[path = "support/git.rs"]
+mod support_git;
+
 use std::{
     fs,
     io::Write,
@@ -9,6 +12,7 @@ use std::{
     path::Path,
     process::{Command, Output, Stdio},
 };
+use support_git::{copy_dir, git};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
@@ -236,37 +240,6 @@ fn fix_counts_agree_in_every_format() {
         summary.contains(&format!("{} skipped as unsafe", fixes(unsafe_fixable))),
         "{summary}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let o = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "user.name=t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
-    o
 }
 
 /// `fix --diff DIR | git apply` from the repository root, from the scanned directory itself,

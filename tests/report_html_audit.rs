@@ -3,47 +3,12 @@
 
 #[path = "support/chromium.rs"]
 mod chromium;
+#[path = "support/git.rs"]
+mod support_git;
 
-use std::{
-    fs,
-    path::Path,
-    process::{Command, Output},
-};
+use support_git::{copy_dir, git};
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let o = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "user.name=t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use std::{fs, path::Path, process::Command};
 
 /// testdata/example inside a fresh repository named `payments-infra`, committed on `main`,
 /// and the report of `scan <abs>/payments-infra/deploy` made from outside it. Returns the

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use super::{FixCounts, Report, ReportOptions, display_path, error_path};
+use super::{FixCounts, Report, ReportOptions, display_path, error_path, escape_with};
 use crate::{finding::Severity, scan::ScanResult};
 
 pub struct Azure;
@@ -72,32 +72,21 @@ impl Report for Azure {
 
 /// A command's message: only what would end the line, and `%` itself, are escaped.
 pub fn escape_data(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%AZP25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_with(text, &[('%', "%AZP25"), ('\r', "%0D"), ('\n', "%0A")])
 }
 
 /// A property value: `;` would end the property and `]` the property list.
 pub fn escape_property(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%AZP25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ';' => out.push_str("%3B"),
-            ']' => out.push_str("%5D"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_with(
+        text,
+        &[
+            ('%', "%AZP25"),
+            ('\r', "%0D"),
+            ('\n', "%0A"),
+            (';', "%3B"),
+            (']', "%5D"),
+        ],
+    )
 }
 
 #[cfg(test)]

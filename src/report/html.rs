@@ -16,7 +16,7 @@ mod summary;
 use summary::Context;
 
 use super::{
-    FixCounts, Report, ReportOptions, error_path,
+    FixCounts, Report, ReportOptions, error_path, escape_with,
     frame::{self, Change, Sources},
     thousands,
 };
@@ -48,18 +48,16 @@ impl Report for Html {
 
 /// Escapes text for element content and quoted attribute values alike.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_with(
+        text,
+        &[
+            ('&', "&amp;"),
+            ('<', "&lt;"),
+            ('>', "&gt;"),
+            ('"', "&quot;"),
+            ('\'', "&#39;"),
+        ],
+    )
 }
 
 /// Escapes text and shows its `backticked` parts as code, as messages and rule titles are

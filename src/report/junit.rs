@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use super::{FixCounts, Report, ReportOptions, display_path, error_path};
+use super::{FixCounts, Report, ReportOptions, display_path, error_path, escape_with};
 use crate::{finding::Applicability, rules::catalogue, scan::ScanResult};
 
 pub struct Junit;
@@ -115,23 +115,27 @@ impl Report for Junit {
 
 /// Escapes text for an attribute or element, replacing what XML 1.0 cannot represent.
 fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Kept in attributes as references, or a parser would normalise them to spaces.
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    // Tabs and line breaks stay as references: in attributes a parser would turn them to spaces.
+    const TABLE: &[(char, &str)] = &[
+        ('&', "&amp;"),
+        ('<', "&lt;"),
+        ('>', "&gt;"),
+        ('"', "&quot;"),
+        ('\'', "&apos;"),
+        ('\t', "&#9;"),
+        ('\n', "&#10;"),
+        ('\r', "&#13;"),
+    ];
+    let allowed: String = text
+        .chars()
+        .map(|c| {
+            let forbidden = ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                || c == '\u{FFFE}'
+                || c == '\u{FFFF}';
+            if forbidden { '\u{FFFD}' } else { c }
+        })
+        .collect();
+    escape_with(&allowed, TABLE)
 }
 
 #[cfg(test)]

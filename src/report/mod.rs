@@ -135,6 +135,19 @@ impl FixCounts {
     }
 }
 
+/// `text` with each character `table` names replaced by its escape; one pass, so escapes are
+/// never escaped again. Every format's escaping (workflow commands, XML, HTML) is such a table.
+pub fn escape_with(text: &str, table: &[(char, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match table.iter().find(|(k, _)| *k == c) {
+            Some((_, esc)) => out.push_str(esc),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// `12345` as `12,345`: counts in reports people read.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
