@@ -117,9 +117,9 @@ impl Report for Text {
         if !result.errors.is_empty() {
             writeln!(out)?;
         }
-        writeln!(out, "{}", summary_line(result))?;
-        let hidden = FixCounts::of(&result.findings);
-        if hidden.fixable + hidden.unsafe_fixable > 0 && !opts.show_fixes {
+        // The summary stays the last line: scripts read it with `tail -1`.
+        let c_fix = FixCounts::of(&result.findings);
+        if c_fix.fixable + c_fix.unsafe_fixable > 0 && !opts.show_fixes {
             writeln!(
                 out,
                 "{}",
@@ -130,6 +130,7 @@ impl Report for Text {
                 )
             )?;
         }
+        writeln!(out, "{}", summary_line(result))?;
         Ok(())
     }
 }
