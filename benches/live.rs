@@ -82,6 +82,8 @@ fn run(emu: &Emulator, label: &str, args: &[&str]) {
     let throttled_before = emu.throttled();
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_imds-migrate"))
+        // `remove --yes` writes its journal in the current directory.
+        .current_dir(std::env::temp_dir())
         .env("AZURE_ACCESS_TOKEN", &emu.config.token)
         .env_remove("AZURE_TENANT_ID")
         .args(["live"])

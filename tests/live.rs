@@ -36,11 +36,17 @@ impl Run {
 
 fn base_command(envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
+    // `remove --yes` writes its journal in the current directory.
+    cmd.current_dir(env!("CARGO_TARGET_TMPDIR"));
     for v in [
         "AZURE_ACCESS_TOKEN",
         "AZURE_TENANT_ID",
         "AZURE_CLIENT_ID",
         "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
         "AZURE_AUTHORITY_HOST",
         "IMDS_ENDPOINT",
         "HTTP_PROXY",

@@ -14,6 +14,18 @@ pub enum LiveCommand {
     List(ListArgs),
     /// Remove them (prints the plan only, unless --yes).
     Remove(RemoveArgs),
+    /// Show what a `remove --yes` journal records: removed, failed, in doubt.
+    Journal(JournalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// The journal file (`imds-migrate-live-<timestamp>.jsonl`).
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LiveFormat::Table)]
+    pub format: LiveFormat,
 }
 
 #[derive(Debug, Args)]
@@ -37,6 +49,10 @@ pub struct RemoveArgs {
     /// Give up waiting for one long-running operation after this many seconds.
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub operation_timeout: u64,
+    /// Record every write here (JSON lines, synced to disk before each request is sent) [default:
+    /// imds-migrate-live-<UTC timestamp>.jsonl in the current directory]. Only with --yes.
+    #[arg(long, value_name = "FILE", requires = "yes")]
+    pub journal: Option<std::path::PathBuf>,
 }
 
 /// Flags shared by `list` and `remove`.
@@ -99,8 +115,11 @@ pub enum LiveFormat {
 pub enum AuthMethod {
     /// A bearer token in `AZURE_ACCESS_TOKEN`.
     Env,
-    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (client credentials).
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, and `AZURE_CLIENT_SECRET` or
+    /// `AZURE_CLIENT_CERTIFICATE_PATH` (client credentials).
     ServicePrincipal,
+    /// `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` (GitHub Actions OIDC, AKS).
+    WorkloadIdentity,
     /// `az account get-access-token`.
     AzureCli,
     /// The managed identity of the machine we run on, through IMDS.

@@ -24,6 +24,7 @@ use super::{
         Origin, Response, agent, bracket, check_endpoint, is_loopback, path_of, read_response,
         split_url,
     },
+    interrupt::{Reason, Stop},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub enum ApiErrorKind {
     Malformed,
     /// A long-running operation did not end in time.
     Timeout,
+    /// Not sent: the run was halted (signal, credential failure, journal failure).
+    Interrupted,
 }
 
 /// What went wrong with one request: method, path (never a token, never a query), status, ARM code.
@@ -315,6 +318,7 @@ pub struct Client {
     pacer: Pacer,
     pub config: ClientConfig,
     pub stats: Stats,
+    stop: Arc<Stop>,
 }
 
 impl Client {
@@ -330,7 +334,39 @@ impl Client {
             pacer: Pacer::default(),
             config,
             stats: Stats::default(),
+            stop: Arc::default(),
         })
+    }
+
+    /// The run's brake: once halted, no write is sent (and after a credential failure, nothing).
+    pub fn stop(&self) -> &Arc<Stop> {
+        &self.stop
+    }
+
+    /// Refuses a request the halted run may not send.
+    fn halted(&self, method: Method, url: &str, write: bool) -> Result<(), ApiError> {
+        match self.stop.reason() {
+            Some(Reason::Credential(m)) => Err(ApiError::new(
+                ApiErrorKind::Auth,
+                method.as_str(),
+                url,
+                m.clone(),
+            )),
+            Some(r) if write => Err(ApiError::new(
+                ApiErrorKind::Interrupted,
+                method.as_str(),
+                url,
+                format!("not sent: {}", r.describe()),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// An authentication failure ends the run: every later request fails at once, without a
+    /// storm of 401s.
+    fn auth_failed(&self, e: ApiError) -> ApiError {
+        self.stop.halt(Reason::Credential(e.summary()));
+        e
     }
 
     /// An absolute URL on ARM for `path_and_query` (which starts with `/`).
@@ -417,13 +453,21 @@ impl Client {
             ));
         }
         let key = (subscription_of(&path), class);
+        let write = class != Class::Read;
         let mut refreshed = false;
         let mut attempt = 0u32;
         loop {
             let wait = self.pacer.wait_turn(&key);
             Self::sleep(wait);
+            // Checked before every attempt: a write is not even retried once the run is halted.
+            self.halted(method, &url, write)?;
             let token = self.token.token().map_err(|e| {
-                ApiError::new(ApiErrorKind::Auth, method.as_str(), &url, e.to_string())
+                self.auth_failed(ApiError::new(
+                    ApiErrorKind::Auth,
+                    method.as_str(),
+                    &url,
+                    e.to_string(),
+                ))
             })?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             if class != Class::Read {
@@ -454,7 +498,11 @@ impl Client {
                         continue;
                     }
                     if resp.status == 401 {
-                        return Err(ApiError::from_response(method.as_str(), &url, &resp));
+                        return Err(self.auth_failed(ApiError::from_response(
+                            method.as_str(),
+                            &url,
+                            &resp,
+                        )));
                     }
                     // Throttling tells us when to come back: give it a larger budget.
                     let budget = if resp.status == 429 {

@@ -2,14 +2,19 @@
 //! and (scale sets with a Manual upgrade policy, `--upgrade-instances`) upgrade the instances.
 //! Every step is idempotent, so an interrupted run can simply be run again.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use serde_json::{Value, json};
 
 use super::{
     auth::encode,
-    client::{ApiError, Client, LroOutcome, Method},
+    client::{ApiError, ApiErrorKind, Client, LroOutcome, Method},
     discover::par_map,
+    interrupt::Reason,
+    journal::{Intent, Journal, Sent},
     plan::{Action, Item, Kind, Outcome},
 };
 
@@ -18,6 +23,8 @@ pub struct Options {
     pub operation_timeout: Duration,
     pub upgrade_instances: bool,
     pub workers: usize,
+    /// Where every write is recorded before it is sent and when it completes.
+    pub journal: Option<Arc<Journal>>,
 }
 
 /// How many times a 409 "another operation is in progress" is retried before giving up.
@@ -88,13 +95,21 @@ fn vmss_note(it: &Item, upgrade_instances: bool) -> String {
 pub fn execute(client: &Client, items: &mut [Item], opts: &Options, done: &(dyn Fn(&Item) + Sync)) {
     let results = par_map(items, opts.workers, |it| {
         let mut it = it.clone();
+        if it.action != Action::Skip
+            && let Some(reason) = client.stop().reason()
+        {
+            it.outcome = Some(Outcome::Interrupted);
+            it.detail = Some(format!("not started: {}", reason.describe()));
+            done(&it);
+            return it;
+        }
         match it.action {
             Action::Skip => {
                 it.outcome = Some(Outcome::Skipped);
                 it.detail.clone_from(&it.reason);
             }
             Action::Delete => {
-                let (outcome, detail) = remove(client, &it, opts);
+                let (outcome, detail) = journaled_remove(client, &it, opts);
                 it.outcome = Some(outcome);
                 it.detail = Some(detail);
                 if it.kind == Kind::Vmss
@@ -144,16 +159,60 @@ fn in_progress(code: &str, message: &str) -> bool {
         || m.contains("in progress")
 }
 
-/// DELETE one extension and make sure it is gone.
-fn remove(client: &Client, it: &Item, opts: &Options) -> (Outcome, String) {
+/// [`remove`], recorded in the journal: the extension as last read before the DELETE is sent,
+/// then the outcome with the DELETE's status and ARM request ids.
+fn journaled_remove(client: &Client, it: &Item, opts: &Options) -> (Outcome, String) {
+    let mut sent = None;
+    let Some(journal) = &opts.journal else {
+        return remove(client, it, opts, &mut sent);
+    };
+    let entry = journal.intent(Intent {
+        op: "delete-extension",
+        method: "DELETE",
+        target: &it.extension_id,
+        resource: it.resource.clone(),
+    });
+    let entry = match entry {
+        Ok(id) => id,
+        Err(e) => {
+            let msg = format!("cannot write the journal {}: {e}", journal.path().display());
+            client.stop().halt(Reason::Journal(msg.clone()));
+            return (Outcome::Interrupted, format!("not sent: {msg}"));
+        }
+    };
+    let (outcome, detail) = remove(client, it, opts, &mut sent);
+    let recorded = match (outcome, &sent) {
+        (Outcome::Interrupted, None) => "not-sent",
+        _ => outcome.as_str(),
+    };
+    if let Err(e) = journal.outcome(entry, &Sent::completion(sent.as_ref(), recorded, &detail)) {
+        client.stop().halt(Reason::Journal(format!(
+            "cannot write the journal {}: {e}",
+            journal.path().display()
+        )));
+    }
+    (outcome, detail)
+}
+
+/// DELETE one extension and make sure it is gone. `sent` gets the DELETE's last response.
+fn remove(
+    client: &Client,
+    it: &Item,
+    opts: &Options,
+    sent: &mut Option<Sent>,
+) -> (Outcome, String) {
     let url = client.url(&format!("{}?{}", it.extension_id, api(opts)));
     let deadline = Instant::now() + opts.operation_timeout;
     let mut conflicts = 0;
     loop {
         let resp = match client.send(Method::Delete, &url, None) {
             Ok(r) => r,
+            Err(e) if e.kind == ApiErrorKind::Interrupted => {
+                return (Outcome::Interrupted, e.to_string());
+            }
             Err(e) => return (Outcome::Failed, e.to_string()),
         };
+        *sent = Some(Sent::of(&resp));
         match resp.status {
             200 | 204 => return confirm_gone(client, &url, deadline, "deleted"),
             201 | 202 => {

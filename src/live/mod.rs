@@ -2,12 +2,16 @@
 //!
 //! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
 //! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
+//! `journal` records every write durably; `interrupt` stops a run part-way.
 
+pub mod assertion;
 pub mod auth;
 pub mod client;
 pub mod discover;
 pub mod execute;
 pub mod http;
+pub mod interrupt;
+pub mod journal;
 pub mod output;
 pub mod plan;
 
@@ -53,6 +57,14 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     let (common, remove) = match &args.command {
         LiveCommand::List(a) => (&a.common, None),
         LiveCommand::Remove(a) => (&a.common, Some(a)),
+        LiveCommand::Journal(a) => {
+            let contents = journal::read(&a.file)?;
+            for w in &contents.warnings {
+                eprintln!("imds-migrate: warning: {w}");
+            }
+            write_stdout(&journal::render(&contents, a.format))?;
+            return Ok(i32::from(journal::needs_attention(&contents)));
+        }
     };
     let yes = remove.is_some_and(|r| r.yes);
     let (arm_default, login, audience) = cloud_endpoints(common.cloud);
@@ -76,6 +88,26 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         ..ClientConfig::default()
     };
     let client = Client::new(arm, token, config).map_err(Error::new)?;
+    // Only a run that may write keeps a journal and handles signals; a dry run has nothing to
+    // record, and Ctrl-C may end it at once.
+    let journal = match remove.filter(|r| r.yes) {
+        Some(r) => {
+            let path = r
+                .journal
+                .clone()
+                .unwrap_or_else(|| journal::default_name().into());
+            let j = Arc::new(journal::Journal::create(
+                &path,
+                serde_json::json!({"command": "remove", "arm": arm}),
+            )?);
+            eprintln!("imds-migrate: journal: {}", path.display());
+            let stop = client.stop();
+            stop.attach_journal(Arc::clone(&j));
+            interrupt::watch_signals(Arc::clone(stop)).map_err(Error::new)?;
+            Some(j)
+        }
+        None => None,
+    };
     let discoverer = Discoverer {
         client: &client,
         api_version: &common.api_version,
@@ -111,7 +143,9 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                     .scaled(Duration::from_secs(r.operation_timeout)),
                 upgrade_instances: r.upgrade_instances,
                 workers: common.concurrency as usize,
+                journal: journal.clone(),
             };
+            client.stop().begin_writes();
             run_with_progress(&client, &mut items, &opts);
         } else {
             execute::plan_only(&mut items, r.upgrade_instances);
@@ -128,7 +162,47 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         errors: &discovery.errors,
         summary,
     };
-    let text = output::render(common.format, &report, color);
+    write_stdout(&output::render(common.format, &report, color))?;
+    let halted = client.stop().reason().cloned();
+    if let Some(j) = &journal {
+        let summary = serde_json::to_value(&report.summary).unwrap_or_default();
+        if let Err(e) = j.finish(halted.is_some(), summary) {
+            eprintln!(
+                "imds-migrate: error: cannot write journal {}: {e}",
+                j.path().display()
+            );
+        }
+    }
+    if verbose {
+        eprintln!(
+            "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
+            report.summary.requests, report.summary.writes, report.summary.throttled
+        );
+    }
+    match halted {
+        Some(interrupt::Reason::Signal(_)) => {
+            let left = items
+                .iter()
+                .filter(|i| i.outcome == Some(Outcome::Interrupted))
+                .count();
+            eprintln!(
+                "imds-migrate: interrupted: {left} change(s) not made; run the same command again to finish{}",
+                journal
+                    .as_ref()
+                    .map(|j| format!(" (journal: {})", j.path().display()))
+                    .unwrap_or_default()
+            );
+            Ok(interrupt::EXIT_INTERRUPTED)
+        }
+        Some(reason) => Err(Error::new(format!(
+            "{}; run again once this is fixed: it finishes the job",
+            reason.describe()
+        ))),
+        None => Ok(exit_code(command, &items, !discovery.errors.is_empty())),
+    }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
@@ -137,13 +211,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     {
         return Err(Error::new(format!("cannot write to standard output: {e}")));
     }
-    if verbose {
-        eprintln!(
-            "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
-            report.summary.requests, report.summary.writes, report.summary.throttled
-        );
-    }
-    Ok(exit_code(command, &items, !discovery.errors.is_empty()))
+    Ok(())
 }
 
 /// 0: everything planned went through (or, for `list`, everything could be examined);

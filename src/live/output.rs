@@ -16,6 +16,8 @@ pub struct Summary {
     pub removed: usize,
     pub already_removed: usize,
     pub failed: usize,
+    /// Not done because the run was halted (signal, credential, journal).
+    pub interrupted: usize,
     pub discovery_errors: usize,
     pub requests: u64,
     pub writes: u64,
@@ -32,6 +34,7 @@ impl Summary {
             removed: count(Outcome::Removed),
             already_removed: count(Outcome::AlreadyRemoved),
             failed: count(Outcome::Failed),
+            interrupted: count(Outcome::Interrupted),
             discovery_errors: errors,
             ..Summary::default()
         }
@@ -122,7 +125,7 @@ const CSV_HEADER: [&str; 19] = [
     "detail",
 ];
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     // Also defuse spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
@@ -289,6 +292,9 @@ fn table(r: &Report<'_>, color: bool) -> String {
             "; {} removed, {} already removed, {} failed",
             s.removed, s.already_removed, s.failed
         ));
+        if s.interrupted > 0 {
+            summary.push_str(&format!("; {} not done (interrupted)", s.interrupted));
+        }
     }
     if s.discovery_errors > 0 {
         summary.push_str(&format!(

@@ -72,6 +72,8 @@ pub enum Outcome {
     AlreadyRemoved,
     Failed,
     Skipped,
+    /// Not done: the run was halted before it started (or before its write could be sent).
+    Interrupted,
 }
 
 impl Outcome {
@@ -82,6 +84,7 @@ impl Outcome {
             Outcome::AlreadyRemoved => "already-removed",
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -122,6 +125,9 @@ pub struct Item {
     pub outcome: Option<Outcome>,
     /// What happened, in words.
     pub detail: Option<String>,
+    /// The extension as read from ARM, for the journal (sanitised: no `protectedSettings`).
+    #[serde(skip)]
+    pub resource: Value,
 }
 
 /// The segments of an ARM id: subscription, resource group, last name.
@@ -205,12 +211,13 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
             Kind::Vm => None,
         },
         scale_set_id: str_at(pprops, &["virtualMachineScaleSet", "id"]).map(ToOwned::to_owned),
-        resource_id,
+        resource_id: resource_id.clone(),
         action: Action::Delete,
         reason: None,
         needs_action: false,
         outcome: None,
         detail: None,
+        resource: super::journal::extension_record(parent, &resource_id, ext),
     };
     decide(&mut it);
     it

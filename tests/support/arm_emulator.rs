@@ -76,6 +76,17 @@ pub struct Config {
     pub foreign_poll_url: Option<String>,
     /// AAD: the accepted client secret.
     pub client_secret: String,
+    /// AAD: `expires_in` of the tokens it issues.
+    pub token_lifetime: u64,
+    /// AAD, workload identity: the federated tokens accepted as `client_assertion`.
+    pub federated_tokens: Vec<String>,
+    /// AAD, certificate sign-in: the certificate's public key (PKCS#1 `RSAPublicKey` DER) and
+    /// its `x5t`; assertions must be RS256 JWTs signed with it, for `certificate_client_id`.
+    pub certificate_public_key: Option<Vec<u8>>,
+    pub certificate_x5t: String,
+    pub certificate_client_id: String,
+    /// App Service managed identity: the `X-IDENTITY-HEADER` value `/msi/token` accepts.
+    pub identity_header: String,
 }
 
 impl Default for Config {
@@ -94,6 +105,12 @@ impl Default for Config {
             foreign_next_link: None,
             foreign_poll_url: None,
             client_secret: "sp-secret-SENTINEL-77aa".to_owned(),
+            token_lifetime: 3599,
+            federated_tokens: Vec::new(),
+            certificate_public_key: None,
+            certificate_x5t: String::new(),
+            certificate_client_id: String::new(),
+            identity_header: "identity-header-SENTINEL-5b2c".to_owned(),
         }
     }
 }
@@ -104,6 +121,9 @@ pub struct Ext {
     pub publisher: String,
     pub ty: String,
     pub state: String,
+    pub settings: Value,
+    /// Returned by GET like a careless server would (ARM does not): must never be journaled.
+    pub protected_settings: Option<Value>,
 }
 
 pub fn ext(name: &str, publisher: &str, ty: &str) -> Ext {
@@ -112,6 +132,8 @@ pub fn ext(name: &str, publisher: &str, ty: &str) -> Ext {
         publisher: publisher.to_owned(),
         ty: ty.to_owned(),
         state: "Succeeded".to_owned(),
+        settings: json!({"port": 50342}),
+        protected_settings: None,
     }
 }
 
@@ -190,6 +212,12 @@ struct State {
     buckets: HashMap<&'static str, (f64, Instant)>,
     next_op: u64,
     polls_before_done: Option<u32>,
+    /// Statuses the token endpoints answer before they issue a token.
+    token_failures: VecDeque<u16>,
+    /// A client's journal file: at each DELETE, whether it already names the target.
+    journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
+    /// The bearer token stops being accepted after this many more ARM requests (it expired).
+    token_uses_left: Option<u64>,
 }
 
 pub struct Emulator {
@@ -425,6 +453,31 @@ impl Emulator {
         });
     }
 
+    /// From now on, each DELETE checks whether the journal at `path` already records it.
+    pub fn watch_journal(&self, path: &std::path::Path) {
+        self.with(|s| s.journal_probe = Some((path.to_owned(), Vec::new())));
+    }
+
+    /// (DELETE path, whether the journal named it when the request arrived).
+    pub fn journal_seen(&self) -> Vec<(String, bool)> {
+        self.with(|s| {
+            s.journal_probe
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The bearer token is accepted for `n` more ARM requests, then answered 401 (it expired).
+    pub fn expire_token_after(&self, n: u64) {
+        self.with(|s| s.token_uses_left = Some(n));
+    }
+
+    /// The next token requests (AAD, IMDS, `/msi/token`) get these statuses.
+    pub fn fail_token_requests(&self, statuses: &[u16]) {
+        self.with(|s| s.token_failures.extend(statuses));
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.with(|s| s.log.clone())
     }
@@ -658,9 +711,21 @@ fn reason(status: u16) -> &'static str {
 
 fn handle(shared: &Shared, req: &Request) -> Reply {
     let auth = req.header("authorization");
-    let authorized = auth == Some(&format!("Bearer {}", shared.config.token));
+    let mut authorized = auth == Some(&format!("Bearer {}", shared.config.token));
     let mut st = shared.state.lock().unwrap();
-    let r = route(shared, &mut st, req, authorized);
+    if authorized && let Some(left) = &mut st.token_uses_left {
+        authorized = *left > 0;
+        *left = left.saturating_sub(1);
+    }
+    let mut r = route(shared, &mut st, req, authorized);
+    let n = st.log.len();
+    r.headers
+        .push(("x-ms-request-id".into(), format!("req-{n:08}")));
+    r.headers.push((
+        "x-ms-correlation-request-id".into(),
+        req.header("x-ms-correlation-request-id")
+            .map_or_else(|| format!("corr-{n:08}"), ToOwned::to_owned),
+    ));
     st.log.push(Logged {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -696,14 +761,28 @@ fn take_bucket(
 fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Reply {
     let path = lower(&req.path);
     // Token endpoints (no bearer).
+    let token_endpoint = (req.method == "POST" && path.ends_with("/oauth2/v2.0/token"))
+        || (req.method == "GET"
+            && (path == "/metadata/identity/oauth2/token" || path == "/msi/token"));
+    if token_endpoint && let Some(status) = st.token_failures.pop_front() {
+        let mut r = error(status, "TemporarilyUnavailable", "try again");
+        r.headers.push(("Retry-After".into(), "0".into()));
+        return r;
+    }
     if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         let form: HashMap<String, String> = req
             .body
             .split('&')
             .filter_map(|kv| kv.split_once('=').map(|(k, v)| (decode(k), decode(v))))
             .collect();
+        let assertion_ok = form.get("client_assertion_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            && form.get("client_assertion").is_some_and(|a| {
+                shared.config.federated_tokens.contains(a)
+                    || certificate_assertion_ok(shared, &req.path, &form, a)
+            });
         if form.get("grant_type").map(String::as_str) != Some("client_credentials")
-            || form.get("client_secret") != Some(&shared.config.client_secret)
+            || !(assertion_ok || form.get("client_secret") == Some(&shared.config.client_secret))
         {
             return reply(
                 401,
@@ -712,7 +791,26 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
         }
         return reply(
             200,
-            &json!({"token_type": "Bearer", "expires_in": 3599, "access_token": shared.config.token}),
+            &json!({"token_type": "Bearer", "expires_in": shared.config.token_lifetime, "access_token": shared.config.token}),
+        );
+    }
+    if req.method == "GET" && path == "/msi/token" {
+        if req.header("x-identity-header") != Some(shared.config.identity_header.as_str())
+            || req.param("api-version").as_deref() != Some("2019-08-01")
+        {
+            return reply(
+                400,
+                &json!({"error": "invalid_request", "error_description": "bad X-IDENTITY-HEADER or api-version"}),
+            );
+        }
+        let expires_on = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        return reply(
+            200,
+            &json!({"access_token": shared.config.token, "expires_on": expires_on.to_string(), "resource": req.param("resource"), "token_type": "Bearer"}),
         );
     }
     if req.method == "GET" && path == "/metadata/identity/oauth2/token" {
@@ -795,6 +893,15 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             return r;
         }
     };
+    if req.method == "DELETE"
+        && let Some((file, seen)) = &mut st.journal_probe
+    {
+        let journal = std::fs::read_to_string(file).unwrap_or_default();
+        seen.push((
+            req.path.clone(),
+            journal.contains(&format!("\"target\":\"{}\"", req.path)),
+        ));
+    }
     let mut r = dispatch(shared, st, req, &path);
     if let Some(rem) = remaining {
         r.headers.push((header.to_owned(), rem.to_string()));
@@ -803,7 +910,7 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
 }
 
 fn ext_json(parent: &str, e: &Ext, vmss: bool) -> Value {
-    json!({
+    let mut v = json!({
         "id": format!("{parent}/extensions/{}", e.name),
         "name": e.name,
         "type": if vmss { "Microsoft.Compute/virtualMachineScaleSets/extensions" } else { "Microsoft.Compute/virtualMachines/extensions" },
@@ -813,10 +920,67 @@ fn ext_json(parent: &str, e: &Ext, vmss: bool) -> Value {
             "type": e.ty,
             "typeHandlerVersion": "1.0",
             "autoUpgradeMinorVersion": true,
-            "settings": {"port": 50342},
+            "settings": e.settings,
             "provisioningState": e.state,
         }
-    })
+    });
+    if let Some(p) = &e.protected_settings {
+        v["properties"]["protectedSettings"] = p.clone();
+    }
+    v
+}
+
+fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
+}
+
+/// A certificate client assertion as Microsoft's identity platform checks it: RS256 over
+/// `header.claims` with the registered certificate's key, `x5t` naming that certificate,
+/// `aud` = this token endpoint, `iss` = `sub` = the client id, `nbf` <= now < `exp`, a `jti`.
+fn certificate_assertion_ok(
+    shared: &Shared,
+    path: &str,
+    form: &HashMap<String, String>,
+    jwt: &str,
+) -> bool {
+    let Some(key) = &shared.config.certificate_public_key else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, c, sig] = parts[..] else { return false };
+    let (Some(hb), Some(cb), Some(sig)) = (b64url_decode(h), b64url_decode(c), b64url_decode(sig))
+    else {
+        return false;
+    };
+    let (Ok(header), Ok(claims)) = (
+        serde_json::from_slice::<Value>(&hb),
+        serde_json::from_slice::<Value>(&cb),
+    ) else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let client = &shared.config.certificate_client_id;
+    let aud = format!("{}{path}", shared.base);
+    let signed =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key)
+            .verify(format!("{h}.{c}").as_bytes(), &sig)
+            .is_ok();
+    signed
+        && header["alg"] == "RS256"
+        && header["x5t"] == shared.config.certificate_x5t.as_str()
+        && claims["aud"] == aud.as_str()
+        && claims["iss"] == client.as_str()
+        && claims["sub"] == client.as_str()
+        && form.get("client_id") == Some(client)
+        && claims["jti"].as_str().is_some_and(|j| !j.is_empty())
+        && claims["nbf"].as_u64().is_some_and(|t| t <= now + 60)
+        && claims["exp"].as_u64().is_some_and(|t| t > now)
 }
 
 fn vm_json(vm: &Vm, instance_view: bool) -> Value {
