@@ -24,7 +24,7 @@ pub struct JournalArgs {
     #[arg(value_name = "FILE")]
     pub file: std::path::PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = LiveFormat::Table)]
+    #[arg(long, value_enum, default_value_t = LiveFormat::Table, help_heading = "Output")]
     pub format: LiveFormat,
 }
 
