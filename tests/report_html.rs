@@ -203,3 +203,26 @@ fn renders_in_headless_chromium() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-sample.html"),
     );
 }
+
+#[test]
+fn large_counts_have_thousands_separators() {
+    let mut result = sample::sample();
+    let one = result.findings[1].clone();
+    result.findings = (0..1234)
+        .map(|i| {
+            let mut f = one.clone();
+            f.line = i + 1;
+            f.end_line = i + 1;
+            f
+        })
+        .collect();
+    result.summary.files_scanned = 56_789;
+    let page = html(&result);
+    assert!(page.contains("data-total=\"findings\"><span class=\"num\">1,234</span>"));
+    assert!(page.contains("data-total=\"files-scanned\"><span class=\"num\">56,789</span>"));
+    assert!(
+        page.contains("<strong>1,234 usages</strong>"),
+        "executive summary"
+    );
+    assert!(page.contains(">1,234 findings</span>"), "file group count");
+}

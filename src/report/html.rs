@@ -112,7 +112,7 @@ fn render(result: &ScanResult, opts: ReportOptions) -> String {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 fn header(h: &mut String, result: &ScanResult, ctx: &Context) {
@@ -363,9 +363,10 @@ fn chart(h: &mut String, id: &str, title: &str, mut bars: Vec<Bar>) {
             format!(" class=\"{}\"", bar.class)
         };
         h.push_str(&format!(
-            "<g class=\"bar\" data-label=\"{label_attr}\" data-count=\"{count}\"><title>{tooltip}</title><text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text><rect{class} x=\"{LABEL}\" y=\"{ry}\" width=\"{w}\" height=\"18\" rx=\"3\"/><text class=\"count\" x=\"{cx}\" y=\"{ty}\">{count}</text></g>\n",
+            "<g class=\"bar\" data-label=\"{label_attr}\" data-count=\"{count}\"><title>{tooltip}</title><text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text><rect{class} x=\"{LABEL}\" y=\"{ry}\" width=\"{w}\" height=\"18\" rx=\"3\"/><text class=\"count\" x=\"{cx}\" y=\"{ty}\">{shown}</text></g>\n",
             label_attr = escape(&bar.label),
             count = bar.count,
+            shown = thousands(bar.count),
             tooltip = escape(&bar.tooltip),
             lx = LABEL - 8,
             ty = y + 14,
