@@ -55,16 +55,17 @@ pub fn neutralize(text: &str) -> String {
 /// One source line as shown: cut to [`WINDOW`] characters around `[start, end)` (0-based
 /// character offsets), neutralised. Returns the text and the span's offsets within it.
 pub fn window(line: &str, start: usize, end: usize) -> (String, usize, usize) {
-    let chars: Vec<char> = line.chars().collect();
-    let start = start.min(chars.len());
-    let end = end.clamp(start, chars.len());
-    let (from, to) = if chars.len() <= WINDOW {
-        (0, chars.len())
+    // Counted, not collected: a minified line may be megabytes long and hold many findings.
+    let len = line.chars().count();
+    let start = start.min(len);
+    let end = end.clamp(start, len);
+    let (from, to) = if len <= WINDOW {
+        (0, len)
     } else {
         // Some context before the span, the rest after it, never past either end.
         let before = (WINDOW / 4).min(start);
         let from = start - before;
-        let to = (from + WINDOW).min(chars.len());
+        let to = (from + WINDOW).min(len);
         (to.saturating_sub(WINDOW).min(from), to)
     };
     let mut text = String::new();
@@ -72,25 +73,25 @@ pub fn window(line: &str, start: usize, end: usize) -> (String, usize, usize) {
         text.push('…');
     }
     let mut span = (0, 0);
-    for (i, &c) in chars[from..to].iter().enumerate() {
-        let shown = neutralize(&c.to_string());
-        let at = text.chars().count();
+    let mut at = usize::from(from > 0);
+    for (i, c) in line.chars().skip(from).take(to - from).enumerate() {
         if from + i == start {
             span.0 = at;
         }
         if from + i == end {
             span.1 = at;
         }
+        let shown = neutralize(c.encode_utf8(&mut [0; 4]));
+        at += shown.chars().count();
         text.push_str(&shown);
     }
-    let len = text.chars().count();
     if start >= to {
-        span.0 = len;
+        span.0 = at;
     }
     if end >= to {
-        span.1 = len;
+        span.1 = at;
     }
-    if to < chars.len() {
+    if to < len {
         text.push('…');
     }
     (text, span.0, span.1.max(span.0))
@@ -112,8 +113,8 @@ type Row = (usize, String, Option<(usize, usize)>);
 
 /// The rows that show a finding: its first line (or, for an ARM resource that starts with a
 /// lone `{`, the resource's `type`/`name` lines), and the last line of a multi-line span.
-fn rows(f: &Finding, lines: &[&str]) -> Vec<Row> {
-    let get = |n: usize| lines.get(n.wrapping_sub(1)).copied();
+fn rows(f: &Finding, lines: &FileText) -> Vec<Row> {
+    let get = |n: usize| lines.get(n.wrapping_sub(1));
     let first = get(f.line).unwrap_or(f.source_line.as_str());
     // A span that ends at the start of a line ends, for the reader, on the line before.
     let end_line = if f.end_line > f.line && f.end_column <= 1 {
@@ -166,7 +167,7 @@ fn rows(f: &Finding, lines: &[&str]) -> Vec<Row> {
 }
 
 /// The frame under a finding's header line, each line ending in `\n`.
-pub fn render(f: &Finding, lines: &[&str], st: Styles) -> String {
+pub fn render(f: &Finding, lines: &FileText, st: Styles) -> String {
     let rows = rows(f, lines);
     let width = rows.last().map_or(1, |r| r.0.to_string().len());
     let bar = |n: Option<usize>| {
@@ -205,7 +206,7 @@ pub enum Change {
 
 /// The lines a fix changes, as one merged diff of every edit: `None` when the file's text does
 /// not match the edits (it changed since the scan, or could not be read).
-pub fn fix_changes(edits: &[LocatedEdit], lines: &[&str]) -> Option<Vec<Change>> {
+pub fn fix_changes(edits: &[LocatedEdit], lines: &FileText) -> Option<Vec<Change>> {
     let first = edits.first()?.line;
     let last = edits.iter().map(|e| e.end_line).max()?;
     let last_col = edits
@@ -220,7 +221,7 @@ pub fn fix_changes(edits: &[LocatedEdit], lines: &[&str]) -> Option<Vec<Change>>
         last
     };
     let old: Vec<&str> = (first..=through)
-        .map(|n| lines.get(n.checked_sub(1)?).copied())
+        .map(|n| lines.get(n.checked_sub(1)?))
         .collect::<Option<_>>()?;
     let before = format!("{}\n", old.join("\n"));
     // Positions are 1-based characters; an end past the region is the region's end.
@@ -272,7 +273,7 @@ pub fn fix_changes(edits: &[LocatedEdit], lines: &[&str]) -> Option<Vec<Change>>
 }
 
 /// A fix as a short diff of the lines it changes: `-` old, `+` new, `…` between changes.
-pub fn fix_diff(edits: &[LocatedEdit], lines: &[&str], st: Styles) -> Option<String> {
+pub fn fix_diff(edits: &[LocatedEdit], lines: &FileText, st: Styles) -> Option<String> {
     let changes = fix_changes(edits, lines)?;
     let mut out = String::new();
     let mut shown = 0;
@@ -302,38 +303,69 @@ pub fn fix_diff(edits: &[LocatedEdit], lines: &[&str], st: Styles) -> Option<Str
     Some(out)
 }
 
+/// A file's text with its line starts, found once, so each finding's lines are found without
+/// splitting the file again (a minified file may hold thousands of findings).
+#[derive(Debug, Default)]
+pub struct FileText {
+    text: String,
+    starts: Vec<usize>,
+}
+
+impl FileText {
+    pub fn new(text: String) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        FileText { text, starts }
+    }
+
+    /// Line `index` (0-based) without its line break; `None` past the end.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let start = *self.starts.get(index)?;
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        let line = &self.text[start..end];
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
 /// The text of the file being reported, read once for all its findings (reports are sorted by
 /// file), for frames and diffs that show more than the finding's first line. A file that can
 /// no longer be read gives no lines, and callers fall back to the finding's own source line.
 #[derive(Default)]
 pub struct Sources {
-    current: Option<((usize, String), Option<String>)>,
+    current: Option<((usize, String), FileText)>,
 }
 
 impl Sources {
-    pub fn lines(&mut self, result: &ScanResult, f: &Finding) -> Vec<&str> {
+    pub fn file(&mut self, result: &ScanResult, f: &Finding) -> &FileText {
         let key = (f.root, f.path.clone());
         if self.current.as_ref().is_none_or(|(k, _)| *k != key) {
             let text = result
                 .files
                 .get(&key)
                 .and_then(|r| std::fs::read(&r.abs_path).ok())
-                .map(|bytes| source::decode(&bytes).text);
+                .map_or_else(FileText::default, |bytes| {
+                    FileText::new(source::decode(&bytes).text)
+                });
             self.current = Some((key, text));
         }
-        match self.current.as_ref().and_then(|(_, t)| t.as_deref()) {
-            Some(t) => t
-                .split('\n')
-                .map(|l| l.strip_suffix('\r').unwrap_or(l))
-                .collect(),
-            None => Vec::new(),
-        }
+        &self.current.as_ref().expect("just set").1
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_text_lines() {
+        let t = FileText::new("a\r\nb\n\nc".to_owned());
+        let lines: Vec<_> = (0..5).map(|i| t.get(i)).collect();
+        assert_eq!(lines, [Some("a"), Some("b"), Some(""), Some("c"), None]);
+        assert_eq!(FileText::default().get(0), None);
+    }
 
     #[test]
     fn neutralizes_escapes_and_bidi_overrides() {

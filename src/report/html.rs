@@ -17,7 +17,7 @@ use summary::Context;
 
 use super::{
     FixCounts, Report, ReportOptions, error_path, escape_with,
-    frame::{self, Change, Sources},
+    frame::{self, Change, FileText, Sources},
     thousands,
 };
 use crate::{
@@ -448,8 +448,7 @@ fn findings(h: &mut String, result: &ScanResult, ctx: &Context) {
                 msg = escape_inline(&f.message),
             ));
             excerpt(h, f);
-            let lines = sources.lines(result, f);
-            fix(h, f, &lines);
+            fix(h, f, sources.file(result, f));
             h.push_str("</article>\n");
         }
         h.push_str("</details>\n</section>\n");
@@ -494,7 +493,7 @@ fn excerpt(h: &mut String, f: &Finding) {
     ));
 }
 
-fn fix(h: &mut String, f: &Finding, lines: &[&str]) {
+fn fix(h: &mut String, f: &Finding, lines: &FileText) {
     let Some(fix) = &f.fix else {
         h.push_str("<div class=\"fix none\"><p><span class=\"badge fix-none\">no automatic fix</span> Migrate by hand: see <code>imds-migrate explain ");
         h.push_str(&escape(&f.rule_id));

@@ -84,8 +84,8 @@ impl Report for Text {
                 paint(c, style, &f.rule_id),
                 wrapped
             )?;
-            let lines = sources.lines(result, f);
-            out.write_all(frame::render(f, &lines, styles).as_bytes())?;
+            let lines = sources.file(result, f);
+            out.write_all(frame::render(f, lines, styles).as_bytes())?;
             if let Some(fix) = &f.fix {
                 let how = match fix.applicability {
                     Applicability::Safe => "fix",
@@ -98,7 +98,7 @@ impl Report for Text {
                     wrap(&neutralize(&fix.description), opts.width, how.len() + 5)
                 )?;
                 if opts.show_fixes
-                    && let Some(diff) = frame::fix_diff(&fix.edits, &lines, styles)
+                    && let Some(diff) = frame::fix_diff(&fix.edits, lines, styles)
                 {
                     out.write_all(diff.as_bytes())?;
                 }
