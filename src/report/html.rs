@@ -552,6 +552,9 @@ fn merged_diff(h: &mut String, changes: &[Change]) {
             && (i == 0 || !matches!(changes[i - 1], Change::Removed(_)))
         {
             let (head, a, b, tail) = split_change(old, new);
+            // Minified lines are megabytes long: keep some context on each side of the change.
+            let (head, tail) = (clip_start(head, CONTEXT), clip_end(tail, CONTEXT));
+            let (a, b) = (clip_end(a, MAX_CHANGE), clip_end(b, MAX_CHANGE));
             h.push_str(&format!(
                 "<span class=\"row before\">- {}<del>{}</del>{}</span><span class=\"row after\">+ {}<ins>{}</ins>{}</span>",
                 escape(&head),
@@ -567,14 +570,19 @@ fn merged_diff(h: &mut String, changes: &[Change]) {
         }
         match &changes[i] {
             Change::Removed(t) => {
+                let t = clip_end(t, frame::WINDOW);
                 h.push_str(&format!(
                     "<span class=\"row before\">- {}</span>",
-                    escape(t)
+                    escape(&t)
                 ));
                 shown += 1;
             }
             Change::Added(t) => {
-                h.push_str(&format!("<span class=\"row after\">+ {}</span>", escape(t)));
+                let t = clip_end(t, frame::WINDOW);
+                h.push_str(&format!(
+                    "<span class=\"row after\">+ {}</span>",
+                    escape(&t)
+                ));
                 shown += 1;
             }
             Change::Gap => h.push_str("<span class=\"row gap\">…</span>"),
@@ -584,23 +592,48 @@ fn merged_diff(h: &mut String, changes: &[Change]) {
     h.push_str("</code></pre>\n");
 }
 
-/// Common head, the two differing middles, common tail (by characters).
-fn split_change(old: &str, new: &str) -> (String, String, String, String) {
-    let a: Vec<char> = old.chars().collect();
-    let b: Vec<char> = new.chars().collect();
-    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..]
-        .iter()
+/// Characters of unchanged text shown on each side of a change within a line.
+const CONTEXT: usize = 80;
+/// Characters of a changed part shown before it is cut.
+const MAX_CHANGE: usize = 300;
+
+/// Common head, the two differing middles, common tail, split on character boundaries.
+fn split_change<'a>(old: &'a str, new: &'a str) -> (&'a str, &'a str, &'a str, &'a str) {
+    let head = old
+        .char_indices()
+        .zip(new.chars())
+        .find(|((_, x), y)| x != y)
+        .map_or(old.len().min(new.len()), |((i, _), _)| i);
+    let (old_rest, new_rest) = (&old[head..], &new[head..]);
+    let tail = old_rest
+        .char_indices()
         .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
+        .zip(new_rest.chars().rev())
+        .take_while(|((_, x), y)| x == y)
+        .last()
+        .map_or(0, |((i, _), _)| old_rest.len() - i);
     (
-        a[..head].iter().collect(),
-        a[head..a.len() - tail].iter().collect(),
-        b[head..b.len() - tail].iter().collect(),
-        a[a.len() - tail..].iter().collect(),
+        &old[..head],
+        &old_rest[..old_rest.len() - tail],
+        &new_rest[..new_rest.len() - tail],
+        &old_rest[old_rest.len() - tail..],
     )
+}
+
+/// The last `max` characters of `s`, marked with `…` when cut.
+fn clip_start(s: &str, max: usize) -> String {
+    match s.char_indices().rev().nth(max) {
+        Some((i, c)) => format!("…{}", &s[i + c.len_utf8()..]),
+        None => s.to_owned(),
+    }
+}
+
+/// The first `max` characters of `s`, marked with `…` when cut.
+fn clip_end(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
 }
 
 /// Shows one edit as before/after. Only the finding's own line is known here, so an edit on that
@@ -730,6 +763,16 @@ mod tests {
             "use <code>&lt;a&gt;</code> &amp; <code>b</code>"
         );
         assert_eq!(escape_inline("odd ` tick"), "odd ` tick");
+    }
+
+    #[test]
+    fn changes_split_on_characters_and_clip() {
+        assert_eq!(split_change("a é b", "a ü b"), ("a ", "é", "ü", " b"));
+        assert_eq!(split_change("same", "same"), ("same", "", "", ""));
+        assert_eq!(split_change("ab", "abc"), ("ab", "", "c", ""));
+        assert_eq!(clip_start("abcdef", 3), "…def");
+        assert_eq!(clip_end("abcdef", 3), "abc…");
+        assert_eq!(clip_end("abc", 3), "abc");
     }
 
     #[test]
