@@ -5,6 +5,13 @@
 //! `--resource-graph`. Size with `LIVE_BENCH_VMS` (default 5000) and `LIVE_BENCH_VMSS` (500);
 //! `LIVE_BENCH_CONCURRENCY` (default 8) is passed as `--concurrency`; `LIVE_BENCH_ONLY` (e.g.
 //! `remove --yes (resource graph)`) runs one case.
+//! The `check` row asks `LIVE_BENCH_CHECK_VMS` (default 5000) VMs, all with the extension, through
+//! Run Command. A Run Command takes `LIVE_BENCH_RUN_COMMAND_SECONDS` (default 30, as on Azure);
+//! everything time-shaped is divided by `LIVE_BENCH_CHECK_SCALE` (default 20): the Run Command
+//! latency, the client's waits (`--time-scale`), and ARM's bucket refill is multiplied by it, so
+//! the row keeps the shape of a real run at a fraction of its wall time (multiply the wall time
+//! by the scale for the real figure). `LIVE_BENCH_CHECK_CONCURRENCY` (default 128) is passed as
+//! `--check-concurrency`.
 //! Under `cargo test --benches` it does nothing.
 
 #[path = "../tests/support/arm_emulator.rs"]
@@ -16,7 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use arm_emulator::{Bucket, Config, Emulator, ext, mi};
+use arm_emulator::{Bucket, Config, Emulator, Guest, ext, mi};
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 
@@ -115,9 +122,89 @@ fn run(emu: &Emulator, label: &str, args: &[&str]) {
     );
 }
 
+/// What a clean machine's script prints.
+const CLEAN_REPORT: &str = "imds-check 1 os=linux port=50342 sample=30 via=ss\nlisten 1\nscan files=4210 matched=0 capped=0\nsummary listen=1 connections=0 processes=0 files=0 units=0\nend\n";
+
+fn check_row(vms: usize) {
+    let scale = env_usize("LIVE_BENCH_CHECK_SCALE", 20).max(1) as f64;
+    let run_command = env_usize("LIVE_BENCH_RUN_COMMAND_SECONDS", 30) as f64;
+    let concurrency = env_usize("LIVE_BENCH_CHECK_CONCURRENCY", 128).to_string();
+    let emu = Emulator::start(Config {
+        latency: Duration::from_millis(50),
+        reads: Some(Bucket {
+            capacity: 250.0,
+            refill_per_sec: 25.0 * scale,
+        }),
+        writes: Some(Bucket {
+            capacity: 200.0,
+            refill_per_sec: 10.0 * scale,
+        }),
+        page_size: 1000,
+        polls_before_done: 1,
+        poll_retry_after: 10,
+        run_command_latency: Duration::from_secs_f64(run_command / scale),
+        ..Config::default()
+    });
+    emu.set_default_guest(Guest::Output {
+        stdout: CLEAN_REPORT.to_owned(),
+        stderr: String::new(),
+    });
+    for i in 0..vms {
+        emu.add_vm(
+            SUB,
+            &format!("rg-{}", i % 20),
+            &format!("vm{i:05}"),
+            vec![mi("ManagedIdentityExtensionForLinux")],
+        );
+    }
+    println!(
+        "\n| run | wall (x scale = real) | requests | 429s | machines | clean | unknown | exit |"
+    );
+    println!(
+        "|-----|-----------------------|----------|------|----------|-------|---------|------|"
+    );
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-migrate"))
+        .env("AZURE_ACCESS_TOKEN", &emu.config.token)
+        .env_remove("AZURE_TENANT_ID")
+        .args([
+            "live",
+            "check",
+            "--subscription",
+            SUB,
+            "--arm-endpoint",
+            &emu.url,
+        ])
+        .args(["--format", "json", "--concurrency", "16"])
+        .args(["--check-concurrency", &concurrency])
+        .args(["--time-scale", &(1.0 / scale).to_string()])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("run imds-migrate");
+    let wall = start.elapsed();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let s = &doc["summary"];
+    println!(
+        "| check ({vms} VMs, {run_command} s Run Command, 1/{scale} time) | {:>7.1} s (= {:>6.0} s real) | {:>8} | {:>5} | {:>5} | {:>6} | {:>7} | exit {} |",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() * scale,
+        emu.requests.load(Ordering::Relaxed),
+        emu.throttled(),
+        s["machines"],
+        s["clean"],
+        s["unknown"],
+        out.status.code().unwrap_or(-1)
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("live benchmark: skipped (run `cargo bench --bench live`)");
+        return;
+    }
+    let only = std::env::var("LIVE_BENCH_ONLY").unwrap_or_default();
+    if only == "check" {
+        check_row(env_usize("LIVE_BENCH_CHECK_VMS", 5000));
         return;
     }
     let vms = env_usize("LIVE_BENCH_VMS", 5000);
@@ -131,7 +218,6 @@ fn main() {
     println!(
         "|------------------------------|------------|----------|--------|-------|---------|--------|--------|"
     );
-    let only = std::env::var("LIVE_BENCH_ONLY").unwrap_or_default();
     for graph in [false, true] {
         let mode = if graph { "resource graph" } else { "ARM" };
         let extra: &[&str] = if graph { &["--resource-graph"] } else { &[] };
@@ -146,5 +232,8 @@ fn main() {
             args.extend_from_slice(extra);
             run(&emu, &label, &args);
         }
+    }
+    if only.is_empty() {
+        check_row(env_usize("LIVE_BENCH_CHECK_VMS", 5000));
     }
 }

@@ -14,6 +14,9 @@ pub enum LiveCommand {
     List(ListArgs),
     /// Remove them (prints the plan only, unless --yes).
     Remove(RemoveArgs),
+    /// Ask each machine that has the extension, through Run Command and a fixed read-only
+    /// script, whether anything on it still calls the extension's token endpoint.
+    Check(CheckArgs),
     /// Show what a `remove --yes` journal records: removed, failed, in doubt.
     Journal(JournalArgs),
 }
@@ -26,6 +29,49 @@ pub struct JournalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = LiveFormat::Table, help_heading = "Output")]
     pub format: LiveFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: LiveCommon,
+    #[command(flatten)]
+    pub guest: GuestArgs,
+    /// Print the script sent to Linux or Windows machines, and exit.
+    #[arg(long, value_enum, value_name = "OS", exclusive = true)]
+    pub show_script: Option<ScriptOs>,
+}
+
+/// How the guest check runs (`check`, and `remove --check-guest`).
+#[derive(Debug, Args, Clone)]
+pub struct GuestArgs {
+    /// Watch for connections to the extension's port for this many seconds on each machine.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(0..=40))]
+    pub sample_seconds: u32,
+    /// Directories searched on Linux machines for files naming the endpoint (`:`-separated)
+    /// [default: `/etc:/opt:/srv:/home:/root:/usr/local:/var/www:/var/spool/cron`].
+    #[arg(long, value_name = "DIRS")]
+    pub search_dirs: Option<String>,
+    /// The same for Windows machines (a drive's colon stays) [default:
+    /// `C:\ProgramData:C:\inetpub:C:\Program Files:C:\Program Files (x86):C:\Users`].
+    #[arg(long, value_name = "DIRS")]
+    pub windows_search_dirs: Option<String>,
+    /// How many machines are checked at the same time (never two Run Commands on one machine);
+    /// requests are paced by ARM's rate-limit headers like every other.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub check_concurrency: u32,
+    /// Check only this many instances of each scale set (said in the output) [default: all].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub check_sample: Option<u32>,
+    /// Give up on one machine's Run Command after this many seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub check_timeout: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScriptOs {
+    Linux,
+    Windows,
 }
 
 #[derive(Debug, Args)]
@@ -53,9 +99,15 @@ pub struct RemoveArgs {
     /// imds-migrate-live-<UTC timestamp>.jsonl in the current directory]. Only with --yes.
     #[arg(long, value_name = "FILE", requires = "yes")]
     pub journal: Option<std::path::PathBuf>,
+    /// Check each machine first (as `live check` does) and delete only where nothing uses the
+    /// extension; machines in use or that cannot be checked are skipped with the reason.
+    #[arg(long)]
+    pub check_guest: bool,
+    #[command(flatten)]
+    pub guest: GuestArgs,
 }
 
-/// Flags shared by `list` and `remove`.
+/// Flags shared by `list`, `remove` and `check`.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Azure")]
 pub struct LiveCommon {

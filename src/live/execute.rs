@@ -136,7 +136,8 @@ fn api(opts: &Options) -> String {
     format!("api-version={}", encode(&opts.api_version))
 }
 
-fn not_running(code: &str, message: &str) -> bool {
+/// A 409 that says the VM is stopped or deallocated.
+pub fn not_running(code: &str, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     code.eq_ignore_ascii_case("VMNotRunning")
         || m.contains("not running")
@@ -144,7 +145,8 @@ fn not_running(code: &str, message: &str) -> bool {
         || m.contains("is stopped")
 }
 
-fn in_progress(code: &str, message: &str) -> bool {
+/// A 409 that says another operation runs on the resource: worth a retry.
+pub fn in_progress(code: &str, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     [
         "Conflict",

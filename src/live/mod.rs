@@ -3,9 +3,11 @@
 //! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
 //! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
 //! `journal` records every write durably; `interrupt` stops a run part-way.
+//! `check` asks the machines themselves, through Run Command, whether anything uses the extension.
 
 pub mod assertion;
 pub mod auth;
+pub mod check;
 pub mod client;
 pub mod discover;
 pub mod execute;
@@ -54,9 +56,10 @@ pub fn cloud_endpoints(cloud: Cloud) -> (&'static str, &'static str, &'static st
 }
 
 pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
-    let (common, remove) = match &args.command {
-        LiveCommand::List(a) => (&a.common, None),
-        LiveCommand::Remove(a) => (&a.common, Some(a)),
+    let (common, remove, check) = match &args.command {
+        LiveCommand::List(a) => (&a.common, None, None),
+        LiveCommand::Remove(a) => (&a.common, Some(a), None),
+        LiveCommand::Check(a) => (&a.common, None, Some(a)),
         LiveCommand::Journal(a) => {
             let contents = journal::read(&a.file)?;
             for w in &contents.warnings {
@@ -66,6 +69,16 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
             return Ok(i32::from(journal::needs_attention(&contents)));
         }
     };
+    if let Some(os) = check.and_then(|c| c.show_script) {
+        write_stdout(check::script::for_cli(os))?;
+        return Ok(0);
+    }
+    let guest = match (check, remove) {
+        (Some(c), _) => Some(&c.guest),
+        (None, Some(r)) if r.check_guest => Some(&r.guest),
+        _ => None,
+    };
+    let guest_dirs = guest.map(check::run::dirs).transpose()?;
     let yes = remove.is_some_and(|r| r.yes);
     let (arm_default, login, audience) = cloud_endpoints(common.cloud);
     let arm = common.arm_endpoint.as_deref().unwrap_or(arm_default);
@@ -133,6 +146,58 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         )
     });
     let mut items = discovery.items;
+    if let (Some(g), Some((linux_dirs, windows_dirs))) = (guest, guest_dirs) {
+        let opts = check::run::Options {
+            api_version: common.api_version.clone(),
+            sample_seconds: g.sample_seconds,
+            linux_dirs,
+            windows_dirs,
+            workers: g.check_concurrency as usize,
+            timeout: client.config.scaled(Duration::from_secs(g.check_timeout)),
+            sample_instances: g.check_sample.map(|n| n as usize),
+        };
+        let progress = check::output::progress();
+        if check.is_some() {
+            let checked = check::run::check_items(&client, &items, &opts, &*progress);
+            let mut errors = discovery.errors;
+            errors.extend(checked.errors);
+            let mut summary = check::output::Summary::of(&checked.machines, errors.len());
+            summary.requests = client.stats.requests.load(Ordering::Relaxed);
+            summary.writes = client.stats.writes.load(Ordering::Relaxed);
+            summary.throttled = client.stats.throttled.load(Ordering::Relaxed);
+            let report = check::output::Report {
+                machines: &checked.machines,
+                errors: &errors,
+                notes: &checked.notes,
+                summary,
+            };
+            write_stdout(&check::output::render(common.format, &report, color))?;
+            if verbose {
+                eprintln!(
+                    "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
+                    report.summary.requests, report.summary.writes, report.summary.throttled
+                );
+            }
+            let all_clean = checked
+                .machines
+                .iter()
+                .all(|m| m.check.verdict == check::verdict::Verdict::Clean);
+            return Ok(i32::from(!errors.is_empty() || !all_clean));
+        }
+        let (records, errors) = check::run::gate(&client, &mut items, &opts, &*progress);
+        discovery.errors.extend(errors);
+        // Part of a removal: the journal keeps each machine's verdict beside the writes.
+        if let Some(j) = &journal {
+            for r in records {
+                if let Err(e) = j.record(check::verdict::JOURNAL_KIND, r) {
+                    eprintln!(
+                        "imds-migrate: error: cannot write journal {}: {e}",
+                        j.path().display()
+                    );
+                }
+            }
+        }
+    }
     let command = if remove.is_some() { "remove" } else { "list" };
     if let Some(r) = remove {
         if yes {

@@ -42,12 +42,26 @@ impl Summary {
 }
 
 #[derive(Debug, Serialize)]
-struct ErrorRecord<'a> {
+pub(crate) struct ErrorRecord<'a> {
     method: &'a str,
     path: &'a str,
     status: Option<u16>,
     code: &'a str,
     message: &'a str,
+}
+
+/// What could not be examined, as JSON records.
+pub(crate) fn error_records(errors: &[ApiError]) -> Vec<ErrorRecord<'_>> {
+    errors
+        .iter()
+        .map(|e| ErrorRecord {
+            method: e.method,
+            path: &e.path,
+            status: e.status,
+            code: &e.code,
+            message: &e.message,
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -81,17 +95,7 @@ fn json(r: &Report<'_>) -> String {
         command: r.command,
         dry_run: r.dry_run,
         extensions: r.items,
-        errors: r
-            .errors
-            .iter()
-            .map(|e| ErrorRecord {
-                method: e.method,
-                path: &e.path,
-                status: e.status,
-                code: &e.code,
-                message: &e.message,
-            })
-            .collect(),
+        errors: error_records(r.errors),
         summary: &r.summary,
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
@@ -176,7 +180,7 @@ fn csv(r: &Report<'_>) -> String {
     out
 }
 
-fn paint(s: &str, style: anstyle::Style, color: bool) -> String {
+pub(crate) fn paint(s: &str, style: anstyle::Style, color: bool) -> String {
     if color {
         format!("{style}{s}{style:#}")
     } else {

@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::check::verdict::GuestCheck;
+
 /// The extension's publisher.
 pub const PUBLISHER: &str = "Microsoft.ManagedIdentity";
 /// The extension's two types.
@@ -128,6 +130,12 @@ pub struct Item {
     /// The extension as read from ARM, for the journal (sanitised: no `protectedSettings`).
     #[serde(skip)]
     pub resource: Value,
+    /// The extension's `settings.port` as ARM has it (validated by the guest check before use).
+    #[serde(skip)]
+    pub port_setting: Option<Value>,
+    /// `remove --check-guest`: the machine's (or scale set's) verdict and evidence.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<GuestCheck>,
 }
 
 /// The segments of an ARM id: subscription, resource group, last name.
@@ -218,6 +226,8 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
         outcome: None,
         detail: None,
         resource: super::journal::extension_record(parent, &resource_id, ext),
+        port_setting: props.get("settings").and_then(|s| s.get("port")).cloned(),
+        guest: None,
     };
     decide(&mut it);
     it

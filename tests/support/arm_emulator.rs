@@ -76,6 +76,8 @@ pub struct Config {
     pub foreign_poll_url: Option<String>,
     /// AAD: the accepted client secret.
     pub client_secret: String,
+    /// How long a Run Command takes on the machine (the operation stays InProgress until then).
+    pub run_command_latency: Duration,
     /// AAD: `expires_in` of the tokens it issues.
     pub token_lifetime: u64,
     /// AAD, workload identity: the federated tokens accepted as `client_assertion`.
@@ -105,6 +107,7 @@ impl Default for Config {
             foreign_next_link: None,
             foreign_poll_url: None,
             client_secret: "sp-secret-SENTINEL-77aa".to_owned(),
+            run_command_latency: Duration::ZERO,
             token_lifetime: 3599,
             federated_tokens: Vec::new(),
             certificate_public_key: None,
@@ -212,12 +215,44 @@ struct State {
     buckets: HashMap<&'static str, (f64, Instant)>,
     next_op: u64,
     polls_before_done: Option<u32>,
+    /// Run Command: what each machine (lower-case VM or instance id) answers, the default, the
+    /// operations, and the machines running one now.
+    guests: HashMap<String, Guest>,
+    default_guest: Option<Guest>,
+    run_ops: HashMap<String, RunOp>,
+    running: HashMap<String, String>,
+    run_command_conflicts: u64,
     /// Statuses the token endpoints answer before they issue a token.
     token_failures: VecDeque<u16>,
     /// A client's journal file: at each DELETE, whether it already names the target.
     journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
     /// The bearer token stops being accepted after this many more ARM requests (it expired).
     token_uses_left: Option<u64>,
+}
+
+/// How a machine answers Run Command.
+#[derive(Clone, Debug)]
+pub enum Guest {
+    /// The script's streams, wrapped as Azure does for the command's OS (Linux: one
+    /// `ProvisioningState/succeeded` status with `[stdout]`/`[stderr]` in its message; Windows:
+    /// `ComponentStatus/StdOut|StdErr/succeeded`), each cut to its last 4 KB.
+    Output { stdout: String, stderr: String },
+    /// The VM agent does not answer: the operation fails.
+    AgentNotReady,
+    /// The script never finishes: the operation stays InProgress.
+    Hang,
+    /// The machine is stopped: 409 at once.
+    NotRunning,
+}
+
+#[derive(Clone, Debug)]
+struct RunOp {
+    machine: String,
+    ready_at: Instant,
+    polls_left: u32,
+    guest: Guest,
+    windows: bool,
+    done: bool,
 }
 
 pub struct Emulator {
@@ -503,6 +538,51 @@ impl Emulator {
 
     pub fn throttled(&self) -> usize {
         self.log().iter().filter(|l| l.status == 429).count()
+    }
+
+    /// What `machine` (a VM id or `{vmss id}/virtualMachines/{instance}`) answers Run Command.
+    pub fn set_guest(&self, machine: &str, guest: Guest) {
+        self.with(|s| s.guests.insert(lower(machine), guest));
+    }
+
+    /// What machines without their own answer say.
+    pub fn set_default_guest(&self, guest: Guest) {
+        self.with(|s| s.default_guest = Some(guest));
+    }
+
+    pub fn set_ext_port(&self, id: &str, name: &str, port: &Value) {
+        self.with(|s| {
+            let key = lower(id);
+            let exts = if let Some(v) = s.vms.get_mut(&key) {
+                &mut v.exts
+            } else if let Some(v) = s.vmss.get_mut(&key) {
+                &mut v.exts
+            } else {
+                return;
+            };
+            for e in exts.iter_mut().filter(|e| e.name == name) {
+                e.settings["port"] = port.clone();
+            }
+        });
+    }
+
+    /// POSTed Run Command bodies, with the machine they went to.
+    pub fn run_commands(&self) -> Vec<(String, Value)> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.method == "POST" && lower(&l.path).ends_with("/runcommand"))
+            .map(|l| {
+                (
+                    l.path.trim_end_matches("/runCommand").to_owned(),
+                    serde_json::from_str(&l.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    }
+
+    /// How many Run Commands were refused because one was already running on the machine.
+    pub fn run_command_conflicts(&self) -> u64 {
+        self.with(|s| s.run_command_conflicts)
     }
 
     pub fn clear_log(&self) {
@@ -1144,6 +1224,9 @@ fn dispatch(shared: &Shared, st: &mut State, req: &Request, path: &str) -> Reply
     let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
     let lsegs: Vec<String> = segs.iter().map(|s| lower(s)).collect();
     let m = req.method.as_str();
+    if let Some(r) = run_command_route(shared, st, req, &lsegs) {
+        return r;
+    }
     // Subscriptions.
     if m == "GET" && path == "/subscriptions" {
         let subs: Vec<Value> = st
@@ -1455,4 +1538,195 @@ fn graph(shared: &Shared, st: &State, req: &Request) -> Reply {
         out["$skipToken"] = json!(format!("tok-{end}"));
     }
     reply(200, &out)
+}
+
+/// The last `max` bytes of `s` (at a character boundary): what the Run Command handlers keep.
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// The `RunCommandResult` a finished Run Command returns.
+fn run_result(guest: &Guest, windows: bool) -> Value {
+    let (out, err) = match guest {
+        Guest::Output { stdout, stderr } => (tail(stdout, 4096), tail(stderr, 4096)),
+        _ => ("", ""),
+    };
+    if windows {
+        json!({"value": [
+            {"code": "ComponentStatus/StdOut/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": out},
+            {"code": "ComponentStatus/StdErr/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded", "message": err},
+        ]})
+    } else {
+        json!({"value": [
+            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded",
+             "message": format!("Enable succeeded: \n[stdout]\n{out}\n[stderr]\n{err}")},
+        ]})
+    }
+}
+
+/// `POST .../virtualMachines/{vm}/runCommand`, `POST .../virtualMachineScaleSets/{ss}/
+/// virtualmachines/{i}/runCommand` (202 + Azure-AsyncOperation + Location, like
+/// Microsoft.Compute; one at a time per machine, 409 otherwise), and polling its operation.
+fn run_command_route(
+    shared: &Shared,
+    st: &mut State,
+    req: &Request,
+    lsegs: &[String],
+) -> Option<Reply> {
+    let m = req.method.as_str();
+    if m == "GET"
+        && lsegs.iter().any(|s| s == "operations")
+        && let Some(id) = lsegs.last().filter(|id| id.starts_with("rc-"))
+    {
+        let monitor = req.param("monitor").is_some();
+        let Some(op) = st.run_ops.get_mut(id.as_str()) else {
+            return Some(error(404, "NotFound", "operation not found"));
+        };
+        let hang = matches!(op.guest, Guest::Hang);
+        if !op.done && (hang || op.polls_left > 0 || Instant::now() < op.ready_at) {
+            op.polls_left = op.polls_left.saturating_sub(1);
+            let mut r = if monitor {
+                reply(202, &Value::Null)
+            } else {
+                reply(200, &json!({"name": id, "status": "InProgress"}))
+            };
+            r.headers.push((
+                "Retry-After".into(),
+                shared.config.poll_retry_after.to_string(),
+            ));
+            if monitor {
+                r.headers.push((
+                    "Location".into(),
+                    format!("{}{}?{}", shared.base, req.path, req.query),
+                ));
+            }
+            return Some(r);
+        }
+        op.done = true;
+        let op = op.clone();
+        if st.running.get(&op.machine).map(String::as_str) == Some(id.as_str()) {
+            st.running.remove(&op.machine);
+        }
+        if matches!(op.guest, Guest::AgentNotReady) {
+            let e = json!({"code": "VMAgentStatusCommunicationError", "message": "VM has not reported status for VM agent or extensions. Verify that the OS is up and healthy, the VM has a running VM agent, and that it can establish outbound connections to Azure storage."});
+            return Some(if monitor {
+                reply(409, &json!({"error": e}))
+            } else {
+                reply(200, &json!({"name": id, "status": "Failed", "error": e}))
+            });
+        }
+        let result = run_result(&op.guest, op.windows);
+        return Some(if monitor {
+            reply(200, &result)
+        } else {
+            reply(
+                200,
+                &json!({"name": id, "status": "Succeeded", "properties": {"output": result}}),
+            )
+        });
+    }
+    if m != "POST" || lsegs.last().map(String::as_str) != Some("runcommand") {
+        return None;
+    }
+    let n = lsegs.len();
+    let (machine, running) = if n >= 10
+        && lsegs[n - 5] == "virtualmachinescalesets"
+        && lsegs[n - 3] == "virtualmachines"
+    {
+        let vmss = format!("/{}", lsegs[..n - 3].join("/"));
+        let key = format!("{vmss}/virtualmachines/{}", lsegs[n - 2]);
+        let exists = st
+            .vmss
+            .get(&vmss)
+            .is_some_and(|v| v.instances.iter().any(|i| lower(&i.id) == lsegs[n - 2]));
+        if !exists {
+            return Some(error(404, "NotFound", "The instance was not found."));
+        }
+        (key, true)
+    } else if n >= 8 && lsegs[n - 3] == "virtualmachines" {
+        let key = format!("/{}", lsegs[..n - 1].join("/"));
+        let Some(vm) = st.vms.get(&key) else {
+            return Some(error(404, "ResourceNotFound", "The VM was not found."));
+        };
+        (key, vm.power == "running")
+    } else {
+        return None;
+    };
+    let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+    let command = body["commandId"].as_str().unwrap_or_default().to_owned();
+    if !matches!(command.as_str(), "RunShellScript" | "RunPowerShellScript")
+        || !body["script"].is_array()
+    {
+        return Some(error(
+            400,
+            "InvalidParameter",
+            "commandId and script are required",
+        ));
+    }
+    let guest = st
+        .guests
+        .get(&machine)
+        .or(st.default_guest.as_ref())
+        .cloned()
+        .unwrap_or(Guest::Output {
+            stdout: String::new(),
+            stderr: String::new(),
+        });
+    if !running || matches!(guest, Guest::NotRunning) {
+        return Some(error(
+            409,
+            "OperationNotAllowed",
+            "Operation 'runCommand' is not allowed since the VM is deallocated or marked to be deallocated.",
+        ));
+    }
+    if st.running.contains_key(&machine) {
+        st.run_command_conflicts += 1;
+        return Some(error(
+            409,
+            "Conflict",
+            "Run command extension execution is in progress. Please wait for completion before invoking a run command.",
+        ));
+    }
+    st.next_op += 1;
+    let id = format!("rc-{}", st.next_op);
+    st.running.insert(machine.clone(), id.clone());
+    st.run_ops.insert(
+        id.clone(),
+        RunOp {
+            machine,
+            ready_at: Instant::now() + shared.config.run_command_latency,
+            polls_left: st
+                .polls_before_done
+                .unwrap_or(shared.config.polls_before_done),
+            guest,
+            windows: command == "RunPowerShellScript",
+            done: false,
+        },
+    );
+    let sub = lsegs.get(1).cloned().unwrap_or_default();
+    let op = format!(
+        "{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}",
+        shared.base
+    );
+    let mut r = reply(202, &Value::Null);
+    r.headers.push((
+        "Retry-After".into(),
+        shared.config.poll_retry_after.to_string(),
+    ));
+    r.headers.push((
+        "Azure-AsyncOperation".into(),
+        format!("{op}?api-version=2024-11-01"),
+    ));
+    r.headers.push((
+        "Location".into(),
+        format!("{op}?monitor=true&api-version=2024-11-01"),
+    ));
+    Some(r)
 }
