@@ -56,10 +56,11 @@ fn run_scan(args: &ScanArgs, color: bool, verbose: bool) -> Result<i32> {
     }
     let started = Instant::now();
     let per_root = options::scan_options(&args.common)?;
+    options::log_config(&per_root, verbose);
     let result = ScanResult::merge(per_root.iter().map(scan::scan).collect());
     let dest = Destination::from_arg(args.output.as_deref());
     if verbose {
-        crate::verbose::scan_report(&args.common, &result, started.elapsed());
+        crate::verbose::scan_report(&result, started.elapsed());
     }
     let exit = if args.exit_zero {
         exit::CLEAN

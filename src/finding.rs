@@ -166,6 +166,10 @@ pub struct Diagnostic {
     /// port in its settings (e.g. `http://localhost:50343/oauth2/token`). The scan keeps it
     /// once every file has been read and the declared ports are known.
     pub requires_port: Option<u16>,
+    /// Set when the match is a usage only if the repository cannot be shown to depend on a
+    /// fixed version of this ecosystem's credential library (IMDS042): the scan decides once
+    /// every manifest has been read.
+    pub depends_on: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -176,6 +180,7 @@ impl Diagnostic {
             message: message.into(),
             fix: None,
             requires_port: None,
+            depends_on: None,
         }
     }
 
@@ -185,9 +190,29 @@ impl Diagnostic {
         self
     }
 
+    /// A fix, or the reason there is none, told in the message: a finding left for a person
+    /// says why.
+    #[must_use]
+    pub fn with_fix_or_reason(mut self, fix: Result<Fix, String>) -> Self {
+        match fix {
+            Ok(f) => self.fix = Some(f),
+            Err(why) => {
+                self.message.push_str(". Not fixed automatically: ");
+                self.message.push_str(&why);
+            }
+        }
+        self
+    }
+
     #[must_use]
     pub fn requiring_port(mut self, port: u16) -> Self {
         self.requires_port = Some(port);
+        self
+    }
+
+    #[must_use]
+    pub fn depending_on(mut self, ecosystem: &'static str) -> Self {
+        self.depends_on = Some(ecosystem);
         self
     }
 
@@ -223,9 +248,18 @@ pub struct Finding {
     /// Byte range in the decoded text; used by `fix`, not part of the JSON contract.
     #[serde(skip)]
     pub range: Range<usize>,
-    /// The source line the finding starts on (for text and HTML reports).
+    /// A window of the source line the finding starts on, at most
+    /// [`crate::snippet::MAX_CHARS`] characters around the finding (for text, SARIF and HTML
+    /// reports); the whole line when it is short.
     #[serde(skip)]
     pub source_line: String,
+    /// The 1-based column (in characters) of the line at which `source_line` starts: 1 unless
+    /// the line was cut before the finding.
+    #[serde(skip)]
+    pub source_column: usize,
+    /// The line goes on after `source_line`.
+    #[serde(skip)]
+    pub source_truncated: bool,
     /// Which scan root the path is relative to (index into the roots given on the command line).
     #[serde(skip)]
     pub root: usize,

@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let code = match app::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("imds-migrate: error: {err}");
+            imds_migrate::stdio::note(&format!("imds-migrate: error: {err}"));
             exit::FATAL
         }
     };

@@ -19,29 +19,110 @@ pub fn scan_options(common: &CommonArgs) -> Result<Vec<ScanOptions>> {
     } else {
         common.paths.clone()
     };
+    if let Some(v) = &common.api_version {
+        config::check_api_version(v, "--api-version")?;
+    }
+    for &port in &common.ports {
+        config::check_port(port, "--port")?;
+    }
     let explicit = match &common.config {
-        Some(path) => Some(Config::load(path)?),
+        Some(path) => Some((Config::load(path)?, path.clone())),
         None => None,
     };
+    let threads = threads(common.threads);
     let mut all = Vec::with_capacity(roots.len());
     for root in roots {
-        if !root.exists() {
+        // The walker reads `-` as standard input; a file of that name is meant.
+        let root = if root.as_os_str() == "-" {
+            PathBuf::from("./-")
+        } else {
+            root
+        };
+        if std::fs::symlink_metadata(&root).is_err() {
             return Err(Error::new(format!(
                 "{}: no such file or directory",
                 root.display()
             )));
         }
-        let config = match (&explicit, common.no_config) {
-            (Some(c), _) => c.clone(),
-            (None, true) => Config::default(),
+        let (config, config_file) = match (&explicit, common.no_config) {
+            (Some((c, path)), _) => (c.clone(), Some(path.clone())),
+            (None, true) => (Config::default(), None),
             (None, false) => match config::discover(&root) {
-                Some(path) => Config::load(&path)?,
-                None => Config::default(),
+                Some(path) => (Config::load(&path)?, Some(path)),
+                None => (Config::default(), None),
             },
         };
-        all.push(merge(common, &config, root)?);
+        let origin = config_file.as_ref().map_or_else(
+            || "--exclude".to_owned(),
+            |p| format!("{}: exclude", p.display()),
+        );
+        check_globs(&config.exclude, &origin)?;
+        let mut opts = merge(common, &config, root)?;
+        opts.config_file = config_file;
+        opts.threads = threads;
+        all.push(opts);
     }
+    check_globs(&common.exclude, "--exclude")?;
     Ok(all)
+}
+
+/// The thread count to use: `-j 0` means one per core; more than [`MAX_THREADS_PER_CORE`] per
+/// core only adds contention (and a huge value would exhaust memory), so it is capped with a note.
+fn threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let cap = cores * MAX_THREADS_PER_CORE;
+    if requested > cap {
+        crate::stdio::note(&format!(
+            "-j {requested}: capped at {cap} threads ({MAX_THREADS_PER_CORE} per core, {cores} cores)"
+        ));
+        cap
+    } else {
+        requested
+    }
+}
+
+/// See [`threads`]: scanning is I/O and CPU bound, so a few threads per core are plenty.
+pub const MAX_THREADS_PER_CORE: usize = 8;
+
+/// An empty exclude pattern or an invalid glob is a usage error: dropping it silently would scan
+/// what the user meant to skip, and an empty one used to exclude everything.
+fn check_globs(globs: &[String], origin: &str) -> Result<()> {
+    for glob in globs {
+        if glob.trim().is_empty() {
+            return Err(Error::new(format!(
+                "{origin}: empty pattern {glob:?} (give a gitignore-style glob such as `vendor/**`)"
+            )));
+        }
+        let mut ov = ignore::overrides::OverrideBuilder::new(".");
+        if let Err(e) = ov
+            .add(&format!("!{glob}"))
+            .and_then(|b| b.build().map(drop))
+        {
+            return Err(Error::new(format!("{origin}: invalid glob {glob:?}: {e}")));
+        }
+    }
+    Ok(())
+}
+
+/// With `-v`: which configuration file each root uses.
+pub fn log_config(all: &[ScanOptions], verbose: bool) {
+    if !verbose {
+        return;
+    }
+    for opts in all {
+        let root = opts
+            .roots
+            .first()
+            .map_or_else(String::new, |r| r.display().to_string());
+        crate::stdio::note(&match &opts.config_file {
+            // Prefixed as `scan -v`'s other lines are (see `verbose`).
+            Some(file) => format!(
+                "imds-migrate: root {root}: configuration from {}",
+                file.display()
+            ),
+            None => format!("imds-migrate: root {root}: no configuration file"),
+        });
+    }
 }
 
 fn merge(common: &CommonArgs, config: &Config, root: PathBuf) -> Result<ScanOptions> {
@@ -93,5 +174,6 @@ fn merge(common: &CommonArgs, config: &Config, root: PathBuf) -> Result<ScanOpti
             .collect(),
         respect_ignore_files: !common.no_ignore,
         per_file_ignores: PerFileIgnores::new(&config.per_file_ignores)?,
+        config_file: None,
     })
 }

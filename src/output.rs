@@ -19,7 +19,7 @@ use std::{
 
 use crate::{
     error::{Error, Result},
-    fix::writer::TEMP_PREFIX,
+    fix::writer,
 };
 
 /// Where `--output` points.
@@ -48,7 +48,7 @@ impl Destination {
         match self {
             Destination::Stdout => write_stdout(bytes),
             Destination::Path(path) => {
-                write_path(path, bytes).map_err(|e| Error::io("write", path, &plain(&e)))
+                write_path(path, bytes).map_err(|e| Error::io("write", path, &e))
             }
         }
     }
@@ -58,10 +58,9 @@ impl Destination {
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::new(format!(
-            "cannot write to standard output: {}",
-            plain(&e)
-        ))),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::new(format!("cannot write to standard output: {e}")))
+        }
         _ => Ok(()),
     }
 }
@@ -131,20 +130,20 @@ fn replace_atomically(target: &Path, meta: &fs::Metadata, bytes: &[u8]) -> Resul
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(|_| Fallback)?;
+    // Named and locked as `fix` names its temporary files: no user file can have the name, and
+    // a concurrent `fix` cleaning up leftovers leaves it alone while we hold it.
+    let (tmp_path, mut tmp) = writer::temp_in(dir).map_err(|_| Fallback)?;
     let written = tmp
         .write_all(bytes)
-        .and_then(|()| tmp.as_file().set_permissions(meta.permissions()))
-        .and_then(|()| same_owner(tmp.as_file(), meta))
-        .and_then(|()| tmp.as_file().sync_all());
+        .and_then(|()| tmp.set_permissions(meta.permissions()))
+        .and_then(|()| same_owner(&tmp, meta))
+        .and_then(|()| tmp.sync_all())
+        .and_then(|()| fs::rename(&tmp_path, target));
     if written.is_err() {
-        // Dropping `tmp` removes it.
+        let _ = fs::remove_file(&tmp_path);
         return Err(Fallback);
     }
-    tmp.persist(target).map(|_| ()).map_err(|_| Fallback)
+    Ok(())
 }
 
 /// A file with several hard links would lose the others if replaced by rename.
@@ -176,25 +175,6 @@ fn same_owner(_: &File, _: &fs::Metadata) -> io::Result<()> {
     Ok(())
 }
 
-/// The error without any path it may carry: ours are temporary files the user never named.
-/// tempfile wraps the OS error with the temporary file's path (`... at path "..."`).
-pub fn plain(e: &io::Error) -> io::Error {
-    if let Some(code) = e.raw_os_error() {
-        return io::Error::from_raw_os_error(code);
-    }
-    let inner = e
-        .get_ref()
-        .and_then(|inner| inner.source())
-        .and_then(|s| s.downcast_ref::<io::Error>())
-        .and_then(io::Error::raw_os_error);
-    if let Some(code) = inner {
-        return io::Error::from_raw_os_error(code);
-    }
-    let text = e.to_string();
-    let text = text.split(" at path ").next().unwrap_or_default();
-    io::Error::new(e.kind(), text.to_owned())
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -203,20 +183,6 @@ mod tests {
 
     fn dest(p: &Path) -> Destination {
         Destination::from_arg(Some(p))
-    }
-
-    #[test]
-    fn plain_errors_drop_tempfiles_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        // tempfile names the file it failed to create in its error.
-        let err = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempfile_in(dir.path().join("missing"))
-            .unwrap_err();
-        assert!(err.to_string().contains(TEMP_PREFIX), "{err}");
-        let shown = plain(&err).to_string();
-        assert!(!shown.contains(TEMP_PREFIX), "{shown}");
-        assert!(shown.contains("No such file or directory"), "{shown}");
     }
 
     #[test]
@@ -342,7 +308,7 @@ mod tests {
         let err = dest(dir.path()).write(b"x").unwrap_err().to_string();
         assert!(err.starts_with("cannot write "), "{err}");
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
-        assert!(!err.contains(TEMP_PREFIX), "{err}");
+        assert!(!err.contains(writer::TEMP_PREFIX), "{err}");
         let missing = dir.path().join("no/such/dir/r.json");
         let err = dest(&missing).write(b"x").unwrap_err().to_string();
         assert!(err.contains("r.json"), "{err}");

@@ -14,11 +14,50 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("DENTITY", Confirm::Identity),
     ("uth2/token", Confirm::TokenPath),
     ("UTH2/TOKEN", Confirm::TokenPath),
+    // The token path encoded (JSON `\/`, percent `%2F`, character references `&#x2F;`): the
+    // same confirmation (a loopback host before it) keeps encoded IMDS URLs out.
+    ("uth2\\/token", Confirm::TokenPath),
+    ("uth2%2Ftoken", Confirm::TokenPath),
+    ("uth2%2ftoken", Confirm::TokenPath),
+    ("uth2\\u002Ftoken", Confirm::TokenPath),
+    ("uth2\\u002ftoken", Confirm::TokenPath),
+    ("uth2&#", Confirm::TokenPath),
     (":50342", Confirm::Always),
     ("msi-port", Confirm::Always),
     ("MSI-PORT", Confirm::Always),
+    // `az login -u <subscription>@50342`: the port in a user name, without a `:`.
+    ("@50342", Confirm::Always),
+    // Settings that carry the extension's port (`msiPort`, `MSIPort`, `msi_port`, `MSI_PORT`,
+    // `msiport`, `msi.port`): `si` + port is in no common word.
+    ("siPort", Confirm::Always),
+    ("SIPort", Confirm::Always),
+    ("si_port", Confirm::Always),
+    ("SI_PORT", Confirm::Always),
+    ("siport", Confirm::Always),
+    ("SIPORT", Confirm::Always),
+    ("si.port", Confirm::Always),
+    // `az vm|vmss assign-identity --port N`: the CLI 2.0 command that installed the extension
+    // (a command name, not a word of prose).
+    ("assign-identity", Confirm::Always),
     // Suppression comments: an unused one is reported even in a file with nothing else.
     ("imds-migrate:", Confirm::Always),
+    // IMDS041/IMDS042: manifests naming the credential libraries and the credential calls
+    // (`rules/data/libraries.toml`); rare outside projects that use them.
+    ("msrestazure", Confirm::Always),
+    ("go-autorest", Confirm::Always),
+    ("ms-rest-azure", Confirm::Always),
+    ("ms-rest-nodeauth", Confirm::Always),
+    ("azure-client-authentication", Confirm::Always),
+    ("ServicePrincipalTokenFromMSI", Confirm::Always),
+    ("GetMSIVMEndpoint", Confirm::Always),
+    ("MSIAuthentication", Confirm::Always),
+    ("MSITokenCredentials", Confirm::Always),
+    ("MSIVmTokenCredentials", Confirm::Always),
+    ("loginWithMSI", Confirm::Always),
+    ("loginWithVmMSI", Confirm::Always),
+    ("MSICredentials", Confirm::Always),
+    ("ms_rest_azure", Confirm::Always),
+    ("MSITokenProvider", Confirm::Always),
 ];
 
 /// How far before `oauth2/token` the URL's host may be (`"http://localhost:" + port + "/oauth2/token"`).
@@ -31,7 +70,8 @@ pub const OVERLAP: usize = HOST_LOOKBACK + 32;
 enum Confirm {
     Always,
     /// Part of `managedidentity` (publisher, extension types, settings file) or
-    /// `identity-port`; `identity` alone is everywhere in Azure code.
+    /// `identity-port` (also `identity_port`, `identityPort`, `identity.port`: settings that
+    /// carry the extension's port); `identity` alone is everywhere in Azure code.
     Identity,
     /// A token path whose host is `localhost`/`127.0.0.1` and that is not IMDS's or Arc's own
     /// `/metadata/identity/oauth2/token`: no analyzer reports any other.
@@ -68,7 +108,14 @@ impl Prefilter {
                 Confirm::Always => true,
                 Confirm::Identity => {
                     around_eq(bytes, start, 8, b"managedidentity")
-                        || around_eq(bytes, start, 1, b"identity-port")
+                        || [
+                            &b"identity-port"[..],
+                            b"identity_port",
+                            b"identityport",
+                            b"identity.port",
+                        ]
+                        .iter()
+                        .any(|w| around_eq(bytes, start, 1, w))
                 }
                 Confirm::TokenPath => token_path(bytes, start, end),
             }
@@ -123,6 +170,17 @@ mod tests {
             "u = f\"http://LOCALHOST:{port}/OAuth2/token\"",
             "u = \"http://127.0.0.1:\" + port + \"/oauth2/token\"",
             "ARM_MSI_ENDPOINT=https://localhost:50342",
+            "az login -u 0000@50342",
+            "msrestazure==0.4.20",
+            "creds = MSIAuthentication()",
+            r#"{"u": "http:\/\/localhost:50342\/oauth2\/token"}"#,
+            "u=http%3A%2F%2Flocalhost%3A50342%2Foauth2%2Ftoken",
+            "http:&#x2F;&#x2F;127.0.0.1:50342&#x2F;oauth2&#x2F;token",
+            "<msiPort>50342</msiPort>",
+            "PORT=${MSI_PORT:-50342}",
+            "identityPort: 50343",
+            "IDENTITY_PORT=50343",
+            "az vm assign-identity -g rg -n vm --port 50342",
             "# imds-migrate: ignore",
         ] {
             assert!(hit(s), "{s}");
@@ -139,6 +197,7 @@ mod tests {
             "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01",
             "http://localhost:40342/metadata/identity/oauth2/token",
             "oauth2/token",
+            "u=http%3A%2F%2F169.254.169.254%2Fmetadata%2Fidentity%2Foauth2%2Ftoken",
         ] {
             assert!(!hit(s), "{s}");
         }

@@ -20,6 +20,8 @@ pub const FILE_KINDS: &[&str] = &[
     "yaml",
     "markdown",
     "code",
+    // Dependency manifests and lock files, recognised by name (`requirements*.txt`, `go.mod`...).
+    "manifest",
     "any",
 ];
 

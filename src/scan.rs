@@ -20,6 +20,7 @@ use crate::{
     kind::{self, FileKind},
     prefilter::Prefilter,
     rules::{Selection, catalogue},
+    snippet,
     source::{self, LineIndex},
     suppress,
 };
@@ -48,6 +49,8 @@ pub struct ScanOptions {
     pub respect_ignore_files: bool,
     /// Rules switched off for some paths (`per-file-ignores`).
     pub per_file_ignores: crate::config::PerFileIgnores,
+    /// The configuration file these options came from, if any (said with `-v`).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -62,11 +65,13 @@ impl Default for ScanOptions {
             exclude: Vec::new(),
             respect_ignore_files: true,
             per_file_ignores: crate::config::PerFileIgnores::default(),
+            config_file: None,
         }
     }
 }
 
-/// A problem with one file (or the walk), reported under `errors`; the run goes on.
+/// A problem with one file (or the walk), reported under `errors`; the run goes on. The same
+/// shape carries notes: a file that was searched, but only as text (see [`ScanResult::notes`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct FileError {
     pub path: String,
@@ -94,6 +99,8 @@ pub struct Summary {
     pub findings: usize,
     pub skipped: Skipped,
     pub errors: usize,
+    /// Files searched only as text (invalid JSON, undecodable bytes): reported, never a failure.
+    pub notes: usize,
 }
 
 /// A file that produced findings, remembered so `fix` can come back to it.
@@ -111,6 +118,9 @@ pub struct ScanResult {
     /// Sorted by root, path, line, column, rule.
     pub findings: Vec<Finding>,
     pub errors: Vec<FileError>,
+    /// Files that were searched, but as text only (they do not parse, or did not decode):
+    /// findings there are still reported; they do not change the exit code.
+    pub notes: Vec<FileError>,
     pub summary: Summary,
     /// Per-root summaries, in root order.
     pub root_summaries: Vec<Summary>,
@@ -118,8 +128,6 @@ pub struct ScanResult {
     pub files: BTreeMap<(usize, String), FileRecord>,
     /// Every port the repository's extensions declare, plus the configured ones.
     pub ports: BTreeSet<u16>,
-    /// Temporary files a killed `fix` left behind (never scanned; `fix` removes them).
-    pub stale_temps: Vec<PathBuf>,
 }
 
 impl ScanResult {
@@ -137,13 +145,16 @@ impl ScanResult {
                 e.root += offset;
                 e
             }));
+            all.notes.extend(r.notes.into_iter().map(|mut e| {
+                e.root += offset;
+                e
+            }));
             all.files
                 .extend(r.files.into_iter().map(|((root, rel), mut rec)| {
                     rec.root = root + offset;
                     ((root + offset, rel), rec)
                 }));
             all.ports.extend(r.ports);
-            all.stale_temps.extend(r.stale_temps);
             all.summary.add(&r.summary);
             all.root_summaries.extend(r.root_summaries);
         }
@@ -162,6 +173,7 @@ impl Summary {
         self.skipped.symlinks += other.skipped.symlinks;
         self.skipped.unreadable += other.skipped.unreadable;
         self.errors += other.errors;
+        self.notes += other.notes;
     }
 }
 
@@ -169,16 +181,19 @@ impl Summary {
 struct Pending {
     finding: Finding,
     requires_port: Option<u16>,
+    depends_on: Option<&'static str>,
 }
 
 #[derive(Default)]
 struct Shared {
     pending: Vec<Pending>,
     errors: Vec<FileError>,
+    notes: Vec<FileError>,
     files: BTreeMap<(usize, String), FileRecord>,
     ports: BTreeSet<u16>,
+    /// What each manifest says about the credential libraries, for IMDS042.
+    dependencies: Vec<crate::analyzers::libraries::ManifestFact>,
     per_root: Vec<Summary>,
-    stale_temps: Vec<PathBuf>,
 }
 
 /// Scans every root and returns findings sorted for output.
@@ -201,11 +216,29 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .filter(|p| {
             p.requires_port
                 .is_none_or(|port| shared.ports.contains(&port))
+                && p.depends_on.is_none_or(|eco| {
+                    analyzers::libraries::call_is_affected(
+                        &shared.dependencies,
+                        p.finding.root,
+                        &p.finding.path,
+                        eco,
+                    )
+                })
         })
         .map(|p| p.finding)
         .collect();
+    // A generic template deployed with a parameter file that names the extension.
+    for (f, port, record) in crate::crossfile::parameter_file_findings(opts, &findings) {
+        if port.is_none_or(|p| shared.ports.contains(&p)) {
+            shared
+                .files
+                .insert((record.root, record.rel_path.clone()), record);
+            findings.push(f);
+        }
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     shared.errors.sort();
+    shared.notes.sort();
     for f in &findings {
         shared.per_root[f.root].findings += 1;
     }
@@ -225,11 +258,11 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         roots: opts.roots.clone(),
         findings,
         errors: shared.errors,
+        notes: shared.notes,
         summary,
         root_summaries: shared.per_root,
         files,
         ports: shared.ports,
-        stale_temps: shared.stale_temps,
     }
 }
 
@@ -302,16 +335,14 @@ fn scan_root(
             if !ft.is_file() {
                 return WalkState::Continue;
             }
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(crate::fix::writer::TEMP_PREFIX)
-            {
-                shared.lock().unwrap().stale_temps.push(entry.path().to_path_buf());
+            // A killed `fix` run's temporary file: never scanned; the next `fix` removes it.
+            if crate::fix::writer::is_temp_name(entry.file_name()) {
                 return WalkState::Continue;
             }
             let rel = relative_path(root, entry.path(), root_is_file);
-            match scan_file(opts, matcher, entry.path(), &rel, &mut buf) {
+            // A root named on the command line may be a link the user chose to follow.
+            let named = entry.depth() == 0;
+            match scan_file(opts, matcher, entry.path(), &rel, named, &mut buf) {
                 FileOutcome::Skipped(reason) => {
                     let mut s = shared.lock().unwrap();
                     let sk = &mut s.per_root[root_idx].skipped;
@@ -343,9 +374,14 @@ fn scan_root(
                     analyzed_ref.fetch_add(1, Ordering::Relaxed);
                     let mut s = shared.lock().unwrap();
                     s.ports.extend(out.declared_ports);
+                    s.dependencies.extend(out.dependencies.into_iter().map(|d| {
+                        analyzers::libraries::ManifestFact::new(root_idx, &rel, d)
+                    }));
+                    // Searched as text: a note, not an error (the exit code is for findings
+                    // and for files that could not be read).
                     for problem in out.problems {
-                        s.per_root[root_idx].errors += 1;
-                        s.errors.push(FileError {
+                        s.per_root[root_idx].notes += 1;
+                        s.notes.push(FileError {
                             path: rel.clone(),
                             message: problem,
                             root: root_idx,
@@ -363,11 +399,12 @@ fn scan_root(
                         );
                     }
                     s.pending
-                        .extend(out.findings.into_iter().map(|(mut f, port)| {
+                        .extend(out.findings.into_iter().map(|(mut f, port, eco)| {
                             f.root = root_idx;
                             Pending {
                                 finding: f,
                                 requires_port: port,
+                                depends_on: eco,
                             }
                         }));
                 }
@@ -416,7 +453,13 @@ pub fn relative_path(root: &Path, path: &Path, root_is_file: bool) -> String {
     } else {
         path.strip_prefix(root).unwrap_or(path)
     };
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let s = rel.to_string_lossy();
+    // On Unix a backslash is part of a name (`back\slash.sh` is not `back/slash.sh`).
+    let s = if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    };
     s.trim_start_matches("./").to_owned()
 }
 
@@ -428,8 +471,9 @@ enum SkipReason {
 
 struct Analyzed {
     kind: FileKind,
-    findings: Vec<(Finding, Option<u16>)>,
+    findings: Vec<(Finding, Option<u16>, Option<&'static str>)>,
     declared_ports: Vec<u16>,
+    dependencies: Vec<analyzers::libraries::Dependency>,
     problems: Vec<String>,
 }
 
@@ -447,6 +491,7 @@ fn scan_file(
     matcher: &Prefilter,
     path: &Path,
     rel: &str,
+    named: bool,
     buf: &mut Vec<u8>,
 ) -> FileOutcome {
     // Log files hold quoted errors, never usages: not even read.
@@ -454,7 +499,9 @@ fn scan_file(
         return FileOutcome::Skipped(SkipReason::Log);
     }
     buf.clear();
-    let mut file = match fs::File::open(path) {
+    // The walk saw a regular file; if it has become a symlink since, it is not read through (nor
+    // waited on, if it has become a FIFO).
+    let mut file = match open(path, named) {
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
     };
@@ -500,7 +547,8 @@ fn scan_file(
     if !matcher.matches(text_bytes) {
         return FileOutcome::Clean;
     }
-    let decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    let mut decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    source::cr_to_lf(&mut decoded.text);
     let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
     let kind = kind::classify(path, &decoded.text[..head_end]);
     let analysis = analyze_text(&decoded.text, kind, rel, opts);
@@ -513,8 +561,24 @@ fn scan_file(
         kind,
         findings,
         declared_ports: analysis.declared_ports,
+        dependencies: analysis.dependencies,
         problems,
     })
+}
+
+fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    if !follow {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut options,
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK)
+                .bits()
+                .cast_signed(),
+        );
+    }
+    options.open(path)
 }
 
 /// Runs the prefilter over the rest of a large file in chunks (`head` holds what was read),
@@ -559,6 +623,17 @@ pub fn analyze_text(
         extra_ports: &opts.extra_ports,
     };
     let mut analysis = analyzers::analyze(text, &ctx);
+    filter_diagnostics(text, rel, opts, &mut analysis);
+    analysis
+}
+
+/// Applies suppression comments, the rule selection and per-file ignores to an analysis.
+pub fn filter_diagnostics(
+    text: &str,
+    rel: &str,
+    opts: &ScanOptions,
+    analysis: &mut analyzers::Analysis,
+) {
     // Suppressions see every finding first, so that one silencing a rule switched off elsewhere
     // is not reported as unused.
     suppress::apply(text, &mut analysis.diagnostics);
@@ -574,7 +649,6 @@ pub fn analyze_text(
     analysis
         .diagnostics
         .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
-    analysis
 }
 
 fn is_binary(bytes: &[u8]) -> bool {
@@ -596,15 +670,31 @@ pub fn locate(
     rel: &str,
     kind: FileKind,
     diagnostics: Vec<crate::finding::Diagnostic>,
-) -> Vec<(Finding, Option<u16>)> {
+) -> Vec<(Finding, Option<u16>, Option<&'static str>)> {
     let index = LineIndex::new(text);
     let cat = catalogue();
+    let mut offsets = Vec::with_capacity(diagnostics.len() * 2);
+    for d in &diagnostics {
+        offsets.extend([d.range.start, d.range.end]);
+        for e in d.fix.iter().flat_map(|f| &f.edits) {
+            offsets.extend([e.range.start, e.range.end]);
+        }
+    }
+    let mut positions = index.line_cols(text, &offsets).into_iter();
+    let mut next = move || positions.next().unwrap_or((1, 1));
     diagnostics
         .into_iter()
         .map(|d| {
-            let (line, column) = index.line_col(text, d.range.start);
-            let (end_line, end_column) = index.line_col(text, d.range.end);
-            let source_line = text[index.line_range(text, line)].to_owned();
+            let (line, column) = next();
+            let (end_line, end_column) = next();
+            // A bounded window, not the line: a finding on a megabyte-long line of minified
+            // JSON must not carry (and every report repeat) the whole line.
+            let window = snippet::window(
+                text,
+                index.line_range(text, line),
+                d.range.start,
+                snippet::MAX_CHARS,
+            );
             let fix = d.fix.as_ref().map(|fix| FixSummary {
                 applicability: fix.applicability,
                 description: fix.description.clone(),
@@ -612,8 +702,8 @@ pub fn locate(
                     .edits
                     .iter()
                     .map(|e| {
-                        let (line, column) = index.line_col(text, e.range.start);
-                        let (end_line, end_column) = index.line_col(text, e.range.end);
+                        let (line, column) = next();
+                        let (end_line, end_column) = next();
                         LocatedEdit {
                             line,
                             column,
@@ -637,10 +727,13 @@ pub fn locate(
                     fix,
                     file_kind: kind.name(),
                     range: d.range,
-                    source_line,
+                    source_line: text[window.range].to_owned(),
+                    source_column: column.saturating_sub(window.lead_chars).max(1),
+                    source_truncated: window.cut_after,
                     root: 0,
                 },
                 d.requires_port,
+                d.depends_on,
             )
         })
         .collect()
@@ -655,7 +748,14 @@ mod tests {
         let path = dir.path().join(name);
         fs::write(&path, bytes).unwrap();
         let opts = ScanOptions::default();
-        scan_file(&opts, &Prefilter::new(&[]), &path, name, &mut Vec::new())
+        scan_file(
+            &opts,
+            &Prefilter::new(&[]),
+            &path,
+            name,
+            false,
+            &mut Vec::new(),
+        )
     }
 
     #[test]

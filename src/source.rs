@@ -146,28 +146,50 @@ fn utf16(bytes: &[u8], encoding: Encoding) -> Decoded {
     }
 }
 
-/// BOM-less UTF-16 holding mostly ASCII: NUL in every odd (LE) or even (BE) position of the head.
+/// BOM-less UTF-16: NUL bytes in the high half of code units and nowhere else, in at least an
+/// eighth of the units of the head (code and markup are mostly ASCII even when a header comment
+/// is not), and every unit of the head a character a text file holds (no other NUL, no control
+/// character but whitespace, no unpaired surrogate). A UTF-8 file with a stray NUL, or a binary
+/// file, fails one of these.
 fn sniff_utf16(bytes: &[u8]) -> Option<Encoding> {
-    let head = &bytes[..bytes.len().min(512) & !1];
+    let head = &bytes[..bytes.len().min(8192) & !1];
     if head.len() < 8 {
         return None;
     }
     let pairs = head.len() / 2;
-    let zero_hi = head
-        .chunks_exact(2)
-        .filter(|p| p[1] == 0 && p[0] != 0)
-        .count();
-    let zero_lo = head
-        .chunks_exact(2)
-        .filter(|p| p[0] == 0 && p[1] != 0)
-        .count();
-    if zero_hi * 10 >= pairs * 9 {
-        Some(Encoding::Utf16Le)
-    } else if zero_lo * 10 >= pairs * 9 {
-        Some(Encoding::Utf16Be)
-    } else {
-        None
+    let zero_hi = head.chunks_exact(2).filter(|p| p[1] == 0).count();
+    let zero_lo = head.chunks_exact(2).filter(|p| p[0] == 0).count();
+    let candidates = [
+        (Encoding::Utf16Le, zero_hi, zero_lo),
+        (Encoding::Utf16Be, zero_lo, zero_hi),
+    ];
+    candidates
+        .into_iter()
+        .find(|&(encoding, high_zeros, low_zeros)| {
+            high_zeros * 8 >= pairs && low_zeros * 8 < pairs && plausible_utf16(head, encoding)
+        })
+        .map(|(encoding, _, _)| encoding)
+}
+
+fn plausible_utf16(head: &[u8], encoding: Encoding) -> bool {
+    let units = head.chunks_exact(2).map(|p| {
+        if encoding == Encoding::Utf16Le {
+            u16::from_le_bytes([p[0], p[1]])
+        } else {
+            u16::from_be_bytes([p[0], p[1]])
+        }
+    });
+    let mut decoded = char::decode_utf16(units).peekable();
+    while let Some(unit) = decoded.next() {
+        match unit {
+            Ok(c) if c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c') => return false,
+            Ok('\u{fffe}' | '\u{ffff}') => return false,
+            Ok(_) => {}
+            // A surrogate cut off by the end of the head is not evidence against.
+            Err(_) => return decoded.peek().is_none(),
+        }
     }
+    true
 }
 
 /// Maps byte offsets of a text to 1-based line and character column.
@@ -197,6 +219,27 @@ impl LineIndex {
         (line, text[start..offset].chars().count() + 1)
     }
 
+    /// Line and column (as [`LineIndex::line_col`]) of each offset, counting the characters of
+    /// the text once in all rather than once per offset: thousands of findings on one long line
+    /// (minified JSON) cost one pass over it, not one per finding.
+    pub fn line_cols(&self, text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+        let mut order: Vec<usize> = (0..offsets.len()).collect();
+        order.sort_by_key(|&i| offsets[i]);
+        let mut out = vec![(1, 1); offsets.len()];
+        let (mut line, mut last, mut col) = (0, 0, 1);
+        for i in order {
+            let offset = floor_char_boundary(text, offsets[i].min(text.len()));
+            let l = self.line(offset);
+            if l != line {
+                (line, last, col) = (l, self.starts[l - 1], 1);
+            }
+            col += text[last..offset].chars().count();
+            last = offset;
+            out[i] = (line, col);
+        }
+        out
+    }
+
     /// The byte range of 1-based `line`, without its line break.
     pub fn line_range(&self, text: &str, line: usize) -> Range<usize> {
         let start = self.starts[line - 1];
@@ -213,6 +256,24 @@ pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
         offset -= 1;
     }
     offset
+}
+
+/// A file whose lines end in CR alone (classic Mac OS) is analyzed with LF in their place: every
+/// analyzer works on `\n`-terminated lines, and the swap keeps every byte offset. Returns whether
+/// the text was such a file (no LF at all, some CR); [`lf_to_cr`] turns the fixed text back.
+pub fn cr_to_lf(text: &mut String) -> bool {
+    if memchr::memchr(b'\n', text.as_bytes()).is_some()
+        || memchr::memchr(b'\r', text.as_bytes()).is_none()
+    {
+        return false;
+    }
+    *text = text.replace('\r', "\n");
+    true
+}
+
+/// Undoes [`cr_to_lf`] on a fixed text (line breaks inserted by fixes become CR too).
+pub fn lf_to_cr(text: &mut String) {
+    *text = text.replace('\n', "\r");
 }
 
 /// The line ending a file mostly uses; edits insert line breaks in this style.
@@ -259,6 +320,35 @@ mod tests {
         let d = decode(&bytes);
         assert_eq!(d.encoding, Encoding::Utf16Le);
         assert_eq!(d.text, "Set-AzVMExtension -Publisher x");
+    }
+
+    #[test]
+    fn sniffs_bomless_utf16_with_a_non_ascii_header() {
+        let text = "# Скрипт развёртывания: управляемое удостоверение виртуальной машины\r\n"
+            .repeat(3)
+            + "Set-AzVMExtension -Publisher Microsoft.ManagedIdentity\r\n";
+        for enc in [Encoding::Utf16Le, Encoding::Utf16Be] {
+            let d = decode(&encode(&text, enc));
+            assert_eq!(d.encoding, enc);
+            assert_eq!(d.text, text);
+        }
+        // UTF-8 with a stray NUL is not UTF-16.
+        assert_eq!(
+            decode(b"{\"a\": \"\0\", \"u\": \"http://x/\"}").encoding,
+            Encoding::Utf8
+        );
+    }
+
+    #[test]
+    fn cr_only_files_are_analyzed_as_lines() {
+        let mut t = String::from("a\rb\r");
+        assert!(cr_to_lf(&mut t));
+        assert_eq!(t, "a\nb\n");
+        lf_to_cr(&mut t);
+        assert_eq!(t, "a\rb\r");
+        let mut mixed = String::from("a\r\nb\rc");
+        assert!(!cr_to_lf(&mut mixed));
+        assert_eq!(mixed, "a\r\nb\rc");
     }
 
     #[test]

@@ -1,29 +1,20 @@
-//! `-v` for `scan`: which configuration each root used, what was skipped and why, and how long
-//! the scan took, on standard error so reports on standard output stay clean.
+//! `-v` for `scan`: what each root held, what was skipped and why, and how long the scan took,
+//! on standard error so reports on standard output stay clean. (Which configuration each root
+//! used is said by `options::log_config`, for `scan` and `fix` alike.)
 
 use std::{fmt::Write as _, time::Duration};
 
-use crate::{cli::CommonArgs, config, report::FixCounts, scan::ScanResult};
+use crate::{report::FixCounts, scan::ScanResult, snippet::escape_control};
 
 /// What `scan -v` prints before the report.
-pub fn scan_report(common: &CommonArgs, result: &ScanResult, elapsed: Duration) {
-    eprint!("{}", describe(common, result, elapsed));
+pub fn scan_report(result: &ScanResult, elapsed: Duration) {
+    let text = describe(result, elapsed);
+    crate::stdio::note(text.trim_end_matches('\n'));
 }
 
-fn describe(common: &CommonArgs, result: &ScanResult, elapsed: Duration) -> String {
+fn describe(result: &ScanResult, elapsed: Duration) -> String {
     let mut s = String::new();
     for (i, root) in result.roots.iter().enumerate() {
-        let config = match (&common.config, common.no_config) {
-            (Some(path), _) => format!("{} (--config)", path.display()),
-            (None, true) => "none (--no-config)".to_owned(),
-            (None, false) => config::discover(root)
-                .map_or_else(|| "none found".to_owned(), |p| p.display().to_string()),
-        };
-        let _ = writeln!(
-            s,
-            "imds-migrate: root {}: configuration: {config}",
-            root.display()
-        );
         if let Some(sum) = result.root_summaries.get(i) {
             let _ = writeln!(
                 s,
@@ -56,8 +47,16 @@ fn describe(common: &CommonArgs, result: &ScanResult, elapsed: Duration) -> Stri
         let _ = writeln!(
             s,
             "imds-migrate: not scanned: {}: {}",
-            crate::report::error_path(result, e),
-            e.message
+            escape_control(&crate::report::error_path(result, e)),
+            escape_control(&e.message)
+        );
+    }
+    for n in &result.notes {
+        let _ = writeln!(
+            s,
+            "imds-migrate: searched as text only: {}: {}",
+            escape_control(&crate::report::error_path(result, n)),
+            escape_control(&n.message)
         );
     }
     let fixes = FixCounts::of(&result.findings).sentence();

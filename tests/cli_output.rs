@@ -330,14 +330,14 @@ fn verbose_says_config_roots_skips_and_time() {
     let o = run(dir.path(), &["-v", "scan"]);
     let err = stderr(&o);
     assert!(
-        err.contains("configuration: ") && err.contains("imds-migrate.toml"),
+        err.contains("configuration from") && err.contains("imds-migrate.toml"),
         "{err}"
     );
     assert!(err.contains("skipped 1 log files"), "{err}");
     assert!(err.contains("scanned 2 files in"), "{err}");
     let o = run(dir.path(), &["-v", "scan", "--no-config"]);
     assert!(
-        stderr(&o).contains("configuration: none (--no-config)"),
+        stderr(&o).contains("no configuration file"),
         "{}",
         stderr(&o)
     );

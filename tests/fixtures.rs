@@ -31,6 +31,9 @@ fn render(path: &Path) -> (String, Vec<String>) {
     for e in &result.errors {
         writeln!(out, "error: {}", e.message).unwrap();
     }
+    for n in &result.notes {
+        writeln!(out, "note: {}", n.message).unwrap();
+    }
     let rules = result.findings.iter().map(|f| f.rule_id.clone()).collect();
     (out, rules)
 }

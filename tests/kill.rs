@@ -54,11 +54,7 @@ fn temps(dir: &Path) -> usize {
             n += fs::read_dir(&d)
                 .unwrap()
                 .filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .starts_with(".imds-migrate-tmp-")
+                    imds_migrate::fix::writer::is_temp_name(&e.as_ref().unwrap().file_name())
                 })
                 .count();
         }

@@ -58,8 +58,11 @@ fn azure_one_command_per_line_even_with_hostile_text() {
     result.findings[0].path = "dir;x]/a.ps1".into();
     let out = sample::render(&Azure, &result);
     let lines: Vec<&str> = out.lines().collect();
-    // One logissue per finding and per error, then task.complete.
-    assert_eq!(lines.len(), result.findings.len() + result.errors.len() + 1);
+    // One logissue per finding, per error and per note, then task.complete.
+    assert_eq!(
+        lines.len(),
+        result.findings.len() + result.errors.len() + result.notes.len() + 1
+    );
     assert!(lines.iter().all(|l| l.starts_with("##vso[task.")), "{out}");
     assert!(lines[0].contains("dir%3Bx%5D/a.ps1;"), "{}", lines[0]);
     assert!(
@@ -101,7 +104,7 @@ fn gitlab_report_passes_gitlabs_schema_with_documented_severities() {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let report = gitlab(&sample::sample());
     let issues = report.as_array().unwrap();
-    assert_eq!(issues.len(), 8 + 2, "findings and errors");
+    assert_eq!(issues.len(), 8 + 2 + 1, "findings, errors and notes");
     for issue in issues {
         let problems = json_schema::violations(&schema, issue);
         assert!(problems.is_empty(), "{problems:#?}\n{issue:#}");
@@ -229,9 +232,57 @@ fn junit_has_one_case_per_rule_and_one_failure_per_finding() {
     let rules = imds_migrate::rules::catalogue().iter().count();
     assert_eq!(
         out.matches("<testcase ").count(),
-        rules + 1,
-        "rules + scan errors"
+        rules + 2,
+        "rules + scan errors + files searched as text"
     );
     assert_eq!(out.matches("<failure ").count(), 8);
     assert_eq!(out.matches("<error ").count(), 2);
+}
+
+/// A file searched as text only is counted in every CI format, and fails nothing: a warning in
+/// Azure (which has no informational issue) that leaves the step's result alone, an `info` issue
+/// in GitLab, a passing `JUnit` case.
+#[test]
+fn notes_are_reported_but_fail_nothing() {
+    let mut result = empty();
+    result.summary.files_scanned = 1;
+    result.summary.notes = 1;
+    result.notes = vec![imds_migrate::scan::FileError {
+        path: "rendered.json".to_owned(),
+        message: "invalid JSON at line 1, column 2: expected value; searched as text".to_owned(),
+        root: 0,
+    }];
+    let azure = sample::render(&Azure, &result);
+    let note = azure
+        .lines()
+        .find(|l| l.contains("rendered.json"))
+        .expect("a logissue for the note");
+    assert!(
+        note.starts_with("##vso[task.logissue type=warning;sourcepath=rendered.json]"),
+        "{note}"
+    );
+    assert!(
+        azure.contains("task.complete result=Succeeded;]")
+            && azure.contains("1 note searched as text"),
+        "{azure}"
+    );
+
+    let issues = gitlab(&result);
+    let issues = issues.as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["severity"], "info");
+    assert_eq!(issues[0]["check_name"], "searched-as-text");
+    assert_eq!(issues[0]["location"]["path"], "rendered.json");
+
+    let junit = sample::render(&Junit, &result);
+    assert!(
+        !junit.contains("<failure") && !junit.contains("<error"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("failures=\"0\" errors=\"0\"")
+            && junit.contains("<property name=\"notes\" value=\"1\"/>")
+            && junit.contains("<system-out>rendered.json: note: invalid JSON"),
+        "{junit}"
+    );
 }

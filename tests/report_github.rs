@@ -22,11 +22,20 @@ fn snapshot_single_root() {
 }
 
 #[test]
-fn one_line_per_finding_and_per_error_and_nothing_else() {
+fn one_line_per_finding_and_per_error_and_per_note_and_nothing_else() {
     let result = sample::sample();
     let out = sample::render(&Github, &result);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), result.findings.len() + result.errors.len());
+    assert_eq!(
+        lines.len(),
+        result.findings.len() + result.errors.len() + result.notes.len()
+    );
+    // A file searched as text is a notice: it does not fail the check.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::notice file=infra/templates/rendered.json,"))
+    );
     assert!(lines.iter().all(|l| l.starts_with("::")));
     let with_title = lines.iter().filter(|l| l.contains(",title=IMDS")).count();
     assert_eq!(with_title, result.findings.len());
@@ -72,6 +81,7 @@ fn escapes_data_and_properties() {
 fn escapes_hostile_paths_and_messages_in_context() {
     let mut result = sample::single_root();
     result.errors.clear();
+    result.notes.clear();
     result.findings.truncate(1);
     let f = &mut result.findings[0];
     f.path = "odd,dir/a:b 100%.ps1".to_owned();

@@ -145,12 +145,18 @@ fn uris_are_relative_percent_encoded_and_based_on_srcroot() {
     let notifications = run["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .unwrap();
-    assert_eq!(notifications.len(), 2);
+    assert_eq!(notifications.len(), 3);
     assert_eq!(
         notifications[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "infra/templates/broken.json"
     );
     assert_eq!(notifications[0]["level"], "error");
+    // A file searched as text only is a note after the errors: the run's results are complete.
+    assert_eq!(notifications[2]["level"], "note");
+    assert_eq!(
+        notifications[2]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "infra/templates/rendered.json"
+    );
 }
 
 #[test]

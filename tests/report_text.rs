@@ -111,6 +111,23 @@ fn long_lines_are_cut_around_the_span() {
     let longest = out.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(longest < 400, "{longest}");
     assert!(out.contains("http://localhost:50342/oauth2/token"), "{out}");
+    // The window is the finding's own, cut on both sides, and the carets still sit under the
+    // span inside it.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("oauth2/token") && l.contains(" | …"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(lines[at].ends_with('…'), "{}", lines[at]);
+    let url = lines[at].find("http://localhost").unwrap();
+    let caret = lines[at + 1].find('^').unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        lines[at][..url].chars().count(),
+        lines[at + 1][..caret].chars().count(),
+        "{}\n{}",
+        lines[at],
+        lines[at + 1]
+    );
 }
 
 #[test]

@@ -67,36 +67,49 @@ fn analyze_yaml(text: &str, has_az: bool, out: &mut Analysis) {
 }
 
 /// One `--flag value` (or `--flag=value`) of an az command.
-struct Arg<'c> {
+pub(super) struct Arg<'c> {
     /// The flag as written, without `=value`.
-    flag: String,
-    flag_word: &'c Word,
+    pub(super) flag: String,
+    pub(super) flag_word: &'c Word,
     /// Written `--flag=value`.
-    eq: bool,
-    value: Option<ArgValue>,
+    pub(super) eq: bool,
+    pub(super) value: Option<ArgValue>,
 }
 
-struct ArgValue {
+pub(super) struct ArgValue {
     /// The value as written (quotes included), for copying into a fix.
-    raw: Range<usize>,
-    word: Word,
+    pub(super) raw: Range<usize>,
+    pub(super) word: Word,
 }
 
 impl Arg<'_> {
-    fn end(&self) -> usize {
+    pub(super) fn end(&self) -> usize {
         self.value.as_ref().map_or(self.flag_word.range.end, |v| {
             v.raw.end.max(self.flag_word.range.end)
         })
+    }
+
+    /// What deleting the argument removes: it goes with the space or line continuation before
+    /// it, so the layout of the remaining arguments stays as it was.
+    pub(super) fn removal(&self, words: &[Word]) -> Range<usize> {
+        let start = self.flag_word.range.start;
+        let prev_end = words
+            .iter()
+            .filter(|w| w.range.end <= start)
+            .map(|w| w.range.end)
+            .max()
+            .unwrap_or(start);
+        prev_end..self.end()
     }
 }
 
 /// Where a command ends: after its last argument, or after its last subcommand word when it has
 /// no argument.
-fn command_end(args: &[Arg], last_word_end: usize) -> usize {
+pub(super) fn command_end(args: &[Arg], last_word_end: usize) -> usize {
     args.iter().map(Arg::end).fold(last_word_end, usize::max)
 }
 
-fn parse_args<'c>(text: &str, words: &'c [Word]) -> Vec<Arg<'c>> {
+pub(super) fn parse_args<'c>(text: &str, words: &'c [Word]) -> Vec<Arg<'c>> {
     let mut args = Vec::new();
     let mut k = 0;
     while k < words.len() {
@@ -149,7 +162,7 @@ fn looks_like_flag(s: &str) -> bool {
     s.len() > 1 && s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit())
 }
 
-fn find<'a, 'c>(args: &'a [Arg<'c>], names: &[&str]) -> Option<&'a Arg<'c>> {
+pub(super) fn find<'a, 'c>(args: &'a [Arg<'c>], names: &[&str]) -> Option<&'a Arg<'c>> {
     args.iter().rev().find(|a| names.contains(&a.flag.as_str()))
 }
 
@@ -184,7 +197,13 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
         [scope @ ("vm" | "vmss"), "extension", "set", ..] => {
             extension_set(text, words, *scope == "vmss", start, opts, vars, out);
         }
-        ["login", ..] => login(text, words, start, vars, out),
+        ["login", ..] => {
+            login(text, words, start, vars, out);
+            super::azcli_legacy::login_username(text, words, start, vars, out);
+        }
+        [scope @ ("vm" | "vmss"), "assign-identity", ..] => {
+            super::azcli_legacy::assign_identity(text, words, scope, start, vars, out);
+        }
         _ => {}
     }
 }
@@ -348,20 +367,12 @@ fn login(text: &str, words: &[Word], start: usize, vars: &Vars, out: &mut Analys
     let identity = args
         .iter()
         .find(|a| matches!(a.flag.as_str(), "--msi" | "--identity" | "-i"));
-    // The port flag goes with the space or line continuation before it, so the layout of the
-    // remaining arguments stays as it was.
     let port_start = port_arg.flag_word.range.start;
     let port_end = port_arg.end();
-    let prev_end = words
-        .iter()
-        .filter(|w| w.range.end <= port_start)
-        .map(|w| w.range.end)
-        .max()
-        .unwrap_or(port_start);
     let mut edits = Vec::new();
     match identity {
         Some(id) => {
-            edits.push(Edit::deletion(prev_end..port_end));
+            edits.push(Edit::deletion(port_arg.removal(words)));
             if id.flag == "--msi" && !id.eq {
                 edits.push(Edit::replacement(id.flag_word.range.clone(), "--identity"));
             }

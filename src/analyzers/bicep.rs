@@ -7,6 +7,8 @@
 //! `dependsOn` elements and `provisionAfterExtensions` entries naming it; `var`/`param` left
 //! unused go only under `--unsafe-fixes`.
 
+pub(crate) mod graph;
+
 use std::{collections::HashMap, ops::Range, sync::LazyLock};
 
 use regex::Regex;
@@ -15,6 +17,7 @@ use super::{
     Analysis, Context, is_extension_type, is_publisher,
     terraform::{
         JSON_PORT,
+        graph::{Decls, list_entries, pass_on_lists},
         syntax::{self, K, Member, NONE, Tok, Tree, Uses, unicode_space},
     },
 };
@@ -414,7 +417,31 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 *seen.entry(s.as_str()).or_default() += 1;
             }
         }
-        for (h, main) in hits.iter().zip(mains) {
+        let mut decls = graph::decls(t);
+        decls.gone = hits
+            .iter()
+            .filter_map(|h| h.symbol.as_deref().and_then(|s| decls.graph.find(s)))
+            .collect();
+        let mut fixes: Vec<Result<Fix, String>> = hits
+            .iter()
+            .zip(mains)
+            .map(|(h, main)| match &h.symbol {
+                Some(s) if seen[s.as_str()] > 1 => Err(
+                    "two resources share its symbolic name, so which one each reference means is unknowable"
+                        .to_owned(),
+                ),
+                _ => self.fix(h, &ix, main, &decls),
+            })
+            .collect();
+        let removes: Vec<Option<String>> = hits.iter().map(|h| h.symbol.clone()).collect();
+        decls.keep_order(
+            t,
+            lex,
+            |tree| graph::decls(tree).graph,
+            &removes,
+            &mut fixes,
+        );
+        for (h, fix) in hits.iter().zip(fixes) {
             if h.props != NONE {
                 self.ports(h.props, out);
             }
@@ -429,15 +456,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 ),
             };
             let range = t.toks[h.at].s..t.toks[h.last].e;
-            out.push(
-                Diagnostic::new(RULE, range, message).with_fix(
-                    h.symbol
-                        .as_ref()
-                        .is_none_or(|s| seen[s.as_str()] == 1)
-                        .then(|| self.fix(h, &ix, main))
-                        .flatten(),
-                ),
-            );
+            out.push(Diagnostic::new(RULE, range, message).with_fix_or_reason(fix));
         }
     }
 
@@ -470,7 +489,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
     }
 
-    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
+    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>, decls: &Decls) -> Result<Fix, String> {
         let t = self.tree;
         let range = t.span(h.first, h.last);
         let mut edits = Vec::new();
@@ -480,14 +499,18 @@ impl<'t, 'a> Bicep<'t, 'a> {
             (Some(sym), _) => {
                 edits.push(Edit::deletion(main));
                 let keys = ix.depends.get(sym.as_str()).into_iter().flatten().copied();
-                let deps = t.remove_list_refs(keys, true, &range, |f| {
-                    dependency(t, f) == Some(sym.as_str())
-                });
-                if !deps.edits.is_empty() {
-                    also.push("`dependsOn` entries");
-                }
+                let is_ref = |f: usize| dependency(t, f) == Some(sym.as_str());
+                let deps = decls.pass_on_depends(t, keys, true, &range, sym, &is_ref);
                 edits.extend(deps.edits);
-                let mut skip: Vec<&Range<usize>> = deps.lists.iter().collect();
+                let (lists, rerouted) = (deps.lists, deps.rerouted);
+                if !lists.is_empty() {
+                    also.push(if rerouted {
+                        "`dependsOn` entries (now naming what it depended on)"
+                    } else {
+                        "`dependsOn` entries"
+                    });
+                }
+                let mut skip: Vec<&Range<usize>> = lists.iter().collect();
                 skip.push(&range);
                 let used_elsewhere = ix.names.used_outside(sym, &skip);
                 if used_elsewhere {
@@ -500,7 +523,9 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 // The only entry: an empty array stays valid.
                 None => edits.push(t.remove(h.first, h.last)),
             },
-            (None, None) => return None,
+            (None, None) => {
+                return Err("bare properties, not a resource or a list entry: where they are used cannot be traced".to_owned());
+            }
         }
         if let Some(name) = &h.name {
             // Other extensions ordered after this one would name a missing extension.
@@ -512,19 +537,27 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 .get(&name.to_ascii_lowercase())
                 .into_iter()
                 .flatten();
-            let after = t.remove_list_refs(
+            let lit = |f: usize| (t.toks[f].k == K::Str).then(|| literal(t.src(f))).flatten();
+            let is_ref = |f: usize| lit(f).is_some_and(|v| v.eq_ignore_ascii_case(name));
+            // What it was itself provisioned after is passed on.
+            let own = (h.props != NONE)
+                .then(|| self.attr_value(&self.members(h.props), "provisionAfterExtensions"))
+                .flatten()
+                .map(|v| list_entries(t, v.start, true, &lit))
+                .unwrap_or_default();
+            let after = pass_on_lists(
+                t,
                 keys.copied().filter(|k| scope.contains(k)),
                 true,
                 &range,
-                |f| {
-                    t.toks[f].k == K::Str
-                        && literal(t.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name))
-                },
+                &is_ref,
+                &own,
+                &lit,
             );
-            if !after.edits.is_empty() {
+            if !after.is_empty() {
                 also.push("`provisionAfterExtensions` entries");
             }
-            edits.extend(after.edits);
+            edits.extend(after);
         }
         let cleanup = self.cleanup(&range, ix);
         let mut description = match &h.symbol {
@@ -536,6 +569,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
         }
         Fix::new(applicability, description, syntax::tidy(t.text, edits))
             .map(|f| f.with_cleanup(syntax::tidy(t.text, cleanup)))
+            .ok_or_else(|| "its removal and the references to it overlap".to_owned())
     }
 
     /// Removals of `var`/`param` declarations used only inside `removed`.
@@ -559,7 +593,7 @@ impl<'t, 'a> Bicep<'t, 'a> {
                 RULE,
                 t.span(first, last),
                 format!("parameter `{name}` selects the retired Managed Identity VM extension ({v}); remove the extension it feeds and use IMDS"),
-            ));
+            ).with_fix_or_reason(Err("a parameter value: the template it feeds decides, and is fixed there".to_owned())));
         }
     }
 

@@ -2,8 +2,10 @@
 //! code spans, HTML comments and quoted logs or error messages are not.
 //!
 //! Each fenced block (```` ``` ```` or `~~~`) is analyzed by the analyzers of the kind its info
-//! string names. Blocks that name no language are analyzed only when they look like commands or
-//! code, never when they look like output. In shell-session blocks (`console`, or any shell block
+//! string names. Blocks that name no language, or one we do not map (`text`, `posh`...), and
+//! 4-space indented code blocks get their kind from their structure ([`super::sniff`]); untagged
+//! fences are also analyzed when they look like commands or code, never when they look like
+//! output. In shell-session blocks (`console`, or any shell block
 //! whose lines carry a `$ ` prompt) only the prompted command lines are analyzed: the rest is
 //! output.
 
@@ -11,14 +13,19 @@ use std::{ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
-use super::{Analysis, Context, endpoint};
+use super::{Analysis, Context, endpoint, sniff};
 use crate::kind::FileKind;
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let cloud_shell = endpoint::is_cloud_shell(text, ctx.path);
     for block in fenced_blocks(text) {
         let body = &text[block.body.clone()];
-        let Some(kind) = block_kind(&block.info, body) else {
+        let kind = if block.indented {
+            indented_kind(body)
+        } else {
+            block_kind(&block.info, body)
+        };
+        let Some(kind) = kind else {
             continue;
         };
         let info = block.info.trim().to_ascii_lowercase();
@@ -50,6 +57,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 struct Block {
     info: String,
     body: Range<usize>,
+    /// A 4-space indented code block (no info string, content decides).
+    indented: bool,
 }
 
 /// Every fenced block outside HTML comments. An unclosed fence runs to the end of the text, as
@@ -60,10 +69,42 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
     // (fence char, fence length, info, body start)
     let mut open: Option<(u8, usize, String, usize)> = None;
     let mut in_html_comment = false;
+    // The indented code block being read: (body start, end of its last non-blank line).
+    let mut indented: Option<(usize, usize)> = None;
+    // An indented block cannot interrupt a paragraph: it needs a blank line (or the start) before.
+    let mut after_blank = true;
     while pos < text.len() {
         let end = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
         let next = (end + 1).min(text.len());
         let line = &text[pos..end];
+        if open.is_none() && !in_html_comment {
+            let blank = line.trim().is_empty();
+            // A fence indented in a list item opens a fenced block, not an indented one.
+            let fence = {
+                let t = line.trim_start_matches([' ', '\t', '>']);
+                t.starts_with("```") || t.starts_with("~~~")
+            };
+            let code = !blank && !fence && (line.starts_with("    ") || line.starts_with('\t'));
+            match (&mut indented, code) {
+                (Some((_, last)), true) => *last = end,
+                (None, true) if after_blank => indented = Some((pos, end)),
+                (Some(_), false) if blank => {}
+                (Some((start, last)), false) => {
+                    blocks.push(Block {
+                        info: String::new(),
+                        body: *start..*last,
+                        indented: true,
+                    });
+                    indented = None;
+                }
+                _ => {}
+            }
+            after_blank = blank;
+            if indented.is_some() {
+                pos = next;
+                continue;
+            }
+        }
         // Fences may sit in block quotes (`> ```bash`, admonitions) and list items.
         let trimmed = line.trim_start_matches([' ', '\t', '>']);
         match &open {
@@ -73,6 +114,7 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
                     blocks.push(Block {
                         info: info.clone(),
                         body: *body..pos,
+                        indented: false,
                     });
                     open = None;
                 }
@@ -102,9 +144,37 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
         blocks.push(Block {
             info,
             body: body..text.len(),
+            indented: false,
+        });
+    }
+    if let Some((start, last)) = indented {
+        blocks.push(Block {
+            info: String::new(),
+            body: start..last,
+            indented: true,
         });
     }
     blocks
+}
+
+/// Indented blocks also continue list items in prose: only a structure (or a request command
+/// opening a line) makes one code.
+fn indented_kind(body: &str) -> Option<FileKind> {
+    static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?im)^\s*(?:\$\s+)?(?:(invoke-(?:restmethod|webrequest))|curl|wget)\s+[-'"\w$]"#,
+        )
+        .expect("valid regex")
+    });
+    sniff::structured_kind(body).or_else(|| {
+        REQUEST.captures(body).map(|c| {
+            if c.get(1).is_some() {
+                FileKind::PowerShell
+            } else {
+                FileKind::Shell
+            }
+        })
+    })
 }
 
 /// The kind a block is analyzed as, or `None` when it is not code.
@@ -119,7 +189,13 @@ fn block_kind(info: &str, body: &str) -> Option<FileKind> {
     let lang = lang.strip_prefix("language-").unwrap_or(&lang);
     let lang = lang.strip_suffix("-interactive").unwrap_or(lang);
     if lang.is_empty() {
-        return guess_kind(body);
+        return sniff::structured_kind(body).or_else(|| guess_kind(body));
+    }
+    if matches!(lang, "output" | "log" | "logs") {
+        return None;
+    }
+    if lang == "posh" {
+        return Some(FileKind::PowerShell);
     }
     if matches!(
         lang,
@@ -131,7 +207,8 @@ fn block_kind(info: &str, body: &str) -> Option<FileKind> {
         // Raw requests (`GET http://localhost:50342/oauth2/token?... HTTP/1.1`) are usages.
         return Some(FileKind::Text);
     }
-    FileKind::from_fence(lang)
+    // `text`, `plaintext` and tags we do not know: only a structure makes them code.
+    FileKind::from_fence(lang).or_else(|| sniff::structured_kind(body))
 }
 
 static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
@@ -327,6 +404,24 @@ mod tests {
             "In Azure Cloud Shell the token service is local:\n\n```bash\ncurl {URL}?resource=x -H Metadata:true\n```\n"
         );
         assert!(run(&md).is_empty());
+    }
+
+    #[test]
+    fn untagged_unknown_and_indented_blocks_by_structure() {
+        let cli = "az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity";
+        let md = format!(
+            "```\n{cli}\n```\n\n```plaintext\n{cli}\n```\n\n```bogus\n{cli}\n```\n\nIntro:\n\n    {cli}\n\nText\n    {cli} (a lazy continuation of the paragraph)\n\n```output\n{cli}\n```\n"
+        );
+        let found: Vec<_> = run(&md).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(found, ["IMDS011"; 4]);
+    }
+
+    #[test]
+    fn indented_fences_in_list_items_stay_fences() {
+        let md = format!(
+            "1. Step\n\n    ```bash\n    curl '{URL}?resource=x' -H Metadata:true\n    ```\n"
+        );
+        assert_eq!(run(&md), [("IMDS030", format!("{URL}?resource=x"))]);
     }
 
     #[test]

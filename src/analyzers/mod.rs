@@ -6,13 +6,20 @@
 
 pub mod arm;
 pub mod azcli;
+pub mod azcli_legacy;
 pub mod bicep;
 pub mod command;
+pub mod config_keys;
+pub mod embedded;
+pub mod encoded_url;
 pub mod endpoint;
+pub mod inner_command;
 pub mod lexical;
+pub mod libraries;
 pub mod markdown;
 pub mod powershell;
 pub mod sdk;
+pub mod sniff;
 pub mod terraform;
 
 use crate::{finding::Diagnostic, kind::FileKind};
@@ -62,9 +69,11 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// Ports that extensions in this text declare in `settings.port` (or `-Settings @{port=...}`...).
     pub declared_ports: Vec<u16>,
-    /// Problems worth reporting under `errors` (e.g. "invalid JSON at line 3: ..."): the file was
-    /// still searched as text.
+    /// Problems worth a note (e.g. "invalid JSON at line 3: ...; searched as text"): the file
+    /// was still searched as text, so they are reported under `notes`, never as errors.
     pub problems: Vec<String>,
+    /// What the text (a dependency manifest) says about the credential libraries of IMDS041.
+    pub dependencies: Vec<libraries::Dependency>,
 }
 
 impl Analysis {
@@ -78,6 +87,7 @@ impl Analysis {
             .extend(other.diagnostics.into_iter().map(|d| d.shifted(offset)));
         self.declared_ports.extend(other.declared_ports);
         self.problems.extend(other.problems);
+        self.dependencies.extend(other.dependencies);
     }
 }
 
@@ -88,6 +98,7 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
         FileKind::Arm | FileKind::ArmParameters | FileKind::Json => {
             arm::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
+            libraries::analyze(text, ctx, &mut out);
         }
         FileKind::PowerShell => {
             powershell::analyze(text, ctx, &mut out);
@@ -112,14 +123,39 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             endpoint::analyze(text, ctx, &mut out);
         }
         FileKind::Markdown => markdown::analyze(text, ctx, &mut out),
+        // HTML pages are documents: their prose names the extension without deploying it;
+        // their `<pre>` blocks are analyzed as the code they hold.
+        FileKind::Xml if is_html(ctx.path) => {
+            endpoint::analyze(text, ctx, &mut out);
+            embedded::analyze_html(text, ctx, &mut out);
+        }
         FileKind::Code(_) | FileKind::Xml | FileKind::Config | FileKind::Text => {
             sdk::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
+            libraries::analyze(text, ctx, &mut out);
         }
         FileKind::Log => {}
     }
+    // Shapes that any file may hold (Markdown holds them in code blocks, analyzed above as
+    // their own kind; logs hold none).
+    let any_text = !matches!(ctx.kind, FileKind::Log | FileKind::Markdown);
+    if any_text {
+        encoded_url::analyze(text, ctx, &mut out);
+    }
+    if inner_command::applies_to(ctx.kind) {
+        inner_command::analyze(text, ctx, &mut out);
+    }
+    // A URL built from the port (IMDS032) already sends the reader to the port variable.
+    if any_text && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {
+        config_keys::analyze(text, ctx, &mut out);
+    }
     dedup(&mut out.diagnostics);
     out
+}
+
+fn is_html(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.ends_with(".html") || p.ends_with(".htm")
 }
 
 /// Two analyzers may see the same construct (an `az` command inside a PowerShell script is seen

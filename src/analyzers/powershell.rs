@@ -224,8 +224,14 @@ pub fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut An
             .map(|(_, p)| p)
     };
     let resolve = |p: Option<&Param>| p.map(|p| vars.resolve(&p.word, start));
-    let (Some(publisher), Some(ty)) = (resolve(get("publisher")), resolve(get("type"))) else {
+    let Some(ty) = resolve(get("type")) else {
         return;
+    };
+    // Old scripts name one of the two types without `-Publisher`: a written-out type is enough.
+    let publisher = match resolve(get("publisher")) {
+        Some(p) => p,
+        None if ty.is(is_extension_type) => Value::Known(super::PUBLISHER.to_owned()),
+        None => return,
     };
     let pub_ok = !matches!(&publisher, Value::Known(p) if !is_publisher(p));
     let ty_ok = !matches!(&ty, Value::Known(t) if !is_extension_type(t));

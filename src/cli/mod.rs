@@ -176,6 +176,9 @@ pub struct FixArgs {
     /// Also apply fixes marked unsafe (they change behaviour a person should review).
     #[arg(long, help_heading = RESULT)]
     pub unsafe_fixes: bool,
+    /// Also rewrite read-only files, and files with several hard links (updated in place).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

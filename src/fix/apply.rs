@@ -1,6 +1,8 @@
 //! Applying fixes to a text: sorted by start, non-overlapping; a fix that overlaps one already
 //! taken waits for the next pass.
 
+use std::collections::BTreeSet;
+
 use crate::finding::Fix;
 
 /// The text after applying every fix of `fixes` that does not overlap an earlier one, and the
@@ -10,15 +12,14 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix], unsafe_fixes: bool) -> (String, V
     order.sort_by_key(|&i| (fixes[i].range().start, fixes[i].range().end));
     let mut taken: Vec<usize> = Vec::new();
     let mut edits = Vec::new();
+    // Edits taken so far, by (start, end): they never overlap one another, so an edit can only
+    // clash with its neighbours in this order. Thousands of fixes cost a few lookups each.
+    let mut placed: BTreeSet<(usize, usize)> = BTreeSet::new();
     // Fixes are compared edit by edit, not by their overall range, so two fixes that interleave
     // without touching (a resource and a dependsOn elsewhere) both apply in one pass.
     for i in order {
         let own = fixes[i].edits_for(unsafe_fixes);
-        let clashes = own.iter().any(|e| {
-            edits
-                .iter()
-                .any(|t: &&crate::finding::Edit| overlaps(&t.range, &e.range))
-        });
+        let clashes = own.iter().any(|e| clashes_with(&placed, &e.range));
         let in_bounds = own.iter().all(|e| {
             e.range.end <= text.len()
                 && text.is_char_boundary(e.range.start)
@@ -27,6 +28,7 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix], unsafe_fixes: bool) -> (String, V
         if clashes || !in_bounds {
             continue;
         }
+        placed.extend(own.iter().map(|e| (e.range.start, e.range.end)));
         edits.extend(own);
         taken.push(i);
     }
@@ -41,6 +43,18 @@ pub fn apply_fixes(text: &str, fixes: &[&Fix], unsafe_fixes: bool) -> (String, V
     out.push_str(&text[last..]);
     taken.sort_unstable();
     (out, taken)
+}
+
+/// Whether `r` overlaps an edit of `placed`: the one starting before it, or those starting
+/// inside it (the first such one decides, since they do not overlap one another).
+fn clashes_with(placed: &BTreeSet<(usize, usize)>, r: &std::ops::Range<usize>) -> bool {
+    let before = placed.range(..(r.start, 0)).next_back();
+    if before.is_some_and(|&(s, e)| overlaps(&(s..e), r)) {
+        return true;
+    }
+    placed
+        .range((r.start, 0)..=(r.end, usize::MAX))
+        .any(|&(s, e)| overlaps(&(s..e), r))
 }
 
 /// Ranges overlap when they share a byte, or when both are the same insertion point, or an

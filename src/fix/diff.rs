@@ -1,36 +1,115 @@
 //! Unified diffs that `git apply` accepts from the scan root: text diffs for UTF-8 files, and
 //! git's binary patch format for UTF-16 files (which git treats as binary).
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, path::Path};
 
-use similar::TextDiff;
+use similar::{ChangeTag, TextDiff};
 
-/// The diff of one file, `a/`/`b/` prefixed, relative to the scan root.
-pub fn render(rel: &str, before: &[u8], after: &[u8]) -> String {
+/// The diff of one file, `a/`/`b/` prefixed, relative to the scan root. The name is quoted as
+/// git quotes it, from its raw bytes.
+pub fn render(rel: impl AsRef<Path>, before: &[u8], after: &[u8]) -> String {
+    let raw = rel.as_ref().as_os_str().as_encoded_bytes();
     match (std::str::from_utf8(before), std::str::from_utf8(after)) {
-        (Ok(old), Ok(new)) if !old.contains('\0') && !new.contains('\0') => text(rel, old, new),
-        _ => binary(rel, before, after),
+        (Ok(old), Ok(new)) if !old.contains('\0') && !new.contains('\0') => text(raw, old, new),
+        _ => binary(raw, before, after),
     }
 }
 
-fn text(rel: &str, old: &str, new: &str) -> String {
-    let diff = TextDiff::from_lines(old, new);
-    let mut out = format!("diff --git a/{rel} b/{rel}\n");
-    let a = format!("a/{rel}");
-    let b = format!("b/{rel}");
-    let _ = write!(
-        out,
-        "{}",
-        diff.unified_diff().context_radius(3).header(&a, &b)
-    );
+/// `prefix` + `name` as git writes it in headers (`core.quotePath`, the default): names holding
+/// control characters, `"`, `\\` or bytes above 0x7F are put in double quotes with C escapes
+/// and octal bytes; others are written as they are.
+pub fn quote_path(prefix: &str, name: &[u8]) -> String {
+    let needs = name
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7F);
+    if !needs {
+        return format!("{prefix}{}", String::from_utf8_lossy(name));
+    }
+    let mut out = format!("\"{prefix}");
+    for &b in name {
+        match b {
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0x0B => out.push_str("\\v"),
+            0x0C => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7E => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\{b:03o}");
+            }
+        }
+    }
+    out.push('"');
     out
+}
+
+fn header(raw: &[u8]) -> String {
+    let a = quote_path("a/", raw);
+    let b = quote_path("b/", raw);
+    format!("diff --git {a} {b}\n")
+}
+
+/// Lines are split at `\n` only, as git does: a CR-only file is one line, and a last line
+/// without `\n` gets git's marker, so the next file's header always starts on a line of its own.
+fn text(raw: &[u8], old: &str, new: &str) -> String {
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let diff = TextDiff::from_slices(&old_lines, &new_lines);
+    let mut out = header(raw);
+    // git ends a name holding a space with a tab in these two lines.
+    let tab = if raw.contains(&b' ') { "\t" } else { "" };
+    let _ = writeln!(out, "--- {}{tab}", quote_path("a/", raw));
+    let _ = writeln!(out, "+++ {}{tab}", quote_path("b/", raw));
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let (old_start, old_end) = (first.old_range().start, last.old_range().end);
+        let (new_start, new_end) = (first.new_range().start, last.new_range().end);
+        let _ = writeln!(
+            out,
+            "@@ -{} +{} @@",
+            hunk_range(old_start, old_end - old_start),
+            hunk_range(new_start, new_end - new_start)
+        );
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                out.push(match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                });
+                let line = change.value();
+                out.push_str(line);
+                if !line.ends_with('\n') {
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `start,len` of a hunk side, 1-based; an empty side names the line before it.
+fn hunk_range(start: usize, len: usize) -> String {
+    match len {
+        0 => format!("{start},0"),
+        1 => format!("{}", start + 1),
+        _ => format!("{},{len}", start + 1),
+    }
 }
 
 /// git's `GIT binary patch` with literal forward and reverse hunks. `git apply` insists on the
 /// full blob ids of both sides, so we compute them.
-fn binary(rel: &str, before: &[u8], after: &[u8]) -> String {
-    let mut out = format!(
-        "diff --git a/{rel} b/{rel}\nindex {}..{}\nGIT binary patch\n",
+fn binary(raw: &[u8], before: &[u8], after: &[u8]) -> String {
+    let mut out = header(raw);
+    let _ = write!(
+        out,
+        "index {}..{}\nGIT binary patch\n",
         blob_id(before),
         blob_id(after)
     );
@@ -179,8 +258,31 @@ mod tests {
 
     #[test]
     fn text_diff_has_git_headers() {
-        let d = render("x/a.txt", b"one\ntwo\n", b"one\n2\n");
+        let d = render(Path::new("x/a.txt"), b"one\ntwo\n", b"one\n2\n");
         assert!(d.starts_with("diff --git a/x/a.txt b/x/a.txt\n--- a/x/a.txt\n+++ b/x/a.txt\n"));
-        assert!(d.contains("-two\n+2\n"));
+        assert!(d.contains("@@ -1,2 +1,2 @@\n one\n-two\n+2\n"), "{d}");
+    }
+
+    #[test]
+    fn names_are_quoted_as_git_quotes_them() {
+        assert_eq!(quote_path("a/", b"plain name.sh"), "a/plain name.sh");
+        assert_eq!(
+            quote_path("a/", b"back\\slash.sh"),
+            "\"a/back\\\\slash.sh\""
+        );
+        assert_eq!(
+            quote_path("b/", "t\tn\nq\"\u{e9}\x7f".as_bytes()),
+            "\"b/t\\tn\\nq\\\"\\303\\251\\177\""
+        );
+        assert_eq!(quote_path("a/", b"bad\xffname"), "\"a/bad\\377name\"");
+    }
+
+    #[test]
+    fn cr_only_text_ends_on_its_own_line() {
+        let d = render(Path::new("a.sh"), b"one\rtwo\r", b"one\r2\r");
+        assert!(
+            d.ends_with("+one\r2\r\n\\ No newline at end of file\n"),
+            "{d:?}"
+        );
     }
 }

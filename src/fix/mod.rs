@@ -4,6 +4,8 @@
 
 pub mod apply;
 pub mod diff;
+pub mod guard;
+pub mod order;
 pub mod verify;
 pub mod writer;
 
@@ -123,6 +125,9 @@ fn to_crlf(s: &str) -> String {
 /// What happened to one file.
 #[derive(Debug)]
 pub struct FileChange {
+    /// Where the file is, and which file it was when read: the writer checks both.
+    pub target: writer::Target,
+    pub id: writer::FileId,
     pub original: Vec<u8>,
     pub updated: Vec<u8>,
     pub applied: usize,
@@ -137,12 +142,15 @@ pub fn plan_file(
     ports: &BTreeSet<u16>,
     unsafe_fixes: bool,
 ) -> Result<FileChange, String> {
-    let original = std::fs::read(&record.abs_path).map_err(|e| format!("cannot read: {e}"))?;
+    let root = opts.roots.get(record.root).unwrap_or(&record.abs_path);
+    let target = writer::Target::new(root, &record.abs_path);
+    let (original, id) = writer::read(&target).map_err(|e| format!("cannot read: {e}"))?;
     let Decoded {
-        text,
+        mut text,
         encoding,
         lossy,
     } = source::decode(&original);
+    let cr_only = source::cr_to_lf(&mut text);
     if let Some(why) = lossy {
         return Err(format!("not rewritten: {why}"));
     }
@@ -161,9 +169,15 @@ pub fn plan_file(
     restore_final_newline(&text, &mut new_text);
     if new_text != text {
         verify::check(record.kind, &text, &new_text)?;
+        order::verify(record.kind, &text, &new_text)?;
+    }
+    if cr_only {
+        source::lf_to_cr(&mut new_text);
     }
     let updated = source::encode_like(&new_text, encoding, &original);
     Ok(FileChange {
+        target,
+        id,
         original,
         updated,
         applied: fixed.applied,
@@ -205,7 +219,26 @@ struct Totals {
 pub fn run(args: &FixArgs, color: bool, verbose: bool) -> Result<i32> {
     let mut totals = Totals::default();
     let mut diff_out = String::new();
-    for opts in options::scan_options(&args.common)? {
+    let all = options::scan_options(&args.common)?;
+    options::log_config(&all, verbose);
+    for mut opts in all {
+        match guard::resolve_link_root(&opts.roots[0]) {
+            Ok(Some(target)) => {
+                if verbose {
+                    crate::stdio::note(&format!(
+                        "{}: symbolic link, fixing its target {}",
+                        opts.roots[0].display(),
+                        target.display()
+                    ));
+                }
+                opts.roots[0] = target;
+            }
+            Ok(None) => {}
+            Err(why) => {
+                totals.errors.push(why);
+                continue;
+            }
+        }
         fix_root(args, &opts, verbose, &mut totals, &mut diff_out);
     }
     if args.diff {
@@ -245,9 +278,16 @@ fn fix_root(
 ) {
     let result = scan::scan(opts);
     if !args.diff {
-        let removed = writer::remove_stale_temps(&result.stale_temps);
+        let stale: Vec<_> = opts
+            .roots
+            .iter()
+            .flat_map(|r| writer::find_stale_temps(r))
+            .collect();
+        let removed = writer::remove_stale_temps(&stale);
         if verbose && removed > 0 {
-            eprintln!("removed {removed} temporary files left by an interrupted run");
+            crate::stdio::note(&format!(
+                "removed {removed} temporary files left by an interrupted run"
+            ));
         }
     }
     for e in &result.errors {
@@ -275,7 +315,7 @@ fn fix_root(
             totals.for_a_person += count;
             continue;
         }
-        let change = match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
+        let mut change = match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
             Ok(c) => c,
             Err(why) => {
                 totals.errors.push(format!("{display}: {why}"));
@@ -283,6 +323,26 @@ fn fix_root(
                 continue;
             }
         };
+        if !args.diff {
+            let written = guard::write(&mut change, args.force, || {
+                plan_file(record, opts, &result.ports, args.unsafe_fixes)
+            });
+            match written {
+                Ok(true) if verbose => {
+                    crate::stdio::note(&format!(
+                        "fixed {} ({} fixes)",
+                        crate::snippet::escape_control(&display),
+                        change.applied
+                    ));
+                }
+                Ok(_) => {}
+                Err(why) => {
+                    totals.errors.push(format!("{display}: {why}"));
+                    totals.for_a_person += count;
+                    continue;
+                }
+            }
+        }
         for d in &change.remaining {
             match &d.fix {
                 Some(f) if f.applicability == Applicability::Unsafe && !args.unsafe_fixes => {
@@ -298,31 +358,17 @@ fn fix_root(
             // Paths as shown, relative to where we run (and, inside a git work tree, prefixed
             // with where that is, since `git apply` reads `diff --git` paths from the top), so
             // `fix --diff DIR | git apply` patches the files it names. A root outside the
-            // working directory keeps root-relative paths: apply those from the root.
-            let shown = if Path::new(&display).is_relative() && !display.starts_with("../") {
-                format!("{}{display}", crate::report::repo::cwd_prefix())
-            } else {
-                record.rel_path.clone()
+            // working directory keeps root-relative paths: apply those from the root. The name
+            // itself comes from the target, so names that are not UTF-8 keep their bytes.
+            let shown_root = display
+                .strip_suffix(record.rel_path.as_str())
+                .filter(|_| Path::new(&display).is_relative() && !display.starts_with("../"));
+            let shown = match shown_root {
+                Some(dir) => Path::new(&format!("{}{dir}", crate::report::repo::cwd_prefix()))
+                    .join(&change.target.rel),
+                None => change.target.rel.clone(),
             };
             diff_out.push_str(&diff::render(&shown, &change.original, &change.updated));
-        } else {
-            match writer::replace(&record.abs_path, &change.original, &change.updated) {
-                Ok(()) => {
-                    if verbose {
-                        eprintln!("fixed {display} ({} fixes)", change.applied);
-                    }
-                }
-                Err(writer::ReplaceError::Changed) => {
-                    totals.errors.push(format!(
-                        "{display}: changed on disk while being fixed; not overwritten"
-                    ));
-                    continue;
-                }
-                Err(writer::ReplaceError::Io(e)) => {
-                    totals.errors.push(format!("{display}: cannot write: {e}"));
-                    continue;
-                }
-            }
         }
         totals.applied += change.applied;
         totals.files_changed += 1;
@@ -333,7 +379,11 @@ fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
     let mut s = String::new();
     for e in &t.errors {
         // Every error line starts as fatal errors do (see main.rs).
-        let _ = writeln!(s, "imds-migrate: error: {e}");
+        let _ = writeln!(
+            s,
+            "imds-migrate: error: {}",
+            crate::snippet::escape_control(e)
+        );
     }
     let verb = if diff { "Would apply" } else { "Applied" };
     let _ = write!(

@@ -1,5 +1,6 @@
-//! Azure Pipelines logging commands: one `##vso[task.logissue]` per finding and per file that
-//! could not be scanned, then one `##vso[task.complete]` that marks the step's result.
+//! Azure Pipelines logging commands: one `##vso[task.logissue]` per finding, per file that could
+//! not be scanned and per file searched as text only (a warning), then one `##vso[task.complete]`
+//! that marks the step's result.
 //!
 //! Every line is exactly one command: messages are escaped the way the agent unescapes them
 //! (`%AZP25`, `%0D`, `%0A`; properties also `%3B` and `%5D`), so nothing a scanned file contains
@@ -41,6 +42,19 @@ impl Report for Azure {
                 )),
             )?;
         }
+        // A file searched as text only: its findings are above; the note says why. Azure knows
+        // no informational issue, and a warning leaves the step's result to the findings.
+        for n in &result.notes {
+            writeln!(
+                out,
+                "##vso[task.logissue type=warning;sourcepath={}]{}",
+                escape_property(&error_path(result, n)),
+                escape_data(&format!(
+                    "imds-migrate searched this file as text only: {}",
+                    n.message
+                )),
+            )?;
+        }
         let failed = result
             .findings
             .iter()
@@ -61,6 +75,12 @@ impl Report for Azure {
         );
         if !fixes.is_empty() {
             summary.push_str(&format!(" ({fixes})"));
+        }
+        if !result.notes.is_empty() {
+            summary.push_str(&format!(
+                "; {} searched as text",
+                super::text::plural(result.notes.len(), "note")
+            ));
         }
         writeln!(
             out,

@@ -1,18 +1,21 @@
 //! Code frames for the text report, as ruff and rustc print them: a line-number gutter, the
 //! span underlined with carets (a second line for spans over several lines), long lines cut to a
-//! bounded window around the span, and a fix as a short inline diff. Everything shown from a
-//! scanned file is neutralised first: no escape sequence in a file can reach the terminal.
+//! bounded window around the span (the finding's own window, see `snippet`), and a fix as a
+//! short inline diff. Everything shown from a scanned file is escaped first
+//! (`snippet::escape_control`): no escape sequence in a file can reach the terminal.
 
 use std::fmt::Write as _;
 
 use crate::{
     finding::{Finding, LocatedEdit},
     scan::ScanResult,
+    snippet::{self, escape_control},
     source,
 };
 
-/// Characters of a source line shown around a span; the rest is cut and marked with `…`.
-pub const WINDOW: usize = 200;
+/// Characters of a source line shown around a span (as in findings); the rest is cut and marked
+/// with `…`.
+pub const WINDOW: usize = snippet::MAX_CHARS;
 /// Changed lines of a fix's diff shown before "… N more changed lines".
 const DIFF_LINES: usize = 12;
 /// How far into an ARM resource to look for its `type`/`name` line.
@@ -35,74 +38,61 @@ fn paint(style: anstyle::Style, text: &str) -> String {
     }
 }
 
-/// Shows control characters (ESC, BEL, CR, C1 controls, DEL) and bidirectional overrides as
-/// `\u{..}` so a file name or source line cannot move the cursor, recolour the terminal or
-/// reorder what is shown. Tabs stay (they are aligned by the caret line).
-pub fn neutralize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let control = (c.is_control() && c != '\t')
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-        if control {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// One source line as shown: cut to [`WINDOW`] characters around `[start, end)` (0-based
-/// character offsets), neutralised. Returns the text and the span's offsets within it.
+/// character offsets), escaped. Returns the text and the span's offsets within it.
 pub fn window(line: &str, start: usize, end: usize) -> (String, usize, usize) {
-    // Counted, not collected: a minified line may be megabytes long and hold many findings.
-    let len = line.chars().count();
-    let start = start.min(len);
-    let end = end.clamp(start, len);
-    let (from, to) = if len <= WINDOW {
-        (0, len)
-    } else {
-        // Some context before the span, the rest after it, never past either end.
-        let before = (WINDOW / 4).min(start);
-        let from = start - before;
-        let to = (from + WINDOW).min(len);
-        (to.saturating_sub(WINDOW).min(from), to)
-    };
-    let mut text = String::new();
-    if from > 0 {
-        text.push('…');
-    }
-    let mut span = (0, 0);
-    let mut at = usize::from(from > 0);
-    for (i, c) in line.chars().skip(from).take(to - from).enumerate() {
-        if from + i == start {
-            span.0 = at;
-        }
-        if from + i == end {
-            span.1 = at;
-        }
-        let shown = neutralize(c.encode_utf8(&mut [0; 4]));
-        at += shown.chars().count();
-        text.push_str(&shown);
-    }
-    if start >= to {
-        span.0 = at;
-    }
-    if end >= to {
-        span.1 = at;
-    }
-    if to < len {
-        text.push('…');
-    }
-    (text, span.0, span.1.max(span.0))
+    let at = line
+        .char_indices()
+        .nth(start)
+        .map_or(line.len(), |(b, _)| b);
+    let w = snippet::window(line, 0..line.len(), at, WINDOW);
+    let lead = w.lead_chars;
+    shown(
+        &line[w.range],
+        w.cut_before,
+        w.cut_after,
+        lead,
+        lead + end.saturating_sub(start),
+    )
 }
 
-/// The caret line under `text`: tabs copied so the carets line up, at least one caret.
-fn carets(text: &str, start: usize, end: usize) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(start) {
-        out.push(if c == '\t' { '\t' } else { ' ' });
+/// A window of a line (`cut_before`/`cut_after`: the line goes on) as shown, with the span
+/// `[start, end)` (character offsets in `text`) translated to offsets in what is shown.
+fn shown(
+    text: &str,
+    cut_before: bool,
+    cut_after: bool,
+    start: usize,
+    end: usize,
+) -> (String, usize, usize) {
+    let mut out = String::with_capacity(text.len() + 8);
+    if cut_before {
+        out.push('…');
     }
+    let mut at = usize::from(cut_before);
+    let mut span = (None, None);
+    for (i, c) in text.chars().enumerate() {
+        if i == start {
+            span.0 = Some(at);
+        }
+        if i == end {
+            span.1 = Some(at);
+        }
+        let one = escape_control(c.encode_utf8(&mut [0; 4])).into_owned();
+        at += one.chars().count();
+        out.push_str(&one);
+    }
+    let s = span.0.unwrap_or(at);
+    let e = span.1.unwrap_or(at).max(s);
+    if cut_after {
+        out.push('…');
+    }
+    (out, s, e)
+}
+
+/// The caret line under `text` (escaped, so one column per character), at least one caret.
+fn carets(start: usize, end: usize) -> String {
+    let mut out = " ".repeat(start);
     let n = (end - start).max(1);
     out.push_str(&"^".repeat(n));
     out
@@ -115,7 +105,8 @@ type Row = (usize, String, Option<(usize, usize)>);
 /// lone `{`, the resource's `type`/`name` lines), and the last line of a multi-line span.
 fn rows(f: &Finding, lines: &FileText) -> Vec<Row> {
     let get = |n: usize| lines.get(n.wrapping_sub(1));
-    let first = get(f.line).unwrap_or(f.source_line.as_str());
+    // The finding's own window of its first line: the same text every report shows.
+    let first = f.source_line.trim_end_matches(['\r', '\n']);
     // A span that ends at the start of a line ends, for the reader, on the line before.
     let end_line = if f.end_line > f.line && f.end_column <= 1 {
         f.end_line - 1
@@ -142,13 +133,15 @@ fn rows(f: &Finding, lines: &FileText) -> Vec<Row> {
         }
     }
     let mut out = Vec::new();
-    let first_len = first.trim_end().chars().count();
-    let (start, end) = if end_line == f.line {
-        (f.column - 1, (f.end_column.max(f.column + 1)) - 1)
+    // Columns within the window, which starts at the finding's `source_column`.
+    let from = f.source_column.max(1);
+    let start = f.column.saturating_sub(from);
+    let end = if end_line == f.line {
+        f.end_column.max(f.column + 1).saturating_sub(from)
     } else {
-        (f.column - 1, first_len)
+        first.trim_end().chars().count()
     };
-    let (t, s, e) = window(first.trim_end_matches(['\r', '\n']), start, end);
+    let (t, s, e) = shown(first, from > 1, f.source_truncated, start, end);
     out.push((f.line, t, Some((s, e))));
     if end_line > f.line
         && let Some(last) = get(end_line)
@@ -183,12 +176,7 @@ pub fn render(f: &Finding, lines: &FileText, st: Styles) -> String {
         }
         let _ = writeln!(out, "{} {text}", bar(Some(*n)));
         if let Some((s, e)) = span {
-            let _ = writeln!(
-                out,
-                "{} {}",
-                bar(None),
-                paint(st.caret, &carets(text, *s, *e))
-            );
+            let _ = writeln!(out, "{} {}", bar(None), paint(st.caret, &carets(*s, *e)));
         }
         prev = Some(*n);
     }
@@ -365,13 +353,6 @@ mod tests {
         let lines: Vec<_> = (0..5).map(|i| t.get(i)).collect();
         assert_eq!(lines, [Some("a"), Some("b"), Some(""), Some("c"), None]);
         assert_eq!(FileText::default().get(0), None);
-    }
-
-    #[test]
-    fn neutralizes_escapes_and_bidi_overrides() {
-        assert_eq!(neutralize("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(neutralize("x\u{202e}y\r"), "x\\u{202e}y\\u{d}");
-        assert_eq!(neutralize("tab\tok"), "tab\tok");
     }
 
     #[test]

@@ -55,6 +55,15 @@ impl Report for Github {
                 escape_data(&e.message),
             )?;
         }
+        for n in &result.notes {
+            writeln!(
+                out,
+                "::notice file={},title={}::{}",
+                escape_property(&error_path(result, n)),
+                escape_property("imds-migrate searched this file as text"),
+                escape_data(&n.message),
+            )?;
+        }
         Ok(())
     }
 }

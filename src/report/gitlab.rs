@@ -93,11 +93,11 @@ impl Report for Gitlab {
             .collect();
         // A file that could not be scanned may hide usages: GitLab has no notification, so it
         // is an issue of its own, pinned to line 1.
-        for (e, path) in result
-            .errors
-            .iter()
-            .zip(sarif::repository_error_paths(result, cwd.as_deref()))
-        {
+        for (e, path) in result.errors.iter().zip(sarif::repository_error_paths(
+            result,
+            &result.errors,
+            cwd.as_deref(),
+        )) {
             issues.push(Issue {
                 kind: "issue",
                 check_name: "scan-error",
@@ -105,6 +105,28 @@ impl Report for Gitlab {
                 categories: ["Bug Risk"],
                 severity: "critical",
                 fingerprint: sarif::fingerprint_of(&["scan-error", &path, &e.message]),
+                location: Location {
+                    path,
+                    lines: Lines { begin: 1, end: 1 },
+                },
+            });
+        }
+        // A file searched as text only: its findings are above; the note is for information.
+        for (n, path) in result.notes.iter().zip(sarif::repository_error_paths(
+            result,
+            &result.notes,
+            cwd.as_deref(),
+        )) {
+            issues.push(Issue {
+                kind: "issue",
+                check_name: "searched-as-text",
+                description: format!(
+                    "imds-migrate searched this file as text only: {}",
+                    n.message
+                ),
+                categories: ["Compatibility"],
+                severity: "info",
+                fingerprint: sarif::fingerprint_of(&["searched-as-text", &path, &n.message]),
                 location: Location {
                     path,
                     lines: Lines { begin: 1, end: 1 },

@@ -17,6 +17,8 @@ struct Document<'a> {
     version: &'static str,
     findings: Vec<JsonFinding<'a>>,
     errors: Vec<JsonError<'a>>,
+    /// Files searched as text only (same shape as `errors`); added after `errors`, never a failure.
+    notes: Vec<JsonError<'a>>,
     summary: SummaryView<'a>,
     roots: Vec<JsonRoot<'a>>,
 }
@@ -79,6 +81,14 @@ impl Report for Json {
                 .collect(),
             errors: result
                 .errors
+                .iter()
+                .map(|e| JsonError {
+                    error: e,
+                    root: root(e.root),
+                })
+                .collect(),
+            notes: result
+                .notes
                 .iter()
                 .map(|e| JsonError {
                     error: e,

@@ -1,6 +1,7 @@
 //! `JUnit` XML, for CI systems that only read test reports (Azure Pipelines' "Tests" tab,
 //! GitLab's test report, Jenkins): one test case per rule, which fails with one `<failure>` per
-//! finding; files that could not be scanned are `<error>`s of one more test case.
+//! finding; files that could not be scanned are `<error>`s of one more test case, and files
+//! searched as text only are listed in the `<system-out>` of another, which passes.
 //!
 //! The output validates against the common `JUnit` XSD (Jenkins xunit's `junit-10.xsd`). Text
 //! from scanned files is escaped, and characters XML 1.0 cannot carry at all (most C0 controls)
@@ -79,7 +80,23 @@ impl Report for Junit {
             }
             cases.push_str("    </testcase>\n");
         }
-        let tests = rules.len() + usize::from(errors > 0);
+        // Files searched as text only: a passing case (their findings fail their rules' cases
+        // above) that says which files and why, so the count is there without a failure.
+        let notes = result.notes.len();
+        if notes > 0 {
+            cases.push_str(&format!(
+                "    <testcase classname=\"{SUITE}.scan\" name=\"files searched as text only\">\n      <system-out>"
+            ));
+            for n in &result.notes {
+                cases.push_str(&format!(
+                    "{}: note: {}\n",
+                    xml(&error_path(result, n)),
+                    xml(&n.message)
+                ));
+            }
+            cases.push_str("</system-out>\n    </testcase>\n");
+        }
+        let tests = rules.len() + usize::from(errors > 0) + usize::from(notes > 0);
         let error_cases = usize::from(errors > 0);
         let fixes = FixCounts::of(&result.findings);
         writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
@@ -98,6 +115,7 @@ impl Report for Junit {
             ("files_scanned", result.summary.files_scanned.to_string()),
             ("fixable", fixes.fixable.to_string()),
             ("unsafe_fixable", fixes.unsafe_fixable.to_string()),
+            ("notes", notes.to_string()),
             ("fix_summary", fixes.sentence()),
         ] {
             writeln!(

@@ -168,11 +168,16 @@ struct PhysicalLocation {
     context_region: Option<ContextRegion>,
 }
 
-/// The whole line a single-line finding sits on, so viewers can show it without the file.
+/// The line a single-line finding sits on, so viewers can show it without the file; only a
+/// window of it (with its columns) when the line is long.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ContextRegion {
     start_line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<usize>,
     snippet: Snippet,
 }
 
@@ -277,11 +282,15 @@ fn build<'a>(result: &'a ScanResult, cwd: Option<&Path>) -> Log<'a> {
         .zip(fingerprints)
         .map(|(f, fingerprint)| sarif_result(f, fingerprint, &rule_index, &locator))
         .collect();
-    let notifications = result
+    // Errors first, then notes (files searched as text only) as `note`-level notifications.
+    let levels = result
         .errors
         .iter()
-        .map(|e| Notification {
-            level: "error",
+        .map(|e| ("error", e))
+        .chain(result.notes.iter().map(|n| ("note", n)));
+    let notifications = levels
+        .map(|(level, e)| Notification {
+            level,
             message: Message {
                 text: sentence(&e.message),
             },
@@ -433,7 +442,11 @@ fn finding_location(f: &Finding, artifact: ArtifactLocation) -> PhysicalLocation
     let mut region = Region::new(f.line, f.column, f.end_line, f.end_column);
     let line = f.source_line.trim_end_matches(['\r', '\n']);
     let len = line.chars().count();
-    let single_line = region.start_line == region.end_line && region.end_column <= len + 1;
+    // `source_line` is a window of the line starting at `source_column`.
+    let first = f.source_column.max(1);
+    let single_line = region.start_line == region.end_line
+        && region.start_column >= first
+        && region.end_column <= first + len;
     if !single_line || line.trim().is_empty() {
         return PhysicalLocation {
             artifact_location: artifact,
@@ -443,7 +456,7 @@ fn finding_location(f: &Finding, artifact: ArtifactLocation) -> PhysicalLocation
     }
     let text: String = line
         .chars()
-        .skip(region.start_column - 1)
+        .skip(region.start_column - first)
         .take(region.end_column - region.start_column)
         .collect();
     region.snippet = (!text.is_empty()).then_some(Snippet { text });
@@ -451,6 +464,8 @@ fn finding_location(f: &Finding, artifact: ArtifactLocation) -> PhysicalLocation
         artifact_location: artifact,
         context_region: Some(ContextRegion {
             start_line: region.start_line,
+            start_column: (first > 1 || f.source_truncated).then_some(first),
+            end_column: (first > 1 || f.source_truncated).then_some(first + len),
             snippet: Snippet {
                 text: line.to_owned(),
             },
@@ -518,11 +533,14 @@ pub(super) fn repository_paths(result: &ScanResult, cwd: Option<&Path>) -> Vec<S
         .collect()
 }
 
-/// [`repository_paths`] for per-file errors.
-pub(super) fn repository_error_paths(result: &ScanResult, cwd: Option<&Path>) -> Vec<String> {
+/// [`repository_paths`] for per-file errors or notes.
+pub(super) fn repository_error_paths(
+    result: &ScanResult,
+    errors: &[FileError],
+    cwd: Option<&Path>,
+) -> Vec<String> {
     let locator = Locator { result, cwd };
-    result
-        .errors
+    errors
         .iter()
         .map(|e| match locator.place(&error_path(result, e)) {
             Place::Relative(p) => p,

@@ -7,11 +7,12 @@ use anstyle::{AnsiColor, Effects, Style};
 
 use super::{
     FixCounts, Report, ReportOptions, display_path, error_path,
-    frame::{self, Sources, Styles, neutralize},
+    frame::{self, Sources, Styles},
 };
 use crate::{
     finding::{Applicability, Severity},
     scan::{ScanResult, Skipped},
+    snippet::escape_control,
 };
 
 pub struct Text;
@@ -69,11 +70,11 @@ impl Report for Text {
             };
             let place = format!(
                 "{}:{}:{}:",
-                neutralize(&display_path(result, f.root, &f.path)),
+                escape_control(&display_path(result, f.root, &f.path)),
                 f.line,
                 f.column
             );
-            let message = format!("{}{fixable}", neutralize(&short_message(&f.message)));
+            let message = format!("{}{fixable}", escape_control(&short_message(&f.message)));
             // Wrapped after the rule id, continuation lines indented by four.
             let lead = place.chars().count() + 1 + f.rule_id.len() + 1;
             let wrapped = wrap(&message, opts.width, lead);
@@ -95,7 +96,7 @@ impl Report for Text {
                     out,
                     "  {} {}",
                     paint(c, GUTTER, &format!("= {how}:")),
-                    wrap(&neutralize(&fix.description), opts.width, how.len() + 5)
+                    wrap(&escape_control(&fix.description), opts.width, how.len() + 5)
                 )?;
                 if opts.show_fixes
                     && let Some(diff) = frame::fix_diff(&fix.edits, lines, styles)
@@ -109,12 +110,21 @@ impl Report for Text {
             writeln!(
                 out,
                 "{}: {} {}",
-                paint(c, PATH, &neutralize(&error_path(result, e))),
+                paint(c, PATH, &escape_control(&error_path(result, e))),
                 paint(c, ERROR, "error:"),
-                neutralize(&e.message)
+                escape_control(&e.message)
             )?;
         }
-        if !result.errors.is_empty() {
+        for n in &result.notes {
+            writeln!(
+                out,
+                "{}: {} {}",
+                paint(c, PATH, &escape_control(&error_path(result, n))),
+                paint(c, INFO, "note:"),
+                escape_control(&n.message)
+            )?;
+        }
+        if !result.errors.is_empty() || !result.notes.is_empty() {
             writeln!(out)?;
         }
         // The summary stays the last line: scripts read it with `tail -1`.
@@ -212,6 +222,9 @@ pub fn summary_line(result: &ScanResult) -> String {
     if s.errors > 0 {
         line.push_str(&format!("; {}", plural(s.errors, "error")));
     }
+    if s.notes > 0 {
+        line.push_str(&format!("; {} searched as text", plural(s.notes, "note")));
+    }
     let skipped = skipped_text(&s.skipped);
     if !skipped.is_empty() {
         line.push_str(&format!("; skipped: {skipped}"));
@@ -239,7 +252,7 @@ fn skipped_text(s: &Skipped) -> String {
     parts.join(", ")
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

@@ -48,6 +48,8 @@ pub fn finding(f: F, fix: Option<FixSummary>) -> Finding {
         file_kind: f.kind,
         range: 0..0,
         source_line: f.source.to_owned(),
+        source_column: 1,
+        source_truncated: false,
         root: f.root,
     }
 }
@@ -238,6 +240,7 @@ pub fn sample() -> ScanResult {
             files_analyzed: 6,
             findings: 5,
             errors: 1,
+            notes: 1,
             ..Summary::default()
         },
         Summary {
@@ -255,10 +258,17 @@ pub fn sample() -> ScanResult {
             files_analyzed: 9,
             findings: findings.len(),
             errors: 2,
+            notes: 1,
             ..Summary::default()
         },
         findings,
         errors,
+        notes: vec![FileError {
+            path: "templates/rendered.json".to_owned(),
+            message: "invalid JSON at line 4, column 12: expected value; searched as text"
+                .to_owned(),
+            root: 0,
+        }],
         root_summaries,
         ..ScanResult::default()
     }

@@ -74,6 +74,62 @@ impl ParseError {
     }
 }
 
+impl ParseError {
+    /// True when the text was refused for holding more than [`MAX_NODES`] values, not for its
+    /// syntax.
+    pub fn is_too_large(&self) -> bool {
+        self.message == too_large_message()
+    }
+}
+
+fn too_large_message() -> String {
+    format!("more than {MAX_NODES} values")
+}
+
+/// The number of values (scalars, objects, arrays; not keys) in a JSONC text, counted by a
+/// linear pass that stores nothing: what a text refused by [`MAX_NODES`] holds. Exact for
+/// valid JSONC.
+pub fn count_values(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut pos, mut count) = (0, 0);
+    let mut in_scalar = false;
+    while pos < bytes.len() {
+        let byte = bytes[pos];
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'+' | b'-') {
+            count += usize::from(!in_scalar);
+            in_scalar = true;
+            pos += 1;
+            continue;
+        }
+        in_scalar = false;
+        match byte {
+            b'{' | b'[' => count += 1,
+            b'"' => {
+                pos += 1;
+                while pos < bytes.len() && bytes[pos] != b'"' {
+                    pos += if bytes[pos] == b'\\' { 2 } else { 1 };
+                }
+                // A string followed by `:` is a key, not a value.
+                let mut next = pos + 1;
+                while next < bytes.len() && bytes[next].is_ascii_whitespace() {
+                    next += 1;
+                }
+                count += usize::from(bytes.get(next) != Some(&b':'));
+            }
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => {
+                pos = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |p| pos + p);
+            }
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => {
+                pos = memchr::memmem::find(&bytes[pos + 2..], b"*/")
+                    .map_or(bytes.len(), |p| pos + 2 + p + 1);
+            }
+            _ => {}
+        }
+        pos += 1;
+    }
+    count
+}
+
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let bytes = text.as_bytes();
     let offset = offset.min(bytes.len());
@@ -480,7 +536,7 @@ pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
         };
         debug_assert!(expecting_value);
         if nodes.len() >= MAX_NODES {
-            return Err(err(pos, &format!("more than {MAX_NODES} values")));
+            return Err(err(pos, &too_large_message()));
         }
         match c {
             None => return Err(err(pos, "unexpected end of text")),
@@ -577,6 +633,14 @@ mod tests {
         ] {
             assert!(parse(bad, false).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn values_are_counted_without_storing_them() {
+        let text =
+            "// c\n{\"a\": [1, -2.5e3, true, null, \"s\\\"\"], /* x */ \"b\" : {\"c\": \"d\"}}";
+        assert_eq!(count_values(text), 9);
+        parse(text, false).unwrap();
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! ([`template`]); what still does not parse is searched by brace matching ([`text`]).
 
 mod edits;
+pub mod graph;
 pub mod jsonc;
+mod reroute;
+pub mod supplied;
 mod template;
 mod text;
 
@@ -26,15 +29,17 @@ use self::{
 use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::{
     finding::{Diagnostic, Edit, Fix},
-    fix::apply::apply_fixes,
     kind::FileKind,
 };
 
 /// How many `variables()`/`parameters()` hops a value may take (guards against cycles).
 const MAX_HOPS: usize = 8;
-/// Fixes computed per file: each one re-parses the file to prove it, so a generated file with
-/// thousands of extensions gets its first fixes now and the rest on the next `fix` run.
-const MAX_FIXES: usize = 32;
+
+/// Why IMDS004 findings have no fix.
+const PARAMETER_REASON: &str = "a parameter may be set by deployments and pipelines outside this file, so a person removes it once nothing passes it";
+
+/// Why a Go-templated entry keeps its extension.
+const GO_MARKUP: &str = "removing it would cut through Go template markup ({{if}}, {{end}}...), which only the template's author can rebalance";
 
 const IMDS_HINT: &str = "tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed";
 
@@ -61,17 +66,28 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         }
         let is_template = template::has_control(text) || ctx.path.ends_with(".t");
         if !is_template && !snippet {
-            out.problems
-                .push(format!("{}; searched as text", first_error.describe(text)));
+            out.problems.push(unparsed(&first_error, text));
         }
         text::analyze(text, &blanked.text, is_template, out);
         return;
     }
     if !snippet {
-        out.problems
-            .push(format!("{}; searched as text", first_error.describe(text)));
+        out.problems.push(unparsed(&first_error, text));
     }
     text::analyze(text, text, false, out);
+}
+
+/// Why a file is searched as text: invalid JSON, or valid but above the parser's value cap.
+fn unparsed(e: &jsonc::ParseError, text: &str) -> String {
+    if e.is_too_large() {
+        format!(
+            "too large for structural analysis ({} values, at most {} are analyzed); searched as text",
+            jsonc::count_values(text),
+            jsonc::MAX_NODES
+        )
+    } else {
+        format!("{}; searched as text", e.describe(text))
+    }
 }
 
 /// Whether `text` parses as JSONC, after blanking Go-template markup. The fix engine refuses to
@@ -186,11 +202,14 @@ struct Tree<'a> {
     fragment: bool,
     /// Parameters (lower-case) that publisher/type/port resolution went through.
     used_params: std::cell::RefCell<BTreeSet<String>>,
-    /// `dependsOn` and `provisionAfterExtensions` arrays, found once for every fix.
-    reference_arrays: std::cell::OnceCell<Vec<usize>>,
     vm_index: std::cell::OnceCell<HashMap<usize, VmGroup>>,
-    /// Every `variables()`/`parameters()` reference: (position, is a variable, lower-case name).
-    all_refs: std::cell::OnceCell<Vec<(usize, bool, String)>>,
+    /// Every `variables()`/`parameters()` reference, by (is a variable, lower-case name): its
+    /// positions in text order.
+    all_refs: std::cell::OnceCell<HashMap<(bool, String), Vec<usize>>>,
+    /// The template's resources and their deployment order.
+    resources: std::cell::OnceCell<graph::Resources<'a>>,
+    /// Values a parameter file gives the top-level template's parameters (lower-case names).
+    supplied: Option<&'a HashMap<String, String>>,
 }
 
 impl<'a> Tree<'a> {
@@ -208,9 +227,10 @@ impl<'a> Tree<'a> {
             ctx,
             fragment,
             used_params: std::cell::RefCell::default(),
-            reference_arrays: std::cell::OnceCell::new(),
             vm_index: std::cell::OnceCell::new(),
             all_refs: std::cell::OnceCell::new(),
+            resources: std::cell::OnceCell::new(),
+            supplied: None,
         }
     }
 
@@ -259,6 +279,14 @@ impl<'a> Tree<'a> {
                 self.used_params
                     .borrow_mut()
                     .insert(name.to_ascii_lowercase());
+                // A parameter file's value wins over the default, for the file's own template.
+                if self.parent(t).is_none()
+                    && let Some(v) = self
+                        .supplied
+                        .and_then(|s| s.get(&name.to_ascii_lowercase()))
+                {
+                    return Some(v.clone());
+                }
                 if let Some(d) = self.doc.get(p, "defaultValue") {
                     return self.resolve(d, hops + 1);
                 }
@@ -390,10 +418,17 @@ impl<'a> Tree<'a> {
 
     fn analyze(&self, out: &mut Analysis) {
         let found = self.find();
-        for (k, f) in found.iter().enumerate() {
+        let plan = self.plan(&found);
+        let mut fixes: Vec<Result<Fix, String>> = (0..found.len())
+            .map(|k| match found[k].rule {
+                "IMDS001" | "IMDS002" => self.removal_fix(k, &found, &plan),
+                _ => self.variable_fix(&found[k]),
+            })
+            .collect();
+        self.keep_order(&found, &mut fixes);
+        for (f, fix) in found.iter().zip(fixes) {
             self.declare_port(f.props, out);
-            let d = self.diagnostic(f, &found, k < MAX_FIXES);
-            out.push(d);
+            out.push(self.diagnostic(f, fix));
         }
         self.parameters(&found, out);
     }
@@ -419,8 +454,15 @@ impl<'a> Tree<'a> {
         name_segment(f.name_expr.as_deref()?, &r)
     }
 
-    fn diagnostic(&self, f: &Found, all: &[Found], with_fix: bool) -> Diagnostic {
-        let name = f.name_expr.as_deref().unwrap_or("(unnamed)");
+    fn diagnostic(&self, f: &Found, fix: Result<Fix, String>) -> Diagnostic {
+        // As written: in a Go template, the parsed name has its markup blanked.
+        let shown = self
+            .doc
+            .get(f.object, "name")
+            .filter(|&n| self.doc.str(n).is_some())
+            .map(|n| self.doc.node(n).span.clone())
+            .and_then(|r| self.text.get(r.start + 1..r.end.saturating_sub(1)));
+        let name = shown.unwrap_or("(unnamed)");
         let what = match f.rule {
             "IMDS001" => format!(
                 "Managed Identity VM extension resource `{name}` ({}) is retired: remove it and the references to it; {IMDS_HINT}",
@@ -444,12 +486,8 @@ impl<'a> Tree<'a> {
                 ". Note: its VM has no `identity` block, so the extension was useless; add `\"identity\": {\"type\": \"SystemAssigned\"}` if the VM needs an identity",
             );
         }
-        let fix = match f.rule {
-            _ if !with_fix => None,
-            "IMDS001" | "IMDS002" => self.removal_fix(f, all),
-            _ => self.variable_fix(f),
-        };
-        Diagnostic::new(f.rule, self.doc.node(f.object).span.clone(), message).with_fix(fix)
+        Diagnostic::new(f.rule, self.doc.node(f.object).span.clone(), message)
+            .with_fix_or_reason(fix)
     }
 
     fn is_vm_type(&self, obj: usize) -> bool {
@@ -568,94 +606,38 @@ impl<'a> Tree<'a> {
         lower.contains("extensions") || lower.contains(&quoted) || s.eq_ignore_ascii_case(seg)
     }
 
-    fn removal_fix(&self, f: &Found, all: &[Found]) -> Option<Fix> {
+    fn removal_fix(&self, k: usize, found: &[Found], plan: &reroute::Plan) -> Result<Fix, String> {
+        let f = &found[k];
         let mut edits = self.remove_from_parent(f.object);
         if edits.is_empty() {
-            return None;
+            return Err("it is the whole file, not an entry that can be removed".to_owned());
         }
         let mut removed: Vec<Range<usize>> = vec![self.doc.node(f.object).span.clone()];
-        let symbolic = self
-            .parent(f.object)
-            .filter(|&p| self.doc.is_object(p))
-            .and_then(|_| self.doc.key_of(f.object))
-            .map(str::to_owned);
-        if let (Some(seg), Some(name_expr)) = (self.segment(f), f.name_expr.as_deref()) {
-            let arrays = self.reference_arrays.get_or_init(|| {
-                (0..self.doc.nodes.len())
-                    .filter(|&a| {
-                        self.doc.key_of(a).is_some_and(|k| {
-                            k.eq_ignore_ascii_case("dependsOn")
-                                || k.eq_ignore_ascii_case("provisionAfterExtensions")
-                        })
-                    })
-                    .collect()
-            });
-            for &arr in arrays {
-                let key = self.doc.key_of(arr).unwrap_or("");
-                let depends = key.eq_ignore_ascii_case("dependsOn");
-                let after = key.eq_ignore_ascii_case("provisionAfterExtensions");
-                if !(depends || after) || self.inside(arr, f.object) {
-                    continue;
-                }
-                let elems = self.doc.elements(arr);
-                let hits: Vec<usize> = elems
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| {
-                        self.doc.str(e.value).is_some_and(|s| {
-                            if after {
-                                s.eq_ignore_ascii_case(&seg) || s.eq_ignore_ascii_case(name_expr)
-                            } else if symbolic.as_deref() == Some(s) {
-                                true
-                            } else {
-                                self.names_extension(arr, s, &seg, name_expr)
-                            }
-                        })
-                    })
-                    .map(|(k, _)| k)
-                    .collect();
-                // Another finding's resource is removed whole by its own fix.
-                if hits.is_empty()
-                    || all
-                        .iter()
-                        .any(|o| o.object != f.object && self.inside(arr, o.object))
-                {
-                    continue;
-                }
-                removed.extend(
-                    hits.iter()
-                        .map(|&k| self.doc.node(elems[k].value).span.clone()),
-                );
-                let span = &self.doc.node(arr).span;
-                let inner = span.start + 1..span.end - 1;
-                edits.extend(edits::remove_items(
-                    self.parsed,
-                    &self.items_of(arr),
-                    &hits,
-                    None,
-                    Some(inner),
-                ));
-            }
-        }
+        let (refs, ref_spans, added) = self.reference_edits(k, found, plan)?;
+        let rerouted = !added.is_empty();
+        edits.extend(refs);
+        removed.extend(ref_spans);
         if self.fragment_has_control(&edits) {
-            return None;
+            return Err(GO_MARKUP.to_owned());
         }
-        let what = if f.rule == "IMDS002" {
-            "Remove the Managed Identity extension from the extension profile"
-        } else {
-            "Remove the Managed Identity extension resource and its dependsOn entries"
+        let what = match (f.rule, rerouted) {
+            ("IMDS002", false) => {
+                "Remove the Managed Identity extension from the extension profile"
+            }
+            ("IMDS002", true) => {
+                "Remove the Managed Identity extension from the extension profile; the extensions provisioned after it keep their order"
+            }
+            (_, false) => {
+                "Remove the Managed Identity extension resource and its dependsOn entries"
+            }
+            (_, true) => {
+                "Remove the Managed Identity extension resource; what depended on it now depends on what it depended on"
+            }
         };
-        let fix = Fix::safe(what, edits)?;
-        if !self.still_parses(&fix, false) {
-            return None;
-        }
-        let cleanup = self.cleanup(f.object, &removed);
-        let with = fix.clone().with_cleanup(cleanup);
-        if with.cleanup.is_empty() || self.still_parses(&with, true) {
-            Some(with)
-        } else {
-            Some(fix)
-        }
+        let fix = Fix::safe(what, edits)
+            .ok_or_else(|| "its removal and the references to it overlap".to_owned())?;
+        let cleanup = self.cleanup(f.object, &removed, &added.concat());
+        Ok(fix.with_cleanup(cleanup))
     }
 
     /// An edit that swallows template control markup would unbalance the template.
@@ -668,13 +650,9 @@ impl<'a> Tree<'a> {
             })
     }
 
-    fn still_parses(&self, fix: &Fix, with_cleanup: bool) -> bool {
-        let (after, taken) = apply_fixes(self.parsed, &[fix], with_cleanup);
-        !taken.is_empty() && jsonc::parse(&after, self.fragment).is_ok()
-    }
-
-    /// Edits removing variables and parameters that only the removed text referred to.
-    fn cleanup(&self, at: usize, removed: &[Range<usize>]) -> Vec<Edit> {
+    /// Edits removing variables and parameters that only the removed text referred to (`added`
+    /// is text the fix writes elsewhere, whose references stay).
+    fn cleanup(&self, at: usize, removed: &[Range<usize>], added: &str) -> Vec<Edit> {
         let mut names: BTreeSet<(bool, String)> = BTreeSet::new();
         for r in removed {
             for c in ref_re().captures_iter(&self.parsed[r.clone()]) {
@@ -685,22 +663,40 @@ impl<'a> Tree<'a> {
             }
         }
         let all_refs = self.all_refs.get_or_init(|| {
-            ref_re()
-                .captures_iter(self.parsed)
-                .map(|c| {
-                    let pos = c.get(0).map_or(0, |m| m.start());
-                    (
-                        pos,
-                        c[1].eq_ignore_ascii_case("variables"),
-                        c[2].to_ascii_lowercase(),
-                    )
-                })
-                .collect()
+            let mut map: HashMap<(bool, String), Vec<usize>> = HashMap::new();
+            for c in ref_re().captures_iter(self.parsed) {
+                let pos = c.get(0).map_or(0, |m| m.start());
+                map.entry((
+                    c[1].eq_ignore_ascii_case("variables"),
+                    c[2].to_ascii_lowercase(),
+                ))
+                .or_default()
+                .push(pos);
+            }
+            map
         });
-        let still_used: BTreeSet<(bool, String)> = all_refs
+        let moved: BTreeSet<(bool, String)> = ref_re()
+            .captures_iter(added)
+            .map(|c| {
+                (
+                    c[1].eq_ignore_ascii_case("variables"),
+                    c[2].to_ascii_lowercase(),
+                )
+            })
+            .collect();
+        // A name used once outside the removed text is still used; looking stops at that use,
+        // so a parameter every resource names costs little per fix.
+        let still_used: BTreeSet<(bool, String)> = names
             .iter()
-            .filter(|(pos, _, _)| !removed.iter().any(|r| r.contains(pos)))
-            .map(|(_, v, n)| (*v, n.clone()))
+            .filter(|k| {
+                moved.contains(*k)
+                    || all_refs
+                        .get(*k)
+                        .into_iter()
+                        .flatten()
+                        .any(|pos| !removed.iter().any(|r| r.contains(pos)))
+            })
+            .cloned()
             .collect();
         let Some(&tpl) = self.templates(at).first() else {
             return Vec::new();
@@ -738,12 +734,18 @@ impl<'a> Tree<'a> {
 
     /// IMDS003 in `variables`: remove the variable and the `createArray`/`concat`/`union`
     /// arguments that inject it. No fix when any use is something else.
-    fn variable_fix(&self, f: &Found) -> Option<Fix> {
-        let vars = self.parent(f.object)?;
-        if !self.doc.key_of(vars)?.eq_ignore_ascii_case("variables") {
-            return None;
+    fn variable_fix(&self, f: &Found) -> Result<Fix, String> {
+        const ELSEWHERE: &str =
+            "it is not a resource or a variable's value, so where it is injected cannot be traced";
+        let vars = self.parent(f.object).ok_or(ELSEWHERE)?;
+        if !self
+            .doc
+            .key_of(vars)
+            .is_some_and(|k| k.eq_ignore_ascii_case("variables"))
+        {
+            return Err(ELSEWHERE.to_owned());
         }
-        let var_name = self.doc.key_of(f.object)?.to_owned();
+        let var_name = self.doc.key_of(f.object).ok_or(ELSEWHERE)?.to_owned();
         let mut edits = self.remove_from_parent(f.object);
         let obj_span = self.doc.node(f.object).span.clone();
         let total = ref_re()
@@ -765,19 +767,29 @@ impl<'a> Tree<'a> {
                 {
                     continue;
                 }
-                let m = c.get(0)?;
-                edits.push(remove_argument(raw, m.range(), n.span.start)?);
+                let Some(edit) = c
+                    .get(0)
+                    .and_then(|m| remove_argument(raw, m.range(), n.span.start))
+                else {
+                    continue;
+                };
+                edits.push(edit);
                 handled += 1;
             }
         }
-        if handled != total || self.fragment_has_control(&edits) {
-            return None;
+        if handled != total {
+            return Err(format!(
+                "variable `{var_name}` is used other than as an argument of createArray(), concat() or union()"
+            ));
         }
-        let fix = Fix::unsafe_(
+        if self.fragment_has_control(&edits) {
+            return Err(GO_MARKUP.to_owned());
+        }
+        Fix::unsafe_(
             format!("Remove variable `{var_name}` and the expressions that inject it"),
             edits,
-        )?;
-        self.still_parses(&fix, false).then_some(fix)
+        )
+        .ok_or_else(|| format!("the uses of variable `{var_name}` overlap"))
     }
 
     /// IMDS004: parameter values (parameter files) and defaults/allowed values (templates).
@@ -861,7 +873,7 @@ impl<'a> Tree<'a> {
                             "Parameter `{}` carries the retired Managed Identity extension type `{s}`: remove it once no template deploys the extension; {IMDS_HINT}",
                             m.key
                         ),
-                    ));
+                    ).with_fix_or_reason(Err(PARAMETER_REASON.to_owned())));
                 } else if port_param
                     && matches!(self.doc.node(v).value, Value::Scalar | Value::Str(_))
                     && let Ok(port) = self.resolve(v, 0).unwrap_or_default().trim().parse::<u16>()
@@ -875,7 +887,7 @@ impl<'a> Tree<'a> {
                             "Parameter `{}` carries the retired Managed Identity extension's port {port}: remove it once no template deploys the extension; {IMDS_HINT}",
                             m.key
                         ),
-                    ));
+                    ).with_fix_or_reason(Err(PARAMETER_REASON.to_owned())));
                 }
             }
         }

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::analyzers::Context;
+use crate::{analyzers::Context, fix::apply::apply_fixes};
 
 fn run(text: &str, kind: FileKind, path: &str) -> Analysis {
     let ctx = Context {
@@ -128,7 +128,11 @@ fn condition_pair_with_depends_on_and_variable_publisher() {
     let fixed = fix_all(VM_PAIR, FileKind::Arm, "azuredeploy.json", false);
     assert!(jsonc::parse(&fixed, false).is_ok());
     assert!(!fixed.contains("MSI-"), "{fixed}");
-    assert!(fixed.contains("\"dependsOn\": []"), "{fixed}");
+    // The custom script waited for the VM through the extensions: now it says so itself.
+    assert!(
+        fixed.contains("\"dependsOn\": [\n        \"[resourceId('Microsoft.Compute/virtualMachines', parameters('vmName'))]\"\n      ]"),
+        "{fixed}"
+    );
     assert!(fixed.contains("// Linux flavour\n    {\n      \"type\": \"Microsoft.Compute/virtualMachines/extensions\",\n      \"name\": \"[concat(parameters('vmName'),'/CustomScript')]\""), "{fixed}");
     // Cleanup (unsafe) also drops what only the extensions used.
     assert!(fixed.contains("msiPort") && fixed.contains("msiPublisher"));
@@ -504,6 +508,11 @@ fn fixture_fixes_reparse_and_are_idempotent() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let text = std::fs::read_to_string(entry.path()).unwrap();
             let before = run(&text, FileKind::Arm, &name);
+            // Truncated fixtures are searched as text: found, never rewritten.
+            if !name.ends_with(".t") && !parses(&text) {
+                assert!(before.diagnostics.iter().all(|d| d.fix.is_none()), "{name}");
+                continue;
+            }
             for unsafe_fixes in [false, true] {
                 let once = fix_all(&text, FileKind::Arm, &name, unsafe_fixes);
                 if !name.ends_with(".t") {
@@ -524,8 +533,17 @@ fn fixture_fixes_reparse_and_are_idempotent() {
                         })
                         .count()
                 };
+                // A positive fixture offers a fix, or says why not.
+                let says_why = before
+                    .diagnostics
+                    .iter()
+                    .all(|d| d.message.contains("Not fixed automatically"));
                 assert!(
-                    applicable(&before) > 0 || !name.starts_with("positive") || rule == "IMDS003"
+                    applicable(&before) > 0
+                        || says_why
+                        || !name.starts_with("positive")
+                        || rule == "IMDS003",
+                    "{name}"
                 );
                 assert_eq!(applicable(&after), 0, "{name}");
                 if std::env::var_os("ARM_SHOW_FIXES").is_some() && unsafe_fixes {

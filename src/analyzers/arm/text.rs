@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::{IMDS_HINT, edits, is_extension_type, is_publisher, template, whole_ref};
+use super::{GO_MARKUP, IMDS_HINT, edits, is_extension_type, is_publisher, template, whole_ref};
 use crate::finding::{Diagnostic, Fix};
 
 /// Nesting kept by the fallback; deeper objects are skipped (real templates stay far below).
@@ -22,6 +22,9 @@ struct Frame {
     publisher: Option<String>,
     ty: Option<String>,
     name: Option<String>,
+    /// Where the name's string stands (quotes included): messages show it as written, not as
+    /// blanked.
+    name_span: Option<std::ops::Range<usize>>,
     port: Option<String>,
     /// Set on an object whose `properties` child is the extension: (type, port).
     extension: Option<(String, Option<String>)>,
@@ -137,7 +140,12 @@ impl Scan<'_> {
                 }
                 b'"' => {
                     let (s, end) = self.string(i);
+                    let span = i..end;
                     i = end;
+                    // Members of containers too deep to keep belong to none of the kept ones.
+                    if overflow > 0 {
+                        continue;
+                    }
                     let after = self.skip_trivia(i);
                     if stack.is_empty() {
                         root_key =
@@ -151,6 +159,9 @@ impl Scan<'_> {
                         top.pending_key = Some(s.to_ascii_lowercase());
                         i = after + 1;
                     } else if let Some(k) = top.pending_key.take() {
+                        if k == "name" {
+                            top.name_span = Some(span);
+                        }
                         Self::set(top, &k, s);
                     }
                 }
@@ -172,13 +183,26 @@ impl Scan<'_> {
                         i += 1;
                         continue;
                     }
-                    if let Some(top) = stack.last_mut()
+                    if overflow == 0
+                        && let Some(top) = stack.last_mut()
                         && let Some(k) = top.pending_key.take()
                     {
                         let word = String::from_utf8_lossy(&self.b[start..i]).into_owned();
                         Self::set(top, &k, word);
                     }
                 }
+            }
+        }
+        // A truncated file or a cut-off fragment: what is still open ends where the text
+        // does, innermost first, so an extension object that lost its closing braces is
+        // still seen with everything it holds.
+        let end = self
+            .prev_significant(self.b.len())
+            .map_or(self.b.len(), |p| p + 1);
+        while let Some(frame) = stack.pop() {
+            if frame.is_object {
+                on_close(&frame, end, &stack);
+                self.propagate(&frame, &mut stack);
             }
         }
     }
@@ -218,6 +242,9 @@ impl Scan<'_> {
 /// `original` is the file, `text` what is scanned (the same, or template-blanked at the same
 /// offsets). Fixes are offered for Go templates only, where the layout is known to be
 /// intentional; broken JSON is left for a person.
+/// (start, end, rule, type, (name, name as written)).
+type Found = (usize, usize, &'static str, String, Option<(String, String)>);
+
 pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::Analysis) {
     let mut scan = Scan {
         b: text.as_bytes(),
@@ -227,7 +254,7 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
     // String variables: a second light pass over `"variables": {` objects' direct members.
     collect_vars(&scan, &mut vars);
     scan.vars = vars;
-    let mut found: Vec<(usize, usize, &'static str, String, Option<String>)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut ports = Vec::new();
     scan.walk(|f, end, stack| {
         let (ty, port, holder_is_self) = if let Some((t, p)) = &f.extension {
@@ -262,29 +289,37 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
         if let Some(p) = port.and_then(|p| p.trim().parse::<u16>().ok()) {
             ports.push(p);
         }
-        found.push((f.start, end, rule, ty, f.name.clone()));
+        let shown = f
+            .name_span
+            .as_ref()
+            .and_then(|r| original.get(r.start + 1..r.end.saturating_sub(1)))
+            .map(str::to_owned);
+        found.push((f.start, end, rule, ty, f.name.clone().zip(shown)));
     });
     out.declared_ports
         .extend(ports.into_iter().filter(|&p| p != 0));
-    for (start, end, rule, ty, name) in found {
-        let name = name.unwrap_or_else(|| "(unnamed)".to_owned());
+    for (start, end, rule, ty, names) in found {
+        let (name, shown) =
+            names.unwrap_or_else(|| ("(unnamed)".to_owned(), "(unnamed)".to_owned()));
         let message = match rule {
             "IMDS001" => format!(
-                "Managed Identity VM extension resource `{name}` ({ty}) is retired: remove it and the references to it; {IMDS_HINT}"
+                "Managed Identity VM extension resource `{shown}` ({ty}) is retired: remove it and the references to it; {IMDS_HINT}"
             ),
             "IMDS002" => format!(
-                "Scale set extension profile installs the Managed Identity VM extension `{name}` ({ty}), which is retired: remove the entry; {IMDS_HINT}"
+                "Scale set extension profile installs the Managed Identity VM extension `{shown}` ({ty}), which is retired: remove the entry; {IMDS_HINT}"
             ),
             _ => format!(
-                "Managed Identity VM extension definition `{name}` ({ty}) outside a resource: it deploys the retired extension wherever it is injected; remove it and its uses; {IMDS_HINT}"
+                "Managed Identity VM extension definition `{shown}` ({ty}) outside a resource: it deploys the retired extension wherever it is injected; remove it and its uses; {IMDS_HINT}"
             ),
         };
-        let fix = if is_template && rule != "IMDS003" {
+        let fix = if rule == "IMDS003" {
+            Err("it is not a resource and the file does not parse as JSON, so its uses cannot be traced".to_owned())
+        } else if is_template {
             template_fix(original, &scan, start..end, &name)
         } else {
-            None
+            Err("the file does not parse as JSON, so the edit cannot be checked".to_owned())
         };
-        out.push(Diagnostic::new(rule, start..end, message).with_fix(fix));
+        out.push(Diagnostic::new(rule, start..end, message).with_fix_or_reason(fix));
     }
 }
 
@@ -342,6 +377,8 @@ fn collect_vars(scan: &Scan, vars: &mut HashMap<String, String>) {
     }
 }
 
+const UNTRACEABLE: &str = "a Go-templated file that does not parse as JSON: references to the extension cannot be traced, so its removal is left to a person";
+
 /// Go templates: the entry with exactly one separating comma (its own leading `,{` comma when
 /// it has one), never across template control markup.
 fn template_fix(
@@ -349,7 +386,7 @@ fn template_fix(
     scan: &Scan,
     span: std::ops::Range<usize>,
     name: &str,
-) -> Option<Fix> {
+) -> Result<Fix, String> {
     let (start, end) = (span.start, span.end);
     // Without a parse, references (`dependsOn`, `provisionAfterExtensions`) cannot be removed
     // reliably: when the name's last segment shows up anywhere else, leave it to a person.
@@ -360,7 +397,7 @@ fn template_fix(
         .unwrap_or("")
         .to_ascii_lowercase();
     if segment.is_empty() || segment.contains('{') {
-        return None;
+        return Err(UNTRACEABLE.to_owned());
     }
     let lower = original.to_ascii_lowercase();
     let finder = memchr::memmem::Finder::new(segment.as_bytes());
@@ -368,14 +405,18 @@ fn template_fix(
         .find_iter(lower.as_bytes())
         .any(|p| p < start || p >= end)
     {
-        return None;
+        return Err(format!(
+            "{UNTRACEABLE} (its name `{segment}` appears elsewhere in the file)"
+        ));
     }
     let after = scan.skip_trivia(end);
     let comma_after = (scan.b.get(after) == Some(&b',')).then_some(after);
     let comma_before = scan.prev_significant(start).filter(|&p| scan.b[p] == b',');
     // A closing bracket right after means the entry is last; without a comma on either side it
     // may be the sole entry or sit between markup we cannot see through: leave it alone.
-    comma_after.or(comma_before)?;
+    if comma_after.or(comma_before).is_none() {
+        return Err("a Go-templated entry with no comma beside it: it may be the only entry or sit between template markup, so its removal is left to a person".to_owned());
+    }
     // Go templates emit conditional entries as `,{`: such a comma belongs to the entry.
     let hugs = comma_before.is_some_and(|p| {
         scan.b[p + 1..start]
@@ -393,9 +434,10 @@ fn template_fix(
             .get(e.range.clone())
             .is_none_or(template::has_control)
     }) {
-        return None;
+        return Err(GO_MARKUP.to_owned());
     }
     Fix::safe("Remove the Managed Identity extension entry", edits)
+        .ok_or_else(|| "no edit removes it cleanly".to_owned())
 }
 
 fn scan_text<'a>(scan: &Scan<'a>) -> &'a str {

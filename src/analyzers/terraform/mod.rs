@@ -9,6 +9,7 @@
 //!
 //! `syntax` (token trees, removals) is shared with the Bicep analyzer.
 
+pub(crate) mod graph;
 mod hcl;
 pub(crate) mod syntax;
 
@@ -415,6 +416,14 @@ impl<'t, 'a> Tf<'t, 'a> {
             }
         }
         let ix = self.index();
+        let mut decls = graph::Decls::terraform(tree);
+        decls.gone = hits
+            .iter()
+            .filter_map(|h| match &h.kind {
+                HitKind::Resource(a) => decls.graph.find(a),
+                _ => None,
+            })
+            .collect();
         let raws: Vec<(Range<usize>, bool)> = hits
             .iter()
             .map(|h| match h.kind {
@@ -431,7 +440,32 @@ impl<'t, 'a> Tf<'t, 'a> {
                 *seen.entry(a.as_str()).or_default() += 1;
             }
         }
-        for (h, main) in hits.iter().zip(mains) {
+        let mut fixes: Vec<Result<Fix, String>> = hits
+            .iter()
+            .zip(mains)
+            .map(|(h, main)| match &h.kind {
+                HitKind::Resource(a) if seen[a.as_str()] > 1 => Err(
+                    "two resources share its address, so which one each reference means is unknowable"
+                        .to_owned(),
+                ),
+                _ => self.fix(h, &ix, main, &decls),
+            })
+            .collect();
+        let removes: Vec<Option<String>> = hits
+            .iter()
+            .map(|h| match &h.kind {
+                HitKind::Resource(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        decls.keep_order(
+            tree,
+            hcl::lex,
+            |t| graph::Decls::terraform(t).graph,
+            &removes,
+            &mut fixes,
+        );
+        for (h, fix) in hits.iter().zip(fixes) {
             if h.body != usize::MAX {
                 self.ports(h.body, out);
             }
@@ -454,13 +488,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                     h.ext_type
                 ),
             };
-            let duplicate = matches!(&h.kind, HitKind::Resource(a) if seen[a.as_str()] > 1);
-            let fix = if duplicate {
-                None
-            } else {
-                self.fix(h, &ix, main)
-            };
-            out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
+            out.push(Diagnostic::new(RULE, range, message).with_fix_or_reason(fix));
         }
     }
 
@@ -577,17 +605,32 @@ impl<'t, 'a> Tf<'t, 'a> {
         )
     }
 
-    fn fix(&self, h: &Hit, ix: &Index, main: Range<usize>) -> Option<Fix> {
+    fn fix(
+        &self,
+        h: &Hit,
+        ix: &Index,
+        main: Range<usize>,
+        decls: &graph::Decls,
+    ) -> Result<Fix, String> {
         let tree = self.tree;
         let address = match &h.kind {
             HitKind::Resource(a) => Some(a.as_str()),
             HitKind::Block(_) => None,
-            HitKind::Bare => return self.entry_fix(h),
-            HitKind::Value(_) => return None,
+            HitKind::Bare => {
+                return self.entry_fix(h).ok_or_else(|| {
+                    "it is not a resource, an `extension` block or a list entry, so where it is used cannot be traced".to_owned()
+                });
+            }
+            HitKind::Value(_) => {
+                return Err(
+                    "a variable value: the template it feeds decides, and is fixed there"
+                        .to_owned(),
+                );
+            }
         };
         // An unclosed block would take the rest of the file with it.
         if h.open == usize::MAX || !tree.closed(h.open) {
-            return None;
+            return Err("its block is not closed".to_owned());
         }
         let range = tree.span(h.first, h.last);
         let mut edits = vec![Edit::deletion(main)];
@@ -600,27 +643,43 @@ impl<'t, 'a> Tf<'t, 'a> {
                 .get(&name.to_ascii_lowercase())
                 .into_iter()
                 .flatten();
-            let after = tree.remove_list_refs(
+            let lit = |f: usize| hcl::literal(tree.src(f));
+            let is_ref = |f: usize| lit(f).is_some_and(|v| v.eq_ignore_ascii_case(name));
+            // What it was itself provisioned after is passed on.
+            let own = self
+                .body(h.body)
+                .into_iter()
+                .find(|m| m.block.is_none() && key_is(tree, m.key, "provision_after_extensions"))
+                .map(|m| graph::list_entries(tree, m.value.start, false, &lit))
+                .unwrap_or_default();
+            let after = graph::pass_on_lists(
+                tree,
                 keys.copied().filter(|k| h.scope.contains(k)),
                 false,
                 &range,
-                |f| hcl::literal(tree.src(f)).is_some_and(|v| v.eq_ignore_ascii_case(name)),
+                &is_ref,
+                &own,
+                &lit,
             );
-            if !after.edits.is_empty() {
+            if !after.is_empty() {
                 also.push("`provision_after_extensions` entries");
             }
-            edits.extend(after.edits);
+            edits.extend(after);
         }
         if let Some(address) = address {
             let keys = ix.depends.get(address).into_iter().flatten().copied();
-            let deps = tree.remove_list_refs(keys, false, &range, |f| {
-                dependency(tree, f).as_deref() == Some(address)
-            });
-            if !deps.edits.is_empty() {
-                also.push("`depends_on` entries");
-            }
+            let is_ref = |f: usize| dependency(tree, f).as_deref() == Some(address);
+            let deps = decls.pass_on_depends(tree, keys, false, &range, address, &is_ref);
             edits.extend(deps.edits);
-            let mut skip: Vec<&Range<usize>> = deps.lists.iter().collect();
+            let (lists, rerouted) = (deps.lists, deps.rerouted);
+            if !lists.is_empty() {
+                also.push(if rerouted {
+                    "`depends_on` entries (now naming what it depended on)"
+                } else {
+                    "`depends_on` entries"
+                });
+            }
+            let mut skip: Vec<&Range<usize>> = lists.iter().collect();
             skip.push(&range);
             let used_elsewhere = ix.addresses.used_outside(address, &skip);
             if used_elsewhere {
@@ -650,6 +709,7 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
         Fix::new(applicability, description, syntax::tidy(tree.text, edits))
             .map(|f| f.with_cleanup(syntax::tidy(tree.text, cleanup)))
+            .ok_or_else(|| "its removal and the references to it overlap".to_owned())
     }
 }
 

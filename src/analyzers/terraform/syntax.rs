@@ -302,13 +302,6 @@ impl<'a> Tree<'a> {
     }
 }
 
-/// Where `key = [ ... ]` lists (`depends_on`, `provisionAfterExtensions`) name a removed thing.
-pub(crate) struct ListRefs {
-    pub edits: Vec<Edit>,
-    /// Byte ranges of the lists touched: references there are handled, not left dangling.
-    pub lists: Vec<Range<usize>>,
-}
-
 impl Tree<'_> {
     /// Every `key <assign> [ ... ]` list, indexed by what `element` says each element names:
     /// lets each finding reach the lists naming it without rescanning the file.
@@ -334,36 +327,6 @@ impl Tree<'_> {
             }
         }
         map
-    }
-
-    /// Removes the elements for which `is_ref(first_token)` holds from the lists of `keys` (from
-    /// [`Tree::list_index`]) outside the bytes `skip`; a list left empty goes with its key.
-    pub fn remove_list_refs(
-        &self,
-        keys: impl IntoIterator<Item = usize>,
-        nl_sep: bool,
-        skip: &Range<usize>,
-        is_ref: impl Fn(usize) -> bool,
-    ) -> ListRefs {
-        let mut out = ListRefs {
-            edits: Vec::new(),
-            lists: Vec::new(),
-        };
-        for i in keys {
-            let open = i + 2;
-            if skip.contains(&self.toks[i].s) || !self.closed(open) {
-                continue;
-            }
-            if !self.elements(open, nl_sep).iter().any(|&(f, _)| is_ref(f)) {
-                continue;
-            }
-            out.lists.push(self.span(open, self.close[open]));
-            match self.remove_elements(open, nl_sep, |f, _| is_ref(f)) {
-                Some(e) => out.edits.extend(e),
-                None => out.edits.push(self.remove(i, self.close[open])),
-            }
-        }
-        out
     }
 }
 

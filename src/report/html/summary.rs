@@ -229,6 +229,22 @@ pub fn executive_summary(h: &mut String, result: &ScanResult) {
             }
         );
     }
+    if !result.notes.is_empty() {
+        let _ = write!(
+            p,
+            " {} searched as text only; {} findings are counted above (listed at the end).",
+            if result.notes.len() == 1 {
+                "1 file was".to_owned()
+            } else {
+                format!("{} files were", thousands(result.notes.len()))
+            },
+            if result.notes.len() == 1 {
+                "its"
+            } else {
+                "their"
+            }
+        );
+    }
     let _ = writeln!(h, "<p class=\"summary\" id=\"executive-summary\">{p}</p>");
 }
 

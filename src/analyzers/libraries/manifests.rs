@@ -1,0 +1,432 @@
+//! IMDS041: which file is a dependency manifest, and the pins each format writes.
+
+use std::{ops::Range, sync::LazyLock};
+
+use regex::Regex;
+
+use super::{
+    Dependency, Ecosystem, Library, Pin, alias_of, by_package, judge,
+    versions::{Allowed, Version, npm_comparator, npm_range, pep440},
+};
+
+/// Which manifest a file is, from its name (`x.package.json` counts as `package.json`, as
+/// `x.parameters.json` counts as a parameter file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Manifest {
+    Requirements,
+    PythonProject,
+    PipfileLock,
+    PoetryLock,
+    PackageJson,
+    PackageLock,
+    GoMod,
+    GoSum,
+    GoVendor,
+    Pom,
+    Gradle,
+    Gemfile,
+    GemfileLock,
+    YarnLock,
+    GopkgLock,
+}
+
+pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let is = |base: &str| name == base || name.ends_with(&format!(".{base}"));
+    Some(if is("package.json") {
+        Manifest::PackageJson
+    } else if is("package-lock.json") || is("npm-shrinkwrap.json") {
+        Manifest::PackageLock
+    } else if is("pipfile.lock") {
+        Manifest::PipfileLock
+    } else if is("poetry.lock") {
+        Manifest::PoetryLock
+    } else if is("go.mod") {
+        Manifest::GoMod
+    } else if is("go.sum") {
+        Manifest::GoSum
+    } else if path.ends_with("vendor/modules.txt") || name == "modules.txt" {
+        Manifest::GoVendor
+    } else if is("pom.xml") {
+        Manifest::Pom
+    } else if name.ends_with(".gradle") || name.ends_with(".gradle.kts") {
+        Manifest::Gradle
+    } else if is("yarn.lock") {
+        Manifest::YarnLock
+    } else if is("gopkg.lock") {
+        Manifest::GopkgLock
+    } else if is("gemfile.lock") {
+        Manifest::GemfileLock
+    } else if is("gemfile") || name.ends_with(".gemspec") {
+        Manifest::Gemfile
+    } else if name.contains("requirements") && (name.ends_with(".txt") || name.ends_with(".in")) {
+        Manifest::Requirements
+    } else if is("setup.py") || is("setup.cfg") || is("pyproject.toml") || is("pipfile") {
+        Manifest::PythonProject
+    } else {
+        return None;
+    })
+}
+
+/// The library's own manifest (its repository, a fork, a vendored copy): its code calls the
+/// credential at the version it declares. Recorded for IMDS042, never reported.
+pub(super) fn own_package(text: &str, manifest: Manifest) -> Option<Dependency> {
+    static NPM_NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""name"\s*:\s*"([^"]*)""#).expect("valid regex"));
+    static NPM_VERSION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""version"\s*:\s*"([^"]*)""#).expect("valid regex"));
+    static PY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\bname\s*=\s*["']([A-Za-z0-9_.-]+)["']"#).expect("valid regex")
+    });
+    static PY_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\bversion\s*=\s*["']([0-9][^"']*)["']"#).expect("valid regex")
+    });
+    static GO_MODULE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^module[ \t]+(\S+)[ \t]*\r?$").expect("valid regex"));
+    let first = |re: &Regex| re.captures(text).map(|c| c.get(1).unwrap().as_str());
+    let (lib, allowed) = match manifest {
+        Manifest::PackageJson => {
+            let lib = by_package(Ecosystem::Npm, first(&NPM_NAME)?)?;
+            (lib, Allowed::exact(Version::parse(first(&NPM_VERSION)?)?))
+        }
+        Manifest::PythonProject => {
+            let lib = by_package(Ecosystem::Python, first(&PY_NAME)?)?;
+            (lib, Allowed::exact(Version::parse(first(&PY_VERSION)?)?))
+        }
+        Manifest::GoMod => {
+            // Only the separate adal module declares itself; every version of it is fixed.
+            let lib = alias_of(Ecosystem::Go, first(&GO_MODULE)?)?;
+            (
+                lib,
+                Allowed {
+                    lo: lib.fixed_version(),
+                    ..Allowed::ANY
+                },
+            )
+        }
+        _ => return None,
+    };
+    Some(Dependency {
+        ecosystem: lib.ecosystem.name(),
+        resolved: judge(lib, allowed)?,
+    })
+}
+
+pub(super) fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>) {
+    match manifest {
+        Manifest::Requirements => python_specs(text, pins),
+        Manifest::PythonProject => {
+            python_specs(text, pins);
+            python_keys(text, pins);
+        }
+        Manifest::PipfileLock => locked(text, Ecosystem::Python, &PIPFILE_LOCK, pins),
+        Manifest::PoetryLock => locked(text, Ecosystem::Python, &POETRY, pins),
+        Manifest::PackageJson => npm_specs(text, pins),
+        Manifest::PackageLock => locked(text, Ecosystem::Npm, &PACKAGE_LOCK, pins),
+        Manifest::GoMod | Manifest::GoVendor => go_lines(text, false, pins),
+        Manifest::GoSum => go_lines(text, true, pins),
+        Manifest::Pom => pom(text, pins),
+        Manifest::Gradle => gradle(text, pins),
+        Manifest::Gemfile => gem_specs(text, pins),
+        Manifest::GemfileLock => locked(text, Ecosystem::Ruby, &GEM_LOCK, pins),
+        Manifest::YarnLock => locked(text, Ecosystem::Npm, &YARN_LOCK, pins),
+        Manifest::GopkgLock => locked(text, Ecosystem::Go, &GOPKG_LOCK, pins),
+    }
+}
+
+/// `msrestazure==0.4.20`, `msrestazure>=0.4.14,<0.4.25`, `"msrestazure~=0.4.20"` in setup.py...
+static PY_SPEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?mi)(?:^|["'\s])(msrestazure)\s*(?:\[[^\]\n]*\])?\s*((?:(?:===?|~=|!=|>=|<=|>|<)\s*[0-9A-Za-z.*+-]+\s*,?\s*)+)"#)
+        .expect("valid regex")
+});
+
+fn python_specs(text: &str, pins: &mut Vec<Pin>) {
+    for c in PY_SPEC.captures_iter(text) {
+        let (name, spec) = (c.get(1).unwrap(), c.get(2).unwrap());
+        if is_comment_line(text, name.start(), "#") {
+            continue;
+        }
+        let Some(lib) = by_package(Ecosystem::Python, name.as_str()) else {
+            continue;
+        };
+        if let Some(allowed) = pep440(spec.as_str()) {
+            pins.push(Pin {
+                lib,
+                range: name.start()..spec.start() + spec.as_str().trim_end().len(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// Pipfile and Poetry tables: `msrestazure = "==0.4.20"`, `msrestazure = { version = "^0.4" }`.
+static PY_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*"?(msrestazure)"?[ \t]*=[ \t]*(?:\{[^}\n]*?\bversion[ \t]*=[ \t]*)?"([^"\n]*)""#)
+        .expect("valid regex")
+});
+
+fn python_keys(text: &str, pins: &mut Vec<Pin>) {
+    for c in PY_KEY.captures_iter(text) {
+        let (name, spec) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let Some(lib) = by_package(Ecosystem::Python, name.as_str()) else {
+            continue;
+        };
+        let spec = spec.as_str().trim();
+        // Poetry reads a bare version as `^` and has npm's `~`; Pipfile uses PEP 440 (`*` = any).
+        let allowed = if spec == "*" {
+            Some(Allowed::ANY)
+        } else if spec.starts_with(|c: char| c.is_ascii_digit()) {
+            npm_comparator(&format!("^{spec}"))
+        } else if spec.starts_with('^') || (spec.starts_with('~') && !spec.starts_with("~=")) {
+            npm_comparator(spec)
+        } else {
+            pep440(spec)
+        };
+        if let Some(allowed) = allowed {
+            pins.push(Pin {
+                lib,
+                range: name.start()..c.get(0).unwrap().end(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// `"ms-rest-azure": "~2.5.0"` (dependencies of any section).
+static NPM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*"([^"\n]*)""#)
+        .expect("valid regex")
+});
+
+fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
+    for c in NPM_SPEC.captures_iter(text) {
+        let (name, spec) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let Some(lib) = by_package(Ecosystem::Npm, name.as_str()) else {
+            continue;
+        };
+        let Some(allowed) = npm_range(spec.as_str()) else {
+            continue;
+        };
+        pins.push(Pin {
+            lib,
+            range: name.start() - 1..spec.end() + 1,
+            allowed,
+        });
+    }
+}
+
+/// Lock files: a package's entry and the `"version"` inside it.
+static PACKAGE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(?:[^"\n]*node_modules/)?((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*\{[^{}]*?"version"\s*:\s*"([^"\n]*)""#)
+        .expect("valid regex")
+});
+static PIPFILE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(msrestazure)"\s*:\s*\{[^{}]*?"version"\s*:\s*"==([^"\n]*)""#)
+        .expect("valid regex")
+});
+
+/// yarn.lock (classic and berry): the entry's header names the package, the next lines its
+/// `version`.
+static YARN_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^"?((?:@azure/)?ms-rest-(?:azure|nodeauth))@[^\n]*:\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]+version:?[ \t]+"?([0-9][^"\s]*)"?"#)
+        .expect("valid regex")
+});
+/// Gopkg.lock (dep): a `[[projects]]` table's `name` and, within it, `version`.
+static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
+        .expect("valid regex")
+});
+
+/// Lock entries whose name and version are the regex's two groups, the range spanning both.
+fn locked(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
+    for c in re.captures_iter(text) {
+        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let (Some(lib), Some(v)) = (by_package(eco, name.as_str()), Version::parse(ver.as_str()))
+        else {
+            continue;
+        };
+        pins.push(Pin {
+            lib,
+            range: name.start()..ver.end(),
+            allowed: Allowed::exact(v),
+        });
+    }
+}
+
+/// poetry.lock: `[[package]]` tables with `name` then `version`.
+static POETRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^name\s*=\s*"(msrestazure)"\s*\r?\nversion\s*=\s*"([^"\n]*)""#)
+        .expect("valid regex")
+});
+
+/// go.mod `require` lines (single or in a block), go.sum lines, vendor/modules.txt `# module version`.
+static GO_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?:require[ \t]+|#[ \t]+)?(github\.com/Azure/go-autorest(?:/autorest/adal)?)[ \t]+(v[0-9][^ \t\r\n/]*)(/go\.mod)?")
+        .expect("valid regex")
+});
+
+/// In go.sum every version of the module graph is listed, and the build uses the greatest, so
+/// only that one is judged (reported at its first line).
+fn go_lines(text: &str, is_sum: bool, pins: &mut Vec<Pin>) {
+    let mut found: Vec<(&'static Library, Range<usize>, Version, bool)> = Vec::new();
+    for c in GO_LINE.captures_iter(text) {
+        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let Some(v) = Version::parse(ver.as_str()) else {
+            continue;
+        };
+        if let Some(lib) = by_package(Ecosystem::Go, name.as_str()) {
+            found.push((lib, name.start()..ver.end(), v, false));
+        } else if let Some(lib) = alias_of(Ecosystem::Go, name.as_str()) {
+            found.push((lib, name.start()..ver.end(), v, true));
+        }
+    }
+    if is_sum {
+        let max = found.iter().filter(|f| !f.3).map(|f| f.2).max();
+        found.retain(|f| f.3 || Some(f.2) == max);
+        found.dedup_by(|b, a| !a.3 && !b.3 && a.2 == b.2);
+    }
+    for (lib, range, v, alias) in found {
+        let allowed = if alias {
+            // Any adal module version: the fixed implementation.
+            Allowed {
+                lo: lib.fixed_version(),
+                ..Allowed::ANY
+            }
+        } else {
+            Allowed::exact(v)
+        };
+        pins.push(Pin {
+            lib,
+            range,
+            allowed,
+        });
+    }
+}
+
+static POM_DEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)<groupId>\s*com\.microsoft\.azure\s*</groupId>\s*<artifactId>\s*(azure-client-authentication)\s*</artifactId>\s*<version>\s*([^<\s]+)\s*</version>")
+        .expect("valid regex")
+});
+
+fn pom(text: &str, pins: &mut Vec<Pin>) {
+    let Some(lib) = by_package(
+        Ecosystem::Maven,
+        "com.microsoft.azure:azure-client-authentication",
+    ) else {
+        return;
+    };
+    for c in POM_DEP.captures_iter(text) {
+        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let value = match ver
+            .as_str()
+            .strip_prefix("${")
+            .and_then(|v| v.strip_suffix('}'))
+        {
+            Some(prop) => property(text, prop),
+            None => Some(ver.as_str().to_owned()),
+        };
+        if let Some(v) = value.as_deref().and_then(Version::parse) {
+            pins.push(Pin {
+                lib,
+                range: name.start()..ver.end(),
+                allowed: Allowed::exact(v),
+            });
+        }
+    }
+}
+
+/// `<name>value</name>` anywhere in the POM (its `<properties>`).
+fn property(text: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = start + text[start..].find('<')?;
+    Some(text[start..end].trim().to_owned())
+}
+
+/// `'com.microsoft.azure:azure-client-authentication:1.2.0'` and the `group:/name:/version:` map form.
+static GRADLE_DEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:["']com\.microsoft\.azure:(azure-client-authentication):([^"'@:\s]+)["']|group\s*[:=]\s*["']com\.microsoft\.azure["']\s*,\s*name\s*[:=]\s*["'](azure-client-authentication)["']\s*,\s*version\s*[:=]\s*["']([^"'\s]+)["'])"#)
+        .expect("valid regex")
+});
+
+fn gradle(text: &str, pins: &mut Vec<Pin>) {
+    let Some(lib) = by_package(
+        Ecosystem::Maven,
+        "com.microsoft.azure:azure-client-authentication",
+    ) else {
+        return;
+    };
+    for c in GRADLE_DEP.captures_iter(text) {
+        let (Some(name), Some(ver)) = (c.get(1).or(c.get(3)), c.get(2).or(c.get(4))) else {
+            continue;
+        };
+        if is_comment_line(text, name.start(), "//") {
+            continue;
+        }
+        // `1.2.+` allows every 1.2.x.
+        let allowed = match ver.as_str().strip_suffix(".+") {
+            Some(prefix) => {
+                Version::parse_partial(prefix).map(|(v, n)| Allowed::between(v, v.bump(n - 1)))
+            }
+            None => Version::parse(ver.as_str()).map(Allowed::exact),
+        };
+        if let Some(allowed) = allowed {
+            pins.push(Pin {
+                lib,
+                range: name.start()..ver.end(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// `gem 'ms_rest_azure', '~> 0.10.0'` (Gemfile) and `add_dependency 'ms_rest_azure', '0.9.0'` (gemspec).
+static GEM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)(?:\bgem|add_(?:runtime_|development_)?dependency)\s*\(?\s*["'](ms_rest_azure)["']((?:\s*,\s*["'][^"'\n]*["'])*)"#)
+        .expect("valid regex")
+});
+
+fn gem_specs(text: &str, pins: &mut Vec<Pin>) {
+    for c in GEM_SPEC.captures_iter(text) {
+        let (name, reqs) = (c.get(1).unwrap(), c.get(2).unwrap());
+        if is_comment_line(text, name.start(), "#") {
+            continue;
+        }
+        let Some(lib) = by_package(Ecosystem::Ruby, name.as_str()) else {
+            continue;
+        };
+        // RubyGems requirements read as PEP 440 once `~>` is `~=` and a bare version is `==`.
+        let spec: Vec<String> = reqs
+            .as_str()
+            .split(',')
+            .map(|r| r.trim().trim_matches(['"', '\'']).trim())
+            .filter(|r| !r.is_empty())
+            .map(|r| match r.strip_prefix("~>") {
+                Some(v) => format!("~={}", v.trim()),
+                None if r.starts_with(|c: char| c.is_ascii_digit()) => format!("=={r}"),
+                None => r
+                    .strip_prefix('=')
+                    .filter(|v| !v.starts_with('='))
+                    .map_or_else(|| r.to_owned(), |v| format!("=={}", v.trim())),
+            })
+            .collect();
+        if let Some(allowed) = pep440(&spec.join(",")) {
+            pins.push(Pin {
+                lib,
+                range: name.start() - 1..reqs.end(),
+                allowed,
+            });
+        }
+    }
+}
+
+/// Gemfile.lock `specs:` entries: `    ms_rest_azure (0.10.3)`; requirement lines of other gems
+/// (`(~> 0.10)`) carry an operator and are not locks.
+static GEM_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]+(ms_rest_azure) \(([0-9][0-9.]*)\)").expect("valid regex")
+});
+
+fn is_comment_line(text: &str, pos: usize, marker: &str) -> bool {
+    let line_start = text[..pos].rfind('\n').map_or(0, |p| p + 1);
+    text[line_start..pos].trim_start().starts_with(marker)
+}
