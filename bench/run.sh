@@ -1,35 +1,57 @@
 #!/usr/bin/env bash
-# Benchmark: imds-migrate scan vs ripgrep over the same synthetic monorepo.
+# Benchmark: imds-migrate against ripgrep on the same files, doing the same search.
 #
-#   bench/run.sh [SCALE...]      (default: 1 2 4; scale 1 = 20,000 files, ~430 MB)
+#   bench/run.sh [TREE...]     TREE: mono1 mono2 mono4 azure1 fixes (default: mono1 azure1 fixes)
 #
-# Builds in release mode, generates each tree once (target/bench/tree-xN, deterministic), checks
-# that every planted usage is found and nothing under node_modules/ is reported, then alternates
-# runs of both tools and prints the medians, the ratio and peak resident memory.
+# Builds in release mode and generates each tree once (target/bench/, deterministic). For each
+# scan tree it checks that every planted usage is found, then runs `imds-migrate scan --format
+# json` and ripgrep in turn, RUNS times (default 9), and prints the medians of wall time and of
+# CPU time (user + system), their ratios and the peak resident memory.
+#
+# Fairness: ripgrep gets `--hidden` (we scan hidden files), honours the same .gitignore (each tree
+# is a git repository), and searches the prefilter's own trigger literals, read from
+# src/prefilter.rs, so both tools read the same bytes and look for the same strings. The trees
+# hold no file that imds-migrate skips by name.
+#
+# `fixes`: 5,000 files with one safe fix each, fixed from a fresh copy every run; the row compares
+# `fix` with a `scan` of the same files, to show what the rewrite (analysis again, verification,
+# one write per file) costs over finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-5}
-SCALES=${*:-1 2 4}
+RUNS=${RUNS:-9}
+TREES=${*:-mono1 azure1 fixes}
 cargo build --release --quiet
 BIN=$PWD/target/release/imds-migrate
 OUT=$PWD/target/bench
 mkdir -p "$OUT"
-have_rg=1
-command -v rg >/dev/null || { have_rg=0; echo "ripgrep not installed: timing imds-migrate only (apt-get install ripgrep)"; }
+command -v rg >/dev/null || { echo "bench: ripgrep is needed (apt-get install ripgrep)" >&2; exit 2; }
+
+mapfile -t LITERALS < <(grep -oP '^\s*\("\K[^"]+(?=", Confirm::)' src/prefilter.rs)
+RG_ARGS=(--hidden -F -c)
+for lit in "${LITERALS[@]}"; do RG_ARGS+=(-e "$lit"); done
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-printf '%-6s %8s %8s %8s %10s %10s %6s\n' scale files "MB" "imds s" "rg s" "ratio" "MiB"
-for scale in $SCALES; do
-  tree=$OUT/tree-x$scale
+# One timed run: appends "wall cpu maxrss_kib" to $1.
+timed() {
+  local into=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$OUT/one.t" "$@" > /dev/null 2>&1 || true
+  awk '!/exited/ {printf "%s %.3f %s\n", $1, $2 + $3, $4}' "$OUT/one.t" >> "$into"
+}
+
+generate() {
+  local name=$1 profile=$2 scale=$3 tree=$OUT/$1
   if [ ! -f "$tree.planted.json" ]; then
     rm -rf "$tree"
-    python3 bench/gen_tree.py --out "$tree" --scale "$scale"
-    # rg honours .gitignore only inside a git repository.
+    python3 bench/gen_tree.py --out "$tree" --profile "$profile" --scale "$scale"
+    # ripgrep honours .gitignore only inside a git repository.
     git -C "$tree" init -q
   fi
-  "$BIN" scan "$tree" --format json > "$OUT/x$scale.json" || true
-  python3 - "$OUT/x$scale.json" "$tree.planted.json" <<'PY'
+}
+
+check_planted() {
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 found = json.load(open(sys.argv[1]))
 planted = json.load(open(sys.argv[2]))
@@ -44,25 +66,54 @@ if missing or leaked:
 print(f"ok: all {len(planted)} planted usages found, nothing under node_modules/ "
       f"({len(found['findings'])} findings in all)", file=sys.stderr)
 PY
-  files=$(find "$tree" -type f -not -path '*/.git/*' | wc -l)
-  mb=$(du -sm --exclude=.git "$tree" | cut -f1)
-  : > "$OUT/imds.t"; : > "$OUT/rg.t"; : > "$OUT/mem.t"
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$OUT/one.t" "$BIN" scan "$tree" --format json > /dev/null || true
-    cut -d' ' -f1 "$OUT/one.t" >> "$OUT/imds.t"; cut -d' ' -f2 "$OUT/one.t" >> "$OUT/mem.t"
-    if [ $have_rg = 1 ]; then
-      (cd "$tree" && /usr/bin/time -f "%e" -o "$OUT/one.t" rg -F -c -e ManagedIdentityExtensionFor \
-        -e Microsoft.ManagedIdentity -e :50342 -e oauth2/token . > /dev/null || true)
-      cat "$OUT/one.t" >> "$OUT/rg.t"
-    fi
-  done
-  imds=$(median < "$OUT/imds.t")
-  mem=$(( $(sort -n "$OUT/mem.t" | tail -1) / 1024 ))
-  if [ $have_rg = 1 ]; then
-    rgm=$(median < "$OUT/rg.t")
-    ratio=$(awk -v a="$imds" -v b="$rgm" 'BEGIN {printf "%.2f", a / b}')
-  else
-    rgm=-; ratio=-
+}
+
+printf '%-7s %7s %6s | %7s %7s | %7s %7s | %6s %6s | %5s %4s\n' \
+  tree files MB "imds s" "rg s" "imds cpu" "rg cpu" "wall x" "cpu x" "MiB" "rgMiB"
+for name in $TREES; do
+  case $name in
+    mono*) generate "$name" monorepo "${name#mono}" ;;
+    azure*) generate "$name" azure "${name#azure}" ;;
+    fixes) generate fixes fixes 1 ;;
+    *) echo "bench: unknown tree $name" >&2; exit 2 ;;
+  esac
+  tree=$OUT/$name
+  "$BIN" scan "$tree" --format json > "$OUT/$name.json" || true
+  check_planted "$OUT/$name.json" "$tree.planted.json"
+  files=$(find "$tree/" -type f -not -path '*/.git/*' | wc -l)
+  mb=$(du -sm --exclude=.git "$tree/" | cut -f1)
+  : > "$OUT/a.t"; : > "$OUT/b.t"
+  if [ "$name" = fixes ]; then
+    for _ in $(seq "$RUNS"); do
+      rm -rf "$OUT/fixes-work"; cp -a "$tree" "$OUT/fixes-work"
+      timed "$OUT/a.t" "$BIN" fix "$OUT/fixes-work"
+      timed "$OUT/b.t" "$BIN" scan "$OUT/fixes-work" --format json
+    done
+    left=$("$BIN" scan "$OUT/fixes-work" --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["findings"]))' || true)
+    fw=$(cut -d' ' -f1 "$OUT/a.t" | median); sw=$(cut -d' ' -f1 "$OUT/b.t" | median)
+    fc=$(cut -d' ' -f2 "$OUT/a.t" | median); sc=$(cut -d' ' -f2 "$OUT/b.t" | median)
+    mem=$(( $(cut -d' ' -f3 "$OUT/a.t" | sort -n | tail -1) / 1024 ))
+    printf '%-7s %7s %6s | fix %.3f s, %.3f s CPU; rescan afterwards %.3f s, %.3f s CPU; %s findings left; %s MiB\n' \
+      "$name" "$files" "$mb" "$fw" "$fc" "$sw" "$sc" "$left" "$mem"
+    continue
   fi
-  printf '%-6s %8s %8s %8s %10s %10s %6s\n' "x$scale" "$files" "$mb" "$imds" "$rgm" "$ratio" "$mem"
+  for _ in $(seq "$RUNS"); do
+    timed "$OUT/a.t" "$BIN" scan "$tree" --format json
+    (cd "$tree" && timed "$OUT/b.t" rg "${RG_ARGS[@]}" .)
+  done
+  iw=$(cut -d' ' -f1 "$OUT/a.t" | median); rw=$(cut -d' ' -f1 "$OUT/b.t" | median)
+  ic=$(cut -d' ' -f2 "$OUT/a.t" | median); rc=$(cut -d' ' -f2 "$OUT/b.t" | median)
+  mem=$(( $(cut -d' ' -f3 "$OUT/a.t" | sort -n | tail -1) / 1024 ))
+  rmem=$(( $(cut -d' ' -f3 "$OUT/b.t" | sort -n | tail -1) / 1024 ))
+  printf '%-7s %7s %6s | %7s %7s | %7s %7s | %6s %6s | %5s %4s\n' "$name" "$files" "$mb" \
+    "$iw" "$rw" "$ic" "$rc" "$(ratio "$iw" "$rw")" "$(ratio "$ic" "$rc")" "$mem" "$rmem"
 done
+
+# Startup: a scan of an empty directory (process start, configuration, walk, report).
+mkdir -p "$OUT/empty"
+: > "$OUT/a.t"
+for _ in $(seq 21); do
+  s=$(date +%s%N); "$BIN" scan "$OUT/empty" --format json > /dev/null; e=$(date +%s%N)
+  echo $(( (e - s) / 1000 )) >> "$OUT/a.t"
+done
+echo "startup (scan of an empty directory): median $(median < "$OUT/a.t") us"

@@ -2,29 +2,44 @@
 //! speed ripgrep reads: one case-sensitive multi-literal pass (SIMD "Teddy" in aho-corasick),
 //! each hit confirmed by a cheap look around it.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::LazyLock;
 
-/// Literals one of which every usage contains, chosen so that a case-sensitive search still
-/// covers every sane spelling: `dentity`/`DENTITY` is inside `ManagedIdentity`,
-/// `managedidentity` and `MANAGEDIDENTITY` alike, `uth2/token` inside `oauth2/token` and
-/// `OAuth2/token`. Case-insensitive automata cannot use the SIMD searcher and are several times
-/// slower.
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem;
+
+/// Literals one of which every usage contains. The search is case-sensitive (case-insensitive
+/// automata cannot use the SIMD searcher and are several times slower), so each word comes in
+/// the spellings people write: `dIdentity` is inside `ManagedIdentity` and `managedIdentity`,
+/// `didentity` inside `managedidentity`, `DIDENTITY` inside `MANAGEDIDENTITY`.
+///
+/// The SIMD searcher proposes a candidate wherever a literal's first bytes occur, so each literal
+/// starts with bytes that are rare in Azure code: `identity`, `auth` and `age` are on every page
+/// of an infrastructure repository, `dId`, `2/t` and `ty-` are not.
 const LITERALS: &[(&str, Confirm)] = &[
-    ("dentity", Confirm::Identity),
-    ("DENTITY", Confirm::Identity),
-    ("uth2/token", Confirm::TokenPath),
-    ("UTH2/TOKEN", Confirm::TokenPath),
+    ("dIdentity", Confirm::ManagedIdentity),
+    ("didentity", Confirm::ManagedIdentity),
+    ("DIDENTITY", Confirm::ManagedIdentity),
+    ("2/token", Confirm::TokenPath),
+    ("2/TOKEN", Confirm::TokenPath),
     // The token path encoded (JSON `\/`, percent `%2F`, character references `&#x2F;`): the
     // same confirmation (a loopback host before it) keeps encoded IMDS URLs out.
-    ("uth2\\/token", Confirm::TokenPath),
-    ("uth2%2Ftoken", Confirm::TokenPath),
-    ("uth2%2ftoken", Confirm::TokenPath),
-    ("uth2\\u002Ftoken", Confirm::TokenPath),
-    ("uth2\\u002ftoken", Confirm::TokenPath),
-    ("uth2&#", Confirm::TokenPath),
+    ("2\\/token", Confirm::TokenPath),
+    ("2%2Ftoken", Confirm::TokenPath),
+    ("2%2ftoken", Confirm::TokenPath),
+    ("2\\u002Ftoken", Confirm::TokenPath),
+    ("2\\u002ftoken", Confirm::TokenPath),
+    ("2&#", Confirm::TokenPath),
     (":50342", Confirm::Always),
     ("msi-port", Confirm::Always),
     ("MSI-PORT", Confirm::Always),
+    // `az login --identity-port` (the flag's other name) and settings that carry the
+    // extension's port (`identity_port`, `identityPort`, `identity.port`).
+    ("ty-port", Confirm::IdentityPort),
+    ("TY-PORT", Confirm::IdentityPort),
+    ("ty_port", Confirm::IdentityPort),
+    ("TY_PORT", Confirm::IdentityPort),
+    ("tyPort", Confirm::IdentityPort),
+    ("ty.port", Confirm::IdentityPort),
     // `az login -u <subscription>@50342`: the port in a user name, without a `:`.
     ("@50342", Confirm::Always),
     // Settings that carry the extension's port (`msiPort`, `MSIPort`, `msi_port`, `MSI_PORT`,
@@ -60,6 +75,10 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("MSITokenProvider", Confirm::Always),
 ];
 
+/// Built once: a searcher per call costs more than the search of a short window.
+static LOOPBACK: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("127.0.0.1"));
+
 /// How far before `oauth2/token` the URL's host may be (`"http://localhost:" + port + "/oauth2/token"`).
 const HOST_LOOKBACK: usize = 256;
 
@@ -69,10 +88,14 @@ pub const OVERLAP: usize = HOST_LOOKBACK + 32;
 #[derive(Clone, Copy, Debug)]
 enum Confirm {
     Always,
-    /// Part of `managedidentity` (publisher, extension types, settings file) or
-    /// `identity-port` (also `identity_port`, `identityPort`, `identity.port`: settings that
-    /// carry the extension's port); `identity` alone is everywhere in Azure code.
-    Identity,
+    /// `managedidentity` as the publisher (`Microsoft.ManagedIdentity`, not followed by `/`:
+    /// `Microsoft.ManagedIdentity/userAssignedIdentities` is a different resource type), an
+    /// extension type (`ManagedIdentityExtensionFor...`) or the settings file
+    /// (`ManagedIdentity-Settings`). `ManagedIdentityCredential`, `UseManagedIdentity` and the
+    /// like are the SDKs' and other products' words, never a usage.
+    ManagedIdentity,
+    /// `identity` + a port word (`identity-port`, `identity_port`, `identityPort`...).
+    IdentityPort,
     /// A token path whose host is `localhost`/`127.0.0.1` and that is not IMDS's or Arc's own
     /// `/metadata/identity/oauth2/token`: no analyzer reports any other.
     TokenPath,
@@ -103,21 +126,12 @@ impl Prefilter {
     /// True when `bytes` may hold a usage.
     pub fn matches(&self, bytes: &[u8]) -> bool {
         self.searcher.find_iter(bytes).any(|m| {
-            let (start, end) = (m.start(), m.end());
+            let start = m.start();
             match self.confirm[m.pattern().as_usize()] {
                 Confirm::Always => true,
-                Confirm::Identity => {
-                    around_eq(bytes, start, 8, b"managedidentity")
-                        || [
-                            &b"identity-port"[..],
-                            b"identity_port",
-                            b"identityport",
-                            b"identity.port",
-                        ]
-                        .iter()
-                        .any(|w| around_eq(bytes, start, 1, w))
-                }
-                Confirm::TokenPath => token_path(bytes, start, end),
+                Confirm::ManagedIdentity => managed_identity(bytes, start),
+                Confirm::IdentityPort => around_eq(bytes, start, 6, b"identi"),
+                Confirm::TokenPath => token_path(bytes, start),
             }
         })
     }
@@ -130,21 +144,48 @@ fn around_eq(bytes: &[u8], at: usize, back: usize, word: &[u8]) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case(word))
 }
 
-fn token_path(bytes: &[u8], start: usize, _end: usize) -> bool {
-    // `uth2/token` is preceded by `oa`/`OA`.
-    let Some(path_start) = start.checked_sub(2) else {
+/// `d` of `managed` is at `at`; `identity` follows it.
+fn managed_identity(bytes: &[u8], at: usize) -> bool {
+    if !around_eq(bytes, at, 6, b"managed") {
         return false;
+    }
+    let after = at + "didentity".len();
+    let tail = &bytes[after.min(bytes.len())..];
+    let starts = |word: &[u8]| {
+        tail.get(..word.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(word))
     };
+    if starts(b"extensionfor") || starts(b"-settings") {
+        return true;
+    }
+    // The publisher: `Microsoft.ManagedIdentity` ending the word, but not the provider of
+    // `Microsoft.ManagedIdentity/userAssignedIdentities`.
+    around_eq(bytes, at, 16, b"microsoft.")
+        && tail
+            .first()
+            .is_none_or(|&c| c != b'/' && c != b'_' && !c.is_ascii_alphanumeric())
+}
+
+fn token_path(bytes: &[u8], start: usize) -> bool {
+    // `2/token` ends `oauth2/token`.
+    if !around_eq(bytes, start, 5, b"oauth") {
+        return false;
+    }
+    let path_start = start - 5;
     if around_eq(bytes, path_start, 19, b"/metadata/identity/") {
         return false;
     }
     let window = &bytes[path_start.saturating_sub(HOST_LOOKBACK)..path_start];
-    contains_ci(window, b"localhost") || memchr::memmem::find(window, b"127.0.0.1").is_some()
+    contains_ci(window, b"localhost") || LOOPBACK.find(window).is_some()
 }
 
+/// Case-insensitive `needle` (lower-case ASCII) in `hay`, jumping between its first letter.
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+    let first = needle[0];
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|i| {
+        hay.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 #[cfg(test)]
@@ -182,6 +223,12 @@ mod tests {
             "IDENTITY_PORT=50343",
             "az vm assign-identity -g rg -n vm --port 50342",
             "# imds-migrate: ignore",
+            "publisher: 'Microsoft.ManagedIdentity'",
+            "\"publisher\": \"Microsoft.ManagedIdentity\",",
+            "[?publisher=='Microsoft.ManagedIdentity']",
+            "PUB=Microsoft.ManagedIdentity",
+            "managedidentityextensionforwindows",
+            "MANAGEDIDENTITYEXTENSIONFORLINUX",
         ] {
             assert!(hit(s), "{s}");
         }
@@ -197,6 +244,11 @@ mod tests {
             "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01",
             "http://localhost:40342/metadata/identity/oauth2/token",
             "oauth2/token",
+            "\"type\": \"Microsoft.ManagedIdentity/userAssignedIdentities\"",
+            "var c = new ManagedIdentityCredential(clientId);",
+            "useManagedIdentityExtension: true",
+            "ManagedIdentityClientId = id",
+            "--security-port 8443",
             "u=http%3A%2F%2F169.254.169.254%2Fmetadata%2Fidentity%2Foauth2%2Ftoken",
         ] {
             assert!(!hit(s), "{s}");

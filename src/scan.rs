@@ -31,7 +31,7 @@ pub const DEFAULT_MAX_FILESIZE: u64 = 64 * 1024 * 1024;
 const BINARY_SNIFF: usize = 8 * 1024;
 /// Files larger than this are prefiltered in chunks before being read whole.
 const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
-const STREAM_CHUNK: usize = 1024 * 1024;
+const STREAM_CHUNK: usize = 64 * 1024;
 /// Longer than any trigger literal and its confirmation window.
 const TRIGGER_OVERLAP: usize = crate::prefilter::OVERLAP;
 
@@ -505,42 +505,55 @@ fn scan_file(
         Ok(f) => f,
         Err(e) => return FileOutcome::Error(format!("cannot open: {e}")),
     };
-    let size = file.metadata().map_or(0, |m| m.len());
-    if size > opts.max_filesize {
-        // Too large to analyze, but cheap to prefilter: only a file that may hold a usage is
-        // worth an error naming it.
-        return match stream_has_trigger(matcher, &mut file, &[]) {
-            Ok(false) => FileOutcome::Clean,
-            Ok(true) => FileOutcome::TooLargeWithTriggers(size),
-            Err(e) => FileOutcome::Error(format!("cannot read: {e}")),
-        };
-    }
+    // No stat: the reads say how large the file is. A thread's buffer keeps its capacity from
+    // file to file, so the common small file is one read into memory already there.
+    buf.reserve(64 * 1024);
     // The head alone decides "binary", so a large binary is never read in full.
     if let Err(e) = file.by_ref().take(BINARY_SNIFF as u64).read_to_end(buf) {
         return FileOutcome::Error(format!("cannot read: {e}"));
     }
-    let utf16 = source::has_utf16_bom(buf) || bomless_utf16(buf).is_some();
-    if !utf16 && is_binary(buf) {
+    // Text without a NUL byte in its head is neither UTF-16 nor binary: the common case costs
+    // one memchr, no decoding.
+    let has_nul = memchr::memchr(0, buf).is_some();
+    let utf16 = source::has_utf16_bom(buf) || (has_nul && source::sniff_utf16(buf).is_some());
+    if !utf16 && has_nul {
         return FileOutcome::Skipped(SkipReason::Binary);
     }
-    if !utf16 && size > STREAM_THRESHOLD {
-        match stream_has_trigger(matcher, &mut file, buf) {
-            Ok(false) => return FileOutcome::Clean,
-            Ok(true) => {}
-            Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
+    // Files up to this size are read whole on sight; larger ones are prefiltered in chunks first.
+    let whole = STREAM_THRESHOLD.min(opts.max_filesize);
+    let more = (whole + 1).saturating_sub(buf.len() as u64);
+    if let Err(e) = file.by_ref().take(more).read_to_end(buf) {
+        return FileOutcome::Error(format!("cannot read: {e}"));
+    }
+    if buf.len() as u64 > whole {
+        // UTF-16 is decoded before it is searched, so it cannot be prefiltered in chunks.
+        if !utf16 {
+            match stream_has_trigger(matcher, &mut file, buf) {
+                Ok(false) => return FileOutcome::Clean,
+                Ok(true) => {}
+                Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
+            }
+        }
+        let size = file.metadata().map_or(u64::MAX, |m| m.len());
+        if size > opts.max_filesize {
+            // Too large to analyze; only a file that may hold a usage is worth an error.
+            return if utf16 {
+                FileOutcome::Skipped(SkipReason::TooLarge)
+            } else {
+                FileOutcome::TooLargeWithTriggers(size)
+            };
         }
         buf.clear();
         if let Err(e) = file.seek(SeekFrom::Start(0)) {
             return FileOutcome::Error(format!("cannot read: {e}"));
         }
-    }
-    // Reading at most max+1 bytes tells "too large" even if the file grew since `metadata`.
-    let limit = (opts.max_filesize + 1).saturating_sub(buf.len() as u64);
-    if let Err(e) = file.take(limit).read_to_end(buf) {
-        return FileOutcome::Error(format!("cannot read: {e}"));
-    }
-    if buf.len() as u64 > opts.max_filesize {
-        return FileOutcome::Skipped(SkipReason::TooLarge);
+        // Reading at most max+1 bytes tells "too large" even if the file grew since `metadata`.
+        if let Err(e) = file.take(opts.max_filesize + 1).read_to_end(buf) {
+            return FileOutcome::Error(format!("cannot read: {e}"));
+        }
+        if buf.len() as u64 > opts.max_filesize {
+            return FileOutcome::Skipped(SkipReason::TooLarge);
+        }
     }
     let decoded = utf16.then(|| source::decode(buf));
     let text_bytes = decoded.as_ref().map_or(&buf[..], |d| d.text.as_bytes());
@@ -591,21 +604,22 @@ fn stream_has_trigger(
     if matcher.matches(head) {
         return Ok(true);
     }
-    // Keep the tail of the previous chunk: a literal may straddle two chunks.
-    let overlap = TRIGGER_OVERLAP.min(head.len());
-    let mut window = head[head.len() - overlap..].to_vec();
-    let mut chunk = vec![0u8; STREAM_CHUNK];
+    // Keep the tail of the previous chunk: a literal may straddle two chunks. Reads land right
+    // after it, so each byte is copied once, by the kernel.
+    let mut window = vec![0u8; TRIGGER_OVERLAP + STREAM_CHUNK];
+    let mut kept = TRIGGER_OVERLAP.min(head.len());
+    window[..kept].copy_from_slice(&head[head.len() - kept..]);
     loop {
-        let n = file.read(&mut chunk)?;
+        let n = file.read(&mut window[kept..])?;
         if n == 0 {
             return Ok(false);
         }
-        window.extend_from_slice(&chunk[..n]);
-        if matcher.matches(&window) {
+        let end = kept + n;
+        if matcher.matches(&window[..end]) {
             return Ok(true);
         }
-        let keep = TRIGGER_OVERLAP.min(window.len());
-        window.drain(..window.len() - keep);
+        kept = TRIGGER_OVERLAP.min(end);
+        window.copy_within(end - kept..end, 0);
     }
 }
 
@@ -649,19 +663,6 @@ pub fn filter_diagnostics(
     analysis
         .diagnostics
         .retain(|d| opts.selection.enabled_id(d.rule) && file_ignores.enabled_id(d.rule));
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
-}
-
-fn bomless_utf16(bytes: &[u8]) -> Option<source::Decoded> {
-    let d = source::decode(bytes);
-    matches!(
-        d.encoding,
-        source::Encoding::Utf16Le | source::Encoding::Utf16Be
-    )
-    .then_some(d)
 }
 
 /// Turns diagnostics into located findings (rules switched off are dropped here).

@@ -151,7 +151,7 @@ fn utf16(bytes: &[u8], encoding: Encoding) -> Decoded {
 /// is not), and every unit of the head a character a text file holds (no other NUL, no control
 /// character but whitespace, no unpaired surrogate). A UTF-8 file with a stray NUL, or a binary
 /// file, fails one of these.
-fn sniff_utf16(bytes: &[u8]) -> Option<Encoding> {
+pub fn sniff_utf16(bytes: &[u8]) -> Option<Encoding> {
     let head = &bytes[..bytes.len().min(8192) & !1];
     if head.len() < 8 {
         return None;

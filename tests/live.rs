@@ -2,75 +2,31 @@
 
 #[path = "support/arm_emulator.rs"]
 mod arm_emulator;
+#[path = "support/live_cli.rs"]
+mod live_cli;
 
 use std::process::Command;
 
 use arm_emulator::{
     Bucket, Config, DeleteStyle, Emulator, MI_LINUX, MI_PUBLISHER, MI_WINDOWS, ext, mi,
 };
+use live_cli::Output as Run;
 use serde_json::Value;
 
-const SUB: &str = "11111111-2222-3333-4444-555555555555";
+use live_cli::SUB;
 const SUB2: &str = "99999999-2222-3333-4444-555555555555";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
 
 fn base_command(envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
     // `remove --yes` writes its journal in the current directory.
     cmd.current_dir(env!("CARGO_TARGET_TMPDIR"));
-    for v in [
-        "AZURE_ACCESS_TOKEN",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_CLIENT_CERTIFICATE_PATH",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "IDENTITY_ENDPOINT",
-        "IDENTITY_HEADER",
-        "AZURE_AUTHORITY_HOST",
-        "IMDS_ENDPOINT",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
+    for v in live_cli::CLEARED_ENV {
         cmd.env_remove(v);
     }
     for (k, v) in envs {
         cmd.env(k, v);
     }
     cmd
-}
-
-fn exec(mut cmd: Command) -> Run {
-    let out = cmd.output().expect("run imds-migrate");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// `imds-migrate live <args> --arm-endpoint <emulator>` with the emulator's token.
@@ -87,7 +43,7 @@ fn live_scaled(emu: &Emulator, args: &[&str], envs: &[(&str, &str)], scale: &str
     cmd.arg("live")
         .args(args)
         .args(["--arm-endpoint", &emu.url, "--time-scale", scale]);
-    exec(cmd)
+    live_cli::run(cmd)
 }
 
 fn names(run: &Run) -> Vec<String> {
@@ -475,12 +431,20 @@ fn manual_scale_set_instances_are_upgraded_on_request() {
         .into_iter()
         .filter(|w| w.method == "POST")
         .collect();
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert!(posts[0].path.ends_with("/manual1/manualupgrade"));
-    let body: Value = serde_json::from_str(&posts[0].body).unwrap();
-    assert_eq!(body["instanceIds"], serde_json::json!(["0", "1", "2"]));
+    // Batches of 20% of three instances: one instance at a time.
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    for (n, post) in posts.iter().enumerate() {
+        assert!(post.path.ends_with("/manual1/manualupgrade"));
+        let body: Value = serde_json::from_str(&post.body).unwrap();
+        assert_eq!(body["instanceIds"], serde_json::json!([n.to_string()]));
+    }
     assert!(emu.extensions(&auto).is_empty());
-    assert!(run.stdout.contains("upgraded 3 instance(s)"));
+    assert_eq!(outcome_of(&run, "manual1_2"), "removed");
+    assert!(
+        run.stdout.contains("upgraded in batch 3/3"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -764,7 +728,7 @@ fn token_never_appears_in_output() {
         let mut cmd = base_command(&[("AZURE_ACCESS_TOKEN", &token)]);
         cmd.args(&args)
             .args(["--arm-endpoint", &emu.url, "--time-scale", "0.001"]);
-        let run = exec(cmd);
+        let run = live_cli::run(cmd);
         assert!(!run.all().contains(&token), "token leaked with {args:?}");
         assert!(
             !run.all().contains("SENTINEL"),
@@ -927,7 +891,7 @@ fn usage_errors_exit_2() {
     for args in cases {
         let mut cmd = base_command(&[("AZURE_ACCESS_TOKEN", &token)]);
         cmd.args(&args);
-        let run = exec(cmd);
+        let run = live_cli::run(cmd);
         assert_eq!(run.code, 2, "{args:?}: {}", run.all());
     }
     assert!(emu.log().is_empty());

@@ -17,10 +17,9 @@ use std::{
 use arm_emulator::{Config, Emulator, mi};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use imds_migrate::live::auth::resolve_with;
-use live_cli::{live_command, run};
+use live_cli::{SUB, live_command, run};
 use serde_json::Value;
 
-const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "0a1b2c3d-0000-4000-8000-000000000001";
 const AUDIENCE: &str = "https://management.azure.com/";

@@ -913,3 +913,58 @@ fn bad_check_flags_are_usage_errors() {
     assert_eq!(run.code, 2);
     assert_eq!(emu.run_commands().len(), 0);
 }
+
+#[test]
+fn a_stale_instance_is_checked_on_itself_and_not_upgraded_while_in_use() {
+    let emu = Emulator::start(Config::default());
+    let ss = emu.add_vmss(SUB, "rg", "web", "Manual", "Uniform", 2, vec![mi("msi")]);
+    // An earlier run cleaned the model; both instances still run the extension.
+    let first = live(&emu, &["remove", "--yes", "--format", "json"]);
+    assert!(emu.extensions(&ss).is_empty(), "{}", first.stderr);
+    emu.set_guest(
+        &format!("{ss}/virtualMachines/0"),
+        out(report("linux", 50342, &[], &[], &[])),
+    );
+    emu.set_guest(
+        &format!("{ss}/virtualMachines/1"),
+        out(report(
+            "linux",
+            50342,
+            &[(3, "4242", "app", "curl")],
+            &[],
+            &[],
+        )),
+    );
+    let run = live(
+        &emu,
+        &[
+            "remove",
+            "--check-guest",
+            "--yes",
+            "--upgrade-instances",
+            "--upgrade-batch-percent",
+            "100",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    let clean = extension(&doc, "web_0");
+    assert_eq!(clean["verdict"], "clean", "{doc:#}");
+    assert_eq!(clean["outcome"], "removed", "{doc:#}");
+    let used = extension(&doc, "web_1");
+    assert_eq!(used["verdict"], "in-use", "{doc:#}");
+    assert_eq!(used["outcome"], "skipped", "{doc:#}");
+    assert_eq!(run.code, 1);
+    // Each instance was asked itself, and only the clean one was upgraded.
+    let asked: Vec<String> = emu
+        .run_commands()
+        .iter()
+        .map(|(m, _)| m.to_ascii_lowercase())
+        .collect();
+    for i in 0..2 {
+        let suffix = format!("/web/virtualmachines/{i}");
+        assert!(asked.iter().any(|m| m.ends_with(&suffix)), "{asked:?}");
+    }
+    assert_eq!(emu.upgrade_batches(), [["0"]]);
+}

@@ -6,26 +6,15 @@ mod arm_emulator;
 #[path = "support/live_cli.rs"]
 mod live_cli;
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use arm_emulator::{Config, Emulator, ext, mi};
-use live_cli::{finish, live_command, run, signal, spawn, wait_until};
+use live_cli::{
+    SUB, finish, journal_lines as lines, live_command, of_kind, run, signal, spawn, wait_until,
+};
 use serde_json::{Value, json};
 
-const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const PLANTED: &str = "PLANTED-protected-SENTINEL-91d4";
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}")))
-        .collect()
-}
-
-fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    lines.iter().filter(|l| l["kind"] == kind).collect()
-}
 
 fn remove_args<'a>(emu: &'a Emulator, journal: &'a str, scale: &'a str) -> Vec<&'a str> {
     vec![

@@ -16,9 +16,9 @@ fn scan(dir: &Path, format: &str) -> (Option<i32>, String) {
     )
 }
 
-/// `${VAR}`-templated JSON that mentions the Kubernetes switch: searched, nothing found.
-const TEMPLATED: &str =
-    "{\n  \"useManagedIdentityExtension\": ${USE_MSI},\n  \"cloud\": \"${CLOUD}\"\n}\n";
+/// `${VAR}`-templated JSON that names the publisher (so the prefilter lets it through) but
+/// deploys nothing: searched, nothing found.
+const TEMPLATED: &str = "{\n  \"allowedPublisher\": \"Microsoft.ManagedIdentity\",\n  \"enabled\": ${ENABLED},\n  \"cloud\": \"${CLOUD}\"\n}\n";
 
 #[test]
 fn unparsable_json_without_findings_exits_zero_with_a_note_in_every_format() {
@@ -28,7 +28,7 @@ fn unparsable_json_without_findings_exits_zero_with_a_note_in_every_format() {
     let (code, text) = scan(dir.path(), "text");
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("azure.json: note: invalid JSON at line 2"),
+        text.contains("azure.json: note: invalid JSON at line 3"),
         "{text}"
     );
     assert!(

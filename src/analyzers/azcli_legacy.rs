@@ -17,8 +17,9 @@ pub const RULE_LOGIN_USERNAME: &str = "IMDS013";
 pub const RULE_ASSIGN_IDENTITY: &str = "IMDS014";
 
 /// `<anything>@<port>`: a user name is an e-mail address or an app id, never `@digits`.
-static AT_PORT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"@(\d{1,5})["']?\s*$"#).expect("valid regex"));
+static AT_PORT: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r#"@(\d{1,5})["']?\s*$"#).expect("valid regex")
+});
 
 /// `az login -u SUB@PORT` / `--username=SUB@PORT`. `words[0]` is `az`, `words[1]` `login`.
 pub fn login_username(text: &str, words: &[Word], start: usize, vars: &Vars, out: &mut Analysis) {

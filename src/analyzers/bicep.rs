@@ -25,8 +25,9 @@ use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS021";
 
-static INTERPOLATED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
+static INTERPOLATED: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex")
+});
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     // Every usage names the publisher or a type, both containing this word.

@@ -40,7 +40,7 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         ),
     ]
     .iter()
-    .map(|p| Regex::new(p).expect("valid regex"))
+    .map(|p| crate::analyzers::pattern::compile(p).expect("valid regex"))
     .collect()
 });
 

@@ -159,10 +159,14 @@ pub const HTML_SPECIAL: &[char] = &['<', '>', '&', '"'];
 /// (syntax highlighting spans) dropped, entities decoded. The info is the `language-x` or
 /// `lang-x` class, if any.
 pub fn pre_blocks(text: &str) -> Vec<(String, Mapped)> {
-    static PRE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?is)<pre\b([^>]*)>(.*?)</pre\s*>").expect("valid regex"));
-    static LANG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\b(?:language|lang)-([\w+#-]+)").expect("valid regex"));
+    static PRE: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r"(?is)<pre\b([^>]*)>(.*?)</pre\s*>")
+            .expect("valid regex")
+    });
+    static LANG: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r"(?i)\b(?:language|lang)-([\w+#-]+)")
+            .expect("valid regex")
+    });
     let mut out = Vec::new();
     for c in PRE.captures_iter(text) {
         let (Some(attrs), Some(body)) = (c.get(1), c.get(2)) else {

@@ -17,14 +17,16 @@ const SLASH: &str = r"(?:\\?/|\\u002[fF]|%2[fF]|&#x0*2[fF];|&#0*47;|&sol;)";
 const COLON: &str = r"(?::|\\u003[aA]|%3[aA]|&#x0*3[aA];|&#0*58;|&colon;)";
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    crate::analyzers::pattern::compile(&format!(
         r"(?i)\bhttps?(?P<colon>{COLON})(?P<slash>{SLASH}){SLASH}(?:localhost|127\.0\.0\.1){COLON}(?P<port>\d{{1,5}}){SLASH}oauth2{SLASH}token\b"
     ))
     .expect("valid regex")
 });
 
-static QUERY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:\?|%3F|\\u003F|&#x0*3F;|&#0*63;)").expect("valid regex"));
+static QUERY: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"(?i)^(?:\?|%3F|\\u003F|&#x0*3F;|&#0*63;)")
+        .expect("valid regex")
+});
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let api_version = ctx.api_version;

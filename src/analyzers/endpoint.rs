@@ -33,46 +33,52 @@ const IMDS_PARAMS: [&str; 5] = [
 
 /// `http://localhost:50342/oauth2/token`, scheme optional (`curl localhost:50342/...` works).
 static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:https?://)?(?:localhost|127\.0\.0\.1):([0-9]{1,5})/oauth2/token/?")
-        .expect("valid regex")
+    crate::analyzers::pattern::compile(
+        r"(?i)(?:https?://)?(?:localhost|127\.0\.0\.1):([0-9]{1,5})/oauth2/token/?",
+    )
+    .expect("valid regex")
 });
 
 /// A token URL on localhost whose port is an interpolation, a format placeholder or a
 /// concatenation. The last alternative (quote, anything, quote) is checked afterwards for a
 /// concatenation operator.
 static COMPUTED_PORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    crate::analyzers::pattern::compile(concat!(
         r"(?i)https?://(?:localhost|127\.0\.0\.1):",
-        r"(?:\{\{[^{}\n]{0,80}\}\}|\{[^{}\n]{0,80}\}|\$\{[^{}\n]{0,80}\}|\$\([^()\n]{0,80}\)",
-        r"|\$[\w:]{1,60}|%\(\w{1,40}\)[sd]|%[-+ #0-9.]{0,6}[sdvi]|#\{[^{}\n]{0,80}\}",
-        r"|<%=[^%\n]{0,80}%>|(?P<concat>[\x22'`][^\n]{0,160}?[\x22'`]))",
+        r"(?:\{\{[[:ascii:]--[{}\n]]{0,80}\}\}|\{[[:ascii:]--[{}\n]]{0,80}\}|\$\{[[:ascii:]--[{}\n]]{0,80}\}|\$\([[:ascii:]--[()\n]]{0,80}\)",
+        r"|\$[\w:]{1,60}|%\(\w{1,40}\)[sd]|%[-+ #0-9.]{0,6}[sdvi]|#\{[[:ascii:]--[{}\n]]{0,80}\}",
+        r"|<%=[[:ascii:]--[%\n]]{0,80}%>|(?P<concat>[\x22'`][[:ascii:]--[\n]]{0,160}?[\x22'`]))",
         r"/oauth2/token"
     ))
     .expect("valid regex")
 });
 
 /// The known port with a computed host in front of it (`"http://" + host + ":50342/oauth2/token"`).
-static COMPUTED_HOST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r":([0-9]{1,5})/oauth2/token").expect("valid regex"));
+static COMPUTED_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r":([0-9]{1,5})/oauth2/token").expect("valid regex")
+});
 
 /// A base URL with nothing after the port but an optional slash.
 static BASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)https?://(?:localhost|127\.0\.0\.1):([0-9]{1,5})/?").expect("valid regex")
+    crate::analyzers::pattern::compile(r"(?i)https?://(?:localhost|127\.0\.0\.1):([0-9]{1,5})/?")
+        .expect("valid regex")
 });
 
 static SETTINGS_FILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:/var/lib/waagent/)?\bManagedIdentity-Settings\b").expect("valid regex")
+    crate::analyzers::pattern::compile(r"(?i)(?:/var/lib/waagent/)?\bManagedIdentity-Settings\b")
+        .expect("valid regex")
 });
 
 /// The header IMDS requires, in the shapes clients set it: `Metadata: true`, `"Metadata":
 /// "true"`, `@{Metadata="true"}`, `.Add("Metadata", "true")`, `Headers["Metadata"] = "true"`.
 static METADATA_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\bmetadata["']?\]?\s*[:=,]\s*["']?true\b"#).expect("valid regex")
+    crate::analyzers::pattern::compile(r#"(?i)\bmetadata["']?\]?\s*[:=,]\s*["']?true\b"#)
+        .expect("valid regex")
 });
 
 /// Ways to send a POST, in the statement around the URL (any language).
 static POST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    crate::analyzers::pattern::compile(concat!(
         r#"(?i)-Method\s+["']?post\b|\bmethod["']?\s*[:=]\s*["']?post\b|\.post(?:_form|async)?\s*\("#,
         r#"|\b(?:PostForm|UploadValues|UploadString|UploadData|HttpPost|MethodPost)\b"#,
         r#"|HttpMethod\.Post\b|Method\.POST\b|Net::HTTP::Post\b|setRequestMethod\s*\(\s*"POST""#,
@@ -84,7 +90,7 @@ static POST: LazyLock<Regex> = LazyLock::new(|| {
 
 /// curl/wget options that send a body (case matters: `-D` dumps headers, `-f` fails quietly).
 static CLI_POST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    crate::analyzers::pattern::compile(concat!(
         r#"(?:^|\s)(?:-d|--data(?:-urlencode|-raw|-binary|-ascii)?|-F|--form|--post-data|--post-file)(?:[\s=]|\S)"#,
         r#"|(?:^|\s)(?:-X\s*|--request[\s=]+|--method=)["']?(?i:post)\b"#
     ))
@@ -92,8 +98,9 @@ static CLI_POST: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Any URL: a POST on a line with another URL is a request to that URL.
-static OTHER_URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)https?://([A-Za-z0-9.\-\[\]:]+)").expect("valid regex"));
+static OTHER_URL: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"(?i)https?://([A-Za-z0-9.\-\[\]:]+)").expect("valid regex")
+});
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     if !worth_lexing(text, ctx) {
@@ -191,8 +198,10 @@ impl Scan<'_> {
 /// an assignment or a quoted value are usages; a URL in a sentence is prose.
 fn looks_like_code(line: &str) -> bool {
     static CODE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\bcurl\b|\bwget\b|invoke-|^\s*(?:GET|POST)\s|=|["']\s*https?://"#)
-            .expect("valid regex")
+        crate::analyzers::pattern::compile(
+            r#"(?i)\bcurl\b|\bwget\b|invoke-|^\s*(?:GET|POST)\s|=|["']\s*https?://"#,
+        )
+        .expect("valid regex")
     });
     CODE.is_match(line)
 }
@@ -206,13 +215,14 @@ fn looks_like_code(line: &str) -> bool {
 pub fn is_cloud_shell(text: &str, path: &str) -> bool {
     static STRONG: LazyLock<Regex> = LazyLock::new(|| {
         // `AZUREPS_HOST_ENVIRONMENT` alone also names Azure Automation and pipeline hosts.
-        Regex::new(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[^\n]{0,120}(?i:cloud-?shell)")
+        crate::analyzers::pattern::compile(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[[:ascii:]--[\n]]{0,120}(?i:cloud-?shell)")
             .expect("valid regex")
     });
-    static WEAK: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\bcloud[ _-]?shell\b").expect("valid regex"));
+    static WEAK: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r"(?i)\bcloud[ _-]?shell\b").expect("valid regex")
+    });
     static VM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
+        crate::analyzers::pattern::compile(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
             .expect("valid regex")
     });
     let squash = |s: &str| {
@@ -230,7 +240,7 @@ pub fn is_cloud_shell(text: &str, path: &str) -> bool {
 /// A line that quotes an error rather than making a request.
 pub fn looks_like_error(line: &str) -> bool {
     static ERR: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)failed to|unable to connect|\berror\b|exception|max retries|connection refused|connectionpool|traceback|could not")
+        crate::analyzers::pattern::compile(r"(?i)failed to|unable to connect|\berror\b|exception|max retries|connection refused|connectionpool|traceback|could not")
             .expect("valid regex")
     });
     ERR.is_match(line)
@@ -493,7 +503,7 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
 /// The line of `pos` sends a GET (`requests.get(`, `-Method Get`, `GetAsync`, `http.Get`).
 fn sends_get(s: &Scan, pos: usize) -> bool {
     static GET: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(concat!(
+        crate::analyzers::pattern::compile(concat!(
             // `.get(` only with a URL or a variable first: `os.environ.get('MSI_ENDPOINT', ...)`
             // and `dict.get(...)` read values.
             r#"(?i)\.get(?:async|stringasync)?\s*\(\s*(?:[fr$@]?["'`](?:https?://|localhost|127\.)|[A-Za-z_][\w.]*\s*[,)])"#,
@@ -887,7 +897,8 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
 /// server's).
 fn mentions_msi(s: &Scan) -> bool {
     static ID: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bmsi|managed[ _-]?identit|\bimds\b").expect("valid regex")
+        crate::analyzers::pattern::compile(r"(?i)\bmsi|managed[ _-]?identit|\bimds\b")
+            .expect("valid regex")
     });
     s.header || ID.is_match(s.text)
 }
@@ -896,7 +907,7 @@ fn mentions_msi(s: &Scan) -> bool {
 /// which may serve `/oauth2/token` on a random local port.
 fn oauth_test_double(text: &str) -> bool {
     static DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        crate::analyzers::pattern::compile(
             r"(?i)\b(?:fake|mock|stub|dummy)[\w ]{0,20}oauth|\boauth[\w ]{0,20}(?:fake|mock|stub)|\bidentityserver\b|\b(?:oauth|authorization|test)[ _-]?(?:server|host)\b",
         )
         .expect("valid regex")
@@ -1041,8 +1052,10 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
 /// and `HttpClient.BaseAddress` on it are not the extension.
 fn names_msi_setting(s: &Scan, pos: usize) -> bool {
     static MSI: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)msi|managed[ _-]?identit|identity[ _-]?endpoint|\bimds\b")
-            .expect("valid regex")
+        crate::analyzers::pattern::compile(
+            r"(?i)msi|managed[ _-]?identit|identity[ _-]?endpoint|\bimds\b",
+        )
+        .expect("valid regex")
     });
     let here = window(s.text, pos, 1, 0);
     MSI.is_match(&s.text[here])

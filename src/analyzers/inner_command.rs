@@ -28,7 +28,7 @@ struct Runner {
 
 static RUNNERS: LazyLock<Vec<Runner>> = LazyLock::new(|| {
     let r = |p: &str, kind, json| Runner {
-        re: Regex::new(p).expect("valid regex"),
+        re: crate::analyzers::pattern::compile(p).expect("valid regex"),
         kind,
         json,
     };

@@ -77,6 +77,25 @@ const HASH_WORD: &[(&str, At)] = &[("#", At::WordStart)];
 const DQ: Quote = q!("\"", "\"", Backslash, false);
 const SQ: Quote = q!("'", "'", Backslash, false);
 
+impl Syntax {
+    /// The bytes that can start a comment or a string (both cases of a word marker's).
+    fn first_bytes(&self) -> [bool; 256] {
+        let mut t = [false; 256];
+        let openers = self.block.iter().map(|(o, _)| *o);
+        let markers = self.line.iter().map(|(m, _)| *m);
+        let quotes = self.quotes.iter().map(|q| q.open);
+        for first in openers
+            .chain(markers)
+            .chain(quotes)
+            .filter_map(|s| s.bytes().next())
+        {
+            t[usize::from(first.to_ascii_lowercase())] = true;
+            t[usize::from(first.to_ascii_uppercase())] = true;
+        }
+        t
+    }
+}
+
 fn syntax(kind: FileKind) -> Syntax {
     const NONE: Syntax = Syntax {
         block: &[],
@@ -298,6 +317,7 @@ fn containing(spans: &[Range<usize>], pos: usize) -> Option<Range<usize>> {
 /// Lexes `text` as a file of `kind`.
 pub fn lex(text: &str, kind: FileKind) -> Lexed {
     let syn = syntax(kind);
+    let opens = syn.first_bytes();
     let b = text.as_bytes();
     let mut out = Lexed::default();
     let mut i = 0;
@@ -307,6 +327,14 @@ pub fn lex(text: &str, kind: FileKind) -> Lexed {
         let c = b[i];
         if c == b'\n' {
             line_blank = true;
+            i += 1;
+            continue;
+        }
+        // Most bytes open nothing: skip them without trying every marker.
+        if !opens[usize::from(c)] {
+            if !(c == b' ' || c == b'\t' || c == b'\r' || (c == b'@' && line_blank)) {
+                line_blank = false;
+            }
             i += 1;
             continue;
         }

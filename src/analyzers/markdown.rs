@@ -161,7 +161,7 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
 /// opening a line) makes one code.
 fn indented_kind(body: &str) -> Option<FileKind> {
     static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+        crate::analyzers::pattern::compile(
             r#"(?im)^\s*(?:\$\s+)?(?:(invoke-(?:restmethod|webrequest))|curl|wget)\s+[-'"\w$]"#,
         )
         .expect("valid regex")
@@ -212,7 +212,7 @@ fn block_kind(info: &str, body: &str) -> Option<FileKind> {
 }
 
 static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    crate::analyzers::pattern::compile(concat!(
         r"(?im)^\s*(?:\$\s+|PS[^>\n]{0,80}>\s*|>\s+)?",
         r"(?:(?:curl|wget|az|export|sudo|http|Invoke-RestMethod|Invoke-WebRequest|irm|iwr|import|def|var|",
         r"const|let|using|func|package|public|private|static|require)\b|[A-Z][a-z]+-Az\w+|\$\w+\s*=|",
@@ -226,8 +226,10 @@ static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
 fn guess_kind(body: &str) -> Option<FileKind> {
     // A request inside an assignment or substitution: `x=$(curl ...)`, `` x=`curl ...` ``.
     static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)(?:^|[^\w-])(?:(invoke-(?:restmethod|webrequest))|curl|wget)\s+[-'"\w$]"#)
-            .expect("valid regex")
+        crate::analyzers::pattern::compile(
+            r#"(?i)(?:^|[^\w-])(?:(invoke-(?:restmethod|webrequest))|curl|wget)\s+[-'"\w$]"#,
+        )
+        .expect("valid regex")
     });
     for line in body.lines() {
         if endpoint::looks_like_error(line) {
@@ -311,7 +313,7 @@ fn prompted_commands(body: &str) -> Vec<(Range<usize>, FileKind)> {
 /// A line that quotes an error: dropped unless it also runs a request.
 fn quotes_error(line: &str) -> bool {
     static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bcurl\b|\bwget\b|invoke-(?:restmethod|webrequest)|\birm\b|\biwr\b|requests\.|fetch\(|\bhttp\.")
+        crate::analyzers::pattern::compile(r"(?i)\bcurl\b|\bwget\b|invoke-(?:restmethod|webrequest)|\birm\b|\biwr\b|requests\.|fetch\(|\bhttp\.")
             .expect("valid regex")
     });
     endpoint::looks_like_error(line) && !REQUEST.is_match(line)

@@ -17,6 +17,7 @@ pub mod inner_command;
 pub mod lexical;
 pub mod libraries;
 pub mod markdown;
+pub mod pattern;
 pub mod powershell;
 pub mod sdk;
 pub mod sniff;

@@ -22,27 +22,31 @@ use crate::{
 /// How far apart (in lines) the publisher and the type of one construct may be.
 const NEAR_LINES: usize = 10;
 
-static PUBLISHER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bMicrosoft\.ManagedIdentity\b").expect("valid regex"));
+static PUBLISHER: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"(?i)\bMicrosoft\.ManagedIdentity\b").expect("valid regex")
+});
 static TYPE: LazyLock<Regex> = LazyLock::new(|| {
     // The bare prefix too: `'ManagedIdentityExtensionFor' + ('Linux' if linux else 'Windows')`.
-    Regex::new(r"(?i)\bManagedIdentityExtensionFor(?:Windows|Linux)?\b").expect("valid regex")
+    crate::analyzers::pattern::compile(r"(?i)\bManagedIdentityExtensionFor(?:Windows|Linux)?\b")
+        .expect("valid regex")
 });
 /// Removal and provider registration: they name the extension or the namespace but deploy
 /// nothing.
 static NOT_A_DEPLOYMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    crate::analyzers::pattern::compile(concat!(
         r#"(?i)\b\w*delete\w*\s*\(|\bextension\s+delete\b|\bRemove-Az\w*|\bstate:\s*["']?absent\b"#,
         r"|\bprovider\s+register\b|Register-Az\w*Provider|--namespace\b|ProviderNamespace\b"
     ))
     .expect("valid regex")
 });
 /// Command lines, which the CLI and PowerShell analyzers read in YAML pipelines.
-static COMMAND_OPTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:--|-)publisher\b").expect("valid regex"));
+static COMMAND_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"(?i)(?:--|-)publisher\b").expect("valid regex")
+});
 /// `"port": 50343`, `port=50343`, `settings: '{"port": 50343}'`.
 static PORT_SETTING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)["']?\bport["']?\s*[:=]>?\s*["']?([0-9]{2,5})\b"#).expect("valid regex")
+    crate::analyzers::pattern::compile(r#"(?i)["']?\bport["']?\s*[:=]>?\s*["']?([0-9]{2,5})\b"#)
+        .expect("valid regex")
 });
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
@@ -107,7 +111,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 /// (`if ext.publisher == "Microsoft.ManagedIdentity"`, `-eq`, `.Equals(`, `case`).
 fn compared(text: &str, at: usize) -> bool {
     static CMP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)(?:[=!]==?|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
+        crate::analyzers::pattern::compile(r#"(?i)(?:[=!]==?|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
             .expect("valid regex")
     });
     let from = crate::source::floor_char_boundary(text, at.saturating_sub(60));

@@ -12,24 +12,28 @@ use crate::kind::FileKind;
 pub fn structured_kind(body: &str) -> Option<FileKind> {
     static CMDLET: LazyLock<Regex> = LazyLock::new(|| {
         // A prompt may precede it (`PS C:\> `); `$x = Set-AzVMExtension ...` too.
-        Regex::new(
+        crate::analyzers::pattern::compile(
             r"(?im)^[ \t>]*(?:PS[^>\n]{0,80}>\s*)?(?:\$[\w:]+\s*=\s*)?(?:Set|Add|New|Update|Remove|Get|Invoke|Connect)-Az(?:ureRm)?[A-Za-z]+\b",
         )
         .expect("valid regex")
     });
     static AZ: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^[ \t>]*(?:\$\s+|sudo\s+)?az\s+(?:vm|vmss|login|account|group|identity|extension|resource|deployment)\b")
+        crate::analyzers::pattern::compile(r"(?m)^[ \t>]*(?:\$\s+|sudo\s+)?az\s+(?:vm|vmss|login|account|group|identity|extension|resource|deployment)\b")
             .expect("valid regex")
     });
     static HCL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?m)^[ \t]*(?:resource|module|data)\s+"[\w-]+"(?:\s+"[\w-]+")?\s*\{"#)
-            .expect("valid regex")
+        crate::analyzers::pattern::compile(
+            r#"(?m)^[ \t]*(?:resource|module|data)\s+"[\w-]+"(?:\s+"[\w-]+")?\s*\{"#,
+        )
+        .expect("valid regex")
     });
     static BICEP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^[ \t]*(?:resource|module)\s+\w+\s+'[^'\n]+'\s*=").expect("valid regex")
+        crate::analyzers::pattern::compile(r"(?m)^[ \t]*(?:resource|module)\s+\w+\s+'[^'\n]+'\s*=")
+            .expect("valid regex")
     });
     static JSON_MEMBER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)"(?:publisher|type|extensionprofile)"\s*:"#).expect("valid regex")
+        crate::analyzers::pattern::compile(r#"(?i)"(?:publisher|type|extensionprofile)"\s*:"#)
+            .expect("valid regex")
     });
     let start = body.trim_start();
     if (start.starts_with('{') || start.starts_with('[') || start.starts_with('"'))

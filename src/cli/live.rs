@@ -88,10 +88,15 @@ pub struct RemoveArgs {
     /// Really delete. Without it, `remove` prints the plan and sends no write.
     #[arg(long)]
     pub yes: bool,
-    /// After removing the extension from a scale set with a Manual upgrade policy, run
-    /// `manualupgrade` on the instances that do not run the latest model.
+    /// Scale sets with a Manual upgrade policy: run `manualupgrade` on the instances that still
+    /// run the extension, when it is the only difference from the scale set's model and the
+    /// instance is not protected from scale-set actions.
     #[arg(long)]
     pub upgrade_instances: bool,
+    /// Upgrade a scale set's instances in batches of this share of its instances (percent); each
+    /// batch must be healthy before the next starts, and a failed batch stops that scale set.
+    #[arg(long, default_value_t = 20, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub upgrade_batch_percent: u8,
     /// Give up waiting for one long-running operation after this many seconds.
     #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
     pub operation_timeout: u64,

@@ -11,7 +11,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -41,6 +41,9 @@ pub enum ApiErrorKind {
     Malformed,
     /// A long-running operation did not end in time.
     Timeout,
+    /// ARM's host does not resolve or refuses connections, and never answered in this run:
+    /// ends the run (exit 2) at once instead of retrying for minutes.
+    Unreachable,
     /// Not sent: the run was halted (signal, credential failure, journal failure).
     Interrupted,
 }
@@ -316,6 +319,9 @@ pub struct Client {
     base: String,
     token: Arc<TokenSource>,
     pacer: Pacer,
+    /// Whether ARM ever answered: until it has, a host that does not resolve or refuses
+    /// connections is a wrong endpoint (or no network), not a hiccup worth retrying.
+    reached: AtomicBool,
     pub config: ClientConfig,
     pub stats: Stats,
     stop: Arc<Stop>,
@@ -332,6 +338,7 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token,
             pacer: Pacer::default(),
+            reached: AtomicBool::new(false),
             config,
             stats: Stats::default(),
             stop: Arc::default(),
@@ -483,8 +490,9 @@ impl Client {
             attempt += 1;
             match result {
                 Ok(resp) => {
+                    self.reached.store(true, Ordering::Relaxed);
                     if self.config.verbose {
-                        eprintln!(
+                        crate::note!(
                             "imds-migrate: {} {} -> {} ({} ms)",
                             method.as_str(),
                             path,
@@ -518,6 +526,12 @@ impl Client {
                         self.stats.retried.fetch_add(1, Ordering::Relaxed);
                         let d = resp
                             .retry_after()
+                            .or_else(|| {
+                                // Resource Graph throttles per user and says when the window resets.
+                                (resp.status == 429)
+                                    .then(|| resp.quota_resets_after())
+                                    .flatten()
+                            })
                             .unwrap_or_else(|| self.config.backoff(attempt - 1));
                         let d = self.config.scaled(d);
                         if resp.status == 429 {
@@ -533,9 +547,17 @@ impl Client {
                     }
                     return Ok(resp);
                 }
-                Err(msg) => {
+                Err((msg, unreachable)) => {
                     if self.config.verbose {
-                        eprintln!("imds-migrate: {} {} -> {msg}", method.as_str(), path);
+                        crate::note!("imds-migrate: {} {} -> {msg}", method.as_str(), path);
+                    }
+                    if unreachable && !self.reached.load(Ordering::Relaxed) {
+                        return Err(ApiError::new(
+                            ApiErrorKind::Unreachable,
+                            method.as_str(),
+                            &url,
+                            format!("cannot reach ARM at {}: {msg}", self.origin),
+                        ));
                     }
                     if attempt < self.config.max_attempts {
                         self.stats.retried.fetch_add(1, Ordering::Relaxed);
@@ -559,7 +581,7 @@ impl Client {
         url: &str,
         token: &str,
         body: Option<&Value>,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, (String, bool)> {
         let auth = format!("Bearer {token}");
         let result = match method {
             Method::Get => self.agent.get(url).header("Authorization", &auth).call(),
@@ -573,6 +595,10 @@ impl Client {
             }
         };
         drop(auth);
+        let unreachable = matches!(
+            &result,
+            Err(ureq::Error::HostNotFound | ureq::Error::ConnectionFailed)
+        ) || matches!(&result, Err(ureq::Error::Io(e)) if is_unreachable(e));
         // Should a server echo the token (in a body, a header or an error), it goes no further.
         let scrub = |s: &mut String| {
             if !token.is_empty() && s.contains(token) {
@@ -589,7 +615,7 @@ impl Client {
             }
             Err(mut e) => {
                 scrub(&mut e);
-                Err(e)
+                Err((e, unreachable))
             }
         }
     }
@@ -734,6 +760,24 @@ impl Client {
             }
         }
     }
+}
+
+/// Connection refused, or a name that does not resolve (the system resolver's error reaches us as
+/// a plain I/O error, recognisable only by its text).
+fn is_unreachable(e: &std::io::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+    ) || [
+        "lookup address",
+        "name or service not known",
+        "nodename nor servname",
+        "no such host",
+        "name resolution",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 fn default_poll(polls: u32) -> Duration {

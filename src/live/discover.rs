@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use super::{
     auth::encode,
     client::{ApiError, ApiErrorKind, Client, Method},
-    plan::{self, Item, Kind, PUBLISHER, TYPES},
+    instances,
+    plan::{self, Action, Item, Kind, PUBLISHER, TYPES},
+    progress::Progress,
 };
 
 /// Runs `f` over `items` on at most `workers` threads; results keep the input order.
@@ -70,9 +72,36 @@ pub struct Discoverer<'a> {
     pub client: &'a Client,
     pub api_version: &'a str,
     pub workers: usize,
-    /// Also look for Manual scale sets whose model no longer has the extension but whose
-    /// instances still run it (an earlier run removed it without upgrading them).
-    pub leftovers: bool,
+    pub progress: &'a Progress,
+}
+
+/// An instance of a Manual scale set that runs the extension from the model: upgrade it when the
+/// extension is all that differs and it is not protected, else skip it and say why.
+fn classify_upgrade(it: &mut Item, vmss: &Value, inst: &Value) {
+    if it.action == Action::Skip {
+        // Not running, or busy: `plan::decide` said why.
+        return;
+    }
+    it.action = Action::Upgrade;
+    it.reason = Some("not on the scale set's model; only the extension differs".to_owned());
+    if instances::protected(inst) {
+        it.action = Action::Skip;
+        it.reason = Some(
+            "protectFromScaleSetActions is set: scale-set upgrades leave this instance alone; upgrade it yourself"
+                .to_owned(),
+        );
+        it.needs_action = true;
+        return;
+    }
+    let diffs = instances::differences(vmss, inst);
+    if !diffs.is_empty() {
+        it.action = Action::Skip;
+        it.reason = Some(format!(
+            "its model differs from the scale set's in more than the extension ({}): an upgrade would apply those too",
+            diffs.join(", ")
+        ));
+        it.needs_action = true;
+    }
 }
 
 const SUBSCRIPTIONS_API: &str = "2022-12-01";
@@ -116,6 +145,7 @@ impl Discoverer<'_> {
         let mut out = Discovery::default();
         let mut parents: Vec<(Kind, Value)> = Vec::new();
         for sub in subscriptions {
+            self.progress.subscriptions(1);
             let scope = match resource_group {
                 Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{}", encode(rg)),
                 None => format!("/subscriptions/{sub}"),
@@ -136,7 +166,9 @@ impl Discoverer<'_> {
         }
         out.examined = parents.len();
         let results = par_map(&parents, self.workers, |(kind, parent)| {
-            self.examine(*kind, parent)
+            let r = self.examine(*kind, parent);
+            self.tally(*kind, r.as_ref().map_or(0, Vec::len));
+            r
         });
         for r in results {
             match r {
@@ -145,6 +177,14 @@ impl Discoverer<'_> {
             }
         }
         out
+    }
+
+    fn tally(&self, kind: Kind, found: usize) {
+        match kind {
+            Kind::Vm => self.progress.vm(),
+            Kind::Vmss | Kind::Instance => self.progress.scale_set(),
+        }
+        self.progress.found(found);
     }
 
     /// One VM or scale set: its Managed Identity extensions.
@@ -163,74 +203,67 @@ impl Discoverer<'_> {
             .iter()
             .filter(|e| plan::is_managed_identity_extension(e))
             .collect();
-        if matches.is_empty() {
-            if kind == Kind::Vmss && self.leftovers {
-                return self.leftover(parent, id);
-            }
-            return Ok(Vec::new());
-        }
         let power = match kind {
-            Kind::Vm => self.power_state(id, parent)?,
-            Kind::Vmss => None,
+            Kind::Vm if !matches.is_empty() => self.power_state(id, parent)?,
+            _ => None,
         };
-        Ok(matches
+        let mut items: Vec<Item> = matches
             .into_iter()
             .map(|e| plan::item(kind, parent, e, power.clone()))
-            .collect())
+            .collect();
+        if kind == Kind::Vmss {
+            let names: Vec<String> = items.iter().map(|i| i.extension_name.clone()).collect();
+            items.extend(self.instance_rows(parent, id, &names)?);
+        }
+        Ok(items)
     }
 
-    /// A Manual, Uniform scale set whose instances (not on the latest model) still run the
-    /// extension: one item to upgrade them.
-    fn leftover(&self, parent: &Value, id: &str) -> Result<Vec<Item>, ApiError> {
-        let prop = |p: &str| {
-            parent
-                .pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        };
-        if !prop("/properties/upgradePolicy/mode").eq_ignore_ascii_case("Manual")
-            || prop("/properties/orchestrationMode").eq_ignore_ascii_case("Flexible")
-        {
+    /// The instances of a Uniform scale set that run the extension: on a Manual scale set, those
+    /// that run it from the model (upgrade, or skip with why); on any, extensions added to single
+    /// instances (delete). `model_names`: the Managed Identity extensions of the scale set's model.
+    fn instance_rows(
+        &self,
+        vmss: &Value,
+        id: &str,
+        model_names: &[String],
+    ) -> Result<Vec<Item>, ApiError> {
+        let prop = |p: &str| vmss.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        if prop("/properties/orchestrationMode").eq_ignore_ascii_case("Flexible") {
             return Ok(Vec::new());
         }
-        let url = self
-            .client
-            .url(&format!("{id}/virtualMachines?{}", self.api()));
-        let instances = self.client.get_paged(&url)?;
-        let mut found: Option<&Value> = None;
-        let mut count = 0;
-        for inst in &instances {
-            if inst
-                .pointer("/properties/latestModelApplied")
-                .and_then(Value::as_bool)
-                != Some(false)
-            {
-                continue;
-            }
-            let ext = inst
-                .get("resources")
-                .and_then(Value::as_array)
-                .and_then(|r| r.iter().find(|e| plan::is_managed_identity_extension(e)));
-            if let Some(e) = ext {
-                count += 1;
-                found.get_or_insert(e);
-            }
-        }
-        let Some(ext) = found else {
-            return Ok(Vec::new());
+        let manual = prop("/properties/upgradePolicy/mode").eq_ignore_ascii_case("Manual");
+        let url = self.client.url(&format!(
+            "{id}/virtualMachines?$expand=instanceView&{}",
+            self.api()
+        ));
+        let list = match self.client.get_paged(&url) {
+            Ok(l) => l,
+            Err(e) if e.status == Some(404) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
         };
-        let mut model_ext = ext.clone();
-        if let Some(obj) = model_ext.as_object_mut() {
-            obj.remove("id");
+        let mut items = Vec::new();
+        for inst in &list {
+            let power = inst
+                .pointer("/properties/instanceView")
+                .and_then(plan::power_state);
+            let stale = instances::latest_model_applied(inst) == Some(false);
+            for ext in instances::managed_identity_extensions(inst) {
+                let mut it = plan::instance_item(vmss, inst, ext, power.clone());
+                let from_model = model_names
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(&it.extension_name));
+                if from_model || (manual && stale) {
+                    if !manual {
+                        // Automatic and Rolling policies bring the instances along.
+                        continue;
+                    }
+                    classify_upgrade(&mut it, vmss, inst);
+                }
+                // Otherwise it was added to this instance alone: delete it there.
+                items.push(it);
+            }
         }
-        let mut it = plan::item(Kind::Vmss, parent, &model_ext, None);
-        if it.action == plan::Action::Delete {
-            it.action = plan::Action::Upgrade;
-            it.reason = Some(format!(
-                "gone from the model; {count} instance(s) still run it"
-            ));
-        }
-        Ok(vec![it])
+        Ok(items)
     }
 
     /// The VM's power state: from the object if it carries its instance view, else one GET.
@@ -289,14 +322,17 @@ impl Discoverer<'_> {
             let entry = by_parent
                 .entry(parent.to_ascii_lowercase())
                 .or_insert_with(|| (kind, parent.to_owned(), Vec::new()));
-            if !entry.2.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            // A scale-set row without a name asks only for its instances to be examined.
+            if !name.is_empty() && !entry.2.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
                 entry.2.push(name);
             }
         }
         let parents: Vec<_> = by_parent.into_values().collect();
         out.examined = parents.len();
         let results = par_map(&parents, self.workers, |(kind, id, names)| {
-            self.confirm(*kind, id, names)
+            let r = self.confirm(*kind, id, names);
+            self.tally(*kind, r.as_ref().map_or(0, Vec::len));
+            r
         });
         for r in results {
             match r {
@@ -344,38 +380,44 @@ impl Discoverer<'_> {
             }
             items.push(plan::item(kind, &parent, &ext, power.clone().flatten()));
         }
+        if kind == Kind::Vmss {
+            let names: Vec<String> = items.iter().map(|i| i.extension_name.clone()).collect();
+            items.extend(self.instance_rows(&parent, &id, &names)?);
+        }
         Ok(items)
     }
 
     fn graph_query(&self, scope: &Scope, subscriptions: &[String]) -> Result<Vec<Value>, ApiError> {
-        let types = TYPES
-            .iter()
-            .map(|t| format!("'{t}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rg_filter = scope.resource_group.as_ref().map_or(String::new(), |rg| {
-            format!("| where resourceGroup =~ '{}' ", rg.replace('\'', "\\'"))
-        });
-        let query = format!(
-            "resources \
-             | where type =~ 'microsoft.compute/virtualmachines/extensions' \
-             {rg_filter}\
-             | where properties.publisher =~ '{PUBLISHER}' and tostring(properties.type) in~ ({types}) \
-             | extend parentId = tostring(split(id, '/extensions/')[0]), kind = 'vm' \
-             | project id, name, kind, parentId, subscriptionId, resourceGroup \
-             | union (resources \
-               | where type =~ 'microsoft.compute/virtualmachinescalesets' \
-               {rg_filter}\
-               | mv-expand ext = properties.virtualMachineProfile.extensionProfile.extensions \
-               | where ext.properties.publisher =~ '{PUBLISHER}' and tostring(ext.properties.type) in~ ({types}) \
-               | extend parentId = id, name = tostring(ext.name), kind = 'vmss' \
-               | extend id = strcat(parentId, '/extensions/', name) \
-               | project id, name, kind, parentId, subscriptionId, resourceGroup) \
-             | order by id asc"
-        );
+        let query = graph_query_text(scope.resource_group.as_deref());
+        let mut rows = Vec::new();
+        if scope.management_groups.is_empty() {
+            for chunk in subscriptions.chunks(GRAPH_MAX_SUBSCRIPTIONS) {
+                self.progress.subscriptions(chunk.len());
+                let target = json!({ "subscriptions": chunk });
+                rows.extend(self.graph_pages(&query, &target)?);
+            }
+        } else {
+            let target = json!({ "managementGroups": scope.management_groups });
+            rows.extend(self.graph_pages(&query, &target)?);
+        }
+        Ok(rows)
+    }
+
+    /// Every page of one query over one target (`subscriptions` or `managementGroups`), paced by
+    /// Resource Graph's per-user quota.
+    fn graph_pages(&self, query: &str, target: &Value) -> Result<Vec<Value>, ApiError> {
         let url = self.client.url(&format!(
             "/providers/Microsoft.ResourceGraph/resources?api-version={RESOURCE_GRAPH_API}"
         ));
+        let path = "/providers/Microsoft.ResourceGraph/resources";
+        let malformed = |message: &str| ApiError {
+            kind: ApiErrorKind::Malformed,
+            method: "POST",
+            path: path.to_owned(),
+            status: Some(200),
+            code: String::new(),
+            message: message.to_owned(),
+        };
         let mut rows = Vec::new();
         let mut skip_token: Option<String> = None;
         loop {
@@ -384,23 +426,27 @@ impl Discoverer<'_> {
                 options["$skipToken"] = json!(t);
             }
             let mut body = json!({"query": query, "options": options});
-            if scope.management_groups.is_empty() {
-                body["subscriptions"] = json!(subscriptions);
-            } else {
-                body["managementGroups"] = json!(scope.management_groups);
+            if let (Some(b), Some(t)) = (body.as_object_mut(), target.as_object()) {
+                b.extend(t.clone());
             }
             let resp = self.client.send(Method::Post, &url, Some(&body))?;
             if resp.status != 200 {
                 return Err(ApiError::from_response("POST", &url, &resp));
             }
-            let mut page = resp.json().ok_or_else(|| ApiError {
-                kind: ApiErrorKind::Malformed,
-                method: "POST",
-                path: "/providers/Microsoft.ResourceGraph/resources".to_owned(),
-                status: Some(200),
-                code: String::new(),
-                message: "response is not JSON".to_owned(),
-            })?;
+            let mut page = resp
+                .json()
+                .ok_or_else(|| malformed("response is not JSON"))?;
+            // A truncated answer would silently leave extensions out: refuse it.
+            if matches!(page.get("resultTruncated"), Some(Value::Bool(true)))
+                || page
+                    .get("resultTruncated")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("true"))
+            {
+                return Err(malformed(
+                    "Resource Graph truncated the result (resultTruncated): some extensions would be missed; narrow the scope (--subscription, --resource-group) or use ARM discovery",
+                ));
+            }
             match page.get_mut("data").map(Value::take) {
                 Some(Value::Array(data)) => rows.extend(data),
                 // Older table format: {"columns":[{"name":..}],"rows":[[..]]}
@@ -415,9 +461,62 @@ impl Discoverer<'_> {
             if skip_token.is_none() {
                 break;
             }
+            // The quota is per user and window: when it is spent, wait for the window to reset
+            // instead of running into 429s.
+            if resp
+                .header("x-ms-user-quota-remaining")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                == Some(0)
+                && let Some(d) = resp.quota_resets_after()
+            {
+                std::thread::sleep(self.client.config.scaled(d));
+            }
         }
         Ok(rows)
     }
+}
+
+/// Resource Graph's limit on subscriptions per query request.
+pub const GRAPH_MAX_SUBSCRIPTIONS: usize = 1000;
+
+/// The Resource Graph (KQL) query: VM extensions that are the Managed Identity extension, scale
+/// sets whose model has it, and every Uniform scale set (its instances may still run it, or have
+/// it added directly). `resource_group` is matched without case.
+pub fn graph_query_text(resource_group: Option<&str>) -> String {
+    let types = TYPES
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rg_filter = resource_group.map_or(String::new(), |rg| {
+        format!(
+            "| where resourceGroup =~ '{}' ",
+            rg.replace('\\', "\\\\").replace('\'', "\\'")
+        )
+    });
+    format!(
+        "resources \
+         | where type =~ 'microsoft.compute/virtualmachines/extensions' \
+         {rg_filter}\
+         | where properties.publisher =~ '{PUBLISHER}' and tostring(properties.type) in~ ({types}) \
+         | extend parentId = tostring(split(id, '/extensions/')[0]), ['kind'] = 'vm' \
+         | project id, name, kind, parentId, subscriptionId, resourceGroup \
+         | union (resources \
+           | where type =~ 'microsoft.compute/virtualmachinescalesets' \
+           {rg_filter}\
+           | mv-expand ext = properties.virtualMachineProfile.extensionProfile.extensions \
+           | where ext.properties.publisher =~ '{PUBLISHER}' and tostring(ext.properties.type) in~ ({types}) \
+           | extend parentId = id, name = tostring(ext.name), ['kind'] = 'vmss' \
+           | extend id = strcat(parentId, '/extensions/', name) \
+           | project id, name, kind, parentId, subscriptionId, resourceGroup) \
+         | union (resources \
+           | where type =~ 'microsoft.compute/virtualmachinescalesets' \
+           {rg_filter}\
+           | where tostring(properties.orchestrationMode) !~ 'Flexible' \
+           | extend parentId = id, name = '', ['kind'] = 'vmss' \
+           | project id, name, kind, parentId, subscriptionId, resourceGroup) \
+         | order by id asc"
+    )
 }
 
 fn table_rows(table: &serde_json::Map<String, Value>) -> Vec<Value> {

@@ -137,12 +137,78 @@ impl Response {
         (code, message)
     }
 
-    /// `Retry-After` in seconds (delta-seconds form only; dates fall back to backoff).
+    /// `Retry-After`: delta-seconds, or an HTTP date (how long from now; a date in the past
+    /// means at once). Capped at ten minutes.
     pub fn retry_after(&self) -> Option<Duration> {
         let v = self.header("retry-after")?.trim();
-        let secs: f64 = v.parse().ok()?;
+        let d = if let Ok(secs) = v.parse::<f64>() {
+            (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(600.0)))?
+        } else {
+            let at = parse_http_date(v)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
+            Duration::from_secs(at.saturating_sub(now))
+        };
+        Some(d.min(Duration::from_secs(600)))
+    }
+
+    /// Resource Graph's `x-ms-user-quota-resets-after` (`hh:mm:ss`).
+    pub fn quota_resets_after(&self) -> Option<Duration> {
+        let v = self.header("x-ms-user-quota-resets-after")?.trim();
+        let mut parts = v.split(':').map(|p| p.trim().parse::<f64>().ok());
+        let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+        if parts.next().is_some() {
+            return None;
+        }
+        let secs = h * 3600.0 + m * 60.0 + s;
         (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(600.0)))
     }
+}
+
+/// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110
+/// requires senders to use.
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let rest = text.split_once(',').map_or(text, |(_, r)| r).trim();
+    let mut words = rest.split_ascii_whitespace();
+    let day: i64 = words.next()?.parse().ok()?;
+    let month_name = words.next()?;
+    let year: i64 = words.next()?.parse().ok()?;
+    let clock = words.next()?;
+    if !words.next()?.eq_ignore_ascii_case("GMT") {
+        return None;
+    }
+    let month = i64::try_from(
+        MONTHS
+            .iter()
+            .position(|m| m.eq_ignore_ascii_case(month_name))?,
+    )
+    .ok()?
+        + 1;
+    let mut hms = clock.split(':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (hms.next()??, hms.next()??, hms.next()??);
+    if !(1..=31).contains(&day) || !(0..=23).contains(&hour) || !(0..=59).contains(&minute) {
+        return None;
+    }
+    if !(0..=60).contains(&second) {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
 }
 
 /// A host as it appears in a URL authority (IPv6 in brackets).
@@ -214,6 +280,42 @@ mod tests {
         assert!(split_url("https://user@evil.com/").is_err());
         let (o, _) = split_url("http://[::1]:9/x").unwrap();
         assert_eq!(o.host, "::1");
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Sat, 29 Feb 2020 12:00:00 GMT"),
+            Some(1_582_977_600)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
+        let resp = |name: &str, v: &str| Response {
+            status: 429,
+            headers: vec![(name.to_owned(), v.to_owned())],
+            body: String::new(),
+        };
+        assert_eq!(
+            resp("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT").retry_after(),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            resp("retry-after", "7").retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            resp("x-ms-user-quota-resets-after", "00:00:05").quota_resets_after(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            resp("x-ms-user-quota-resets-after", "5").quota_resets_after(),
+            None
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Live mode: list and remove deployed Managed Identity extensions through Azure Resource Manager.
 //!
-//! `discover` finds them, `plan` decides (delete, or skip with a reason), `execute` deletes,
-//! `output` renders; `client` (over `http`) is the only HTTP code and `auth` the only credential code.
-//! `journal` records every write durably; `interrupt` stops a run part-way.
+//! `discover` finds them (`instances` judges scale-set instances, `progress` shows how far it got),
+//! `plan` decides (delete, upgrade, or skip with a reason), `execute` deletes and `upgrade` brings
+//! scale-set instances along, `output` renders; `client` (over `http`) is the only HTTP code and
+//! `auth` the only credential code. `journal` records every write durably; `interrupt` stops a
+//! run part-way.
 //! `check` asks the machines themselves, through Run Command, whether anything uses the extension.
 
 pub mod assertion;
@@ -12,10 +14,13 @@ pub mod client;
 pub mod discover;
 pub mod execute;
 pub mod http;
+pub mod instances;
 pub mod interrupt;
 pub mod journal;
 pub mod output;
 pub mod plan;
+pub mod progress;
+pub mod upgrade;
 
 use std::{
     io::{self, IsTerminal, Write},
@@ -63,7 +68,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         LiveCommand::Journal(a) => {
             let contents = journal::read(&a.file)?;
             for w in &contents.warnings {
-                eprintln!("imds-migrate: warning: {w}");
+                crate::note!("imds-migrate: warning: {w}");
             }
             write_stdout(&journal::render(&contents, a.format))?;
             return Ok(i32::from(journal::needs_attention(&contents)));
@@ -113,7 +118,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 &path,
                 serde_json::json!({"command": "remove", "arm": arm}),
             )?);
-            eprintln!("imds-migrate: journal: {}", path.display());
+            crate::note!("imds-migrate: journal: {}", path.display());
             let stop = client.stop();
             stop.attach_journal(Arc::clone(&j));
             interrupt::watch_signals(Arc::clone(stop)).map_err(Error::new)?;
@@ -121,13 +126,16 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         }
         None => None,
     };
+    let progress = progress::Progress::new(io::stderr().is_terminal());
     let discoverer = Discoverer {
         client: &client,
         api_version: &common.api_version,
         workers: common.concurrency as usize,
-        leftovers: remove.is_some_and(|r| r.upgrade_instances),
+        progress: &progress,
     };
-    let mut discovery = discover_all(&discoverer, common)?;
+    let discovery = discover_all(&discoverer, common);
+    progress.finish();
+    let mut discovery = discovery?;
     if let Some(e) = discovery
         .errors
         .iter()
@@ -135,8 +143,15 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     {
         return Err(Error::new(format!("authentication failed: {e}")));
     }
+    if let Some(e) = discovery
+        .errors
+        .iter()
+        .find(|e| e.kind == ApiErrorKind::Unreachable)
+    {
+        return Err(Error::new(e.message.clone()));
+    }
     for e in &discovery.errors {
-        eprintln!("imds-migrate: error: {e}");
+        crate::note!("imds-migrate: error: {e}");
     }
     discovery.items.sort_by_cached_key(|i| {
         (
@@ -173,9 +188,11 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
             };
             write_stdout(&check::output::render(common.format, &report, color))?;
             if verbose {
-                eprintln!(
+                crate::note!(
                     "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
-                    report.summary.requests, report.summary.writes, report.summary.throttled
+                    report.summary.requests,
+                    report.summary.writes,
+                    report.summary.throttled
                 );
             }
             let all_clean = checked
@@ -190,7 +207,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         if let Some(j) = &journal {
             for r in records {
                 if let Err(e) = j.record(check::verdict::JOURNAL_KIND, r) {
-                    eprintln!(
+                    crate::note!(
                         "imds-migrate: error: cannot write journal {}: {e}",
                         j.path().display()
                     );
@@ -208,12 +225,13 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                     .scaled(Duration::from_secs(r.operation_timeout)),
                 upgrade_instances: r.upgrade_instances,
                 workers: common.concurrency as usize,
+                batch_percent: r.upgrade_batch_percent,
                 journal: journal.clone(),
             };
             client.stop().begin_writes();
             run_with_progress(&client, &mut items, &opts);
         } else {
-            execute::plan_only(&mut items, r.upgrade_instances);
+            execute::plan_only(&mut items, r.upgrade_instances, r.upgrade_batch_percent);
         }
     }
     let mut summary = output::Summary::of(&items, discovery.errors.len());
@@ -232,16 +250,18 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     if let Some(j) = &journal {
         let summary = serde_json::to_value(&report.summary).unwrap_or_default();
         if let Err(e) = j.finish(halted.is_some(), summary) {
-            eprintln!(
+            crate::note!(
                 "imds-migrate: error: cannot write journal {}: {e}",
                 j.path().display()
             );
         }
     }
     if verbose {
-        eprintln!(
+        crate::note!(
             "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
-            report.summary.requests, report.summary.writes, report.summary.throttled
+            report.summary.requests,
+            report.summary.writes,
+            report.summary.throttled
         );
     }
     match halted {
@@ -250,7 +270,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 .iter()
                 .filter(|i| i.outcome == Some(Outcome::Interrupted))
                 .count();
-            eprintln!(
+            crate::note!(
                 "imds-migrate: interrupted: {left} change(s) not made; run the same command again to finish{}",
                 journal
                     .as_ref()
@@ -306,6 +326,8 @@ fn discover_all(d: &Discoverer<'_>, common: &LiveCommon) -> Result<discover::Dis
         let subs = d.subscriptions().map_err(|e| {
             if e.kind == ApiErrorKind::Auth {
                 Error::new(format!("authentication failed: {e}"))
+            } else if e.kind == ApiErrorKind::Unreachable {
+                Error::new(e.message.clone())
             } else {
                 Error::new(format!("cannot list subscriptions: {e}"))
             }
@@ -349,7 +371,7 @@ fn run_with_progress(client: &Client, items: &mut [plan::Item], opts: &execute::
     } else {
         execute::execute(client, items, opts, &|it| {
             let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-            eprintln!(
+            crate::note!(
                 "imds-migrate: [{n}/{total}] {} {}",
                 it.outcome.map_or("-", Outcome::as_str),
                 it.extension_id

@@ -35,6 +35,8 @@ pub enum Kind {
     Vm,
     /// A scale set's model.
     Vmss,
+    /// An instance of a Uniform scale set (`virtualMachineScaleSets/{vmss}/virtualMachines/{id}`).
+    Instance,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
         match self {
             Kind::Vm => "vm",
             Kind::Vmss => "vmss",
+            Kind::Instance => "instance",
         }
     }
 }
@@ -50,7 +53,8 @@ impl Kind {
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Delete,
-    /// Already gone from a Manual scale set's model, but instances still run it: upgrade them.
+    /// A Manual scale set's instance that runs the extension only because it is not on the
+    /// scale set's (clean) model: `manualupgrade` it.
     Upgrade,
     Skip,
 }
@@ -216,7 +220,7 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
                     .unwrap_or("Uniform")
                     .to_owned(),
             ),
-            Kind::Vm => None,
+            Kind::Vm | Kind::Instance => None,
         },
         scale_set_id: str_at(pprops, &["virtualMachineScaleSet", "id"]).map(ToOwned::to_owned),
         resource_id: resource_id.clone(),
@@ -230,6 +234,28 @@ pub fn item(kind: Kind, parent: &Value, ext: &Value, power: Option<String>) -> I
         guest: None,
     };
     decide(&mut it);
+    it
+}
+
+/// Builds the item for extension `ext` run by instance `inst` of the Uniform scale set `vmss`.
+pub fn instance_item(vmss: &Value, inst: &Value, ext: &Value, power: Option<String>) -> Item {
+    let mut it = item(Kind::Instance, inst, ext, power);
+    // `vmss_3` reads better than `3` in a table.
+    if let Some(name) = inst.get("name").and_then(Value::as_str) {
+        name.clone_into(&mut it.resource_name);
+    }
+    let vprops = vmss.get("properties").unwrap_or(&Value::Null);
+    it.upgrade_mode = str_at(vprops, &["upgradePolicy", "mode"]).map(ToOwned::to_owned);
+    it.orchestration_mode = Some(
+        str_at(vprops, &["orchestrationMode"])
+            .unwrap_or("Uniform")
+            .to_owned(),
+    );
+    it.identity_type = str_at(vmss, &["identity", "type"]).map(ToOwned::to_owned);
+    it.scale_set_id = vmss
+        .get("id")
+        .and_then(Value::as_str)
+        .map(ToOwned::to_owned);
     it
 }
 

@@ -162,6 +162,17 @@ pub struct Instance {
     pub latest: bool,
     /// The extensions the instance runs (the model's as of its last upgrade).
     pub exts: Vec<Ext>,
+    /// The instance's model as of its last upgrade (`storageProfile`, `osProfile`, ...).
+    pub model: Value,
+    pub sku: String,
+    /// `protectionPolicy.protectFromScaleSetActions`.
+    pub protected: bool,
+    pub provisioning: String,
+    /// `HealthState/<this>` in the instance view (`None`: no application health reported).
+    pub health: Option<String>,
+    /// Extensions added to this instance alone (`virtualMachines/{id}/extensions`): upgrades
+    /// leave them in place.
+    pub own_exts: Vec<Ext>,
 }
 
 #[derive(Clone, Debug)]
@@ -173,6 +184,27 @@ pub struct Vmss {
     pub identity: Option<String>,
     pub exts: Vec<Ext>,
     pub instances: Vec<Instance>,
+    /// The rest of `virtualMachineProfile` (`storageProfile`, `osProfile`, `networkProfile`).
+    pub model: Value,
+    pub sku: String,
+    /// Application health: a load-balancer probe in the model, reported by the instances.
+    pub health_probe: bool,
+    /// What an upgraded instance reports: provisioning state and health.
+    pub upgraded_provisioning: String,
+    pub upgraded_health: Option<String>,
+    /// Rolling policy: the latest rolling upgrade, and how the next one ends.
+    pub rolling: Option<Rolling>,
+    pub rolling_outcome: String,
+}
+
+/// A rolling upgrade's status (`rollingUpgrades/latest`).
+#[derive(Clone, Debug)]
+pub struct Rolling {
+    pub start_time: String,
+    pub code: String,
+    /// Status reads answered `RollingForward` before it ends with `outcome`.
+    pub polls_left: u32,
+    pub outcome: String,
 }
 
 #[derive(Clone, Debug)]
@@ -180,6 +212,8 @@ enum OpAction {
     RemoveVmExt(String, String),
     RemoveVmssExt(String, String),
     Upgrade(String, Vec<String>),
+    /// (scale set, instance id, extension name)
+    RemoveInstanceExt(String, String, String),
 }
 
 #[derive(Clone, Debug)]
@@ -215,6 +249,15 @@ struct State {
     buckets: HashMap<&'static str, (f64, Instant)>,
     next_op: u64,
     polls_before_done: Option<u32>,
+    /// Writes to paths containing the fragment answer 409 "another operation in progress" until then.
+    busy: Vec<(String, Instant)>,
+    /// One-shot answers whose `Retry-After` is an HTTP date this many seconds ahead.
+    injected_dated: Vec<(String, String, VecDeque<(u16, u64)>)>,
+    /// Resource Graph: per-user quota (queries per window) and its use.
+    graph_quota: Option<GraphQuota>,
+    /// Resource Graph answers `resultTruncated: true`.
+    graph_truncated: bool,
+    rolling_counter: u64,
     /// Run Command: what each machine (lower-case VM or instance id) answers, the default, the
     /// operations, and the machines running one now.
     guests: HashMap<String, Guest>,
@@ -228,6 +271,70 @@ struct State {
     journal_probe: Option<(std::path::PathBuf, Vec<(String, bool)>)>,
     /// The bearer token stops being accepted after this many more ARM requests (it expired).
     token_uses_left: Option<u64>,
+}
+
+#[derive(Debug)]
+struct GraphQuota {
+    limit: u64,
+    window: Duration,
+    used: u64,
+    since: Instant,
+}
+
+/// The model every scale set starts with (and its instances with it).
+pub fn default_vmss_model() -> Value {
+    json!({
+        "storageProfile": {
+            "imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"},
+            "osDisk": {"createOption": "FromImage", "caching": "ReadWrite", "managedDisk": {"storageAccountType": "Premium_LRS"}}
+        },
+        "osProfile": {"adminUsername": "azureuser", "customData": "I2Nsb3VkLWNvbmZpZw==", "linuxConfiguration": {"disablePasswordAuthentication": true}},
+        "networkProfile": {"networkInterfaceConfigurations": [{"name": "nic", "properties": {"primary": true, "ipConfigurations": [{"name": "ipconfig", "properties": {"subnet": {"id": "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default"}}}]}}]}
+    })
+}
+
+/// Sets `pointer` (a JSON pointer, created as needed) in `v`.
+fn set_pointer(v: &mut Value, pointer: &str, value: Value) {
+    let mut cur = v;
+    let parts: Vec<&str> = pointer.split('/').filter(|p| !p.is_empty()).collect();
+    for (n, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let obj = cur.as_object_mut().expect("object");
+        if n + 1 == parts.len() {
+            obj.insert((*p).to_owned(), value);
+            return;
+        }
+        cur = obj.entry((*p).to_owned()).or_insert_with(|| json!({}));
+    }
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for seconds since the epoch.
+pub fn http_date(epoch: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let days = i64::try_from(epoch / 86_400).unwrap_or(0);
+    let secs = epoch % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)],
+        MONTHS[usize::try_from(month - 1).unwrap_or(0)],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// How a machine answers Run Command.
@@ -389,6 +496,12 @@ impl Emulator {
                     id: i.to_string(),
                     latest: true,
                     exts: exts.clone(),
+                    model: default_vmss_model(),
+                    sku: "Standard_B1s".to_owned(),
+                    protected: false,
+                    provisioning: "Succeeded".to_owned(),
+                    health: None,
+                    own_exts: Vec::new(),
                 })
                 .collect()
         };
@@ -403,10 +516,156 @@ impl Emulator {
                     identity: Some("UserAssigned".to_owned()),
                     exts,
                     instances,
+                    model: default_vmss_model(),
+                    sku: "Standard_B1s".to_owned(),
+                    health_probe: false,
+                    upgraded_provisioning: "Succeeded".to_owned(),
+                    upgraded_health: None,
+                    rolling: None,
+                    rolling_outcome: "Completed".to_owned(),
                 },
             );
         });
         id
+    }
+
+    fn with_vmss(&self, vmss: &str, f: impl FnOnce(&mut Vmss)) {
+        self.with(|s| {
+            if let Some(v) = s.vmss.get_mut(&lower(vmss)) {
+                f(v);
+            }
+        });
+    }
+
+    fn with_instance(&self, vmss: &str, id: &str, f: impl FnOnce(&mut Instance)) {
+        self.with_vmss(vmss, |v| {
+            if let Some(i) = v.instances.iter_mut().find(|i| i.id == id) {
+                f(i);
+            }
+        });
+    }
+
+    /// A pending change of the scale set's model at `pointer` (JSON pointer into
+    /// `virtualMachineProfile`, or `/sku/name`): every instance is then off the latest model.
+    pub fn change_model(&self, vmss: &str, pointer: &str, value: Value) {
+        self.with_vmss(vmss, |v| {
+            if pointer == "/sku/name" {
+                v.sku = value.as_str().unwrap_or_default().to_owned();
+            } else {
+                set_pointer(&mut v.model, pointer, value);
+            }
+            for i in &mut v.instances {
+                i.latest = false;
+            }
+        });
+    }
+
+    /// The instance's own model differs at `pointer` (as if it missed an earlier change).
+    pub fn set_instance_model(&self, vmss: &str, id: &str, pointer: &str, value: Value) {
+        self.with_instance(vmss, id, |i| {
+            if pointer == "/sku/name" {
+                i.sku = value.as_str().unwrap_or_default().to_owned();
+            } else {
+                set_pointer(&mut i.model, pointer, value);
+            }
+            i.latest = false;
+        });
+    }
+
+    /// `protectionPolicy.protectFromScaleSetActions` on one instance.
+    pub fn protect_instance(&self, vmss: &str, id: &str) {
+        self.with_instance(vmss, id, |i| i.protected = true);
+    }
+
+    /// An extension added to one instance alone.
+    pub fn add_instance_ext(&self, vmss: &str, id: &str, e: Ext) {
+        self.with_instance(vmss, id, |i| i.own_exts.push(e));
+    }
+
+    /// Extension names an instance runs (model's and its own).
+    pub fn instance_extensions(&self, vmss: &str, id: &str) -> Vec<String> {
+        self.with(|s| {
+            s.vmss
+                .get(&lower(vmss))
+                .and_then(|v| v.instances.iter().find(|i| i.id == id))
+                .map(|i| {
+                    i.exts
+                        .iter()
+                        .chain(&i.own_exts)
+                        .map(|e| e.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// Application health through a load-balancer probe; instances report `health` now and
+    /// `after_upgrade` once upgraded.
+    pub fn set_health(&self, vmss: &str, health: &str, after_upgrade: &str) {
+        self.with_vmss(vmss, |v| {
+            v.health_probe = true;
+            v.upgraded_health = Some(after_upgrade.to_owned());
+            for i in &mut v.instances {
+                i.health = Some(health.to_owned());
+            }
+        });
+    }
+
+    /// What an upgraded instance's provisioning state becomes (`Failed` to fail a batch).
+    pub fn set_upgraded_provisioning(&self, vmss: &str, state: &str) {
+        self.with_vmss(vmss, |v| v.upgraded_provisioning = state.to_owned());
+    }
+
+    /// How the next rolling upgrade of `vmss` ends (`Completed`, `Faulted`, `Cancelled`).
+    pub fn set_rolling_outcome(&self, vmss: &str, outcome: &str) {
+        self.with_vmss(vmss, |v| v.rolling_outcome = outcome.to_owned());
+    }
+
+    /// A rolling upgrade that ended before the run (its status must not be taken for ours).
+    pub fn set_previous_rolling_upgrade(&self, vmss: &str) {
+        self.with_vmss(vmss, |v| {
+            v.rolling = Some(Rolling {
+                start_time: "2020-01-01T00:00:00Z".to_owned(),
+                code: "Completed".to_owned(),
+                polls_left: 0,
+                outcome: "Completed".to_owned(),
+            });
+        });
+    }
+
+    /// Writes (DELETE, POST) to paths containing `path_part` answer 409 "another operation is in
+    /// progress" for the next `secs` seconds.
+    pub fn busy_for(&self, path_part: &str, secs: f64) {
+        let until = Instant::now() + Duration::from_secs_f64(secs);
+        self.with(|s| s.busy.push((lower(path_part), until)));
+    }
+
+    /// Like [`Emulator::inject`], with `Retry-After` as an HTTP date `secs` seconds ahead.
+    pub fn inject_dated(&self, method: &str, path_part: &str, answers: &[(u16, u64)]) {
+        self.with(|s| {
+            s.injected_dated.push((
+                method.to_owned(),
+                lower(path_part),
+                answers.iter().copied().collect(),
+            ));
+        });
+    }
+
+    /// Resource Graph allows `limit` queries per `window` per user, with the quota headers.
+    pub fn set_graph_quota(&self, limit: u64, window: Duration) {
+        self.with(|s| {
+            s.graph_quota = Some(GraphQuota {
+                limit,
+                window,
+                used: 0,
+                since: Instant::now(),
+            });
+        });
+    }
+
+    /// Resource Graph answers `resultTruncated: true`.
+    pub fn set_graph_truncated(&self) {
+        self.with(|s| s.graph_truncated = true);
     }
 
     pub fn hide_instance_view(&self, vm: &str) {
@@ -526,6 +785,26 @@ impl Emulator {
                     && !lower(&l.path).starts_with("/providers/microsoft.resourcegraph/")
             })
             .filter(|l| !l.path.contains("/oauth2/"))
+            .collect()
+    }
+
+    /// Instance ids in the bodies of the `manualupgrade` requests, one list per request.
+    pub fn upgrade_batches(&self) -> Vec<Vec<String>> {
+        self.writes()
+            .iter()
+            .filter(|w| w.method == "POST" && w.path.ends_with("/manualupgrade"))
+            .map(|w| {
+                let body: Value = serde_json::from_str(&w.body).unwrap_or(Value::Null);
+                body["instanceIds"]
+                    .as_array()
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(Value::as_str)
+                            .map(ToOwned::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
             .collect()
     }
 
@@ -916,6 +1195,17 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             ),
         );
     }
+    // Every write that arrives, whatever it is answered: is it in the journal already?
+    if req.method != "GET"
+        && !path.starts_with("/providers/microsoft.resourcegraph/")
+        && let Some((file, seen)) = &mut st.journal_probe
+    {
+        let journal = std::fs::read_to_string(file).unwrap_or_default();
+        seen.push((
+            format!("{} {}", req.method, req.path),
+            journal_names(&journal, &req.path, &req.body),
+        ));
+    }
     // Injected answers.
     for (m, part, queue) in &mut st.injected {
         if *m == req.method
@@ -936,6 +1226,34 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             }
             return r;
         }
+    }
+    for (m, part, queue) in &mut st.injected_dated {
+        if *m == req.method
+            && path.contains(part.as_str())
+            && let Some((status, secs)) = queue.pop_front()
+        {
+            let mut r = error(status, "TooManyRequests", "The request is being throttled.");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            // Rounded up: the client must wait at least `secs`.
+            r.headers
+                .push(("Retry-After".into(), http_date(now + secs + 1)));
+            return r;
+        }
+    }
+    if req.method != "GET"
+        && !path.starts_with("/providers/microsoft.resourcegraph/")
+        && st
+            .busy
+            .iter()
+            .any(|(part, until)| path.contains(part.as_str()) && Instant::now() < *until)
+    {
+        return error(
+            409,
+            "OperationNotAllowed",
+            "Operation 'write' is not allowed since another operation is in progress on the resource. Retry later.",
+        );
     }
     // Throttling.
     let is_graph = path.starts_with("/providers/microsoft.resourcegraph/");
@@ -973,20 +1291,28 @@ fn route(shared: &Shared, st: &mut State, req: &Request, authorized: bool) -> Re
             return r;
         }
     };
-    if req.method == "DELETE"
-        && let Some((file, seen)) = &mut st.journal_probe
-    {
-        let journal = std::fs::read_to_string(file).unwrap_or_default();
-        seen.push((
-            req.path.clone(),
-            journal.contains(&format!("\"target\":\"{}\"", req.path)),
-        ));
-    }
     let mut r = dispatch(shared, st, req, &path);
     if let Some(rem) = remaining {
         r.headers.push((header.to_owned(), rem.to_string()));
     }
     r
+}
+
+/// Whether `journal` holds an intent for a write to `path` with this `body`: for a
+/// `manualupgrade`, one that names the same instances (each batch is a write of its own).
+fn journal_names(journal: &str, path: &str, body: &str) -> bool {
+    let instances = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|b| b.get("instanceIds").cloned());
+    journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["kind"] == "intent" && l["target"] == path)
+        .any(|l| {
+            instances
+                .as_ref()
+                .is_none_or(|ids| l.pointer("/resource/instanceIds") == Some(ids))
+        })
 }
 
 fn ext_json(parent: &str, e: &Ext, vmss: bool) -> Value {
@@ -1097,6 +1423,62 @@ fn instance_view_json(vm: &Vm) -> Value {
     })
 }
 
+/// A Uniform scale-set instance (`VirtualMachineScaleSetVM`): the model it runs, as ARM shows it.
+fn instance_json(v: &Vmss, i: &Instance, instance_view: bool) -> Value {
+    let id = format!("{}/virtualMachines/{}", v.id, i.id);
+    let name = format!("{}_{}", v.id.rsplit('/').next().unwrap_or_default(), i.id);
+    let mut storage = i
+        .model
+        .get("storageProfile")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if let Some(os) = storage.get_mut("osDisk").and_then(Value::as_object_mut) {
+        os.insert("osType".into(), json!("Linux"));
+        os.insert("name".into(), json!(format!("{name}_OsDisk")));
+    }
+    if let Some(img) = storage
+        .get_mut("imageReference")
+        .and_then(Value::as_object_mut)
+    {
+        img.insert("exactVersion".into(), json!("24.04.202501010"));
+    }
+    let mut os = i.model.get("osProfile").cloned().unwrap_or(Value::Null);
+    if let Some(o) = os.as_object_mut() {
+        o.insert("computerName".into(), json!(format!("{name}x")));
+    }
+    let mut props = json!({
+        "latestModelApplied": i.latest,
+        "provisioningState": i.provisioning,
+        "vmId": "00000000-0000-0000-0000-000000000001",
+        "storageProfile": storage,
+        "osProfile": os,
+        "networkProfile": {"networkInterfaces": [{"id": format!("{id}/networkInterfaces/nic")}]},
+        "networkProfileConfiguration": i.model.get("networkProfile").cloned().unwrap_or(Value::Null),
+        "protectionPolicy": {"protectFromScaleIn": false, "protectFromScaleSetActions": i.protected},
+    });
+    if instance_view {
+        let mut iv = json!({"statuses": [
+            {"code": format!("ProvisioningState/{}", lower(&i.provisioning)), "level": "Info"},
+            {"code": "PowerState/running", "level": "Info"},
+        ]});
+        if let Some(h) = &i.health {
+            iv["vmHealth"] =
+                json!({"status": {"code": format!("HealthState/{h}"), "level": "Info"}});
+        }
+        props["instanceView"] = iv;
+    }
+    json!({
+        "id": id,
+        "instanceId": i.id,
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachineScaleSets/virtualMachines",
+        "location": "westeurope",
+        "sku": {"name": i.sku, "tier": "Standard"},
+        "properties": props,
+        "resources": i.exts.iter().chain(&i.own_exts).map(|e| ext_json(&id, e, false)).collect::<Vec<_>>(),
+    })
+}
+
 fn vmss_json(s: &Vmss) -> Value {
     let name = s.id.rsplit('/').next().unwrap_or_default();
     let mut v = json!({
@@ -1104,7 +1486,7 @@ fn vmss_json(s: &Vmss) -> Value {
         "name": name,
         "type": "Microsoft.Compute/virtualMachineScaleSets",
         "location": "westeurope",
-        "sku": {"name": "Standard_B1s", "capacity": s.instances.len()},
+        "sku": {"name": s.sku, "capacity": s.instances.len()},
         "properties": {
             "provisioningState": s.provisioning,
             "orchestrationMode": s.orchestration,
@@ -1115,6 +1497,22 @@ fn vmss_json(s: &Vmss) -> Value {
             }
         }
     });
+    if let (Some(profile), Some(model)) = (
+        v.pointer_mut("/properties/virtualMachineProfile")
+            .and_then(Value::as_object_mut),
+        s.model.as_object(),
+    ) {
+        for (k, m) in model {
+            profile.insert(k.clone(), m.clone());
+        }
+    }
+    if s.health_probe {
+        set_pointer(
+            &mut v,
+            "/properties/virtualMachineProfile/networkProfile/healthProbe/id",
+            json!(format!("{}/../loadBalancers/lb/probes/http", s.id)),
+        );
+    }
     if s.orchestration != "Flexible" {
         v["properties"]["upgradePolicy"] = json!({"mode": s.upgrade_mode});
     }
@@ -1139,8 +1537,13 @@ fn page(shared: &Shared, req: &Request, items: &[Value]) -> Reply {
             .as_deref()
             .unwrap_or(&shared.base);
         let api = req.param("api-version").unwrap_or_default();
+        // Like ARM, the link keeps the request's other parameters (`$expand`).
+        let expand = req
+            .param("$expand")
+            .map(|e| format!("&$expand={e}"))
+            .unwrap_or_default();
         body["nextLink"] = json!(format!(
-            "{base}{}?api-version={api}&$skiptoken={end}",
+            "{base}{}?api-version={api}{expand}&$skiptoken={end}",
             req.path
         ));
     }
@@ -1197,11 +1600,27 @@ fn complete(st: &mut State, action: &OpAction) {
             }
         }
         OpAction::RemoveVmssExt(vmss, name) => {
+            st.rolling_counter += 1;
+            let counter = st.rolling_counter;
             if let Some(v) = st.vmss.get_mut(vmss) {
                 v.exts.retain(|e| !e.name.eq_ignore_ascii_case(name));
                 let manual = v.upgrade_mode.eq_ignore_ascii_case("Manual");
+                let rolling = v.upgrade_mode.eq_ignore_ascii_case("Rolling");
+                if rolling && !v.instances.is_empty() {
+                    // The change goes out through a rolling upgrade, followed by its status.
+                    v.rolling = Some(Rolling {
+                        start_time: format!("2026-01-01T00:00:{:02}Z", counter % 60),
+                        code: "RollingForward".to_owned(),
+                        polls_left: 2,
+                        outcome: v.rolling_outcome.clone(),
+                    });
+                    for i in &mut v.instances {
+                        i.latest = false;
+                    }
+                    return;
+                }
                 for i in &mut v.instances {
-                    // Automatic and Rolling policies bring instances along.
+                    // The Automatic policy brings instances along.
                     i.latest = !manual;
                     if !manual {
                         i.exts.clone_from(&v.exts);
@@ -1211,10 +1630,27 @@ fn complete(st: &mut State, action: &OpAction) {
         }
         OpAction::Upgrade(vmss, ids) => {
             if let Some(v) = st.vmss.get_mut(vmss) {
+                let (exts, model, sku) = (v.exts.clone(), v.model.clone(), v.sku.clone());
+                let (prov, health) = (v.upgraded_provisioning.clone(), v.upgraded_health.clone());
                 for i in v.instances.iter_mut().filter(|i| ids.contains(&i.id)) {
                     i.latest = true;
-                    i.exts.clone_from(&v.exts);
+                    i.exts.clone_from(&exts);
+                    i.model = model.clone();
+                    i.sku.clone_from(&sku);
+                    i.provisioning.clone_from(&prov);
+                    if health.is_some() {
+                        i.health.clone_from(&health);
+                    }
                 }
+            }
+        }
+        OpAction::RemoveInstanceExt(vmss, id, name) => {
+            if let Some(i) = st
+                .vmss
+                .get_mut(vmss)
+                .and_then(|v| v.instances.iter_mut().find(|i| i.id == *id))
+            {
+                i.own_exts.retain(|e| !e.name.eq_ignore_ascii_case(name));
             }
         }
     }
@@ -1436,20 +1872,122 @@ fn dispatch(shared: &Shared, st: &mut State, req: &Request, path: &str) -> Reply
         }
         ("GET", [vms]) if is_vmss && vms.eq_ignore_ascii_case("virtualMachines") => {
             let v = &st.vmss[&parent_key];
+            let expand = req
+                .param("$expand")
+                .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
             let items: Vec<Value> = v
                 .instances
                 .iter()
-                .map(|i| {
-                    json!({
-                        "id": format!("{}/virtualMachines/{}", v.id, i.id),
-                        "instanceId": i.id,
-                        "name": format!("{}_{}", v.id.rsplit('/').next().unwrap_or_default(), i.id),
-                        "properties": {"latestModelApplied": i.latest, "provisioningState": "Succeeded"},
-                        "resources": i.exts.iter().map(|e| ext_json(&format!("{}/virtualMachines/{}", v.id, i.id), e, false)).collect::<Vec<_>>(),
-                    })
-                })
+                .map(|i| instance_json(v, i, expand))
                 .collect();
             page(shared, req, &items)
+        }
+        ("GET", [vms, id]) if is_vmss && vms.eq_ignore_ascii_case("virtualMachines") => {
+            let v = &st.vmss[&parent_key];
+            match v.instances.iter().find(|i| i.id == *id) {
+                Some(i) => reply(200, &instance_json(v, i, false)),
+                None => error(404, "NotFound", "instance not found"),
+            }
+        }
+        ("GET", [ru, latest])
+            if is_vmss
+                && ru.eq_ignore_ascii_case("rollingUpgrades")
+                && latest.eq_ignore_ascii_case("latest") =>
+        {
+            let v = st.vmss.get_mut(&parent_key).expect("exists");
+            let Some(r) = v.rolling.as_mut() else {
+                return error(
+                    404,
+                    "NotFound",
+                    "The entity was not found in this Azure location.",
+                );
+            };
+            if r.code == "RollingForward" {
+                if r.polls_left == 0 {
+                    r.code = r.outcome.clone();
+                    if r.code == "Completed" {
+                        let exts = v.exts.clone();
+                        for i in &mut v.instances {
+                            i.latest = true;
+                            i.exts.clone_from(&exts);
+                        }
+                    }
+                } else {
+                    r.polls_left -= 1;
+                }
+            }
+            let r = v.rolling.as_ref().expect("set");
+            let n = v.instances.len();
+            let done = r.code == "Completed";
+            reply(
+                200,
+                &json!({
+                    "location": "westeurope",
+                    "properties": {
+                        "policy": {"maxBatchInstancePercent": 20, "maxUnhealthyInstancePercent": 20, "pauseTimeBetweenBatches": "PT0S"},
+                        "runningStatus": {"code": r.code, "startTime": r.start_time, "lastAction": "Start"},
+                        "progress": {
+                            "successfulInstanceCount": if done { n } else { 0 },
+                            "failedInstanceCount": if r.code == "Faulted" { n } else { 0 },
+                            "inProgressInstanceCount": 0,
+                            "pendingInstanceCount": if r.code == "RollingForward" { n } else { 0 }
+                        },
+                        "error": if r.code == "Faulted" { json!({"code": "MaxUnhealthyInstancePercentExceededInRollingUpgrade", "message": "Rolling Upgrade failed: too many unhealthy instances."}) } else { Value::Null }
+                    }
+                }),
+            )
+        }
+        ("GET", [vms, id, e])
+            if is_vmss
+                && vms.eq_ignore_ascii_case("virtualMachines")
+                && e.eq_ignore_ascii_case("extensions") =>
+        {
+            let v = &st.vmss[&parent_key];
+            let Some(i) = v.instances.iter().find(|i| i.id == *id) else {
+                return error(404, "NotFound", "instance not found");
+            };
+            let iid = format!("{}/virtualMachines/{}", v.id, i.id);
+            let items: Vec<Value> = i
+                .exts
+                .iter()
+                .chain(&i.own_exts)
+                .map(|e| ext_json(&iid, e, false))
+                .collect();
+            reply(200, &json!({"value": items}))
+        }
+        (method @ ("GET" | "DELETE"), [vms, id, exts, name])
+            if is_vmss
+                && vms.eq_ignore_ascii_case("virtualMachines")
+                && exts.eq_ignore_ascii_case("extensions") =>
+        {
+            let v = st.vmss.get_mut(&parent_key).expect("exists");
+            let vid = v.id.clone();
+            let Some(i) = v.instances.iter_mut().find(|i| i.id == *id) else {
+                return error(404, "NotFound", "instance not found");
+            };
+            let iid = format!("{vid}/virtualMachines/{}", i.id);
+            let found = i
+                .exts
+                .iter_mut()
+                .chain(i.own_exts.iter_mut())
+                .find(|x| x.name.eq_ignore_ascii_case(name));
+            match (method, found) {
+                (_, None) => error(
+                    404,
+                    "NotFound",
+                    &format!("The Resource '{iid}/extensions/{name}' was not found."),
+                ),
+                ("GET", Some(x)) => reply(200, &ext_json(&iid, x, false)),
+                (_, Some(x)) => {
+                    x.state = "Deleting".to_owned();
+                    let action = OpAction::RemoveInstanceExt(
+                        parent_key.clone(),
+                        (*id).to_owned(),
+                        (*name).to_owned(),
+                    );
+                    delete_answer(shared, st, action, &sub)
+                }
+            }
         }
         ("POST", [up]) if is_vmss && up.eq_ignore_ascii_case("manualupgrade") => {
             let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
@@ -1480,7 +2018,50 @@ fn delete_answer(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -
     new_op(shared, st, action, sub)
 }
 
-fn graph(shared: &Shared, st: &State, req: &Request) -> Reply {
+fn graph(shared: &Shared, st: &mut State, req: &Request) -> Reply {
+    let mut quota_headers = Vec::new();
+    if let Some(q) = st.graph_quota.as_mut() {
+        if q.since.elapsed() >= q.window {
+            q.used = 0;
+            q.since = Instant::now();
+        }
+        let left = q.window.saturating_sub(q.since.elapsed()).as_secs() + 1;
+        let resets = format!(
+            "{:02}:{:02}:{:02}",
+            left / 3600,
+            left % 3600 / 60,
+            left % 60
+        );
+        if q.used >= q.limit {
+            let mut r = error(
+                429,
+                "RateLimiting",
+                "Please provide below info when asking for support: ... Too many requests.",
+            );
+            r.headers
+                .push(("x-ms-user-quota-remaining".into(), "0".into()));
+            r.headers
+                .push(("x-ms-user-quota-resets-after".into(), resets));
+            return r;
+        }
+        q.used += 1;
+        quota_headers.push((
+            "x-ms-user-quota-remaining".to_owned(),
+            (q.limit - q.used).to_string(),
+        ));
+        quota_headers.push(("x-ms-user-quota-resets-after".to_owned(), resets));
+    }
+    let mut r = graph_page(shared, st, req);
+    r.headers.extend(quota_headers);
+    if st.graph_truncated && r.status == 200 {
+        let mut v: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        v["resultTruncated"] = json!("true");
+        r.body = v.to_string();
+    }
+    r
+}
+
+fn graph_page(shared: &Shared, st: &State, req: &Request) -> Reply {
     let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
     if body
         .get("query")
@@ -1513,6 +2094,10 @@ fn graph(shared: &Shared, st: &State, req: &Request) -> Reply {
         let (s, rg) = sub_rg(&v.id);
         for e in v.exts.iter().filter(|e| is_mi(e)) {
             rows.push(json!({"id": format!("{}/extensions/{}", v.id, e.name), "name": e.name, "kind": "vmss", "parentId": v.id, "subscriptionId": s, "resourceGroup": rg}));
+        }
+        // The query's third branch: every Uniform scale set, for its instances.
+        if v.orchestration != "Flexible" {
+            rows.push(json!({"id": v.id, "name": "", "kind": "vmss", "parentId": v.id, "subscriptionId": s, "resourceGroup": rg}));
         }
     }
     rows.extend(

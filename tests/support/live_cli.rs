@@ -1,5 +1,7 @@
 //! Running the built binary's `live` commands against the ARM emulator, with a clean credential
-//! environment and a scratch working directory (where `remove --yes` writes its journal).
+//! environment and a scratch working directory (where `remove --yes` writes its journal): plain
+//! commands for tests that spawn and signal the process, and a builder ([`Live`]) so a test says
+//! only what differs (arguments, environment, time scale).
 #![allow(dead_code)]
 
 use std::{
@@ -8,8 +10,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Every variable a credential could come from, removed so each test says what it uses.
-const CREDENTIAL_VARS: [&str; 18] = [
+use serde_json::Value;
+
+use super::arm_emulator::{Config, Emulator};
+
+pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
+
+/// Every variable a credential (or a proxy) could come from, removed so each test says what it
+/// uses and no run depends on the machine it runs on.
+pub const CLEARED_ENV: [&str; 18] = [
     "AZURE_ACCESS_TOKEN",
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_ID",
@@ -21,20 +30,27 @@ const CREDENTIAL_VARS: [&str; 18] = [
     "IDENTITY_HEADER",
     "IDENTITY_SERVER_THUMBPRINT",
     "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
     "http_proxy",
     "https_proxy",
     "all_proxy",
-    "MSI_ENDPOINT",
 ];
+
+/// An emulator with the default configuration changed by `f`.
+pub fn emulator(f: impl FnOnce(&mut Config)) -> Emulator {
+    let mut config = Config::default();
+    f(&mut config);
+    Emulator::start(config)
+}
 
 /// `imds-migrate live <args>` in `dir` with only `envs` as credentials.
 pub fn live_command(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-migrate"));
     cmd.current_dir(dir).arg("live").args(args);
-    for v in CREDENTIAL_VARS {
+    for v in CLEARED_ENV {
         cmd.env_remove(v);
     }
     for (k, v) in envs {
@@ -49,13 +65,60 @@ pub struct Output {
     pub stderr: String,
 }
 
-pub fn run(mut cmd: Command) -> Output {
-    let out = cmd.output().expect("run imds-migrate");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+impl Output {
+    fn of(out: &std::process::Output) -> Self {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The JSON record of the row whose `resource_name` is `resource`.
+    pub fn row(&self, resource: &str) -> Value {
+        self.rows()
+            .into_iter()
+            .find(|e| e["resource_name"] == resource)
+            .unwrap_or_else(|| panic!("no row for {resource}:\n{}", self.all()))
+    }
+
+    pub fn rows(&self) -> Vec<Value> {
+        self.json()["extensions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// A journal's lines; a torn line fails the test.
+pub fn journal_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}")))
+        .collect()
+}
+
+/// The journal's lines of `kind`.
+pub fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["kind"] == kind).collect()
+}
+
+pub fn run(mut cmd: Command) -> Output {
+    Output::of(&cmd.output().expect("run imds-migrate"))
 }
 
 pub fn spawn(mut cmd: Command) -> Child {
@@ -79,12 +142,7 @@ pub fn finish(mut child: Child, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = child.wait_with_output().expect("wait");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::of(&child.wait_with_output().expect("wait"))
 }
 
 /// Sends `signal` (`INT`, `TERM`) to `child` with kill(1).
@@ -107,4 +165,75 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
     false
+}
+
+/// `imds-migrate live <args> --arm-endpoint <emulator> --time-scale <scale>` in a fresh scratch
+/// directory, signed in with the emulator's token unless `env` says otherwise.
+pub struct Live<'a> {
+    emu: Option<&'a Emulator>,
+    endpoint: Option<String>,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    scale: String,
+}
+
+impl<'a> Live<'a> {
+    pub fn new(emu: &'a Emulator) -> Self {
+        Live {
+            emu: Some(emu),
+            endpoint: None,
+            args: Vec::new(),
+            envs: vec![("AZURE_ACCESS_TOKEN".into(), emu.config.token.clone())],
+            scale: "0.001".into(),
+        }
+    }
+
+    /// Against an endpoint that is not an emulator (unreachable hosts).
+    pub fn endpoint(url: &str, token: &str) -> Self {
+        Live {
+            emu: None,
+            endpoint: Some(url.to_owned()),
+            args: Vec::new(),
+            envs: vec![("AZURE_ACCESS_TOKEN".into(), token.to_owned())],
+            scale: "1".into(),
+        }
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.envs.retain(|(n, _)| n != k);
+        self.envs.push((k.to_owned(), v.to_owned()));
+        self
+    }
+
+    pub fn scale(mut self, scale: &str) -> Self {
+        scale.clone_into(&mut self.scale);
+        self
+    }
+
+    /// The command, to run in `dir`.
+    pub fn command(&self, dir: &Path) -> Command {
+        let url = self
+            .endpoint
+            .clone()
+            .or_else(|| self.emu.map(|e| e.url.clone()))
+            .unwrap_or_default();
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        args.extend(["--arm-endpoint", &url, "--time-scale", &self.scale]);
+        let envs: Vec<(&str, &str)> = self
+            .envs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        live_command(dir, &args, &envs)
+    }
+
+    pub fn run(self) -> Output {
+        let dir = tempfile::tempdir().expect("scratch directory");
+        run(self.command(dir.path()))
+    }
 }

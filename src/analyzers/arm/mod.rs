@@ -108,7 +108,8 @@ fn is_snippet(path: &str) -> bool {
 fn ref_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)").expect("valid regex")
+        crate::analyzers::pattern::compile(r"(?i)\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)")
+            .expect("valid regex")
     })
 }
 
@@ -132,8 +133,10 @@ fn whole_ref(s: &str) -> Option<(bool, &str)> {
 fn name_segment(expr: &str, resolve: &dyn Fn(bool, &str) -> Option<String>) -> Option<String> {
     static LIT: OnceLock<Regex> = OnceLock::new();
     let lit = LIT.get_or_init(|| {
-        Regex::new(r"(?i)'((?:[^']|'')*)'|\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)")
-            .expect("valid regex")
+        crate::analyzers::pattern::compile(
+            r"(?i)'((?:[^']|'')*)'|\b(variables|parameters)\s*\(\s*'([^']*)'\s*\)",
+        )
+        .expect("valid regex")
     });
     let Some(inner) = expr
         .trim()

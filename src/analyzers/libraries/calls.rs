@@ -24,11 +24,12 @@ static CALL: LazyLock<Regex> = LazyLock::new(|| {
         v
     };
     // Ruby builds objects with `Name.new`, with or without parentheses.
-    Regex::new(&format!(r"\b({})(?:\s*\(|\.new\b)", names.join("|"))).expect("valid regex")
+    crate::analyzers::pattern::compile(&format!(r"\b({})(?:\s*\(|\.new\b)", names.join("|")))
+        .expect("valid regex")
 });
 
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\bfunc(?:\s*\([^)]*\))?|\bdef|\bclass|\bfunction|\bstatic|\bpublic|\bprivate|\bprotected|\binterface|\bexport\s+declare|\bconstructor|\basync)\s*$")
+    crate::analyzers::pattern::compile(r"(?:\bfunc(?:\s*\([^)]*\))?|\bdef|\bclass|\bfunction|\bstatic|\bpublic|\bprivate|\bprotected|\binterface|\bexport\s+declare|\bconstructor|\basync)\s*$")
         .expect("valid regex")
 });
 

@@ -71,18 +71,24 @@ pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
 /// The library's own manifest (its repository, a fork, a vendored copy): its code calls the
 /// credential at the version it declares. Recorded for IMDS042, never reported.
 pub(super) fn own_package(text: &str, manifest: Manifest) -> Option<Dependency> {
-    static NPM_NAME: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#""name"\s*:\s*"([^"]*)""#).expect("valid regex"));
-    static NPM_VERSION: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#""version"\s*:\s*"([^"]*)""#).expect("valid regex"));
+    static NPM_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#""name"\s*:\s*"([^"]*)""#).expect("valid regex")
+    });
+    static NPM_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#""version"\s*:\s*"([^"]*)""#).expect("valid regex")
+    });
     static PY_NAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\bname\s*=\s*["']([A-Za-z0-9_.-]+)["']"#).expect("valid regex")
+        crate::analyzers::pattern::compile(r#"\bname\s*=\s*["']([A-Za-z0-9_.-]+)["']"#)
+            .expect("valid regex")
     });
     static PY_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\bversion\s*=\s*["']([0-9][^"']*)["']"#).expect("valid regex")
+        crate::analyzers::pattern::compile(r#"\bversion\s*=\s*["']([0-9][^"']*)["']"#)
+            .expect("valid regex")
     });
-    static GO_MODULE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)^module[ \t]+(\S+)[ \t]*\r?$").expect("valid regex"));
+    static GO_MODULE: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r"(?m)^module[ \t]+(\S+)[ \t]*\r?$")
+            .expect("valid regex")
+    });
     let first = |re: &Regex| re.captures(text).map(|c| c.get(1).unwrap().as_str());
     let (lib, allowed) = match manifest {
         Manifest::PackageJson => {
@@ -136,7 +142,7 @@ pub(super) fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>)
 
 /// `msrestazure==0.4.20`, `msrestazure>=0.4.14,<0.4.25`, `"msrestazure~=0.4.20"` in setup.py...
 static PY_SPEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?mi)(?:^|["'\s])(msrestazure)\s*(?:\[[^\]\n]*\])?\s*((?:(?:===?|~=|!=|>=|<=|>|<)\s*[0-9A-Za-z.*+-]+\s*,?\s*)+)"#)
+    crate::analyzers::pattern::compile(r#"(?mi)(?:^|["'\s])(msrestazure)\s*(?:\[[^\]\n]*\])?\s*((?:(?:===?|~=|!=|>=|<=|>|<)\s*[0-9A-Za-z.*+-]+\s*,?\s*)+)"#)
         .expect("valid regex")
 });
 
@@ -161,7 +167,7 @@ fn python_specs(text: &str, pins: &mut Vec<Pin>) {
 
 /// Pipfile and Poetry tables: `msrestazure = "==0.4.20"`, `msrestazure = { version = "^0.4" }`.
 static PY_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^[ \t]*"?(msrestazure)"?[ \t]*=[ \t]*(?:\{[^}\n]*?\bversion[ \t]*=[ \t]*)?"([^"\n]*)""#)
+    crate::analyzers::pattern::compile(r#"(?m)^[ \t]*"?(msrestazure)"?[ \t]*=[ \t]*(?:\{[^}\n]*?\bversion[ \t]*=[ \t]*)?"([^"\n]*)""#)
         .expect("valid regex")
 });
 
@@ -194,8 +200,10 @@ fn python_keys(text: &str, pins: &mut Vec<Pin>) {
 
 /// `"ms-rest-azure": "~2.5.0"` (dependencies of any section).
 static NPM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*"([^"\n]*)""#)
-        .expect("valid regex")
+    crate::analyzers::pattern::compile(
+        r#""((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*"([^"\n]*)""#,
+    )
+    .expect("valid regex")
 });
 
 fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
@@ -217,23 +225,25 @@ fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
 
 /// Lock files: a package's entry and the `"version"` inside it.
 static PACKAGE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(?:[^"\n]*node_modules/)?((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*\{[^{}]*?"version"\s*:\s*"([^"\n]*)""#)
+    crate::analyzers::pattern::compile(r#""(?:[^"\n]*node_modules/)?((?:@azure/)?ms-rest-(?:azure|nodeauth))"\s*:\s*\{[^{}]*?"version"\s*:\s*"([^"\n]*)""#)
         .expect("valid regex")
 });
 static PIPFILE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(msrestazure)"\s*:\s*\{[^{}]*?"version"\s*:\s*"==([^"\n]*)""#)
-        .expect("valid regex")
+    crate::analyzers::pattern::compile(
+        r#""(msrestazure)"\s*:\s*\{[^{}]*?"version"\s*:\s*"==([^"\n]*)""#,
+    )
+    .expect("valid regex")
 });
 
 /// yarn.lock (classic and berry): the entry's header names the package, the next lines its
 /// `version`.
 static YARN_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^"?((?:@azure/)?ms-rest-(?:azure|nodeauth))@[^\n]*:\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]+version:?[ \t]+"?([0-9][^"\s]*)"?"#)
+    crate::analyzers::pattern::compile(r#"(?m)^"?((?:@azure/)?ms-rest-(?:azure|nodeauth))@[^\n]*:\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]+version:?[ \t]+"?([0-9][^"\s]*)"?"#)
         .expect("valid regex")
 });
 /// Gopkg.lock (dep): a `[[projects]]` table's `name` and, within it, `version`.
 static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
+    crate::analyzers::pattern::compile(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
         .expect("valid regex")
 });
 
@@ -255,13 +265,15 @@ fn locked(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
 
 /// poetry.lock: `[[package]]` tables with `name` then `version`.
 static POETRY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^name\s*=\s*"(msrestazure)"\s*\r?\nversion\s*=\s*"([^"\n]*)""#)
-        .expect("valid regex")
+    crate::analyzers::pattern::compile(
+        r#"(?m)^name\s*=\s*"(msrestazure)"\s*\r?\nversion\s*=\s*"([^"\n]*)""#,
+    )
+    .expect("valid regex")
 });
 
 /// go.mod `require` lines (single or in a block), go.sum lines, vendor/modules.txt `# module version`.
 static GO_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*(?:require[ \t]+|#[ \t]+)?(github\.com/Azure/go-autorest(?:/autorest/adal)?)[ \t]+(v[0-9][^ \t\r\n/]*)(/go\.mod)?")
+    crate::analyzers::pattern::compile(r"(?m)^[ \t]*(?:require[ \t]+|#[ \t]+)?(github\.com/Azure/go-autorest(?:/autorest/adal)?)[ \t]+(v[0-9][^ \t\r\n/]*)(/go\.mod)?")
         .expect("valid regex")
 });
 
@@ -304,7 +316,7 @@ fn go_lines(text: &str, is_sum: bool, pins: &mut Vec<Pin>) {
 }
 
 static POM_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)<groupId>\s*com\.microsoft\.azure\s*</groupId>\s*<artifactId>\s*(azure-client-authentication)\s*</artifactId>\s*<version>\s*([^<\s]+)\s*</version>")
+    crate::analyzers::pattern::compile(r"(?s)<groupId>\s*com\.microsoft\.azure\s*</groupId>\s*<artifactId>\s*(azure-client-authentication)\s*</artifactId>\s*<version>\s*([^<\s]+)\s*</version>")
         .expect("valid regex")
 });
 
@@ -345,7 +357,7 @@ fn property(text: &str, name: &str) -> Option<String> {
 
 /// `'com.microsoft.azure:azure-client-authentication:1.2.0'` and the `group:/name:/version:` map form.
 static GRADLE_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:["']com\.microsoft\.azure:(azure-client-authentication):([^"'@:\s]+)["']|group\s*[:=]\s*["']com\.microsoft\.azure["']\s*,\s*name\s*[:=]\s*["'](azure-client-authentication)["']\s*,\s*version\s*[:=]\s*["']([^"'\s]+)["'])"#)
+    crate::analyzers::pattern::compile(r#"(?:["']com\.microsoft\.azure:(azure-client-authentication):([^"'@:\s]+)["']|group\s*[:=]\s*["']com\.microsoft\.azure["']\s*,\s*name\s*[:=]\s*["'](azure-client-authentication)["']\s*,\s*version\s*[:=]\s*["']([^"'\s]+)["'])"#)
         .expect("valid regex")
 });
 
@@ -382,7 +394,7 @@ fn gradle(text: &str, pins: &mut Vec<Pin>) {
 
 /// `gem 'ms_rest_azure', '~> 0.10.0'` (Gemfile) and `add_dependency 'ms_rest_azure', '0.9.0'` (gemspec).
 static GEM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)(?:\bgem|add_(?:runtime_|development_)?dependency)\s*\(?\s*["'](ms_rest_azure)["']((?:\s*,\s*["'][^"'\n]*["'])*)"#)
+    crate::analyzers::pattern::compile(r#"(?m)(?:\bgem|add_(?:runtime_|development_)?dependency)\s*\(?\s*["'](ms_rest_azure)["']((?:\s*,\s*["'][^"'\n]*["'])*)"#)
         .expect("valid regex")
 });
 
@@ -423,7 +435,8 @@ fn gem_specs(text: &str, pins: &mut Vec<Pin>) {
 /// Gemfile.lock `specs:` entries: `    ms_rest_azure (0.10.3)`; requirement lines of other gems
 /// (`(~> 0.10)`) carry an operator and are not locks.
 static GEM_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]+(ms_rest_azure) \(([0-9][0-9.]*)\)").expect("valid regex")
+    crate::analyzers::pattern::compile(r"(?m)^[ \t]+(ms_rest_azure) \(([0-9][0-9.]*)\)")
+        .expect("valid regex")
 });
 
 fn is_comment_line(text: &str, pos: usize, marker: &str) -> bool {

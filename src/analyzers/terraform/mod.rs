@@ -29,21 +29,25 @@ const EXTENSION_RESOURCES: [&str; 2] = [
 
 /// A port in JSON settings text (`{"port": 50343}`), number or string.
 pub(crate) static JSON_PORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)["']port["']\s*:\s*["']?(\d{1,5})\b"#).expect("valid regex")
+    crate::analyzers::pattern::compile(r#"(?i)["']port["']\s*:\s*["']?(\d{1,5})\b"#)
+        .expect("valid regex")
 });
 /// `"port": ${var.msi_port}` in a settings template.
 static PORT_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    crate::analyzers::pattern::compile(
         r#"(?i)\\?["']port\\?["']\s*:\s*\\?"?\$\{\s*((?:var|local)\.[A-Za-z_][A-Za-z0-9_-]*)\s*\}"#,
     )
     .expect("valid regex")
 });
 /// `a.b` inside a template: a possible resource address.
 static PAIR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*").expect("valid regex")
+    crate::analyzers::pattern::compile(r"\b[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*")
+        .expect("valid regex")
 });
-static REF: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)").expect("valid regex"));
+static REF: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"\b(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)")
+        .expect("valid regex")
+});
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     // Every usage names the publisher or a type, both containing this word.

@@ -104,8 +104,8 @@ fn is_flexible(it: &Item) -> bool {
         .is_some_and(|m| m.eq_ignore_ascii_case("Flexible"))
 }
 
-/// The machines behind one item: the VM itself; for a Uniform scale set its instances that run
-/// the extension (all of them, or the first `sample` by instance id) and how many there are.
+/// The machines behind one item: the VM or the instance itself; for a Uniform scale set its
+/// instances that run the extension (all of them, or the first `sample` by instance id) and how many there are.
 /// A Flexible scale set's model runs on no machine: its members are VMs, checked as such.
 pub fn machines_of(
     client: &Client,
@@ -122,6 +122,18 @@ pub fn machines_of(
             )],
             1,
         )),
+        // A Uniform instance with a row of its own (stale, or with its own extension): itself.
+        Kind::Instance => {
+            let id = it.resource_id.rsplit('/').next().unwrap_or_default();
+            let mut t = target(
+                it,
+                it.resource_id.clone(),
+                it.resource_name.clone(),
+                Some(id.to_owned()),
+            );
+            t.scale_set.clone_from(&it.scale_set_id);
+            Ok((vec![t], 1))
+        }
         Kind::Vmss if is_flexible(it) => Ok((Vec::new(), 0)),
         Kind::Vmss => {
             let url = client.url(&format!(
