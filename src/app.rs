@@ -1,107 +1,144 @@
 //! Wires the modules together for each subcommand and decides the exit code.
 
-use std::io::{self, IsTerminal, Write};
+use std::{
+    io::{self, IsTerminal},
+    time::Instant,
+};
+
+use clap::ValueEnum;
 
 use crate::{
     cli::{Cli, ColorChoice, Command, ExplainArgs, Format, RulesArgs, RulesFormat, ScanArgs},
     error::{Error, Result},
-    exit,
-    fix::writer,
-    options,
+    exit, options,
+    output::{self, Destination},
     report::{self, Report, ReportOptions},
     rules::catalogue,
     scan::{self, ScanResult},
 };
 
 pub fn run(cli: Cli) -> Result<i32> {
-    let color = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    let color = color_enabled(cli.color, io::stdout().is_terminal(), &|name| {
+        std::env::var_os(name)
+    });
     match cli.command {
         Command::Scan(args) => run_scan(&args, color, cli.verbose),
         Command::Fix(args) => crate::fix::run(&args, color, cli.verbose),
         Command::Rules(args) => run_rules(&args),
         Command::Explain(args) => run_explain(&args),
         Command::Live(args) => crate::live::run(&args, color, cli.verbose),
+        Command::Completions(args) => crate::generate::completions(args.shell),
+        Command::Man => crate::generate::man(),
+    }
+}
+
+/// `--color auto` colours a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` or
+/// `FORCE_COLOR` (anything but empty or `0`) colour even a pipe, as in CI logs that render ANSI.
+pub fn color_enabled(
+    choice: ColorChoice,
+    terminal: bool,
+    env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> bool {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if env("NO_COLOR").is_some_and(|v| !v.is_empty()) => false,
+        ColorChoice::Auto => terminal || set("CLICOLOR_FORCE") || set("FORCE_COLOR"),
     }
 }
 
 fn run_scan(args: &ScanArgs, color: bool, verbose: bool) -> Result<i32> {
+    if args.fix {
+        return Err(Error::new(
+            "`scan` only reports; run `imds-migrate fix` to apply fixes (`fix --diff` to preview them)",
+        ));
+    }
+    let started = Instant::now();
     let per_root = options::scan_options(&args.common)?;
     options::log_config(&per_root, verbose);
     let result = ScanResult::merge(per_root.iter().map(scan::scan).collect());
+    let dest = Destination::from_arg(args.output.as_deref());
+    if verbose {
+        crate::verbose::scan_report(&result, started.elapsed());
+    }
+    let exit = if args.exit_zero {
+        exit::CLEAN
+    } else {
+        scan_exit_code(&result)
+    };
     if args.statistics {
-        print_stdout(&statistics(&result))?;
-        return Ok(if args.exit_zero {
-            exit::CLEAN
-        } else {
-            scan_exit_code(&result)
-        });
+        let text = match args.format {
+            Format::Json => report::statistics::json(&result),
+            Format::Text => report::statistics::text(&result),
+            other => {
+                return Err(Error::new(format!(
+                    "--statistics prints text or json, not {}",
+                    other
+                        .to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_owned())
+                )));
+            }
+        };
+        dest.write(text.as_bytes())?;
+        return Ok(exit);
     }
     let reporter: Box<dyn Report> = match args.format {
         Format::Text => Box::new(report::text::Text),
         Format::Json => Box::new(report::json::Json),
         Format::Sarif => Box::new(report::sarif::Sarif),
         Format::Github => Box::new(report::github::Github),
+        Format::Azure => Box::new(report::azure::Azure),
+        Format::Gitlab => Box::new(report::gitlab::Gitlab),
+        Format::Junit => Box::new(report::junit::Junit),
         Format::Html => Box::new(report::html::Html),
     };
     let mut buf = Vec::new();
-    let to_terminal = args.output.is_none();
     reporter
         .write(
             &mut buf,
             &result,
             ReportOptions {
-                color: color && to_terminal,
+                color: color && dest.is_stdout(),
+                width: if dest.is_stdout() {
+                    terminal_width()
+                } else {
+                    None
+                },
+                show_fixes: args.show_fixes,
+                generated_at: Some(generated_at()),
             },
         )
         .map_err(|e| Error::new(format!("cannot render report: {e}")))?;
-    match &args.output {
-        Some(path) => writer::write_new(path, &buf)?,
-        None => {
-            let mut stdout = io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            if let Err(e) = stdout.write_all(&buf).and_then(|()| stdout.flush())
-                && e.kind() != io::ErrorKind::BrokenPipe
-            {
-                return Err(Error::new(format!("cannot write to standard output: {e}")));
-            }
-        }
-    }
-    Ok(if args.exit_zero {
-        exit::CLEAN
-    } else {
-        scan_exit_code(&result)
-    })
+    dest.write(&buf)?;
+    Ok(exit)
 }
 
-/// `--statistics`: findings per rule, most frequent first.
-fn statistics(result: &ScanResult) -> String {
-    let mut counts: std::collections::BTreeMap<&str, (usize, usize)> =
-        std::collections::BTreeMap::new();
-    for f in &result.findings {
-        let e = counts.entry(&f.rule_id).or_default();
-        e.0 += 1;
-        e.1 += usize::from(f.fix.is_some());
+/// Now, or `SOURCE_DATE_EPOCH` when set, so a report can be rebuilt byte for byte.
+fn generated_at() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+}
+
+/// The terminal's width when standard output is one (`COLUMNS` wins, as for other tools).
+fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|&n| n >= 20)
+    {
+        return Some(n);
     }
-    let mut rows: Vec<_> = counts.into_iter().collect();
-    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-    let mut out = String::new();
-    for (id, (n, fixable)) in rows {
-        let name = catalogue().get(id).map_or("", |r| r.name.as_str());
-        let fix = if fixable > 0 {
-            format!("[{fixable} fixable]")
-        } else {
-            String::new()
-        };
-        out.push_str(&format!("{n:>6}  {id}  {name:<30} {fix}\n"));
+    if !io::stdout().is_terminal() {
+        return None;
     }
-    out.push_str(&format!("{}\n", report::text::summary_line(result)));
-    out
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
 }
 
 pub fn scan_exit_code(result: &ScanResult) -> i32 {
@@ -150,7 +187,7 @@ fn run_explain(args: &ExplainArgs) -> Result<i32> {
             args.rule
         ))
     })?;
-    let text = format!(
+    let mut text = format!(
         "{} ({}): {}\n\nseverity: {}\nfix: {}\nfile kinds: {}\n\n{}\n\n{}\n",
         rule.id,
         rule.name,
@@ -161,19 +198,15 @@ fn run_explain(args: &ExplainArgs) -> Result<i32> {
         rule.summary,
         rule.explanation
     );
+    if !text.contains("169.254.169.254") {
+        text.push('\n');
+        text.push_str(&report::imds_note());
+        text.push('\n');
+    }
     print_stdout(&text)?;
     Ok(exit::CLEAN)
 }
 
 fn print_stdout(text: &str) -> Result<()> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::new(format!("cannot write to standard output: {e}")))
-        }
-        _ => Ok(()),
-    }
+    output::write_stdout(text.as_bytes())
 }

@@ -115,8 +115,12 @@ pub fn log_config(all: &[ScanOptions], verbose: bool) {
             .first()
             .map_or_else(String::new, |r| r.display().to_string());
         crate::stdio::note(&match &opts.config_file {
-            Some(file) => format!("{root}: configuration from {}", file.display()),
-            None => format!("{root}: no configuration file"),
+            // Prefixed as `scan -v`'s other lines are (see `verbose`).
+            Some(file) => format!(
+                "imds-migrate: root {root}: configuration from {}",
+                file.display()
+            ),
+            None => format!("imds-migrate: root {root}: no configuration file"),
         });
     }
 }

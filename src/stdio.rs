@@ -10,3 +10,11 @@ pub fn note(line: &str) {
     let _ = err.write_all(line.as_bytes());
     let _ = err.write_all(b"\n");
 }
+
+/// `eprintln!` that survives a closed standard error: formats like it, writes through [`note`].
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::stdio::note(&format!($($arg)*))
+    };
+}

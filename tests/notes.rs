@@ -71,7 +71,7 @@ fn a_truncated_template_is_still_found_and_fails_the_scan() {
     fs::write(dir.path().join("cut.json"), cut).unwrap();
     let (code, text) = scan(dir.path(), "text");
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("cut.json:3:5  IMDS001"), "{text}");
+    assert!(text.contains("cut.json:3:5: IMDS001"), "{text}");
     assert!(
         text.contains("1 finding in 1 file; 1 note searched as text"),
         "{text}"

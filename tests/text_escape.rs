@@ -19,8 +19,12 @@ fn text_report(dir: &std::path::Path) -> String {
     let result = scan::scan(&opts);
     assert!(!result.findings.is_empty(), "the usage is found");
     let mut out = Vec::new();
-    Text.write(&mut out, &result, ReportOptions { color: false })
-        .unwrap();
+    // With the fixes shown too: their diff lines come from the file, not the finding.
+    let opts = ReportOptions {
+        show_fixes: true,
+        ..ReportOptions::default()
+    };
+    Text.write(&mut out, &result, opts).unwrap();
     String::from_utf8(out).unwrap()
 }
 

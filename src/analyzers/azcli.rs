@@ -7,6 +7,7 @@ use super::command::{
     self, Command, Dialect, Layout, Options, Value, Vars, Word, args_end, program_index,
     settings_port,
 };
+use super::scale_set::{self, Script};
 use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::finding::{Diagnostic, Edit, Fix};
 use crate::kind::FileKind;
@@ -33,8 +34,9 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let opts = Options::from(dialect);
     let cmds = command::commands(text, 0..text.len(), opts);
     let vars = Vars::collect(text, &cmds, dialect);
+    let script = Script::new(text, &cmds, dialect);
     for cmd in &cmds {
-        check(text, cmd, opts, &vars, out);
+        check(text, cmd, opts, &vars, &script, out);
     }
 }
 
@@ -55,12 +57,13 @@ fn analyze_yaml(text: &str, has_az: bool, out: &mut Analysis) {
         all.push((cmds, opts));
     }
     for (cmds, opts) in &all {
+        let script = Script::new(text, cmds, opts.dialect);
         for cmd in cmds {
             if has_az {
-                check(text, cmd, *opts, &vars, out);
+                check(text, cmd, *opts, &vars, &script, out);
             }
             if has_cmdlet && opts.dialect == Dialect::PowerShell {
-                super::powershell::check(text, cmd, *opts, &vars, out);
+                super::powershell::check(text, cmd, *opts, &vars, &script, out);
             }
         }
     }
@@ -166,7 +169,14 @@ pub(super) fn find<'a, 'c>(args: &'a [Arg<'c>], names: &[&str]) -> Option<&'a Ar
     args.iter().rev().find(|a| names.contains(&a.flag.as_str()))
 }
 
-fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analysis) {
+fn check(
+    text: &str,
+    cmd: &Command,
+    opts: Options,
+    vars: &Vars,
+    script: &Script,
+    out: &mut Analysis,
+) {
     let Some(p) = program_index(cmd, opts.dialect) else {
         return;
     };
@@ -195,7 +205,8 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
     let start = words[0].range.start + (raw0.len() - raw0.trim_start_matches(['@', '-']).len());
     match sub.as_slice() {
         [scope @ ("vm" | "vmss"), "extension", "set", ..] => {
-            extension_set(text, words, *scope == "vmss", start, opts, vars, out);
+            let at = Place { start, script };
+            extension_set(text, words, *scope == "vmss", &at, opts, vars, out);
         }
         ["login", ..] => {
             login(text, words, start, vars, out);
@@ -208,15 +219,22 @@ fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analys
     }
 }
 
+/// Where a command starts, and the script around it.
+struct Place<'a> {
+    start: usize,
+    script: &'a Script<'a>,
+}
+
 fn extension_set(
     text: &str,
     words: &[Word],
     vmss: bool,
-    start: usize,
+    at: &Place,
     opts: Options,
     vars: &Vars,
     out: &mut Analysis,
 ) {
+    let start = at.start;
     let args = parse_args(text, &words[4..]);
     let resolve = |a: Option<&Arg>| -> Option<Value> {
         a.and_then(|a| a.value.as_ref())
@@ -262,6 +280,37 @@ fn extension_set(
     let rg = find(&args, &["--resource-group", "-g"]);
     let target = find(&args, &[target_flag]);
     let name = find(&args, &["--extension-instance-name"]).or(ty_arg);
+    // What the script does with the scale set: creates it (the step is dropped), upgrades its
+    // instances afterwards (the delete alone is enough), or neither (the delete must be followed
+    // by `az vmss update-instances` to reach instances under a Manual upgrade policy).
+    let vmss_name = target
+        .filter(|_| vmss)
+        .and_then(|t| t.value.as_ref())
+        .map(|v| v.word.value.clone());
+    let created = vmss_name.as_deref().is_some_and(|n| {
+        at.script.az_vmss_before(start, "create", n) || at.script.az_vmss_after(start, "create", n)
+    });
+    let upgraded = vmss_name.as_deref().is_some_and(|n| {
+        at.script.az_vmss_after(start, "update-instances", n)
+            || at.script.az_vmss_after(start, "rolling-upgrade", n)
+    });
+    if created {
+        message.push_str(
+            "; this script creates the scale set with `az vmss create`, so the step is dropped (`az vmss extension delete` fails on a scale set that never had the extension)",
+        );
+        let fix = scale_set::chain_deletion(text, range.clone()).and_then(|del| {
+            Fix::safe(
+                "Drop the step: the scale set is created without the extension",
+                vec![Edit::deletion(del)],
+            )
+        });
+        if fix.is_none() {
+            message.push_str(" (no automatic fix: the command shares its line with other code; delete it by hand)");
+        }
+        out.push(Diagnostic::new(RULE_SET, range, message).with_fix(fix));
+        return;
+    }
+    let push_instances = vmss && !upgraded;
     let group = |a: &Arg, flag: &str| -> Option<String> {
         let v = a.value.as_ref()?;
         let raw = &text[v.raw.clone()];
@@ -291,7 +340,9 @@ fn extension_set(
             "--verbose",
             "--debug",
         ] {
-            if let Some(a) = find(&args, &[extra]) {
+            if let Some(a) =
+                find(&args, &[extra]).filter(|_| !(push_instances && extra == "--no-wait"))
+            {
                 match a.value {
                     Some(_) => groups.extend(group(a, extra)),
                     None => groups.push(extra.to_owned()),
@@ -299,6 +350,9 @@ fn extension_set(
             }
         }
         if groups.len() < 3 {
+            message.push_str(&format!(
+                " (no automatic fix: the resource group, {target_flag} or name is empty here; write `az {scope} extension delete` by hand)"
+            ));
             None
         } else {
             let head = format!(
@@ -312,12 +366,35 @@ fn extension_set(
                 .cloned()
                 .collect();
             let layout = Layout::of(text, &arg_words, opts);
-            let replacement = layout.render(&head, 4, &groups);
+            let mut replacement = layout.render(&head, 4, &groups);
             let one_line = format!("{head} {}", groups.join(" "));
-            Fix::safe(
-                format!("Replace with `{one_line}`"),
-                vec![Edit::replacement(range.clone(), replacement)],
-            )
+            if push_instances {
+                // Effective whatever the upgrade policy: unsafe, since upgrading the instances
+                // also applies any other pending change of the scale-set model.
+                let (and, all) = match opts.dialect {
+                    Dialect::PowerShell => (";", "'*'"),
+                    Dialect::Posix => ("&&", "'*'"),
+                    Dialect::Batch => ("&&", "*"),
+                };
+                let upgrade = format!(
+                    "{} vmss update-instances {} --name {} --instance-ids {all}",
+                    &text[start..words[0].range.end],
+                    groups[0],
+                    target.value.as_ref().map_or("", |v| &text[v.raw.clone()]),
+                );
+                replacement.push_str(&format!(" {and} {upgrade}"));
+                Fix::unsafe_(
+                    format!(
+                        "Replace with `{one_line}`, then upgrade the instances with `{upgrade}` (which also applies any other pending change of the scale-set model)"
+                    ),
+                    vec![Edit::replacement(range.clone(), replacement)],
+                )
+            } else {
+                Fix::safe(
+                    format!("Replace with `{one_line}`"),
+                    vec![Edit::replacement(range.clone(), replacement)],
+                )
+            }
         }
     } else {
         let missing: Vec<&str> = [
@@ -670,10 +747,60 @@ mod tests {
         let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
         assert_eq!(d.len(), 1);
         assert!(d[0].message.contains("az vmss update-instances"));
+        // Nothing upgrades the instances afterwards: the fix does, and is unsafe for it.
+        assert_eq!(
+            d[0].fix.as_ref().map(|f| f.applicability),
+            Some(crate::finding::Applicability::Unsafe)
+        );
         assert_eq!(
             out,
-            "RG=rg; az vmss extension delete -g=$RG --vmss-name=ss -n msi --no-wait && echo ok\n"
+            "RG=rg; az vmss extension delete -g=$RG --vmss-name=ss -n msi && az vmss update-instances -g=$RG --name ss --instance-ids '*' && echo ok\n"
         );
+        // The script upgrades them itself: the delete alone is the safe fix.
+        let t = format!("{t}az vmss update-instances -g $RG -n ss --instance-ids '*'\n");
+        let (d, out) = fixed(&t, FileKind::Shell, RULE_SET);
+        assert_eq!(
+            d[0].fix.as_ref().map(|f| f.applicability),
+            Some(crate::finding::Applicability::Safe)
+        );
+        assert!(out.starts_with(
+            "RG=rg; az vmss extension delete -g=$RG --vmss-name=ss -n msi --no-wait && echo ok\n"
+        ));
+    }
+
+    #[test]
+    fn a_rolling_upgrade_afterwards_reaches_the_instances() {
+        let t = "az vmss extension set -g rg --vmss-name ss -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\naz vmss rolling-upgrade start -g rg -n ss\n";
+        let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert_eq!(
+            d[0].fix.as_ref().map(|f| f.applicability),
+            Some(crate::finding::Applicability::Safe)
+        );
+        assert!(out.starts_with(
+            "az vmss extension delete -g rg --vmss-name ss -n ManagedIdentityExtensionForLinux\n"
+        ));
+    }
+
+    #[test]
+    fn a_scale_set_created_by_the_script_loses_the_step() {
+        let t = "set -e\naz vmss create -g rg -n ss --image Ubuntu2204 --upgrade-policy-mode Manual\naz vmss extension set -g rg --vmss-name ss \\\n  -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\naz vmss show -g rg -n ss\n";
+        let (d, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert!(
+            d[0].message.contains("creates the scale set"),
+            "{}",
+            d[0].message
+        );
+        assert_eq!(
+            out,
+            "set -e\naz vmss create -g rg -n ss --image Ubuntu2204 --upgrade-policy-mode Manual\naz vmss show -g rg -n ss\n"
+        );
+        // Chained with `&&`, the link goes too; another scale set's creation does not count.
+        let t = "az vmss create -g rg -n ss && az vmss extension set -g rg --vmss-name ss -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\n";
+        let (_, out) = fixed(t, FileKind::Shell, RULE_SET);
+        assert_eq!(out, "az vmss create -g rg -n ss\n");
+        let t = "az vmss create -g rg -n other\naz vmss extension set -g rg --vmss-name ss -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity\n";
+        let (d, _) = fixed(t, FileKind::Shell, RULE_SET);
+        assert!(!d[0].message.contains("creates the scale set"));
     }
 
     #[test]
@@ -785,7 +912,7 @@ mod tests {
         assert!(out.contains("- script: az login --identity # old\n"));
         assert!(out.contains("      az vm extension delete \\\n        -g $(rg) \\\n        --vm-name $(vm) \\\n        -n ManagedIdentityExtensionForLinux\n"));
         assert!(out.contains("      Remove-AzVMExtension -ResourceGroupName $rg -VMName $vm -Name msi `\n        -Force\n"));
-        assert!(out.contains("    az vmss extension delete -g rg\n    --vmss-name ss\n    --name ManagedIdentityExtensionForLinux\n"));
+        assert!(out.contains("    az vmss extension delete -g rg\n    --vmss-name ss\n    --name ManagedIdentityExtensionForLinux && az vmss update-instances -g rg --name ss --instance-ids '*'\n"), "{out}");
         assert!(run(&out, FileKind::Yaml).diagnostics.is_empty());
     }
 

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Analysis, Context, endpoint, lexical};
+use super::{Analysis, Context, cloud_shell::CloudShell, lexical};
 use crate::finding::Diagnostic;
 
 pub const RULE: &str = "IMDS035";
@@ -45,7 +45,12 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
-    if !has_key_word(text) || endpoint::is_cloud_shell(text, ctx.path) {
+    if !has_key_word(text) {
+        return;
+    }
+    // Cloud Shell's own port, in the constructs about Cloud Shell, is no usage.
+    let cloud_shell = CloudShell::of(text, ctx.path);
+    if cloud_shell.whole() {
         return;
     }
     let lexed = lexical::lex(text, ctx.kind);
@@ -60,7 +65,12 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             };
             // `--msi-port=50342` is a command's flag (IMDS012 reads `az login`'s).
             let flag = text[..key.start()].ends_with("--");
-            if port == 0 || flag || seen.contains(&key.start()) || lexed.in_comment(key.start()) {
+            if port == 0
+                || flag
+                || seen.contains(&key.start())
+                || lexed.in_comment(key.start())
+                || cloud_shell.covers(key.start())
+            {
                 continue;
             }
             seen.push(key.start());
@@ -250,5 +260,24 @@ mod tests {
             &mut out,
         );
         assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn only_the_cloud_shell_arm_is_left_alone() {
+        let text = "case \"$HOST_KIND\" in\n  cloudshell)\n    export MSI_PORT=50342\n    ;;\n  vm)\n    export MSI_PORT=50342\n    ;;\nesac\n";
+        let ctx = Context {
+            kind: FileKind::Shell,
+            path: "deploy/env.sh",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let mut out = Analysis::default();
+        analyze(text, &ctx, &mut out);
+        let lines: Vec<usize> = out
+            .diagnostics
+            .iter()
+            .map(|d| text[..d.range.start].matches('\n').count() + 1)
+            .collect();
+        assert_eq!(lines, [6], "{:?}", out.diagnostics);
     }
 }

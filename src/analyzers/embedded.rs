@@ -83,7 +83,19 @@ pub fn extend_mapped(out: &mut Analysis, sub: Analysis, m: &Mapped, escaped: &[c
             })
         });
         let range = m.range(&d.range);
-        out.push(Diagnostic { range, fix, ..d });
+        let mut message = d.message;
+        if d.fix.is_some() && fix.is_none() {
+            // A finding left without its fix says why.
+            message.push_str(
+                ". Not fixed automatically: the fix would edit text written with escapes or markup here, or insert a character that would need escaping here; make the change by hand",
+            );
+        }
+        out.push(Diagnostic {
+            range,
+            message,
+            fix,
+            ..d
+        });
     }
     out.declared_ports.extend(sub.declared_ports);
 }

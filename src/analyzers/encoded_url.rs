@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Analysis, Context, endpoint, lexical};
+use super::{Analysis, Context, cloud_shell::CloudShell, endpoint, lexical};
 use crate::finding::{Diagnostic, Edit, Fix};
 
 pub const RULE: &str = "IMDS030";
@@ -30,7 +30,12 @@ static QUERY: LazyLock<Regex> = LazyLock::new(|| {
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let api_version = ctx.api_version;
-    if !has_encoding_hint(text) || endpoint::is_cloud_shell(text, ctx.path) {
+    if !has_encoding_hint(text) {
+        return;
+    }
+    // Cloud Shell's own port, in the constructs about Cloud Shell, is no usage.
+    let cloud_shell = CloudShell::of(text, ctx.path);
+    if cloud_shell.whole() {
         return;
     }
     let lexed = lexical::lex(text, ctx.kind);
@@ -42,7 +47,10 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         };
         let url = m.as_str();
         // A plain URL (every separator as is) is the endpoint analyzer's.
-        if !url.contains(['\\', '%', '&']) || lexed.in_comment(m.start()) {
+        if !url.contains(['\\', '%', '&'])
+            || lexed.in_comment(m.start())
+            || cloud_shell.covers(m.start())
+        {
             continue;
         }
         let Ok(port) = port_m.as_str().parse::<u16>() else {
@@ -181,5 +189,16 @@ mod tests {
         // Another port waits for an extension that declares it.
         let a = run("http%3A%2F%2Flocalhost%3A51234%2Foauth2%2Ftoken");
         assert_eq!(a.diagnostics[0].requires_port, Some(51234));
+    }
+
+    #[test]
+    fn only_the_cloud_shell_entry_is_left_alone() {
+        let text = "{\n  \"cloudShell\": {\n    \"tokenUrl\": \"http:\\/\\/localhost:50342\\/oauth2\\/token\"\n  },\n  \"vm\": {\n    \"tokenUrl\": \"http:\\/\\/localhost:50342\\/oauth2\\/token\"\n  }\n}\n";
+        let lines: Vec<usize> = run(text)
+            .diagnostics
+            .iter()
+            .map(|d| text[..d.range.start].matches('\n').count() + 1)
+            .collect();
+        assert_eq!(lines, [6], "{text}");
     }
 }

@@ -13,7 +13,10 @@ use regex::Regex;
 
 use super::{
     Analysis, Context,
+    cloud_shell::CloudShell,
     lexical::{self, Lexed},
+    post_get,
+    url_build::{self, Built},
 };
 use crate::{
     finding::{Diagnostic, Edit, Fix},
@@ -79,11 +82,12 @@ static METADATA_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 /// Ways to send a POST, in the statement around the URL (any language).
 static POST: LazyLock<Regex> = LazyLock::new(|| {
     crate::analyzers::pattern::compile(concat!(
-        r#"(?i)-Method\s+["']?post\b|\bmethod["']?\s*[:=]\s*["']?post\b|\.post(?:_form|async)?\s*\("#,
+        r#"(?i)-Method(?:\s+|:)["']?post\b|\bmethod["']?\s*[:=]\s*["']?post\b|\.post(?:_form|async)?\s*\("#,
+        r#"|\bCURLOPT_POST(?:FIELDS)?\b|\brequest\s*\(\s*["']post["']"#,
         r#"|\b(?:PostForm|UploadValues|UploadString|UploadData|HttpPost|MethodPost)\b"#,
         r#"|HttpMethod\.Post\b|Method\.POST\b|Net::HTTP::Post\b|setRequestMethod\s*\(\s*"POST""#,
         r#"|\.open\s*\(\s*["']post["']|NewRequest(?:WithContext)?\s*\([^,)\n]*"POST""#,
-        r#"|\bRequest\s*\([^)\n]*\bdata\s*="#
+        r#"|\bRequest\s*\([^)\n]*\bdata\s*=|\burlopen\s*\(\s*[^,()\n]+,\s*(?:data\s*=|[A-Za-z_][\w.]*\s*[,)])"#
     ))
     .expect("valid regex")
 });
@@ -124,18 +128,26 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         gets: OnceCell::new(),
     };
     settings_file(&scan, out);
-    if is_cloud_shell(text, ctx.path) {
+    let cloud_shell = CloudShell::of(text, ctx.path);
+    if cloud_shell.whole() {
         return;
     }
     // Ranges already reported, so one URL gets one rule. Each pass finds non-overlapping
     // matches in order; sorting between passes keeps the lookups logarithmic.
     let mut claimed = Vec::new();
+    let first = out.diagnostics.len();
     computed_urls(&scan, &mut claimed, out);
     claimed.sort_by_key(|r: &Range<usize>| r.start);
     let computed = claimed.clone();
     literal_urls(&scan, &computed, &mut claimed, out);
     claimed.sort_by_key(|r| r.start);
     base_urls(&scan, &claimed, out);
+    // Cloud Shell's own endpoint, in the constructs that are about Cloud Shell, is no usage.
+    let mut index = 0;
+    out.diagnostics.retain(|d| {
+        index += 1;
+        index <= first || !cloud_shell.covers(d.range.start)
+    });
 }
 
 /// Every rule here needs a `localhost`/`127.0.0.1` host, the port 50342 (or a configured one)
@@ -204,37 +216,6 @@ fn looks_like_code(line: &str) -> bool {
         .expect("valid regex")
     });
     CODE.is_match(line)
-}
-
-/// A file about Azure Cloud Shell, whose own token service also listens on `localhost:50342`:
-/// rewriting it to IMDS would break it. Strong signals are the path (`cloudshell`,
-/// `cloud-shell`, `cloud_shell`) and Cloud Shell's environment (`ACC_CLOUD`, `ACC_TID`,
-/// `AZUREPS_HOST_ENVIRONMENT` compared with `cloud-shell/...`). A mere mention of "Cloud Shell" counts only when the
-/// file says nothing about VMs or the extension: VM docs often say "open Cloud Shell" and then
-/// run commands inside the VM.
-pub fn is_cloud_shell(text: &str, path: &str) -> bool {
-    static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-        // `AZUREPS_HOST_ENVIRONMENT` alone also names Azure Automation and pipeline hosts.
-        crate::analyzers::pattern::compile(r"\b(?:ACC_CLOUD|ACC_TID|ACC_OID)\b|AZUREPS_HOST_ENVIRONMENT[[:ascii:]--[\n]]{0,120}(?i:cloud-?shell)")
-            .expect("valid regex")
-    });
-    static WEAK: LazyLock<Regex> = LazyLock::new(|| {
-        crate::analyzers::pattern::compile(r"(?i)\bcloud[ _-]?shell\b").expect("valid regex")
-    });
-    static VM: LazyLock<Regex> = LazyLock::new(|| {
-        crate::analyzers::pattern::compile(r"(?i)managedidentityextension|microsoft\.managedidentity\b|virtual machine|\bvm extension|\bwaagent\b|\bvmss\b")
-            .expect("valid regex")
-    });
-    let squash = |s: &str| {
-        s.chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '_'))
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
-    if squash(path).contains("cloudshell") {
-        return true;
-    }
-    STRONG.is_match(text) || (WEAK.is_match(text) && !VM.is_match(text))
 }
 
 /// A line that quotes an error rather than making a request.
@@ -427,7 +408,9 @@ fn literal_urls(
                     s.ctx.api_version
                 ),
             )
-            .with_fix(curl_post_fix(s, &range, query))
+            .with_fix_or_reason(
+                curl_post_fix(s, &range, query).ok_or_else(|| post_get::NO_FIX.to_owned()),
+            )
         } else {
             Diagnostic::new(
                 "IMDS030",
@@ -437,7 +420,7 @@ fn literal_urls(
                     s.ctx.api_version
                 ),
             )
-            .with_fix(get_fix(s, &range, query))
+            .with_fix_or_reason(get_fix(s, &range, query))
         };
         out.push(if s.ctx.is_known_port(port) {
             diag
@@ -466,15 +449,7 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
     // Enough uses to reach the request; a name used more often is too common to follow.
     const MAX_USES: usize = 20;
     let text = s.text;
-    let cmd = logical_line(text, range.start);
-    let cmd_text = &text[cmd.clone()];
-    if (cmd_text.contains("curl") || cmd_text.contains("wget"))
-        && !cmd_text.contains(" -G")
-        && !cmd_text.contains(" --get")
-        && CLI_POST
-            .find_iter(cmd_text)
-            .any(|m| !s.lx.in_comment(cmd.start + m.start()))
-    {
+    if cli_posts(s, range.start) {
         return true;
     }
     if sends_get(s, range.start) {
@@ -497,7 +472,19 @@ fn is_post(s: &Scan, range: &Range<usize>) -> bool {
                 && line_of(text, p) != line_of(text, range.start)
         })
         .take(MAX_USES)
-        .any(|p| !sends_get(s, p) && posts_near(s, p, 0, 2))
+        .any(|p| cli_posts(s, p) || !sends_get(s, p) && posts_near(s, p, 0, 2))
+}
+
+/// The curl/wget command line holding `pos` sends a body (and no `-G` turns it into a GET).
+fn cli_posts(s: &Scan, pos: usize) -> bool {
+    let cmd = logical_line(s.text, pos);
+    let cmd_text = &s.text[cmd.clone()];
+    (cmd_text.contains("curl") || cmd_text.contains("wget"))
+        && !cmd_text.contains(" -G")
+        && !cmd_text.contains(" --get")
+        && CLI_POST
+            .find_iter(cmd_text)
+            .any(|m| !s.lx.in_comment(cmd.start + m.start()))
 }
 
 /// The line of `pos` sends a GET (`requests.get(`, `-Method Get`, `GetAsync`, `http.Get`).
@@ -599,7 +586,8 @@ fn assigned_name(s: &Scan, url_start: usize) -> Option<String> {
 }
 
 /// The quote-keeping host swap for a GET.
-fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
+/// `Err` says why the rewrite is left to a person.
+fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Result<Fix, String> {
     let text = s.text;
     let api = s.ctx.api_version;
     let amp = if s.ctx.kind == FileKind::Xml {
@@ -640,14 +628,34 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
                 return make_fix(applicability_safe, desc, edits);
             }
         }
-        let query_elsewhere = s.query_literal;
-        if query_elsewhere {
-            return Fix::unsafe_(
-                format!(
-                    "Point the URL at IMDS; the query is built elsewhere: add `api-version={api}` to it{header_note}"
-                ),
-                vec![Edit::replacement(range.clone(), IMDS_TOKEN_URL)],
+        // A URL held in a variable that the code extends with its own query: the rewrite
+        // keeps one valid IMDS URL wherever the code makes one.
+        let built = assigned_name(s, range.start).map_or(Built::Alone, |name| {
+            url_build::uses(text, s.lx, &name, &line_of(text, range.start))
+        });
+        if let Built::Appended(appends) = &built {
+            if appends.iter().any(|a| !a.has_api_version && !a.in_string) {
+                return Err("the code appends its own query to this URL outside a quoted string; rewrite the URL and add `api-version` to that query by hand".to_owned());
+            }
+            let mut edits = vec![Edit::replacement(range.clone(), IMDS_TOKEN_URL)];
+            edits.extend(
+                appends
+                    .iter()
+                    .filter(|a| !a.has_api_version)
+                    .map(|a| Edit::insertion(a.at + 1, format!("api-version={api}{amp}"))),
             );
+            let desc = format!(
+                "Request the token from IMDS (api-version {api}), with `api-version` in the query the code appends{header_note}"
+            );
+            return make_fix(applicability_safe, desc, edits);
+        }
+        if built == Built::Mixed {
+            return Err("the code appends its own query to this URL in some places and sends it as written in others, so no single IMDS URL fits both; rewrite each request by hand".to_owned());
+        }
+        if s.query_literal {
+            return Err(format!(
+                "the query seems to be built elsewhere in this file (a string that starts with `?`) but its link to this URL was not found; point the URL at IMDS and add `api-version={api}` to that query by hand"
+            ));
         }
     }
     let mut url = imds_url(query, api, amp);
@@ -668,12 +676,13 @@ fn get_fix(s: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> {
     )
 }
 
-fn make_fix(safe: bool, desc: String, edits: Vec<Edit>) -> Option<Fix> {
-    if safe {
+fn make_fix(safe: bool, desc: String, edits: Vec<Edit>) -> Result<Fix, String> {
+    let fix = if safe {
         Fix::safe(desc, edits)
     } else {
         Fix::unsafe_(desc, edits)
-    }
+    };
+    fix.ok_or_else(|| "the rewrite's edits would overlap here; rewrite the URL by hand".to_owned())
 }
 
 /// A shell word of a command line: its byte range and its unquoted value.
@@ -754,7 +763,7 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
     if !matches!(scan.ctx.kind, FileKind::Shell) {
         return None;
     }
-    let cmd = logical_line(text, range.start);
+    let cmd = post_get::innermost_substitution(text, logical_line(text, range.start), range.start);
     let words = shell_words(text, cmd);
     let first = words.iter().position(|w| w.value == "curl")?;
     let words = &words[first..];
@@ -873,7 +882,7 @@ fn curl_post_fix(scan: &Scan, range: &Range<usize>, query: &str) -> Option<Fix> 
             start -= 1;
         }
         if start > 0 && b[start - 1] == b'\n' {
-            start = d.start;
+            start = post_get::joined_line_start(text, start, d.end).unwrap_or(d.start);
         }
         edits.push(Edit::deletion(start..d.end));
     }
@@ -940,7 +949,7 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
             "IMDS032",
             whole.range(),
             format!(
-                "token URL of the Managed Identity extension built from a computed port; replace the whole URL with `{IMDS_TOKEN_URL}?api-version={}` (plus the query), send GET with `Metadata: true`, and drop the port setting",
+                "token URL of the Managed Identity extension built from a computed port; replace the whole URL with `{IMDS_TOKEN_URL}?api-version={}` (plus the query), send GET with `Metadata: true`, and drop the port setting (no automatic fix: the port's variable, its configuration and the URL have to change together)",
                 s.ctx.api_version
             ),
         ));
@@ -999,7 +1008,7 @@ fn computed_urls(s: &Scan, claimed: &mut Vec<Range<usize>>, out: &mut Analysis) 
             "IMDS032",
             range,
             format!(
-                "token URL of the Managed Identity extension (port {port}) built from a computed host; replace it with `{IMDS_TOKEN_URL}?api-version={}` and send GET with `Metadata: true`",
+                "token URL of the Managed Identity extension (port {port}) built from a computed host; replace it with `{IMDS_TOKEN_URL}?api-version={}` and send GET with `Metadata: true` (no automatic fix: the host comes from elsewhere in the code)",
                 s.ctx.api_version
             ),
         ));
@@ -1035,7 +1044,7 @@ fn base_urls(s: &Scan, claimed: &[Range<usize>], out: &mut Analysis) {
             "IMDS033",
             range,
             format!(
-                "endpoint setting points at the Managed Identity extension (port {port}); remove it so the tool uses IMDS, or set it to `{IMDS_TOKEN_URL}`"
+                "endpoint setting points at the Managed Identity extension (port {port}); remove it so the tool uses IMDS, or set it to `{IMDS_TOKEN_URL}` (no automatic fix: whether the tool wants a base URL or the full endpoint depends on the tool)"
             ),
         );
         out.push(if s.ctx.is_known_port(port) {
@@ -1529,7 +1538,8 @@ mod tests {
                 for q in ['"', '\'', '`'] {
                     let (before, after) = (text.matches(q).count(), out.matches(q).count());
                     assert!(
-                        after >= before && (after - before) % 2 == 0,
+                        // Balanced: a dropped quoted form field takes its pair of quotes.
+                        after.abs_diff(before) % 2 == 0,
                         "{}: {out}",
                         path.display()
                     );

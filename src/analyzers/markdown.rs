@@ -13,12 +13,14 @@ use std::{ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
-use super::{Analysis, Context, endpoint, sniff};
+use super::{Analysis, Context, cloud_shell, construct::Lines, endpoint, sniff};
 use crate::kind::FileKind;
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
-    let cloud_shell = endpoint::is_cloud_shell(text, ctx.path);
-    for block in fenced_blocks(text) {
+    let lines = Lines::new(text);
+    let blocks = fenced_blocks(text);
+    let code: Vec<Range<usize>> = blocks.iter().map(|b| b.body.clone()).collect();
+    for block in blocks {
         let body = &text[block.body.clone()];
         let kind = if block.indented {
             indented_kind(body)
@@ -28,6 +30,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         let Some(kind) = kind else {
             continue;
         };
+        let cloud_shell =
+            cloud_shell::markdown_section(text, &lines, &code, block.body.start, ctx.path);
         let info = block.info.trim().to_ascii_lowercase();
         let session = info == "console" || info.ends_with("session") || has_prompts(body);
         let parts = if session {

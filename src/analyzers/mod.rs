@@ -8,8 +8,10 @@ pub mod arm;
 pub mod azcli;
 pub mod azcli_legacy;
 pub mod bicep;
+pub mod cloud_shell;
 pub mod command;
 pub mod config_keys;
+pub mod construct;
 pub mod embedded;
 pub mod encoded_url;
 pub mod endpoint;
@@ -18,10 +20,13 @@ pub mod lexical;
 pub mod libraries;
 pub mod markdown;
 pub mod pattern;
+pub mod post_get;
 pub mod powershell;
+pub mod scale_set;
 pub mod sdk;
 pub mod sniff;
 pub mod terraform;
+pub mod url_build;
 
 use crate::{finding::Diagnostic, kind::FileKind};
 

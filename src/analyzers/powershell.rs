@@ -8,6 +8,7 @@ use super::command::{
     self, Command, Dialect, Layout, Options, Value, Vars, Word, args_end, program_index,
     settings_port,
 };
+use super::scale_set::{self, Fate, Script};
 use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::finding::{Diagnostic, Edit, Fix};
 
@@ -21,8 +22,9 @@ pub fn analyze(text: &str, _ctx: &Context, out: &mut Analysis) {
     let opts = Options::from(Dialect::PowerShell);
     let cmds = command::commands(text, 0..text.len(), opts);
     let vars = Vars::collect(text, &cmds, Dialect::PowerShell);
+    let script = Script::new(text, &cmds, Dialect::PowerShell);
     for cmd in &cmds {
-        check(text, cmd, opts, &vars, out);
+        check(text, cmd, opts, &vars, &script, out);
     }
 }
 
@@ -107,8 +109,16 @@ struct Param {
     word: Word,
 }
 
-/// Reports `cmd` when it installs the extension. Also used on inline scripts of YAML pipelines.
-pub fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut Analysis) {
+/// Reports `cmd` when it installs the extension. Also used on inline scripts of YAML pipelines;
+/// `script` holds the commands of the same script, for what happens to a scale set afterwards.
+pub fn check(
+    text: &str,
+    cmd: &Command,
+    opts: Options,
+    vars: &Vars,
+    script: &Script,
+    out: &mut Analysis,
+) {
     let Some(p) = program_index(cmd, Dialect::PowerShell) else {
         return;
     };
@@ -281,6 +291,14 @@ pub fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut An
         };
         message.push_str(&format!(", then apply the scale set with `{update}`"));
     }
+    // A scale-set object fed through a pipe needs no `-VirtualMachineScaleSet`.
+    let piped = script.piped_into(cmd.range().start);
+    let needed =
+        if target == Target::Vmss && piped.is_some() && get("virtualmachinescaleset").is_none() {
+            &VMSS_REMOVE[1..]
+        } else {
+            needed
+        };
     let mut groups = Vec::new();
     let mut missing = Vec::new();
     for (canon, shown) in needed {
@@ -312,7 +330,178 @@ pub fn check(text: &str, cmd: &Command, opts: Options, vars: &Vars, out: &mut An
         ));
         None
     };
+    let fix = if target == Target::Vmss {
+        let input = get("virtualmachinescaleset").map(|p| p.expr.clone());
+        let object = ScaleSetObject {
+            cmd,
+            program: p,
+            input,
+            piped,
+            settings: get("settings").map(|p| p.expr.clone()),
+            azurerm,
+        };
+        match scale_set_fix(text, &object, script, vars, fix, &mut message) {
+            Ok(fix) => fix,
+            Err(reason) => {
+                message.push_str(&format!(" (no automatic fix: {reason})"));
+                None
+            }
+        }
+    } else {
+        fix
+    };
     out.push(Diagnostic::new(RULE, range, message).with_fix(fix));
+}
+
+/// What `Add-AzVmssExtension` worked on: the object passed in (`-VirtualMachineScaleSet $x`,
+/// as written) or piped in (and the variable the pipeline is assigned to).
+struct ScaleSetObject<'a> {
+    cmd: &'a Command,
+    program: usize,
+    input: Option<String>,
+    piped: Option<scale_set::Pipe>,
+    settings: Option<String>,
+    azurerm: bool,
+}
+
+/// `Add-AzVmssExtension` only edits a local object: the fix follows where it goes. Passed to
+/// `New-AzVmss`, the step is dropped (the scale set is created without the extension); passed
+/// to `Update-AzVmss`, the removal replaces it (`removal`); otherwise a removal alone changes
+/// nothing in Azure, so the fix pushes the model with `Update-AzVmss` when the script says where
+/// the object came from (`Get-AzVmss`), and is left to a person when it does not.
+fn scale_set_fix(
+    text: &str,
+    o: &ScaleSetObject,
+    script: &Script,
+    vars: &Vars,
+    removal: Option<Fix>,
+    message: &mut String,
+) -> Result<Option<Fix>, String> {
+    let words = &o.cmd.words;
+    let var_of = |expr: &str| {
+        let name = expr.strip_prefix('$')?;
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            .then(|| name.to_ascii_lowercase())
+    };
+    let input_var = o.input.as_deref().and_then(var_of);
+    let target = (o.program == 2 && words[1].value == "=")
+        .then(|| var_of(&words[0].value))
+        .flatten();
+    let mut names: Vec<String> = Vec::new();
+    names.extend(input_var.clone());
+    names.extend(target.clone());
+    if let Some(pipe) = &o.piped {
+        names.extend(pipe.assigned_to.clone());
+        names.extend(pipe.source.clone());
+    }
+    let end = words.last().map_or(0, |w| w.range.end);
+    let (update, instance) = if o.azurerm {
+        ("Update-AzureRmVmss", "Update-AzureRmVmssInstance")
+    } else {
+        ("Update-AzVmss", "Update-AzVmssInstance")
+    };
+    match script.fate(&names, end) {
+        Fate::Updated => {
+            message.push_str(&format!(
+                " (which this script does); under a Manual upgrade policy the instances keep the extension until upgraded with `{instance}`"
+            ));
+            Ok(removal)
+        }
+        Fate::Created => {
+            // Dropping the step needs none of the removal's parameters.
+            if let Some(p) = message.find(" (no automatic fix:") {
+                message.truncate(p);
+            }
+            message.push_str(&format!(
+                "; the scale set is created afterwards by `New-{}`, so the step is dropped",
+                &update[7..]
+            ));
+            let cmd_range = o.cmd.range();
+            let after = text[end..].trim_start_matches([' ', '\t']);
+            let piped_out = after.starts_with('|') || after.starts_with('`');
+            let edit = if let Some(pipe) = &o.piped {
+                // `... | Add-AzVmssExtension ...`: the pipe and the stage go.
+                let bar = text[..cmd_range.start]
+                    .trim_end_matches([' ', '\t', '\r', '\n', '`'])
+                    .len()
+                    - 1;
+                let rest = &text[end..];
+                let next = rest.trim_start_matches([' ', '\t', '\r', '\n', '`']);
+                if next.starts_with('|') {
+                    // A stage follows: from this pipe to the next one.
+                    Edit::deletion(bar..end + rest.len() - next.len())
+                } else if pipe.source.is_some() && pipe.assigned_to.is_none() {
+                    // `$cfg | Add-AzVmssExtension ...` does nothing else: the statement goes.
+                    Edit::deletion(scale_set::statement_deletion(text, pipe.head..end))
+                } else {
+                    let from = text[..bar]
+                        .trim_end_matches([' ', '\t', '\r', '\n', '`'])
+                        .len();
+                    Edit::deletion(from..end)
+                }
+            } else if piped_out || target.is_some() && target != input_var {
+                // The object flows on: it stays, without the extension.
+                let Some(input) = &o.input else {
+                    return Err("the scale-set object is not named here".to_owned());
+                };
+                Edit::replacement(words[o.program].range.start..end, input.clone())
+            } else {
+                Edit::deletion(scale_set::statement_deletion(text, cmd_range.clone()))
+            };
+            let fix = Fix::safe(
+                format!(
+                    "Drop the step: the scale set is created by `New-{}` without the extension",
+                    &update[7..]
+                ),
+                vec![edit.clone()],
+            );
+            // A settings variable that only this step used (unsafe: a caller may read it).
+            let cleanup = o.settings.as_deref().and_then(var_of).and_then(|name| {
+                let var = vars.get(&name, cmd_range.start)?;
+                // The assignment statement: from its `$name` to the end of the value.
+                let line_start = text[..var.at].rfind('\n').map_or(0, |p| p + 1);
+                let own = text[line_start..var.at]
+                    .to_ascii_lowercase()
+                    .find(&format!("${name}"))?;
+                let stmt = line_start + own..var.raw.end;
+                let all_uses: [std::ops::Range<usize>; 2] = [stmt.clone(), cmd_range.clone()];
+                scale_set::unused_elsewhere(text, &name, &all_uses)
+                    .then(|| Edit::deletion(scale_set::statement_deletion(text, stmt)))
+            });
+            Ok(fix.map(|f| f.with_cleanup(cleanup.into_iter().collect())))
+        }
+        Fate::Nowhere { source } => {
+            let pushed = format!(
+                "; the scale-set object is not passed to `{update}` or `New-{}` in this file, and a removal changes nothing in Azure until the model is pushed with `{update}` (and, for a Manual upgrade policy, the instances upgraded with `{instance}`)",
+                &update[7..]
+            );
+            message.push_str(&pushed);
+            let (Some(removal), Some(var), Some((rg, name))) =
+                (removal, input_var.or(target), source)
+            else {
+                if message.contains("(no automatic fix:") {
+                    return Ok(None);
+                }
+                return Err(format!(
+                    "where the scale set comes from is not in this file; remove the extension and run `{update}` by hand"
+                ));
+            };
+            let mut edits = removal.edits;
+            let push = format!(
+                "; {update} -ResourceGroupName {rg} -VMScaleSetName {name} -VirtualMachineScaleSet ${var}"
+            );
+            let last = edits.last_mut().expect("a removal has an edit");
+            last.content.push_str(&push);
+            Ok(Fix::unsafe_(
+                format!(
+                    "{}, then push the model with `{update}`",
+                    removal.description
+                ),
+                edits,
+            ))
+        }
+    }
 }
 
 const VM_REMOVE: &[(&str, &str)] = &[
@@ -417,20 +606,87 @@ mod tests {
 
     /// The findings of `rule`, and the text after their fixes (checked to be idempotent).
     fn fixed(text: &str) -> (Vec<Diagnostic>, String) {
-        let a = run(text);
-        let diags: Vec<Diagnostic> = a
+        let (diags, out) = fixed_with_cleanup(text, false);
+        assert!(
+            run(&out).diagnostics.iter().all(|d| d.rule != RULE),
+            "fix is not idempotent:\n{out}"
+        );
+        (diags, out)
+    }
+
+    /// Like [`fixed`], with the cleanup of `--unsafe-fixes` when `cleanup`; findings left for a
+    /// person may stay, but nothing fixable does.
+    fn fixed_with_cleanup(text: &str, cleanup: bool) -> (Vec<Diagnostic>, String) {
+        let diags: Vec<Diagnostic> = run(text)
             .diagnostics
             .into_iter()
             .filter(|d| d.rule == RULE)
             .collect();
         let fixes: Vec<&Fix> = diags.iter().filter_map(|d| d.fix.as_ref()).collect();
-        let (out, _) = apply_fixes(text, &fixes, false);
-        let again = run(&out);
+        let (out, _) = apply_fixes(text, &fixes, cleanup);
         assert!(
-            again.diagnostics.iter().all(|d| d.rule != RULE),
+            run(&out)
+                .diagnostics
+                .iter()
+                .all(|d| d.rule != RULE || d.fix.is_none()),
             "fix is not idempotent:\n{out}"
         );
         (diags, out)
+    }
+
+    #[test]
+    fn scale_set_created_afterwards_loses_the_step() {
+        let t = "$cfg = New-AzVmssConfig -Location westeurope -SkuCapacity 2 -SkuName Standard_B2s -UpgradePolicyMode Automatic\n$msiSettings = @{ port = 50342 }\nAdd-AzVmssExtension -VirtualMachineScaleSet $cfg -Name msi -Publisher Microsoft.ManagedIdentity `\n    -Type ManagedIdentityExtensionForLinux -TypeHandlerVersion 1.0 -Setting $msiSettings\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n";
+        let (d, safe) = fixed(t);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("created afterwards by `New-AzVmss`"));
+        assert_eq!(
+            d[0].fix.as_ref().map(|f| f.applicability),
+            Some(crate::finding::Applicability::Safe)
+        );
+        assert_eq!(
+            safe,
+            "$cfg = New-AzVmssConfig -Location westeurope -SkuCapacity 2 -SkuName Standard_B2s -UpgradePolicyMode Automatic\n$msiSettings = @{ port = 50342 }\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
+        );
+        // The settings variable only the step used goes with the unsafe cleanup.
+        let (_, all) = fixed_with_cleanup(t, true);
+        assert_eq!(
+            all,
+            "$cfg = New-AzVmssConfig -Location westeurope -SkuCapacity 2 -SkuName Standard_B2s -UpgradePolicyMode Automatic\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
+        );
+        // Piped in from a variable, with nothing after: the statement goes.
+        let t2 = "$cfg = New-AzVmssConfig -Location x\n$cfg | Add-AzVmssExtension -Publisher Microsoft.ManagedIdentity -Type ManagedIdentityExtensionForLinux\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n";
+        let (d, out) = fixed(t2);
+        assert!(
+            !d[0].message.contains("no automatic fix"),
+            "{}",
+            d[0].message
+        );
+        assert_eq!(
+            out,
+            "$cfg = New-AzVmssConfig -Location x\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
+        );
+        // Piped in: the pipe stage goes.
+        let t = "$cfg = New-AzVmssConfig -Location x `\n  | Add-AzVmssExtension -Name msi -Publisher Microsoft.ManagedIdentity -Type ManagedIdentityExtensionForWindows `\n  | Set-AzVmssOsProfile -ComputerNamePrefix w\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n";
+        let (_, out) = fixed(t);
+        assert_eq!(
+            out,
+            "$cfg = New-AzVmssConfig -Location x `\n  | Set-AzVmssOsProfile -ComputerNamePrefix w\nNew-AzVmss -ResourceGroupName rg -Name ss -VirtualMachineScaleSet $cfg\n"
+        );
+    }
+
+    #[test]
+    fn scale_set_from_get_is_pushed_by_the_fix() {
+        let t = "$vmss = Get-AzVmss -ResourceGroupName $rg -VMScaleSetName $name\nAdd-AzVmssExtension -VirtualMachineScaleSet $vmss -Name msi -Publisher Microsoft.ManagedIdentity -Type ManagedIdentityExtensionForWindows\n";
+        let (d, _) = fixed(t);
+        // Not safe: the original never pushed the model either.
+        assert_eq!(
+            d[0].fix.as_ref().map(|f| f.applicability),
+            Some(crate::finding::Applicability::Unsafe)
+        );
+        assert!(d[0].message.contains("a removal changes nothing in Azure"));
+        let (_, out) = fixed_with_cleanup(t, true);
+        assert!(out.ends_with("\nRemove-AzVmssExtension -VirtualMachineScaleSet $vmss -Name msi; Update-AzVmss -ResourceGroupName $rg -VMScaleSetName $name -VirtualMachineScaleSet $vmss\n"), "{out}");
     }
 
     #[test]
@@ -487,13 +743,18 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert!(d[0].message.contains("Update-AzVmss"));
         assert!(out.contains("\n$vmss = Remove-AzVmssExtension -VirtualMachineScaleSet $vmss -Name \"msi\"\nUpdate-AzVmss"));
+        // The object goes nowhere in this file: a removal alone would change nothing in Azure.
         let t2 = "Add-AzureRmVmssExtension $vmss msi Microsoft.ManagedIdentity ManagedIdentityExtensionForWindows 1.0\n";
-        let (d, out) = fixed(t2);
+        let (d, out) = fixed_with_cleanup(t2, true);
         assert_eq!(d.len(), 1);
-        assert_eq!(
-            out,
-            "Remove-AzureRmVmssExtension -VirtualMachineScaleSet $vmss -Name msi\n"
+        assert!(d[0].fix.is_none());
+        assert!(
+            d[0].message.contains("Update-AzureRmVmssInstance"),
+            "{}",
+            d[0].message
         );
+        assert!(d[0].message.contains("no automatic fix"));
+        assert_eq!(out, t2);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub struct JournalArgs {
     #[arg(value_name = "FILE")]
     pub file: std::path::PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = LiveFormat::Table)]
+    #[arg(long, value_enum, default_value_t = LiveFormat::Table, help_heading = "Output")]
     pub format: LiveFormat,
 }
 
@@ -81,6 +81,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Removal")]
 pub struct RemoveArgs {
     #[command(flatten)]
     pub common: LiveCommon,
@@ -113,6 +114,7 @@ pub struct RemoveArgs {
 
 /// Flags shared by `list`, `remove` and `check`.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Azure")]
 pub struct LiveCommon {
     /// Subscription to search (repeatable).
     #[arg(long = "subscription", value_name = "ID", required_unless_present_any = ["all_subscriptions", "management_group"])]

@@ -13,6 +13,7 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
     io::{self, Write},
+    path::Path,
 };
 
 use crate::{
@@ -354,11 +355,20 @@ fn fix_root(
             continue;
         }
         if args.diff {
-            diff_out.push_str(&diff::render(
-                &change.target.rel,
-                &change.original,
-                &change.updated,
-            ));
+            // Paths as shown, relative to where we run (and, inside a git work tree, prefixed
+            // with where that is, since `git apply` reads `diff --git` paths from the top), so
+            // `fix --diff DIR | git apply` patches the files it names. A root outside the
+            // working directory keeps root-relative paths: apply those from the root. The name
+            // itself comes from the target, so names that are not UTF-8 keep their bytes.
+            let shown_root = display
+                .strip_suffix(record.rel_path.as_str())
+                .filter(|_| Path::new(&display).is_relative() && !display.starts_with("../"));
+            let shown = match shown_root {
+                Some(dir) => Path::new(&format!("{}{dir}", crate::report::repo::cwd_prefix()))
+                    .join(&change.target.rel),
+                None => change.target.rel.clone(),
+            };
+            diff_out.push_str(&diff::render(&shown, &change.original, &change.updated));
         }
         totals.applied += change.applied;
         totals.files_changed += 1;
@@ -368,7 +378,12 @@ fn fix_root(
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
     let mut s = String::new();
     for e in &t.errors {
-        let _ = writeln!(s, "error: {}", crate::snippet::escape_control(e));
+        // Every error line starts as fatal errors do (see main.rs).
+        let _ = writeln!(
+            s,
+            "imds-migrate: error: {}",
+            crate::snippet::escape_control(e)
+        );
     }
     let verb = if diff { "Would apply" } else { "Applied" };
     let _ = write!(

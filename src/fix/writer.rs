@@ -19,8 +19,6 @@ use std::{
 
 use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
 
-use crate::error::{Error, Result};
-
 /// Temporary files of ours start with this, so a later run can recognise and remove leftovers of
 /// a run that was killed. The full name is checked by [`is_temp_name`], not just the prefix.
 pub const TEMP_PREFIX: &str = ".imds-migrate~";
@@ -94,24 +92,13 @@ fn create_temp(dir: &fs::File) -> std::io::Result<(OsString, fs::File)> {
     }
 }
 
-/// Writes a new file (a report), replacing any old one atomically.
-pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("write", path, &e);
-    let dir = fs::File::open(parent_dir(path)).map_err(io)?;
-    let Some(name) = path.file_name() else {
-        return Err(Error::new(format!("{}: not a file name", path.display())));
-    };
-    let (tmp_name, mut tmp) = create_temp(&dir).map_err(io)?;
-    let written = tmp
-        .write_all(bytes)
-        .and_then(|()| tmp.set_permissions(fs::Permissions::from_mode(0o644)))
-        .and_then(|()| tmp.sync_all())
-        .and_then(|()| Ok(rustix::fs::renameat(&dir, &tmp_name, &dir, name)?));
-    if let Err(e) = written {
-        let _ = rustix::fs::unlinkat(&dir, &tmp_name, AtFlags::empty());
-        return Err(io(e));
-    }
-    Ok(())
+/// A new temporary file of ours in the directory `dir`, named and locked as [`create_temp`] makes
+/// them, for the one other writer that replaces a file by rename (`output`, for reports): its
+/// leftovers are then recognised and cleaned like ours. Returns the temporary file's path.
+pub fn temp_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
+    let opened = fs::File::open(dir)?;
+    let (name, file) = create_temp(&opened)?;
+    Ok((dir.join(name), file))
 }
 
 /// A file as `fix` read it: which file (device and inode) and its bytes.

@@ -372,7 +372,7 @@ pub fn resolve_with(
         .token()
         .map_err(|e| Error::new(format!("{}: {e}", source.name)))?;
     if verbose {
-        eprintln!("imds-migrate: authenticating with {}", source.name);
+        crate::note!("imds-migrate: authenticating with {}", source.name);
     }
     Ok(source)
 }

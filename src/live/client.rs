@@ -492,7 +492,7 @@ impl Client {
                 Ok(resp) => {
                     self.reached.store(true, Ordering::Relaxed);
                     if self.config.verbose {
-                        eprintln!(
+                        crate::note!(
                             "imds-migrate: {} {} -> {} ({} ms)",
                             method.as_str(),
                             path,
@@ -549,7 +549,7 @@ impl Client {
                 }
                 Err((msg, unreachable)) => {
                     if self.config.verbose {
-                        eprintln!("imds-migrate: {} {} -> {msg}", method.as_str(), path);
+                        crate::note!("imds-migrate: {} {} -> {msg}", method.as_str(), path);
                     }
                     if unreachable && !self.reached.load(Ordering::Relaxed) {
                         return Err(ApiError::new(

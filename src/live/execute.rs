@@ -288,7 +288,7 @@ fn send_waiting(
             return Ok(resp);
         }
         if client.config.verbose {
-            eprintln!(
+            crate::note!(
                 "imds-migrate: {} {}: another operation is in progress; retrying in {} ms",
                 w.method.as_str(),
                 super::http::path_of(w.url),

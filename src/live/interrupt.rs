@@ -70,7 +70,7 @@ impl Stop {
 
     #[cfg_attr(not(unix), allow(dead_code))]
     fn exit_now(&self, message: &str) -> ! {
-        eprintln!("imds-migrate: {message}");
+        crate::note!("imds-migrate: {message}");
         match self.journal.get() {
             Some(j) => j.exit_now(EXIT_INTERRUPTED),
             None => std::process::exit(EXIT_INTERRUPTED),
@@ -127,7 +127,7 @@ fn on_signal(stop: &Stop, name: &'static str) {
         ));
     }
     stop.halt(Reason::Signal(name));
-    eprintln!(
+    crate::note!(
         "imds-migrate: {name}: no new change will be started; waiting for the ones in flight (press Ctrl-C again to exit at once)"
     );
 }

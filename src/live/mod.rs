@@ -68,7 +68,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         LiveCommand::Journal(a) => {
             let contents = journal::read(&a.file)?;
             for w in &contents.warnings {
-                eprintln!("imds-migrate: warning: {w}");
+                crate::note!("imds-migrate: warning: {w}");
             }
             write_stdout(&journal::render(&contents, a.format))?;
             return Ok(i32::from(journal::needs_attention(&contents)));
@@ -118,7 +118,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 &path,
                 serde_json::json!({"command": "remove", "arm": arm}),
             )?);
-            eprintln!("imds-migrate: journal: {}", path.display());
+            crate::note!("imds-migrate: journal: {}", path.display());
             let stop = client.stop();
             stop.attach_journal(Arc::clone(&j));
             interrupt::watch_signals(Arc::clone(stop)).map_err(Error::new)?;
@@ -151,7 +151,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         return Err(Error::new(e.message.clone()));
     }
     for e in &discovery.errors {
-        eprintln!("imds-migrate: error: {e}");
+        crate::note!("imds-migrate: error: {e}");
     }
     discovery.items.sort_by_cached_key(|i| {
         (
@@ -188,9 +188,11 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
             };
             write_stdout(&check::output::render(common.format, &report, color))?;
             if verbose {
-                eprintln!(
+                crate::note!(
                     "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
-                    report.summary.requests, report.summary.writes, report.summary.throttled
+                    report.summary.requests,
+                    report.summary.writes,
+                    report.summary.throttled
                 );
             }
             let all_clean = checked
@@ -205,7 +207,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
         if let Some(j) = &journal {
             for r in records {
                 if let Err(e) = j.record(check::verdict::JOURNAL_KIND, r) {
-                    eprintln!(
+                    crate::note!(
                         "imds-migrate: error: cannot write journal {}: {e}",
                         j.path().display()
                     );
@@ -248,16 +250,18 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
     if let Some(j) = &journal {
         let summary = serde_json::to_value(&report.summary).unwrap_or_default();
         if let Err(e) = j.finish(halted.is_some(), summary) {
-            eprintln!(
+            crate::note!(
                 "imds-migrate: error: cannot write journal {}: {e}",
                 j.path().display()
             );
         }
     }
     if verbose {
-        eprintln!(
+        crate::note!(
             "imds-migrate: {} request(s), {} write(s), {} throttled (429)",
-            report.summary.requests, report.summary.writes, report.summary.throttled
+            report.summary.requests,
+            report.summary.writes,
+            report.summary.throttled
         );
     }
     match halted {
@@ -266,7 +270,7 @@ pub fn run(args: &LiveArgs, color: bool, verbose: bool) -> Result<i32> {
                 .iter()
                 .filter(|i| i.outcome == Some(Outcome::Interrupted))
                 .count();
-            eprintln!(
+            crate::note!(
                 "imds-migrate: interrupted: {left} change(s) not made; run the same command again to finish{}",
                 journal
                     .as_ref()
@@ -367,7 +371,7 @@ fn run_with_progress(client: &Client, items: &mut [plan::Item], opts: &execute::
     } else {
         execute::execute(client, items, opts, &|it| {
             let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-            eprintln!(
+            crate::note!(
                 "imds-migrate: [{n}/{total}] {} {}",
                 it.outcome.map_or("-", Outcome::as_str),
                 it.extension_id

@@ -316,7 +316,7 @@ fn note(opts: &Options, kind: &str, data: Value) {
     if let Some(j) = &opts.journal
         && let Err(e) = j.record(kind, data)
     {
-        eprintln!(
+        crate::note!(
             "imds-migrate: warning: cannot write the journal {}: {e}",
             j.path().display()
         );

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use super::{Report, ReportOptions, display_path, error_path};
+use super::{Report, ReportOptions, display_path, error_path, escape_with};
 use crate::{
     finding::{Applicability, Severity},
     scan::ScanResult,
@@ -70,30 +70,19 @@ impl Report for Github {
 
 /// Escapes a command's message, as the runner's `toCommandValue` counterpart expects.
 pub fn escape_data(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_with(text, &[('%', "%25"), ('\r', "%0D"), ('\n', "%0A")])
 }
 
 /// Escapes a property value: `:` and `,` would otherwise end the value or the property list.
 pub fn escape_property(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ':' => out.push_str("%3A"),
-            ',' => out.push_str("%2C"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_with(
+        text,
+        &[
+            ('%', "%25"),
+            ('\r', "%0D"),
+            ('\n', "%0A"),
+            (':', "%3A"),
+            (',', "%2C"),
+        ],
+    )
 }

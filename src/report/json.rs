@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Report, ReportOptions};
+use super::{FixCounts, Report, ReportOptions};
 use crate::{
     finding::Finding,
     scan::{FileError, ScanResult, Summary},
@@ -19,8 +19,31 @@ struct Document<'a> {
     errors: Vec<JsonError<'a>>,
     /// Files searched as text only (same shape as `errors`); added after `errors`, never a failure.
     notes: Vec<JsonError<'a>>,
-    summary: &'a Summary,
+    summary: SummaryView<'a>,
     roots: Vec<JsonRoot<'a>>,
+}
+
+/// The run's summary plus the fix counts every format states the same way (added fields: the
+/// summary's own fields are unchanged).
+#[derive(Serialize)]
+pub(super) struct SummaryView<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    #[serde(flatten)]
+    fixes: FixCounts,
+    /// The sentence the text report prints, e.g. "3 fixable with `imds-migrate fix`".
+    fix_summary: String,
+}
+
+impl<'a> SummaryView<'a> {
+    pub(super) fn new(result: &'a ScanResult) -> Self {
+        let fixes = FixCounts::of(&result.findings);
+        SummaryView {
+            summary: &result.summary,
+            fixes,
+            fix_summary: fixes.sentence(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -72,7 +95,7 @@ impl Report for Json {
                     root: root(e.root),
                 })
                 .collect(),
-            summary: &result.summary,
+            summary: SummaryView::new(result),
             roots: result
                 .root_summaries
                 .iter()

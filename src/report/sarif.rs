@@ -13,7 +13,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{Report, ReportOptions, display_path, error_path};
+use super::{FixCounts, Report, ReportOptions, display_path, error_path};
 use crate::{
     finding::{Applicability, Finding, LocatedEdit, Severity},
     rules::{Rule, catalogue},
@@ -41,6 +41,17 @@ struct Run<'a> {
     original_uri_base_ids: OriginalUriBaseIds,
     column_kind: &'static str,
     results: Vec<SarifResult<'a>>,
+    properties: RunProperties,
+}
+
+/// The fix counts every format states the same way (SARIF property bags are free-form).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProperties {
+    fixable: usize,
+    unsafe_fixable: usize,
+    manual: usize,
+    fix_summary: String,
 }
 
 /// `originalUriBaseIds` has a single entry; a struct keeps its output order fixed.
@@ -77,16 +88,16 @@ struct ReportingDescriptor<'a> {
     name: &'a str,
     short_description: Message,
     full_description: Message,
-    help: MultiformatMessage<'a>,
+    help: MultiformatMessage,
     help_uri: String,
     default_configuration: Configuration,
     properties: RuleProperties<'a>,
 }
 
 #[derive(Serialize)]
-struct MultiformatMessage<'a> {
-    text: &'a str,
-    markdown: &'a str,
+struct MultiformatMessage {
+    text: String,
+    markdown: String,
 }
 
 #[derive(Serialize)]
@@ -321,6 +332,15 @@ fn build<'a>(result: &'a ScanResult, cwd: Option<&Path>) -> Log<'a> {
             },
             column_kind: "unicodeCodePoints",
             results,
+            properties: {
+                let c = FixCounts::of(&result.findings);
+                RunProperties {
+                    fixable: c.fixable,
+                    unsafe_fixable: c.unsafe_fixable,
+                    manual: c.manual,
+                    fix_summary: c.sentence(),
+                }
+            },
         }],
     }
 }
@@ -337,9 +357,16 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor<'_> {
         full_description: Message {
             text: rule.summary.clone(),
         },
-        help: MultiformatMessage {
-            text: &rule.explanation,
-            markdown: &rule.explanation,
+        help: {
+            let mut help = rule.explanation.clone();
+            if !help.contains("169.254.169.254") {
+                help.push_str("\n\n");
+                help.push_str(&super::imds_note());
+            }
+            MultiformatMessage {
+                text: help.clone(),
+                markdown: help,
+            }
         },
         // The rule file is the rule's documentation, and it lives at a stable path.
         help_uri: format!(
@@ -493,6 +520,48 @@ fn fingerprints(result: &ScanResult, locator: &Locator<'_>) -> Vec<String> {
             format!("{:016x}", hash.0)
         })
         .collect()
+}
+
+/// Each finding's path as code scanning and GitLab want it: relative to the working directory
+/// (the repository root in CI) with forward slashes, or absolute when the root lies outside it.
+pub(super) fn repository_paths(result: &ScanResult, cwd: Option<&Path>) -> Vec<String> {
+    let locator = Locator { result, cwd };
+    result
+        .findings
+        .iter()
+        .map(|f| locator.fingerprint_path(f))
+        .collect()
+}
+
+/// [`repository_paths`] for per-file errors or notes.
+pub(super) fn repository_error_paths(
+    result: &ScanResult,
+    errors: &[FileError],
+    cwd: Option<&Path>,
+) -> Vec<String> {
+    let locator = Locator { result, cwd };
+    errors
+        .iter()
+        .map(|e| match locator.place(&error_path(result, e)) {
+            Place::Relative(p) => p,
+            Place::Absolute(p) => p.to_string_lossy().replace('\\', "/"),
+        })
+        .collect()
+}
+
+/// The findings' stable fingerprints, as SARIF's `partialFingerprints` carries them.
+pub(super) fn fingerprints_for(result: &ScanResult, cwd: Option<&Path>) -> Vec<String> {
+    fingerprints(result, &Locator { result, cwd })
+}
+
+/// A stable hash of some parts, for things that are not findings.
+pub(super) fn fingerprint_of(parts: &[&str]) -> String {
+    let mut hash = Fnv1a::new();
+    for part in parts {
+        hash.write(part.as_bytes());
+        hash.write(&[0]);
+    }
+    format!("{:016x}", hash.0)
 }
 
 /// FNV-1a, 64 bits: tiny, with a fixed definition, unlike std's `DefaultHasher`, whose output

@@ -17,7 +17,7 @@ pub type Span = (usize, usize, usize, usize);
 pub fn render(report: &dyn Report, result: &ScanResult) -> String {
     let mut out = Vec::new();
     report
-        .write(&mut out, result, ReportOptions { color: false })
+        .write(&mut out, result, ReportOptions::default())
         .expect("writing to a Vec cannot fail");
     String::from_utf8(out).expect("reports are UTF-8")
 }

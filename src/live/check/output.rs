@@ -284,6 +284,6 @@ pub fn progress() -> Box<Progress> {
     let count = AtomicUsize::new(0);
     Box::new(move |t, c| {
         let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!("imds-migrate: [{n}] {} {}", c.verdict.as_str(), t.id);
+        crate::note!("imds-migrate: [{n}] {} {}", c.verdict.as_str(), t.id);
     })
 }

@@ -11,6 +11,16 @@
   if (!shown || !query || !filters) {
     return;
   }
+  // Printing shows every finding, collapsed or not, and restores the reader's view after.
+  var closed = [];
+  window.addEventListener("beforeprint", function () {
+    closed = Array.prototype.slice.call(document.querySelectorAll("section.file details:not([open])"));
+    closed.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    closed.forEach(function (d) { d.open = false; });
+    closed = [];
+  });
   // Lower-cased once: searching re-reads it on every keystroke.
   var haystacks = findings.map(function (f) {
     return ((f.getAttribute("data-path") || "") + "\n" + f.textContent).toLowerCase();
