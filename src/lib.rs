@@ -3,6 +3,7 @@
 
 pub mod analyzers;
 pub mod app;
+pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod crossfile;

@@ -197,18 +197,15 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     if !(0..=60).contains(&second) {
         return None;
     }
-    // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
+    let at = crate::civil::Civil {
+        year,
+        month: u32::try_from(month).ok()?,
+        day: u32::try_from(day).ok()?,
+        hour: u32::try_from(hour).ok()?,
+        minute: u32::try_from(minute).ok()?,
+        second: u32::try_from(second).ok()?,
     };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
+    u64::try_from(at.to_unix()).ok()
 }
 
 /// A host as it appears in a URL authority (IPv6 in brackets).

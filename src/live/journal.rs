@@ -185,11 +185,12 @@ impl std::fmt::Debug for Journal {
 
 /// `imds-migrate-live-20261128T034718Z.jsonl`: the default journal name for a run started now.
 pub fn default_name() -> String {
-    let t = utc(SystemTime::now());
-    format!(
-        "imds-migrate-live-{:04}{:02}{:02}T{:02}{:02}{:02}Z.jsonl",
-        t.0, t.1, t.2, t.3, t.4, t.5
-    )
+    // `2026-11-28T03:47:18Z` without its separators.
+    let stamp: String = timestamp(SystemTime::now())
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    format!("imds-migrate-live-{stamp}.jsonl")
 }
 
 impl Journal {
@@ -353,36 +354,16 @@ impl Journal {
     }
 }
 
-/// (year, month, day, hour, minute, second) in UTC.
-fn utc(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian), in 400-year eras.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
-}
-
 /// RFC 3339 in UTC, to the second.
 pub fn timestamp(at: SystemTime) -> String {
-    let (year, month, day, hour, minute, second) = utc(at);
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let c = crate::civil::Civil::from_unix(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
 }
 
 // ---- Reading a journal ----
@@ -604,6 +585,12 @@ mod tests {
         assert_eq!(t(0), "1970-01-01T00:00:00Z");
         assert_eq!(t(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(t(1_795_837_638), "2026-11-28T03:47:18Z");
+        let name = default_name();
+        let stamp = name
+            .strip_prefix("imds-migrate-live-")
+            .and_then(|r| r.strip_suffix("Z.jsonl"))
+            .unwrap();
+        assert!(stamp.len() == 15 && stamp.as_bytes()[8] == b'T', "{name}");
     }
 
     #[test]
