@@ -129,6 +129,13 @@ const CSV_HEADER: [&str; 19] = [
     "detail",
 ];
 
+/// One CSV record, each field quoted as needed, ended by a line break.
+pub(crate) fn csv_row(out: &mut String, fields: &[impl AsRef<str>]) {
+    let row: Vec<String> = fields.iter().map(|f| csv_field(f.as_ref())).collect();
+    out.push_str(&row.join(","));
+    out.push('\n');
+}
+
 pub(crate) fn csv_field(s: &str) -> String {
     // Also defuse spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) {
@@ -168,14 +175,7 @@ fn csv(r: &Report<'_>) -> String {
             it.outcome.map_or("", Outcome::as_str),
             opt(it.detail.as_ref()),
         ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        csv_row(&mut out, &fields);
     }
     out
 }

@@ -15,7 +15,7 @@ use crate::{
     cli::live::LiveFormat,
     live::{
         client::ApiError,
-        output::{ErrorRecord, csv_field, error_records, paint},
+        output::{ErrorRecord, csv_row, error_records, paint},
     },
 };
 
@@ -176,14 +176,7 @@ fn csv(r: &Report<'_>) -> String {
             e.units.join(" "),
             e.reason.clone().unwrap_or_default(),
         ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        csv_row(&mut out, &fields);
     }
     out
 }
