@@ -128,7 +128,13 @@ pub struct ScanResult {
     pub files: BTreeMap<(usize, String), FileRecord>,
     /// Every port the repository's extensions declare, plus the configured ones.
     pub ports: BTreeSet<u16>,
+    /// Files skipped without being searched, with the reason (for `-v`), sorted; at most
+    /// [`SKIPPED_LISTED`] per root, the summary counts them all.
+    pub skipped_files: Vec<FileError>,
 }
+
+/// How many skipped files a root lists by name (a tree of images would list thousands).
+pub const SKIPPED_LISTED: usize = 200;
 
 impl ScanResult {
     /// Joins the results of scanning several roots (each with its own settings) into one.
@@ -149,6 +155,11 @@ impl ScanResult {
                 e.root += offset;
                 e
             }));
+            all.skipped_files
+                .extend(r.skipped_files.into_iter().map(|mut e| {
+                    e.root += offset;
+                    e
+                }));
             all.files
                 .extend(r.files.into_iter().map(|((root, rel), mut rec)| {
                     rec.root = root + offset;
@@ -194,6 +205,20 @@ struct Shared {
     /// What each manifest says about the credential libraries, for IMDS042.
     dependencies: Vec<crate::analyzers::libraries::ManifestFact>,
     per_root: Vec<Summary>,
+    skipped_files: Vec<FileError>,
+}
+
+impl Shared {
+    fn skip(&mut self, root: usize, path: impl FnOnce() -> String, why: &str) {
+        let listed = self.skipped_files.iter().filter(|e| e.root == root).count();
+        if listed < SKIPPED_LISTED {
+            self.skipped_files.push(FileError {
+                path: path(),
+                message: why.to_owned(),
+                root,
+            });
+        }
+    }
 }
 
 /// Scans every root and returns findings sorted for output.
@@ -269,6 +294,11 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         root_summaries: shared.per_root,
         files,
         ports: shared.ports,
+        skipped_files: {
+            let mut skipped = shared.skipped_files;
+            skipped.sort();
+            skipped
+        },
     }
 }
 
@@ -335,7 +365,13 @@ fn scan_root(
                 return WalkState::Continue;
             };
             if ft.is_symlink() {
-                shared.lock().unwrap().per_root[root_idx].skipped.symlinks += 1;
+                let mut s = shared.lock().unwrap();
+                s.per_root[root_idx].skipped.symlinks += 1;
+                s.skip(
+                    root_idx,
+                    || relative_path(root, entry.path(), root_is_file),
+                    "symlink (not followed)",
+                );
                 return WalkState::Continue;
             }
             if !ft.is_file() {
@@ -352,11 +388,21 @@ fn scan_root(
                 FileOutcome::Skipped(reason) => {
                     let mut s = shared.lock().unwrap();
                     let sk = &mut s.per_root[root_idx].skipped;
-                    match reason {
-                        SkipReason::Binary => sk.binary += 1,
-                        SkipReason::TooLarge => sk.too_large += 1,
-                        SkipReason::Log => sk.logs += 1,
-                    }
+                    let why = match reason {
+                        SkipReason::Binary => {
+                            sk.binary += 1;
+                            "binary (a NUL byte in its first 8 KiB)"
+                        }
+                        SkipReason::TooLarge => {
+                            sk.too_large += 1;
+                            "larger than --max-filesize"
+                        }
+                        SkipReason::Log => {
+                            sk.logs += 1;
+                            "log file (quoted errors, never usages)"
+                        }
+                    };
+                    s.skip(root_idx, || rel.clone(), why);
                 }
                 FileOutcome::Error(message) => record_error(shared, root_idx, rel, message),
                 FileOutcome::TooLargeWithTriggers(size) => {

@@ -43,6 +43,14 @@ fn describe(result: &ScanResult, elapsed: Duration) -> String {
             }
         }
     }
+    for e in &result.skipped_files {
+        let _ = writeln!(
+            s,
+            "imds-migrate: skipped: {}: {}",
+            escape_control(&crate::report::error_path(result, e)),
+            e.message
+        );
+    }
     for e in &result.errors {
         let _ = writeln!(
             s,

@@ -334,6 +334,11 @@ fn verbose_says_config_roots_skips_and_time() {
         "{err}"
     );
     assert!(err.contains("skipped 1 log files"), "{err}");
+    // Each skipped file is named with its reason.
+    assert!(
+        err.contains("skipped: build.log: log file (quoted errors, never usages)"),
+        "{err}"
+    );
     assert!(err.contains("scanned 2 files in"), "{err}");
     let o = run(dir.path(), &["-v", "scan", "--no-config"]);
     assert!(
