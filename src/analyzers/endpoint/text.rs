@@ -126,3 +126,65 @@ pub(super) fn any_within(sorted: &[usize], r: &Range<usize>) -> bool {
     let i = sorted.partition_point(|&p| p < r.start);
     sorted.get(i).is_some_and(|&p| p < r.end)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_of_stops_at_breaks_and_at_its_reach() {
+        let t = "one\ntwo\nthree";
+        assert_eq!(&t[line_of(t, 5)], "two");
+        assert_eq!(&t[line_of(t, 4)], "two");
+        assert_eq!(&t[line_of(t, t.len())], "three");
+        // A minified line is cut around the position, on character boundaries.
+        let long = "é".repeat(3 * LINE_REACH);
+        let r = line_of(&long, long.len() / 2);
+        assert!(r.len() <= 2 * LINE_REACH + 2, "{r:?}");
+        assert!(long.is_char_boundary(r.start) && long.is_char_boundary(r.end));
+    }
+
+    #[test]
+    fn logical_lines_follow_each_dialects_continuation() {
+        for t in [
+            "x\ncurl -X POST \\\n  http://h \\\n  -d a\ny",
+            "x\ncurl -X POST `\n  http://h `\n  -d a\ny",
+            "x\ncurl -X POST ^\n  http://h ^\n  -d a\ny",
+        ] {
+            let at = t.find("http").unwrap();
+            let r = logical_line(t, at);
+            assert!(
+                t[r.clone()].starts_with("curl") && t[r].ends_with("-d a"),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn windows_count_lines_around_the_position() {
+        let t = "a\nb\nc\nd\ne";
+        assert_eq!(&t[window(t, 4, 1, 1)], "b\nc\nd");
+        assert_eq!(&t[window(t, 0, 3, 0)], "a");
+        assert_eq!(&t[window(t, 8, 0, 5)], "e");
+    }
+
+    #[test]
+    fn a_query_ends_before_an_unopened_bracket_or_sentence_punctuation() {
+        fn end(t: &str) -> &str {
+            &t[..query_end(t, 0)]
+        }
+        assert_eq!(end("resource=x&client_id=y\" -H"), "resource=x&client_id=y");
+        assert_eq!(end("resource=x}"), "resource=x");
+        assert_eq!(end("q=(a)b) rest"), "q=(a)b");
+        assert_eq!(end("resource=x."), "resource=x");
+    }
+
+    #[test]
+    fn sorted_lookups() {
+        let ranges = [0..3, 5..8, 10..12];
+        assert!(overlaps_any(&ranges, &(7..9)));
+        assert!(!overlaps_any(&ranges, &(8..10)));
+        assert!(any_within(&[2, 9, 15], &(9..10)));
+        assert!(!any_within(&[2, 9, 15], &(3..9)));
+    }
+}
