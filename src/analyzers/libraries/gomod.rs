@@ -1,0 +1,185 @@
+//! IMDS041 in Go manifests: `go.mod` (with its `replace` and `exclude` directives), `go.sum`,
+//! `vendor/modules.txt` and dep's `Gopkg.lock`.
+
+use std::{ops::Range, sync::LazyLock};
+
+use regex::Regex;
+
+use super::{Ecosystem, Library, Pin, alias_of, by_package, versions::Allowed, versions::Version};
+
+/// A module path and version at the start of a directive's argument list.
+static MODULE_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"^(\S+)[ \t]+(v[0-9][^ \t\r\n/]*)").expect("valid regex")
+});
+
+/// The module a line names: the library or its fixed alias.
+fn module(path: &str) -> Option<(&'static Library, bool)> {
+    by_package(Ecosystem::Go, path)
+        .map(|l| (l, false))
+        .or_else(|| alias_of(Ecosystem::Go, path).map(|l| (l, true)))
+}
+
+/// Any version of the fixed alias (the separate adal module) has the IMDS credential.
+fn alias_allowed(lib: &Library) -> Allowed {
+    Allowed {
+        lo: lib.fixed_version(),
+        ..Allowed::ANY
+    }
+}
+
+/// One `require` or `replace` entry of a go.mod.
+struct Entry<'t> {
+    path: &'t str,
+    version: Option<(Range<usize>, Version)>,
+    /// For `replace`: the right-hand side's module path (`None` for a local directory) and version.
+    target: Option<(Option<&'t str>, Option<(Range<usize>, Version)>)>,
+}
+
+/// go.mod: `require` lines and blocks decide, as amended by `replace` (a version of the same
+/// module is judged instead; another module or a local directory means the library's published
+/// code is not what gets built). `exclude` and `retract` name versions that are not used.
+pub(super) fn go_mod(text: &str, pins: &mut Vec<Pin>) {
+    let mut requires = Vec::new();
+    let mut replaces = Vec::new();
+    let mut block: Option<&str> = None;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let code = raw.split("//").next().unwrap_or_default();
+        let trimmed = code.trim();
+        let lead = code.len() - code.trim_start().len();
+        let (directive, args, args_at) = match block {
+            Some(_) if trimmed == ")" => {
+                block = None;
+                continue;
+            }
+            Some(d) => (d, trimmed, start + lead),
+            None => {
+                let Some((d, rest)) = trimmed.split_once([' ', '\t']) else {
+                    continue;
+                };
+                let rest_trim = rest.trim_start();
+                if rest_trim == "(" {
+                    block = Some(d);
+                    continue;
+                }
+                let at = start + lead + d.len() + (rest.len() - rest_trim.len()) + 1;
+                (d, rest_trim, at)
+            }
+        };
+        match directive {
+            "require" => {
+                if let Some(e) = entry(args, args_at) {
+                    requires.push(e);
+                }
+            }
+            "replace" => {
+                let Some((left, right)) = args.split_once("=>") else {
+                    continue;
+                };
+                let Some(mut e) = entry(left.trim_end(), args_at).or_else(|| {
+                    let path = left.trim();
+                    (!path.is_empty()).then_some(Entry {
+                        path,
+                        version: None,
+                        target: None,
+                    })
+                }) else {
+                    continue;
+                };
+                let right_at = args_at + left.len() + 2;
+                let right_trim = right.trim_start();
+                let right_at = right_at + (right.len() - right_trim.len());
+                e.target = Some(match entry(right_trim, right_at) {
+                    Some(t) => (Some(t.path), t.version),
+                    // `=> ../fork`: a directory; `=> example.com/fork` without a version is
+                    // not valid go.mod, treated the same.
+                    None => (None, None),
+                });
+                replaces.push(e);
+            }
+            _ => {}
+        }
+    }
+    for req in requires {
+        let (Some((lib, alias)), Some((range, v))) = (module(req.path), req.version.clone()) else {
+            continue;
+        };
+        let replace = replaces
+            .iter()
+            .rev()
+            .find(|r| r.path == req.path && r.version.as_ref().is_none_or(|(_, rv)| *rv == v));
+        let (range, v) = match replace.and_then(|r| r.target.as_ref()) {
+            None => (range, v),
+            Some((Some(path), Some(target))) if *path == req.path => target.clone(),
+            Some(_) => continue,
+        };
+        pins.push(Pin {
+            lib,
+            range,
+            allowed: if alias {
+                alias_allowed(lib)
+            } else {
+                Allowed::exact(v)
+            },
+            note: None,
+        });
+    }
+}
+
+fn entry(args: &str, at: usize) -> Option<Entry<'_>> {
+    let c = MODULE_VERSION.captures(args)?;
+    let (path, ver) = (c.get(1)?, c.get(2)?);
+    let v = Version::parse(ver.as_str())?;
+    Some(Entry {
+        path: path.as_str(),
+        version: Some((at + ver.start()..at + ver.end(), v)),
+        target: None,
+    })
+}
+
+/// go.sum lines and vendor/modules.txt `# module version` lines.
+static SUM_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r"(?m)^[ \t]*(?:#[ \t]+)?(github\.com/Azure/go-autorest(?:/autorest/adal)?)[ \t]+(v[0-9][^ \t\r\n/]*)")
+        .expect("valid regex")
+});
+
+/// go.sum and vendor/modules.txt list every version of the module graph (a module line and a
+/// `/go.mod` line each); the build uses the greatest, so only that one is judged, once, at its
+/// first line.
+pub(super) fn go_sum(text: &str, pins: &mut Vec<Pin>) {
+    let mut found: Vec<(&'static Library, Range<usize>, Version, bool)> = Vec::new();
+    for c in SUM_LINE.captures_iter(text) {
+        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
+        let (Some(v), Some((lib, alias))) = (Version::parse(ver.as_str()), module(name.as_str()))
+        else {
+            continue;
+        };
+        found.push((lib, ver.range(), v, alias));
+    }
+    let max = found.iter().filter(|f| !f.3).map(|f| f.2).max();
+    let mut reported = false;
+    for (lib, range, v, alias) in found {
+        let allowed = if alias {
+            alias_allowed(lib)
+        } else if Some(v) == max && !reported {
+            reported = true;
+            Allowed::exact(v)
+        } else {
+            continue;
+        };
+        pins.push(Pin {
+            lib,
+            range,
+            allowed,
+            note: None,
+        });
+    }
+}
+
+/// Gopkg.lock (dep): a `[[projects]]` table's `name` and, within it, `version`.
+pub(super) static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
+        .expect("valid regex")
+});
