@@ -54,7 +54,10 @@ impl Manifest {
 
 pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let is = |base: &str| name == base || name.ends_with(&format!(".{base}"));
+    let is = |base: &str| {
+        name.strip_suffix(base)
+            .is_some_and(|prefix| prefix.is_empty() || prefix.ends_with('.'))
+    };
     Some(if is("package.json") {
         Manifest::PackageJson
     } else if is("package-lock.json") || is("npm-shrinkwrap.json") {
