@@ -47,6 +47,23 @@ fn embedded_data_is_valid_and_sourced() {
 }
 
 #[test]
+fn the_explanations_name_every_fixed_version() {
+    let catalogue = crate::rules::catalogue();
+    for id in ["IMDS041", "IMDS042"] {
+        let rule = catalogue.iter().find(|r| r.id == id).unwrap();
+        assert!(rule.explanation.contains("upgrade to version X or later"), "{id}");
+        for lib in libraries() {
+            let fixed = lib.fixed.as_deref().unwrap_or("0.9.0");
+            assert!(
+                rule.explanation.contains(fixed),
+                "{id} does not name {} {fixed}",
+                lib.package
+            );
+        }
+    }
+}
+
+#[test]
 fn versions_and_ranges() {
     assert!(Version::parse("v10.5.1+incompatible") < Version::parse("10.6.0"));
     assert_eq!(Version::parse("0.4.25"), Version::parse("v0.4.25"));
