@@ -152,11 +152,24 @@ pub(super) fn go_sum(text: &str, pins: &mut Vec<Pin>) {
     let mut found: Vec<(&'static Library, Range<usize>, Version, bool)> = Vec::new();
     for c in SUM_LINE.captures_iter(text) {
         let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let (Some(v), Some((lib, alias))) = (Version::parse(ver.as_str()), module(name.as_str()))
+        let mut range = ver.range();
+        // modules.txt: `# module version => replacement`; the replacement is what is vendored.
+        let rest = &text[ver.end()..];
+        let rest = &rest[..rest.find('\n').unwrap_or(rest.len())];
+        if let Some(arrow) = rest.find("=>") {
+            let target = rest[arrow + 2..].trim_start();
+            let at = ver.end() + rest.len() - target.len();
+            match entry(target, at).and_then(|e| Some((e.path, e.version?))) {
+                Some((path, (r, _))) if path == name.as_str() => range = r,
+                _ => continue,
+            }
+        }
+        let (Some(v), Some((lib, alias))) =
+            (Version::parse(&text[range.clone()]), module(name.as_str()))
         else {
             continue;
         };
-        found.push((lib, ver.range(), v, alias));
+        found.push((lib, range, v, alias));
     }
     let max = found.iter().filter(|f| !f.3).map(|f| f.2).max();
     let mut reported = false;

@@ -52,12 +52,15 @@ pub(super) fn pom(text: &str, pins: &mut Vec<Pin>) {
     for dep in DEPENDENCY.captures_iter(&xml) {
         let body = dep.get(1).unwrap();
         let (mut group, mut artifact, mut version) = (None, None, None);
+        // The dependency's own elements come first; later ones belong to its `<exclusions>`.
         for e in ELEMENT.captures_iter(body.as_str()) {
             let value = e.get(2).unwrap();
             match e.get(1).unwrap().as_str() {
-                "groupId" => group = Some(value.as_str()),
-                "artifactId" => artifact = Some(value.as_str()),
-                _ => version = Some(body.start() + value.start()..body.start() + value.end()),
+                "groupId" => _ = group.get_or_insert(value.as_str()),
+                "artifactId" => _ = artifact.get_or_insert(value.as_str()),
+                _ => {
+                    version.get_or_insert(body.start() + value.start()..body.start() + value.end());
+                }
             }
         }
         let (Some(GROUP), Some(ARTIFACT), Some(range)) = (group, artifact, version) else {

@@ -51,7 +51,10 @@ fn the_explanations_name_every_fixed_version() {
     let catalogue = crate::rules::catalogue();
     for id in ["IMDS041", "IMDS042"] {
         let rule = catalogue.iter().find(|r| r.id == id).unwrap();
-        assert!(rule.explanation.contains("upgrade to version X or later"), "{id}");
+        assert!(
+            rule.explanation.contains("upgrade to version X or later"),
+            "{id}"
+        );
         for lib in libraries() {
             let fixed = lib.fixed.as_deref().unwrap_or("0.9.0");
             assert!(
@@ -354,6 +357,13 @@ fn go_manifests() {
     );
     let vendor = "# github.com/Azure/go-autorest v10.2.0+incompatible\ngithub.com/Azure/go-autorest/autorest/adal\n";
     assert_eq!(pinned(vendor, "vendor/modules.txt").len(), 1);
+    let vendored = "# github.com/Azure/go-autorest v10.15.5+incompatible => github.com/Azure/go-autorest v10.2.0+incompatible\n## explicit\n# github.com/Azure/go-autorest/autorest/adal v0.9.13 => ../adal\n";
+    assert_eq!(
+        pinned(vendored, "vendor/modules.txt"),
+        ["v10.2.0+incompatible"]
+    );
+    let forked = "# github.com/Azure/go-autorest v10.2.0+incompatible => ../go-autorest\n";
+    assert!(pinned(forked, "vendor/modules.txt").is_empty());
     let gopkg = "[[projects]]\n  digest = \"1:abc\"\n  name = \"github.com/Azure/go-autorest\"\n  packages = [\n    \"autorest\",\n    \"autorest/adal\",\n  ]\n  revision = \"abc\"\n  version = \"v10.1.0\"\n";
     assert_eq!(pinned(gopkg, "Gopkg.lock"), ["v10.1.0"]);
     assert!(pinned(&gopkg.replace("v10.1.0", "v11.1.2"), "Gopkg.lock").is_empty());
@@ -403,6 +413,8 @@ fn maven_and_gradle_manifests() {
     assert_eq!(pinned(managed, "pom.xml"), ["1.3.0"]);
     let look_alikes = "<project><dependencies>\n<!-- <dependency><groupId>com.microsoft.azure</groupId><artifactId>azure-client-authentication</artifactId><version>1.2.0</version></dependency> -->\n<dependency><groupId>com.microsoft.azure</groupId><artifactId>azure-client-authentication-fork</artifactId><version>1.2.0</version></dependency>\n<dependency><groupId>com.example</groupId><artifactId>azure-client-authentication</artifactId><version>1.2.0</version></dependency>\n<dependency><groupId>com.azure</groupId><artifactId>azure-identity</artifactId><version>1.2.0</version></dependency>\n</dependencies></project>";
     assert!(flagged(look_alikes, "pom.xml").is_empty());
+    let exclusion = "<project><dependencies><dependency>\n<groupId>com.microsoft.azure</groupId>\n<artifactId>azure-mgmt-resources</artifactId>\n<version>1.2.0</version>\n<exclusions><exclusion><groupId>com.microsoft.azure</groupId><artifactId>azure-client-authentication</artifactId></exclusion></exclusions>\n</dependency></dependencies></project>";
+    assert!(flagged(exclusion, "pom.xml").is_empty());
 
     let gradle = "ext.authVersion = '1.2.0'\ndependencies {\n    implementation 'com.microsoft.azure:azure-client-authentication:1.1.+'\n    implementation group: 'com.microsoft.azure', name: 'azure-client-authentication', version: '1.1.1'\n    implementation \"com.microsoft.azure:azure-client-authentication:$authVersion\"\n    // implementation 'com.microsoft.azure:azure-client-authentication:1.3.0'\n    implementation 'com.microsoft.azure:azure-client-authentication-fork:1.3.0'\n    implementation 'com.microsoft.azure:azure-client-authentication:1.4.0'\n    implementation 'com.microsoft.azure:azure-client-authentication:1.1.0'\n}\n";
     assert_eq!(
