@@ -27,12 +27,15 @@ fn alias_allowed(lib: &Library) -> Allowed {
     }
 }
 
+/// A version and where it is written.
+type Located = (Range<usize>, Version);
+
 /// One `require` or `replace` entry of a go.mod.
 struct Entry<'t> {
     path: &'t str,
-    version: Option<(Range<usize>, Version)>,
+    version: Option<Located>,
     /// For `replace`: the right-hand side's module path (`None` for a local directory) and version.
-    target: Option<(Option<&'t str>, Option<(Range<usize>, Version)>)>,
+    target: Option<(Option<&'t str>, Option<Located>)>,
 }
 
 /// go.mod: `require` lines and blocks decide, as amended by `replace` (a version of the same

@@ -86,12 +86,11 @@ pub(super) fn pom(text: &str, pins: &mut Vec<Pin>) {
 }
 
 /// A property of the POM's `<properties>`, following `${other}` references a few levels.
-fn property<'t>(xml: &'t str, name: &str) -> Option<&'t str> {
+fn property<'t>(xml: &'t str, mut name: &'t str) -> Option<&'t str> {
     static PROPERTIES: LazyLock<Regex> = LazyLock::new(|| {
         crate::analyzers::pattern::compile(r"(?s)<properties>(.*?)</properties>")
             .expect("valid regex")
     });
-    let mut name = name.to_owned();
     for _ in 0..4 {
         let open = format!("<{name}>");
         let value = PROPERTIES.captures_iter(xml).find_map(|c| {
@@ -101,7 +100,7 @@ fn property<'t>(xml: &'t str, name: &str) -> Option<&'t str> {
             Some(block[start..end].trim())
         })?;
         match value.strip_prefix("${").and_then(|p| p.strip_suffix('}')) {
-            Some(next) => name = next.to_owned(),
+            Some(next) => name = next,
             None => return Some(value),
         }
     }
