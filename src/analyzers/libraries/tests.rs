@@ -570,6 +570,10 @@ fn the_prefilter_passes_manifests_and_calls() {
         "gem 'ms_rest_azure', '0.9.0'",
         "MsRestAzure::MSITokenProvider.new",
         "ms-rest-azure@^2.5.0:",
+        "  /@azure/ms-rest-nodeauth@0.8.4:",
+        "auth = { module = \"com.microsoft.azure:azure-client-authentication\", version.ref = \"a\" }",
+        "com.microsoft.azure:azure-client-authentication:1.2.1=compileClasspath",
+        "github.com/Azure/go-autorest v10.5.1+incompatible => ../fork",
     ] {
         assert!(pf.matches(s.as_bytes()), "{s}");
     }
