@@ -630,3 +630,22 @@ fn a_library_s_own_manifest_is_a_fact_not_a_finding() {
         .is_empty()
     );
 }
+
+proptest::proptest! {
+    /// Every manifest reader survives any mix of its own syntax, multi-byte characters and cut
+    /// lines, and reports only ranges inside the text.
+    #[test]
+    fn manifest_readers_never_panic(
+        s in "(require|replace|exclude|\\(|\\)|=>|github\\.com/Azure/go-autorest|/autorest/adal| v10\\.1\\.0| v10\\.6\\.0|\\+incompatible|\\.\\./x|//|# |<dependency>|</dependency>|<groupId>com\\.microsoft\\.azure</groupId>|<artifactId>azure-client-authentication</artifactId>|<version>|</version>|\\$\\{a\\}|<properties>|</properties>|<a>|</a>|<!--|-->|\\[1\\.1,1\\.4\\)|\\(,1\\.2\\]|1\\.2\\.\\+|'com\\.microsoft\\.azure:azure-client-authentication:|\"|'|\\$v|val v = |version\\.ref = |\\[versions\\]|\\{|\\}|msrestazure|ms-rest-azure|@|==0\\.4\\.20|\\^2\\.3\\.0|,|:|é|\n| ){0,50}"
+    ) {
+        for path in [
+            "go.mod", "go.sum", "vendor/modules.txt", "pom.xml", "build.gradle", "build.gradle.kts",
+            "libs.versions.toml", "gradle.lockfile", "requirements.txt", "Pipfile", "package.json",
+            "package-lock.json", "pnpm-lock.yaml", "yarn.lock",
+        ] {
+            for d in run(&s, path, FileKind::Text).diagnostics {
+                proptest::prop_assert!(s.get(d.range.clone()).is_some(), "{path}: {:?}", d.range);
+            }
+        }
+    }
+}
