@@ -5,7 +5,10 @@ use std::{ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
-use super::{Ecosystem, Library, Pin, alias_of, by_package, versions::Allowed, versions::Version};
+use super::{
+    Ecosystem, Library, Pin, alias_of, by_package,
+    versions::{Allowed, Version, npm_range},
+};
 
 /// A module path and version at the start of a directive's argument list.
 static MODULE_VERSION: LazyLock<Regex> = LazyLock::new(|| {
@@ -199,3 +202,55 @@ pub(super) static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
     crate::analyzers::pattern::compile(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
         .expect("valid regex")
 });
+
+/// godep's `Godeps.json`: each package of the library with the tag it was copied at (`Comment`,
+/// `v10.1.0` or `v10.1.0-3-gabcdef`). Packages were not modules then: `.../autorest/adal` is the
+/// monorepo's.
+pub(super) static GODEPS: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(r#""ImportPath"\s*:\s*"(github\.com/Azure/go-autorest)(?:/[^"]*)?"\s*,\s*"Comment"\s*:\s*"(v?[0-9][^"]*)""#)
+        .expect("valid regex")
+});
+
+/// dep's `Gopkg.toml`: a `[[constraint]]` or `[[override]]` table naming the library, with its
+/// `version` constraint (a bare version means `^`, as in dep; `=` is exact; commas join).
+pub(super) fn gopkg_toml(text: &str, pins: &mut Vec<Pin>) {
+    static NAME: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r#"(?m)^[ \t]*name[ \t]*=[ \t]*"github\.com/Azure/go-autorest""#,
+        )
+        .expect("valid regex")
+    });
+    static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#"(?m)^[ \t]*version[ \t]*=[ \t]*"([^"\n]*)""#)
+            .expect("valid regex")
+    });
+    let Some(lib) = by_package(Ecosystem::Go, "github.com/Azure/go-autorest") else {
+        return;
+    };
+    let mut start = 0;
+    while start < text.len() {
+        let end = text[start + 1..]
+            .find("[[")
+            .map_or(text.len(), |i| start + 1 + i);
+        let table = &text[start..end];
+        if NAME.is_match(table)
+            && let Some(v) = VERSION.captures(table).and_then(|c| c.get(1))
+        {
+            let spec = v.as_str().trim().replace(',', " ");
+            let spec = if spec.starts_with(|c: char| c.is_ascii_digit() || c == 'v') {
+                format!("^{}", spec.trim_start_matches('v'))
+            } else {
+                spec
+            };
+            if let Some(allowed) = npm_range(&spec) {
+                pins.push(Pin {
+                    lib,
+                    range: start + v.start()..start + v.end(),
+                    allowed,
+                    note: None,
+                });
+            }
+        }
+        start = end;
+    }
+}

@@ -247,3 +247,39 @@ pub(super) static GRADLE_LOCK: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
+
+/// sbt: `"com.microsoft.azure" % "azure-client-authentication" % "1.2.1"` (or `% authVersion`, a
+/// `val` of the same file).
+pub(super) fn sbt(text: &str, pins: &mut Vec<Pin>) {
+    static SBT_DEP: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#""com\.microsoft\.azure"\s*%%?\s*"azure-client-authentication"\s*%\s*(?:"([^"\s]+)"|([A-Za-z_][A-Za-z0-9_]*))"#)
+            .expect("valid regex")
+    });
+    let Some(lib) = library() else {
+        return;
+    };
+    for c in SBT_DEP.captures_iter(text) {
+        let Some(ver) = c.get(1).or(c.get(2)) else {
+            continue;
+        };
+        if super::manifests::is_comment_line(text, c.get(0).unwrap().start(), "//") {
+            continue;
+        }
+        let (spec, note) = if c.get(2).is_some() {
+            match variable(text, ver.as_str()) {
+                Some(v) => (v, Some(format!("`{}` is {v}", ver.as_str()))),
+                None => continue,
+            }
+        } else {
+            (ver.as_str(), None)
+        };
+        if let Some(allowed) = maven_range(spec) {
+            pins.push(Pin {
+                lib,
+                range: ver.range(),
+                allowed,
+                note,
+            });
+        }
+    }
+}

@@ -33,6 +33,12 @@ pub(super) enum Manifest {
     GradleCatalog,
     /// Gradle dependency lock (`gradle.lockfile`, `gradle/dependency-locks/*.lockfile`).
     GradleLock,
+    /// sbt build definition (`build.sbt`, `project/*.sbt`).
+    Sbt,
+    /// dep's constraints (`Gopkg.toml`).
+    GopkgToml,
+    /// godep's `Godeps/Godeps.json`.
+    Godeps,
 }
 
 impl Manifest {
@@ -48,6 +54,7 @@ impl Manifest {
                 | Manifest::GemfileLock
                 | Manifest::GopkgLock
                 | Manifest::GradleLock
+                | Manifest::Godeps
         )
     }
 }
@@ -90,8 +97,21 @@ pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
         Manifest::GemfileLock
     } else if is("gemfile") || name.ends_with(".gemspec") {
         Manifest::Gemfile
-    } else if name.contains("requirements") && (name.ends_with(".txt") || name.ends_with(".in")) {
+    } else if (name.contains("requirements")
+        || name.contains("constraints")
+        || path.contains("requirements/"))
+        && (name.ends_with(".txt") || name.ends_with(".in"))
+        || is("environment.yml")
+        || is("environment.yaml")
+    {
+        // pip requirement and constraint files, and conda environments (their `pip:` list).
         Manifest::Requirements
+    } else if name.ends_with(".sbt") {
+        Manifest::Sbt
+    } else if is("gopkg.toml") {
+        Manifest::GopkgToml
+    } else if is("godeps.json") {
+        Manifest::Godeps
     } else if is("setup.py") || is("setup.cfg") || is("pyproject.toml") || is("pipfile") {
         Manifest::PythonProject
     } else {
@@ -171,6 +191,9 @@ pub(super) fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>)
         Manifest::GemfileLock => locked(text, Ecosystem::Ruby, &GEM_LOCK, pins),
         Manifest::YarnLock => locked(text, Ecosystem::Npm, &YARN_LOCK, pins),
         Manifest::GopkgLock => locked(text, Ecosystem::Go, &gomod::GOPKG_LOCK, pins),
+        Manifest::GopkgToml => gomod::gopkg_toml(text, pins),
+        Manifest::Godeps => locked(text, Ecosystem::Go, &gomod::GODEPS, pins),
+        Manifest::Sbt => jvm::sbt(text, pins),
     }
 }
 

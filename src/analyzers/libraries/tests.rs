@@ -82,6 +82,7 @@ fn versions_and_ranges() {
     assert_eq!(j("2.5.0 - 2.5.9"), Some(Resolved::Affected));
     assert_eq!(j("~2.5.0 || ^3.0.0"), Some(Resolved::Fixed));
     assert_eq!(j("*"), Some(Resolved::Fixed));
+    assert_eq!(j(">= 2.3.0 < 2.6.0"), Some(Resolved::Affected));
     assert_eq!(j("2.2.3"), None);
     assert_eq!(j("git+https://example.invalid/x.git"), None);
     let py = by_package(Ecosystem::Python, "msrestazure").unwrap();
@@ -212,6 +213,19 @@ fn requirements_and_python_projects() {
         )
         .is_empty()
     );
+    assert_eq!(
+        pinned(
+            "-c constraints.txt\nmsrestazure==0.4.20\n",
+            "requirements/prod.txt"
+        ),
+        ["==0.4.20"]
+    );
+    assert_eq!(
+        pinned("msrestazure==0.4.22\n", "constraints.txt"),
+        ["==0.4.22"]
+    );
+    let conda = "name: fleet\ndependencies:\n  - python=3.6\n  - pip:\n    - msrestazure==0.4.19\n    - msrestazure-fork==0.4.19\n";
+    assert_eq!(pinned(conda, "environment.yml"), ["==0.4.19"]);
     // The same text in a file that is no manifest says nothing.
     assert!(flagged("msrestazure==0.4.21\n", "notes.txt").is_empty());
 }
@@ -364,6 +378,25 @@ fn go_manifests() {
     );
     let forked = "# github.com/Azure/go-autorest v10.2.0+incompatible => ../go-autorest\n";
     assert!(pinned(forked, "vendor/modules.txt").is_empty());
+    let godeps = "{\"Deps\": [\n{\"ImportPath\": \"github.com/Azure/go-autorest/autorest\", \"Comment\": \"v9.8.1-2-gabcdef\", \"Rev\": \"abc\"},\n{\"ImportPath\": \"github.com/Azure/go-autorest/autorest/adal\", \"Comment\": \"v9.8.1-2-gabcdef\", \"Rev\": \"abc\"},\n{\"ImportPath\": \"github.com/Azure/go-autorest-extras\", \"Comment\": \"v9.0.0\", \"Rev\": \"def\"}\n]}";
+    assert_eq!(pinned(godeps, "Godeps/Godeps.json"), ["v9.8.1-2-gabcdef"]);
+    assert!(pinned(&godeps.replace("v9.8.1", "v10.6.0"), "Godeps/Godeps.json").is_empty());
+    let toml = |v: &str| {
+        format!(
+            "[[constraint]]\n  name = \"github.com/Azure/azure-sdk-for-go\"\n  version = \"14.0.0\"\n\n[[constraint]]\n  version = \"{v}\"\n  name = \"github.com/Azure/go-autorest\"\n"
+        )
+    };
+    assert_eq!(pinned(&toml("=10.5.0"), "Gopkg.toml"), ["=10.5.0"]);
+    assert_eq!(
+        pinned(&toml(">= 10.1.0, < 10.6.0"), "Gopkg.toml"),
+        [">= 10.1.0, < 10.6.0"]
+    );
+    assert_eq!(
+        allows(&toml("10.1.0"), "Gopkg.toml"),
+        ["10.1.0"],
+        "a bare version is ^"
+    );
+    assert!(flagged(&toml("v11.1.0"), "Gopkg.toml").is_empty());
     let gopkg = "[[projects]]\n  digest = \"1:abc\"\n  name = \"github.com/Azure/go-autorest\"\n  packages = [\n    \"autorest\",\n    \"autorest/adal\",\n  ]\n  revision = \"abc\"\n  version = \"v10.1.0\"\n";
     assert_eq!(pinned(gopkg, "Gopkg.lock"), ["v10.1.0"]);
     assert!(pinned(&gopkg.replace("v10.1.0", "v11.1.2"), "Gopkg.lock").is_empty());
@@ -432,6 +465,8 @@ fn maven_and_gradle_manifests() {
         pinned(catalog, "gradle/libs.versions.toml"),
         ["azure-auth", "1.1.1", "1.3.0"]
     );
+    let sbt = "val authVersion = \"1.3.0\"\nlibraryDependencies ++= Seq(\n  \"com.microsoft.azure\" % \"azure-client-authentication\" % \"1.1.1\",\n  \"com.microsoft.azure\" % \"azure-client-authentication\" % authVersion,\n  // \"com.microsoft.azure\" % \"azure-client-authentication\" % \"1.2.0\",\n  \"com.microsoft.azure\" % \"azure-client-authentication\" % \"1.4.0\",\n  \"com.microsoft.azure\" % \"azure-client-runtime\" % \"1.1.1\"\n)\n";
+    assert_eq!(pinned(sbt, "build.sbt"), ["1.1.1", "authVersion"]);
     let lock = "# Gradle lock\ncom.microsoft.azure:azure-client-authentication:1.2.1=compileClasspath,runtimeClasspath\ncom.microsoft.azure:azure-client-runtime:1.3.0=compileClasspath\n";
     assert_eq!(pinned(lock, "gradle.lockfile"), ["1.2.1"]);
     assert!(pinned(&lock.replace("1.2.1", "1.6.0"), "gradle.lockfile").is_empty());

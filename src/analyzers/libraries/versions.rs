@@ -189,8 +189,18 @@ pub(super) fn npm_range(spec: &str) -> Option<Allowed> {
         });
     }
     let mut allowed = Allowed::ANY;
+    let mut op = "";
     for part in spec.split_whitespace() {
-        allowed = allowed.meet(npm_comparator(part)?);
+        // `>= 2.3.0`: an operator written apart from its version.
+        if part
+            .chars()
+            .all(|c| matches!(c, '<' | '>' | '=' | '~' | '^'))
+        {
+            op = part;
+            continue;
+        }
+        allowed = allowed.meet(npm_comparator(&format!("{op}{part}"))?);
+        op = "";
     }
     Some(allowed)
 }
