@@ -71,7 +71,8 @@ pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
         Manifest::PackageLock
     } else if is("pipfile.lock") {
         Manifest::PipfileLock
-    } else if is("poetry.lock") {
+    } else if is("poetry.lock") || is("uv.lock") || is("pdm.lock") {
+        // The three write `[[package]]` tables with `name` then `version`.
         Manifest::PoetryLock
     } else if is("go.mod") {
         Manifest::GoMod
@@ -197,7 +198,8 @@ pub(super) fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>)
     }
 }
 
-/// `msrestazure==0.4.20`, `msrestazure>=0.4.14,<0.4.25`, `"msrestazure~=0.4.20"` in setup.py...
+/// `msrestazure==0.4.20`, `msrestazure>=0.4.14,<0.4.25`, `"msrestazure~=0.4.20"` in setup.py,
+/// `msrestazure[adal] (<0.4.25) ; python_version < "3"`...
 static PY_SPEC: LazyLock<Regex> = LazyLock::new(|| {
     crate::analyzers::pattern::compile(r#"(?mi)(?:^|["'\s])(msrestazure)\s*(?:\[[^\]\n]*\])?\s*\(?\s*((?:(?:===?|~=|!=|>=|<=|>|<)\s*[0-9A-Za-z.*+-]+\s*,?\s*)+)"#)
         .expect("valid regex")
@@ -309,7 +311,7 @@ static YARN_LOCK: LazyLock<Regex> = LazyLock::new(|| {
     crate::analyzers::pattern::compile(r#"(?m)^"?((?:@azure/)?ms-rest-(?:azure|nodeauth))@[^\n]*:\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]+version:?[ \t]+"?([0-9][^"\s]*)"?"#)
         .expect("valid regex")
 });
-/// Lock entries whose name and version are the regex's two groups, the range spanning both.
+/// Lock entries whose name and version are the regex's two groups, reported at the version.
 fn locked(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
     for c in re.captures_iter(text) {
         let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());

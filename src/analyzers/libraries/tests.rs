@@ -215,6 +215,13 @@ fn requirements_and_python_projects() {
     );
     assert_eq!(
         pinned(
+            "version = 1\n\n[[package]]\nname = \"msrestazure\"\nversion = \"0.4.24\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+            "uv.lock"
+        ),
+        ["0.4.24"]
+    );
+    assert_eq!(
+        pinned(
             "-c constraints.txt\nmsrestazure==0.4.20\n",
             "requirements/prod.txt"
         ),
