@@ -2,7 +2,7 @@
 //! `dependencyManagement`), `*.gradle(.kts)` (string, map and positional notations, `$variables`),
 //! version catalogs (`libs.versions.toml`) and Gradle lock files.
 
-use std::sync::LazyLock;
+use std::{ops::Range, sync::LazyLock};
 
 use regex::Regex;
 
@@ -13,6 +13,24 @@ const ARTIFACT: &str = "azure-client-authentication";
 
 fn library() -> Option<&'static Library> {
     by_package(Ecosystem::Maven, &format!("{GROUP}:{ARTIFACT}"))
+}
+
+/// A pin for a Maven or Gradle version specification written at `range`.
+fn push(
+    pins: &mut Vec<Pin>,
+    lib: &'static Library,
+    range: Range<usize>,
+    spec: &str,
+    note: Option<String>,
+) {
+    if let Some(allowed) = maven_range(spec) {
+        pins.push(Pin {
+            lib,
+            range,
+            allowed,
+            note,
+        });
+    }
 }
 
 /// The text with XML comments blanked (same length, so positions still match the file).
@@ -74,14 +92,7 @@ pub(super) fn pom(text: &str, pins: &mut Vec<Pin>) {
             },
             None => (written.to_owned(), None),
         };
-        if let Some(allowed) = maven_range(&spec) {
-            pins.push(Pin {
-                lib,
-                range,
-                allowed,
-                note,
-            });
-        }
+        push(pins, lib, range, &spec, note);
     }
 }
 
@@ -139,14 +150,7 @@ pub(super) fn gradle(text: &str, pins: &mut Vec<Pin>) {
             }
             None => (written, None),
         };
-        if let Some(allowed) = maven_range(spec) {
-            pins.push(Pin {
-                lib,
-                range: ver.range(),
-                allowed,
-                note,
-            });
-        }
+        push(pins, lib, ver.range(), spec, note);
     }
 }
 
@@ -216,14 +220,7 @@ pub(super) fn catalog(text: &str, pins: &mut Vec<Pin>) {
                 (range, value, Some(note))
             }
         };
-        if let Some(allowed) = maven_range(spec) {
-            pins.push(Pin {
-                lib,
-                range,
-                allowed,
-                note,
-            });
-        }
+        push(pins, lib, range, spec, note);
     }
 }
 
@@ -273,13 +270,6 @@ pub(super) fn sbt(text: &str, pins: &mut Vec<Pin>) {
         } else {
             (ver.as_str(), None)
         };
-        if let Some(allowed) = maven_range(spec) {
-            pins.push(Pin {
-                lib,
-                range: ver.range(),
-                allowed,
-                note,
-            });
-        }
+        push(pins, lib, ver.range(), spec, note);
     }
 }
