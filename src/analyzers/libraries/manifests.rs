@@ -281,9 +281,14 @@ fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
         let Some(lib) = by_package(Ecosystem::Npm, name.as_str()) else {
             continue;
         };
-        let Some(allowed) = npm_range(spec.as_str()) else {
+        let Some(mut allowed) = npm_range(spec.as_str()) else {
             continue;
         };
+        if in_peer_dependencies(&text[..name.start()]) {
+            // A peer range states what a library works with; the application's own manifest
+            // or lock chooses the version, so its lower bound is no "allows" finding here.
+            allowed.lo = None;
+        }
         pins.push(Pin {
             lib,
             range: spec.range(),
@@ -291,6 +296,23 @@ fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
             note: None,
         });
     }
+}
+
+/// Whether the last dependency section opened before this point is `peerDependencies`.
+fn in_peer_dependencies(before: &str) -> bool {
+    static SECTION: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#""(\w+)"\s*:\s*\{"#).expect("valid regex")
+    });
+    SECTION
+        .captures_iter(before)
+        .filter_map(|c| c.get(1))
+        .filter(|m| {
+            m.as_str().ends_with("ependencies")
+                || m.as_str() == "overrides"
+                || m.as_str() == "resolutions"
+        })
+        .last()
+        .is_some_and(|m| m.as_str() == "peerDependencies")
 }
 
 /// Lock files: a package's entry and the `"version"` inside it.

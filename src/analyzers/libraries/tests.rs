@@ -284,6 +284,9 @@ fn npm_manifests_and_locks() {
         )
         .is_empty()
     );
+    let peer = "{\"peerDependencies\": {\"ms-rest-azure\": \">=2.0.0\", \"@azure/ms-rest-nodeauth\": \"~0.8.0\"}, \"devDependencies\": {\"ms-rest-azure\": \"^2.3.0\"}}";
+    assert_eq!(pinned(peer, "package.json"), ["~0.8.0"]);
+    assert_eq!(allows(peer, "package.json"), ["^2.3.0"]);
     // package-lock v2 lists the install twice (`packages` and `dependencies`): one finding.
     let lock = "{\"lockfileVersion\": 2, \"packages\": {\"node_modules/ms-rest-azure\": {\"version\": \"2.5.9\", \"resolved\": \"x\"}}, \"dependencies\": {\"ms-rest-azure\": {\"version\": \"2.5.9\"}}}";
     assert_eq!(pinned(lock, "package-lock.json"), ["2.5.9"]);
