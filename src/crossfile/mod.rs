@@ -1,14 +1,17 @@
 //! Findings that need two files: a generic template or module and the file that sets its
 //! extension's publisher and type (ARM parameter files, IMDS005 here; `.tfvars`, IMDS006 in
-//! `terraform`; Bicep module calls, IMDS007 in `bicep`). Runs once after the walk, on the few
-//! files that named the extension.
+//! `terraform`; Bicep module calls, IMDS007 in `bicep`; ARM linked deployments, IMDS008 in
+//! `deployments`). Runs once after the walk, on the few files the walk passed on as
+//! [`is_candidate`].
 
 mod bicep;
+mod deployments;
 mod terraform;
 
 use std::{collections::BTreeSet, fs, path::Path};
 
 pub(crate) use bicep::module_findings;
+pub(crate) use deployments::deployment_findings;
 pub(crate) use terraform::tfvars_findings;
 
 use crate::{
@@ -19,20 +22,48 @@ use crate::{
     source,
 };
 
-/// The template findings the parameter files among `findings` lead to, with their records.
-pub(crate) fn parameter_file_findings(
-    opts: &ScanOptions,
-    findings: &[Finding],
-) -> Vec<(Finding, Option<u16>, FileRecord)> {
-    let pairs: BTreeSet<(usize, &str)> = findings
-        .iter()
-        .filter(|f| f.rule_id == "IMDS004")
-        .map(|f| (f.root, f.path.as_str()))
-        .collect();
+/// Files that may supply values to another (root index, path relative to it).
+pub(crate) type Sources = BTreeSet<(usize, String)>;
+
+/// A finding of the cross-file pass, with its port condition and its file's record.
+pub(crate) type Located = (Finding, Option<u16>, FileRecord);
+
+/// Whether an analyzed file may supply another file's extension values, by its name and the
+/// bytes already read: a `.tfvars`/`.tfvars.json`, a parameter file (`X.parameters.json`), a
+/// Bicep file calling a `module`, a JSON template with a `Microsoft.Resources/deployments`.
+/// Only files the prefilter let through are asked: a value that names the extension holds
+/// `Microsoft.ManagedIdentity` or a type name, both trigger literals.
+pub(crate) fn is_candidate(rel: &str, bytes: &[u8]) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let ends = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if ends(".tfvars") || ends(".tfvars.json") {
+        return true;
+    }
+    if ends(".bicep") {
+        return memchr::memmem::find(bytes, b"module").is_some();
+    }
+    if !ends(".json") && !ends(".jsonc") {
+        return false;
+    }
+    supplied::template_name(name).is_some()
+        || [&b"/deployments"[..], b"/Deployments"].iter().any(|pat| {
+            memchr::memmem::find_iter(bytes, pat).any(|at| {
+                at.checked_sub(9)
+                    .is_some_and(|s| bytes[s..at].eq_ignore_ascii_case(b"resources"))
+            })
+        })
+}
+
+/// The template findings the parameter files among `files` lead to, with their records.
+pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Vec<Located> {
     let mut out = Vec::new();
     // Several parameter files (one per environment) may lead to the same resource.
     let mut seen = BTreeSet::new();
-    for (root_idx, rel) in pairs {
+    for (root_idx, rel) in files {
+        let (root_idx, rel) = (*root_idx, rel.as_str());
         let root = &opts.roots[root_idx];
         if root.is_file() {
             continue;
@@ -89,7 +120,7 @@ fn located(
     text: &str,
     diagnostics: Vec<Diagnostic>,
     seen: &mut BTreeSet<(usize, String, usize)>,
-    out: &mut Vec<(Finding, Option<u16>, FileRecord)>,
+    out: &mut Vec<Located>,
 ) {
     for (mut f, port, _) in locate(text, &file.rel_path, file.kind, diagnostics) {
         if seen.insert((file.root, file.rel_path.clone(), f.range.start)) {
@@ -107,4 +138,60 @@ fn read(path: &Path, opts: &ScanOptions) -> Option<String> {
     }
     let bytes = fs::read(path).ok()?;
     Some(source::decode(&bytes).text)
+}
+
+/// The module file `path` (relative to the caller `rel`) as a path relative to `root`, when
+/// it stays inside the root and no folder on the way is a symbolic link.
+fn inside_root(root: &Path, rel: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') || path.contains('\\') {
+        return None;
+    }
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    parts.pop();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    let (_, dirs) = parts.split_last()?;
+    let mut at = root.to_path_buf();
+    for d in dirs {
+        at.push(d);
+        if !fs::symlink_metadata(&at).ok()?.is_dir() {
+            return None;
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_paths_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("infra/modules")).unwrap();
+        let r = dir.path();
+        assert_eq!(
+            inside_root(r, "infra/main.bicep", "./modules/ext.bicep").as_deref(),
+            Some("infra/modules/ext.bicep")
+        );
+        assert_eq!(
+            inside_root(r, "infra/main.bicep", "../ext.bicep").as_deref(),
+            Some("ext.bicep")
+        );
+        assert_eq!(inside_root(r, "infra/main.bicep", "../../ext.bicep"), None);
+        assert_eq!(inside_root(r, "main.bicep", "/etc/ext.bicep"), None);
+        assert_eq!(inside_root(r, "main.bicep", "missing/ext.bicep"), None);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(r.join("infra"), r.join("link")).unwrap();
+            assert_eq!(inside_root(r, "main.bicep", "link/modules/ext.bicep"), None);
+        }
+    }
 }

@@ -1,12 +1,11 @@
 //! Terraform `.tfvars` files that make a generic extension resource beside them the Managed
-//! Identity extension (IMDS006). Runs after the walk, on the variables files that named it.
+//! Identity extension (IMDS006). Runs after the walk, on the variables files the walk passed on.
 
 use std::{collections::BTreeSet, fs};
 
-use super::{located, read};
+use super::{Located, Sources, located, read};
 use crate::{
     analyzers::{self, terraform::supplied},
-    finding::Finding,
     kind::FileKind,
     scan::{FileRecord, ScanOptions, filter_diagnostics},
 };
@@ -14,20 +13,13 @@ use crate::{
 /// Enough for any real module directory; a bound so a huge generated folder costs nothing.
 const MAX_TF_FILES: usize = 200;
 
-/// The resource findings the variables files among `findings` lead to, with their records.
-pub(crate) fn tfvars_findings(
-    opts: &ScanOptions,
-    findings: &[Finding],
-) -> Vec<(Finding, Option<u16>, FileRecord)> {
-    let files: BTreeSet<(usize, &str)> = findings
-        .iter()
-        .filter(|f| variables_file(&f.path).is_some())
-        .map(|f| (f.root, f.path.as_str()))
-        .collect();
+/// The resource findings the variables files among `files` lead to, with their records.
+pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Vec<Located> {
     let mut out = Vec::new();
     // Several variables files (one per environment) may lead to the same resource.
     let mut seen = BTreeSet::new();
     for (root_idx, rel) in files {
+        let (root_idx, rel) = (*root_idx, rel.as_str());
         let root = &opts.roots[root_idx];
         if root.is_file() {
             continue;
@@ -66,7 +58,7 @@ pub(crate) fn tfvars_findings(
 }
 
 /// `Some(json)` for a Terraform variables file (`.tfvars`, `.auto.tfvars`, `.tfvars.json`).
-fn variables_file(path: &str) -> Option<bool> {
+pub(super) fn variables_file(path: &str) -> Option<bool> {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".tfvars") {
         Some(false)

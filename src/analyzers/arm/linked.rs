@@ -73,7 +73,10 @@ pub(crate) fn calls(
                 continue;
             };
             // An expression left unresolved (`copyIndex()`, `reference()`...) is no value.
-            let Some(s) = tree.resolve(v, 0).filter(|s| !s.trim_start().starts_with('[')) else {
+            let Some(s) = tree
+                .resolve(v, 0)
+                .filter(|s| !s.trim_start().starts_with('['))
+            else {
                 continue;
             };
             let lower = m.key.to_ascii_lowercase();
@@ -146,18 +149,12 @@ pub(crate) fn caller_diagnostic(
     line: usize,
     with_file: Option<&str>,
 ) -> Option<Diagnostic> {
-    let mut used: Vec<&(String, Range<usize>)> = deployed
-        .used
-        .iter()
-        .filter_map(|n| call.spans.get(n))
-        .collect();
-    used.sort_by_key(|(_, r)| r.start);
-    let names: Vec<String> = used.iter().map(|(k, _)| format!("`{k}`")).collect();
+    let used = used_values(call, deployed);
     let with = with_file.map_or(String::new(), |f| format!(" (with `{f}`)"));
     let message = format!(
         "Deployment `{}`{with} passes {} to `{template}`, whose extension resource (line {line}) becomes the retired Managed Identity VM extension ({}) with them: stop passing them, or remove the deployment when that template deploys nothing else; {IMDS_HINT}",
         call.deployment,
-        names.join(", "),
+        quoted(&used),
         deployed.type_name
     );
     let span = used.first()?.1.clone();
@@ -168,13 +165,34 @@ pub(crate) fn caller_diagnostic(
 
 /// IMDS008 at the linked template's resource that `caller`'s deployment makes the extension.
 pub(crate) fn callee_diagnostic(call: &Call, deployed: &Deployed, caller: &str) -> Diagnostic {
+    let used = used_values(call, deployed);
     let message = format!(
-        "Deployed by `{caller}` (deployment `{}`), this resource installs the retired Managed Identity VM extension ({}): the deployment passes its publisher and type; stop deploying it with those values (or remove this resource when every caller does); {IMDS_HINT}",
-        call.deployment, deployed.type_name
+        "Deployed by `{caller}` (deployment `{}`), this resource installs the retired Managed Identity VM extension ({}) with the values the deployment passes ({}); stop deploying it with those values (or remove this resource when every caller does); {IMDS_HINT}",
+        call.deployment,
+        deployed.type_name,
+        quoted(&used)
     );
     Diagnostic::new(RULE, deployed.range.clone(), message).with_fix_or_reason(Err(
         "other deployments may link this template for other extensions".to_owned(),
     ))
+}
+
+/// The values of `call` that `deployed` used, in file order: (parameter as written, span).
+fn used_values<'c>(call: &'c Call, deployed: &Deployed) -> Vec<&'c (String, Range<usize>)> {
+    let mut used: Vec<&(String, Range<usize>)> = deployed
+        .used
+        .iter()
+        .filter_map(|n| call.spans.get(n))
+        .collect();
+    used.sort_by_key(|(_, r)| r.start);
+    used
+}
+
+fn quoted(used: &[&(String, Range<usize>)]) -> String {
+    used.iter()
+        .map(|(k, _)| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where `templateLink` object `link` leads, when it is certain enough to read.

@@ -767,6 +767,9 @@ impl<'a> Tree<'a> {
                 })
                 .map(|(i, _)| i)
                 .collect();
+            if !section {
+                out.extend(self.passed_cleanup(tpl, obj, &idx));
+            }
             out.extend(edits::remove_items(
                 self.parsed,
                 &self.items_of(obj),

@@ -4,8 +4,8 @@
 //! inline template's own, its parameters set by the values the deployment passes), and the
 //! IMDS008 finding at the value a deployment passes to its inline template's extension.
 
-use super::{IMDS_HINT, Tree};
-use crate::finding::Diagnostic;
+use super::{IMDS_HINT, Tree, edits};
+use crate::finding::{Diagnostic, Edit};
 
 pub const RULE: &str = "IMDS008";
 
@@ -20,7 +20,10 @@ impl Tree<'_> {
                 .doc
                 .get(obj, "type")
                 .and_then(|t| self.doc.str(t))
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("Microsoft.Resources/deployments"))
+                .is_some_and(|t| {
+                    t.trim()
+                        .eq_ignore_ascii_case("Microsoft.Resources/deployments")
+                })
     }
 
     /// The deployment resource whose `properties.template` is `obj`.
@@ -66,6 +69,34 @@ impl Tree<'_> {
         self.doc
             .get(params, name)
             .and_then(|p| self.doc.get(p, "value"))
+    }
+
+    /// Edits removing the values a deployment passes to the parameters (members `removed` of
+    /// `params`) that a fix removes from its inline template `tpl`: ARM rejects a value for a
+    /// parameter the template does not declare.
+    pub(super) fn passed_cleanup(&self, tpl: usize, params: usize, removed: &[usize]) -> Vec<Edit> {
+        let Some(passed) = self
+            .deployment_of_template(tpl)
+            .and_then(|dep| self.doc.get(dep, "properties"))
+            .and_then(|p| self.doc.get(p, "parameters"))
+            .filter(|&p| self.doc.is_object(p))
+        else {
+            return Vec::new();
+        };
+        let declared = self.doc.members(params);
+        let idx: Vec<usize> = self
+            .doc
+            .members(passed)
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                removed
+                    .iter()
+                    .any(|&r| declared[r].key.eq_ignore_ascii_case(&m.key))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        edits::remove_items(self.parsed, &self.items_of(passed), &idx, None, None)
     }
 
     /// The deployment resource around node `i`, nearest first.
@@ -254,7 +285,10 @@ mod tests {
             r#""pub": { "value": "Microsoft.Azure.Extensions" }, "ty": { "value": "CustomScript" }"#,
             r#""pub": { "value": "Microsoft.ManagedIdentity" }, "ty": { "value": "[parameters('kinds')[copyIndex()]]" }"#,
         ] {
-            assert!(rules(&template(Some("inner"), pass, "")).is_empty(), "{pass}");
+            assert!(
+                rules(&template(Some("inner"), pass, "")).is_empty(),
+                "{pass}"
+            );
         }
     }
 
