@@ -173,6 +173,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn candidates_by_name_and_bytes() {
+        let deployment = br#"{"type": "Microsoft.Resources/deployments", "name": "x"}"#;
+        assert!(is_candidate("infra/prod.tfvars", b""));
+        assert!(is_candidate("infra/PROD.TFVARS.JSON", b"{}"));
+        assert!(is_candidate(
+            "infra/main.bicep",
+            b"module m './x.bicep' = {}"
+        ));
+        assert!(is_candidate("azuredeploy.parameters.json", b"{}"));
+        assert!(is_candidate("a/main.json", deployment));
+        assert!(is_candidate(
+            "a/main.json",
+            b"\"type\": \"microsoft.resources/Deployments\""
+        ));
+        // A Bicep file without modules, a template without deployments, a parameters file
+        // without a template name, other kinds.
+        assert!(!is_candidate("main.bicep", b"resource r 'x' = {}"));
+        assert!(!is_candidate(
+            "a/main.json",
+            b"{\"type\": \"Microsoft.Compute/virtualMachines\"}"
+        ));
+        assert!(!is_candidate(
+            "a/main.json",
+            b"{\"type\": \"Microsoft.Web/sites/deployments\"}"
+        ));
+        assert!(!is_candidate("parameters.json", b"{}"));
+        assert!(!is_candidate("deploy.ps1", deployment));
+    }
+
+    /// Only files the prefilter passes are asked: every way a caller writes a value that names
+    /// the extension must pass it.
+    #[test]
+    fn supplied_values_pass_the_prefilter() {
+        let p = crate::prefilter::Prefilter::new(&[]);
+        for s in [
+            "publisher: 'Microsoft.ManagedIdentity'",
+            "  extType: 'ManagedIdentityExtensionForLinux'",
+            r#""pub": { "value": "Microsoft.ManagedIdentity" }"#,
+            r#""ty": { "value": "ManagedIdentityExtensionForWindows" }"#,
+            "ext_publisher = \"Microsoft.ManagedIdentity\"",
+            r#"{"ext_type": "managedidentityextensionforlinux"}"#,
+            "var pub = 'microsoft.managedidentity'",
+        ] {
+            assert!(p.matches(s.as_bytes()), "{s}");
+        }
+    }
+
+    #[test]
     fn module_paths_stay_inside_the_root() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("infra/modules")).unwrap();
