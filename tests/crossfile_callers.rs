@@ -173,3 +173,42 @@ fn linked_templates_are_never_read_through_symbolic_links() {
     });
     assert!(result.findings.is_empty(), "{:?}", result.findings);
 }
+
+#[test]
+fn values_passed_on_through_a_linked_template() {
+    // main.json -> vm/agent.json (passes its parameters on) -> ext.json (the generic extension).
+    let relay = r#"{
+  "parameters": { "agentPublisher": { "type": "string" }, "agentType": { "type": "string" } },
+  "resources": [
+    {
+      "type": "Microsoft.Resources/deployments",
+      "name": "ext",
+      "properties": {
+        "mode": "Incremental",
+        "templateLink": { "relativePath": "../ext.json" },
+        "parameters": {
+          "pub": { "value": "[parameters('agentPublisher')]" },
+          "ty": { "value": "[parameters('agentType')]" }
+        }
+      }
+    }
+  ]
+}
+"#;
+    let main = caller(r#"{ "relativePath": "vm/agent.json" }"#)
+        .replace(r#""pub": {"#, r#""agentPublisher": {"#)
+        .replace(r#""ty": {"#, r#""agentType": {"#);
+    let found = rules_by_file(&[
+        ("main.json", &main),
+        ("vm/agent.json", relay),
+        ("ext.json", GENERIC),
+    ]);
+    assert_eq!(
+        with_rule(&found, "IMDS008"),
+        [("ext.json", 4), ("main.json", 11), ("vm/agent.json", 11)],
+        "{found:?}"
+    );
+    // Without the caller's values, the relay and the extension template are silent.
+    let alone = rules_by_file(&[("vm/agent.json", relay), ("ext.json", GENERIC)]);
+    assert!(alone.is_empty(), "{alone:?}");
+}

@@ -19,6 +19,10 @@ use crate::{
     scan::{FileRecord, ScanOptions, filter_diagnostics, walk_builder},
 };
 
+/// How many linked templates deep values are followed (a caller, the template it links, the
+/// one that links...): real estates stop at two or three; a cycle stops here.
+const MAX_DEPTH: usize = 3;
+
 /// JSON files of one root by file name, walked once and only when a `uri` needs matching.
 type JsonIndex = HashMap<String, Vec<String>>;
 
@@ -53,15 +57,19 @@ pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Vec<Lo
                     format!("{dir}/{template}")
                 };
                 if let Some(template_text) = read(&root.join(&template_rel), opts) {
+                    let with = format!("with `{name}`");
                     pass.caller(
                         *root_idx,
                         &template_rel,
                         &template_text,
-                        Some((&values, name)),
+                        Some((&values, &with)),
+                        0,
                     );
                 }
             }
-            None => pass.caller(*root_idx, rel, &text, None),
+            None => {
+                pass.caller(*root_idx, rel, &text, None, 0);
+            }
         }
     }
     pass.out
@@ -76,17 +84,22 @@ struct Pass<'o> {
 }
 
 impl Pass<'_> {
-    /// The findings of one calling template, read with its parameter file's values if any.
+    /// The findings of one calling template, read with the values its parameter file or its
+    /// own caller gives it (`supplied`: the values and the phrase naming where they come from);
+    /// the linked template that deploys the extension through it, if any.
     fn caller(
         &mut self,
         root_idx: usize,
         rel: &str,
         text: &str,
         supplied: Option<(&HashMap<String, String>, &str)>,
-    ) {
+        depth: usize,
+    ) -> Option<String> {
         let opts = self.opts;
         let ctx = context(rel, opts);
+        let via = supplied.map(|s| s.1);
         let mut analysis = analyzers::Analysis::default();
+        let mut deploying = None;
         for call in linked::calls(text, &ctx, supplied.map(|s| s.0)) {
             let Some(callee_rel) = self.resolve(root_idx, rel, &call.target) else {
                 continue;
@@ -99,21 +112,48 @@ impl Pass<'_> {
                 continue;
             };
             let callee_ctx = context(&callee_rel, opts);
+            let deployed = linked::deploys_with(&callee_text, &callee_ctx, &call.values);
+            if deployed.is_empty() {
+                // The linked template may pass the values on to a linked template of its own.
+                let relayed = format!("with the values `{rel}` passes");
+                if depth >= MAX_DEPTH {
+                    continue;
+                }
+                let Some(last) = self.caller(
+                    root_idx,
+                    &callee_rel,
+                    &callee_text,
+                    Some((&call.values, &relayed)),
+                    depth + 1,
+                ) else {
+                    continue;
+                };
+                analysis.diagnostics.extend(linked::relay_diagnostic(
+                    &call,
+                    &callee_rel,
+                    &last,
+                    via,
+                ));
+                deploying.get_or_insert(last);
+                continue;
+            }
             let mut callee = analyzers::Analysis::default();
-            for d in linked::deploys_with(&callee_text, &callee_ctx, &call.values) {
+            for d in deployed {
                 let line = jsonc::line_col(&callee_text, d.range.start).0;
                 analysis.diagnostics.extend(linked::caller_diagnostic(
                     &call,
                     &d,
                     &callee_rel,
                     line,
-                    supplied.map(|s| s.1),
+                    via,
                 ));
                 callee.push(linked::callee_diagnostic(&call, &d, rel));
             }
             self.add(root_idx, &callee_rel, &callee_text, callee);
+            deploying.get_or_insert(callee_rel);
         }
         self.add(root_idx, rel, text, analysis);
+        deploying
     }
 
     fn add(&mut self, root_idx: usize, rel: &str, text: &str, mut analysis: analyzers::Analysis) {

@@ -147,10 +147,10 @@ pub(crate) fn caller_diagnostic(
     deployed: &Deployed,
     template: &str,
     line: usize,
-    with_file: Option<&str>,
+    via: Option<&str>,
 ) -> Option<Diagnostic> {
     let used = used_values(call, deployed);
-    let with = with_file.map_or(String::new(), |f| format!(" (with `{f}`)"));
+    let with = via.map_or(String::new(), |v| format!(" ({v})"));
     let message = format!(
         "Deployment `{}`{with} passes {} to `{template}`, whose extension resource (line {line}) becomes the retired Managed Identity VM extension ({}) with them: stop passing them, or remove the deployment when that template deploys nothing else; {IMDS_HINT}",
         call.deployment,
@@ -160,6 +160,37 @@ pub(crate) fn caller_diagnostic(
     let span = used.first()?.1.clone();
     Some(Diagnostic::new(RULE, span, message).with_fix_or_reason(Err(
         "the linked template may deploy more than the extension, and the deployment's other values and outputs may be used, so a person decides".to_owned(),
+    )))
+}
+
+/// IMDS008 at the first value of `call` that names the extension, when `template` passes the
+/// values on to linked templates, and `last` deploys it.
+pub(crate) fn relay_diagnostic(
+    call: &Call,
+    template: &str,
+    last: &str,
+    via: Option<&str>,
+) -> Option<Diagnostic> {
+    let mut naming: Vec<&(String, Range<usize>)> = call
+        .spans
+        .iter()
+        .filter(|(n, _)| {
+            call.values
+                .get(*n)
+                .is_some_and(|v| is_publisher(v) || is_extension_type(v))
+        })
+        .map(|(_, s)| s)
+        .collect();
+    naming.sort_by_key(|(_, r)| r.start);
+    let with = via.map_or(String::new(), |v| format!(" ({v})"));
+    let message = format!(
+        "Deployment `{}`{with} passes {} to `{template}`, which passes them on to `{last}`, whose extension resource becomes the retired Managed Identity VM extension with them: stop passing them; {IMDS_HINT}",
+        call.deployment,
+        quoted(&naming)
+    );
+    let span = naming.first()?.1.clone();
+    Some(Diagnostic::new(RULE, span, message).with_fix_or_reason(Err(
+        "the linked templates may deploy more than the extension, so a person decides".to_owned(),
     )))
 }
 
@@ -200,7 +231,7 @@ fn target(tree: &Tree, link: usize) -> Option<Target> {
     let doc = tree.doc;
     if let Some(rp) = doc.get(link, "relativePath") {
         let path = tree.resolve(rp, 0)?;
-        return (!path.trim_start().starts_with('[')).then(|| Target::Relative(path));
+        return (!path.trim_start().starts_with('[')).then_some(Target::Relative(path));
     }
     let uri = doc.get(link, "uri")?;
     // A whole `parameters('x')`/`variables('x')` is followed to its value first.
@@ -390,11 +421,11 @@ mod tests {
         calls.into_iter().next().map(|c| c.target)
     }
 
-    fn suffix(segs: &[&str], min: usize) -> Option<Target> {
-        Some(Target::Suffix {
+    fn suffix(segs: &[&str], min: usize) -> Target {
+        Target::Suffix {
             segments: segs.iter().map(|s| (*s).to_owned()).collect(),
             min,
-        })
+        }
     }
 
     #[test]
@@ -428,17 +459,17 @@ mod tests {
         );
         assert_eq!(
             target_of(r#"{ "uri": "[concat(variables('base'), 'nested/ext.json')]" }"#),
-            suffix(&["nested", "ext.json"], 2)
+            Some(suffix(&["nested", "ext.json"], 2))
         );
         assert_eq!(
             target_of(r#"{ "uri": "[uri(variables('base'), 'ext.json')]" }"#),
-            suffix(&["ext.json"], 1)
+            Some(suffix(&["ext.json"], 1))
         );
         assert_eq!(
             target_of(
                 r#"{ "uri": "https://raw.example.invalid/org/repo/main/nested/ext.json?sv=1" }"#
             ),
-            suffix(&["org", "repo", "main", "nested", "ext.json"], 2)
+            Some(suffix(&["org", "repo", "main", "nested", "ext.json"], 2))
         );
         // A bare file name on a literal host, a path that climbs, a computed file name, a
         // literal that is not the end of the path, a template spec: not followed.
