@@ -212,3 +212,18 @@ fn values_passed_on_through_a_linked_template() {
     let alone = rules_by_file(&[("vm/agent.json", relay), ("ext.json", GENERIC)]);
     assert!(alone.is_empty(), "{alone:?}");
 }
+
+#[test]
+fn a_bicep_module_that_is_an_arm_template() {
+    let caller = "module agent './ext.json' = {\n  name: 'agent'\n  params: {\n    PUB: 'Microsoft.ManagedIdentity'\n    ty: 'ManagedIdentityExtensionForLinux'\n  }\n}\n";
+    let found = rules_by_file(&[("main.bicep", caller), ("ext.json", GENERIC)]);
+    assert_eq!(
+        with_rule(&found, "IMDS007"),
+        [("main.bicep", 1)],
+        "{found:?}"
+    );
+    let other = caller
+        .replace("Microsoft.ManagedIdentity", "Microsoft.Azure.Extensions")
+        .replace("ManagedIdentityExtensionForLinux", "CustomScript");
+    assert!(rules_by_file(&[("main.bicep", &other), ("ext.json", GENERIC)]).is_empty());
+}

@@ -1,11 +1,11 @@
 //! Bicep `module` calls that pass the Managed Identity extension's publisher and type to a
 //! generic module file (IMDS007). Runs after the walk, on the Bicep files that call modules.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::{Sources, inside_root, located, read};
 use crate::{
-    analyzers::{self, bicep::supplied},
+    analyzers::{self, Context, arm::linked, bicep::supplied},
     kind::FileKind,
     scan::{FileRecord, ScanOptions, filter_diagnostics},
 };
@@ -34,7 +34,12 @@ pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Vec<super:
             let Some(module_text) = read(&root.join(&module_rel), opts) else {
                 continue;
             };
-            if let Some(ext_type) = supplied::deploys_with(&module_text, &call.params) {
+            let ext_type = if module_rel.to_ascii_lowercase().ends_with(".json") {
+                arm_deploys_with(&module_rel, &module_text, &call.params, opts)
+            } else {
+                supplied::deploys_with(&module_text, &call.params)
+            };
+            if let Some(ext_type) = ext_type {
                 analysis.push(supplied::call_diagnostic(&call, &ext_type));
             }
         }
@@ -51,4 +56,28 @@ pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Vec<super:
         located(&record, &text, analysis.diagnostics, &mut seen, &mut out);
     }
     out
+}
+
+/// A Bicep module may be an ARM template (`module m './ext.json'`): the extension type it
+/// deploys only with the call's params (ARM parameter names are case-insensitive).
+fn arm_deploys_with(
+    rel: &str,
+    text: &str,
+    params: &HashMap<String, String>,
+    opts: &ScanOptions,
+) -> Option<String> {
+    let values = params
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let ctx = Context {
+        kind: FileKind::Arm,
+        path: rel,
+        api_version: &opts.api_version,
+        extra_ports: &opts.extra_ports,
+    };
+    linked::deploys_with(text, &ctx, &values)
+        .into_iter()
+        .next()
+        .map(|d| d.type_name)
 }
