@@ -140,8 +140,9 @@ fn read(path: &Path, opts: &ScanOptions) -> Option<String> {
     Some(source::decode(&bytes).text)
 }
 
-/// The module file `path` (relative to the caller `rel`) as a path relative to `root`, when
-/// it stays inside the root and no folder on the way is a symbolic link.
+/// The file `path` (a module or linked template, relative to the caller `rel`) as a path
+/// relative to `root`, when it stays inside the root and no folder on the way is a symbolic
+/// link.
 fn inside_root(root: &Path, rel: &str, path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains('\\') {
         return None;

@@ -58,7 +58,7 @@ pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Vec<Locate
 }
 
 /// `Some(json)` for a Terraform variables file (`.tfvars`, `.auto.tfvars`, `.tfvars.json`).
-pub(super) fn variables_file(path: &str) -> Option<bool> {
+fn variables_file(path: &str) -> Option<bool> {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".tfvars") {
         Some(false)
