@@ -6,19 +6,7 @@ mod tree;
 use std::fs;
 
 use imds_migrate::scan::{self, ScanOptions};
-use tree::rules_by_file;
-
-const TEMPLATE: &str = r#"{
-  "parameters": { "pub": { "type": "string" }, "ty": { "type": "string" } },
-  "resources": [
-    {
-      "type": "Microsoft.Compute/virtualMachines/extensions",
-      "name": "vm/agent",
-      "properties": { "publisher": "[parameters('pub')]", "type": "[parameters('ty')]" }
-    }
-  ]
-}
-"#;
+use tree::{GENERIC as TEMPLATE, rules_by_file};
 
 const MI_PARAMS: &str = r#"{ "parameters": { "pub": { "value": "Microsoft.ManagedIdentity" }, "ty": { "value": "ManagedIdentityExtensionForWindows" } } }
 "#;

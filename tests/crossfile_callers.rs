@@ -8,7 +8,7 @@ mod tree;
 use std::fs;
 
 use imds_migrate::scan::{self, ScanOptions};
-use tree::rules_by_file;
+use tree::{GENERIC, rules_by_file};
 
 fn with_rule<'a>(found: &'a [(String, String, usize)], rule: &str) -> Vec<(&'a str, usize)> {
     found
@@ -73,18 +73,6 @@ fn a_parameter_file_setting_only_the_publisher_is_read() {
     let found = rules_by_file(&[("ext.json", template), ("ext.parameters.json", params)]);
     assert_eq!(with_rule(&found, "IMDS005"), [("ext.json", 7)], "{found:?}");
 }
-
-const GENERIC: &str = r#"{
-  "parameters": { "pub": { "type": "string" }, "ty": { "type": "string" } },
-  "resources": [
-    {
-      "type": "Microsoft.Compute/virtualMachines/extensions",
-      "name": "vm/agent",
-      "properties": { "publisher": "[parameters('pub')]", "type": "[parameters('ty')]" }
-    }
-  ]
-}
-"#;
 
 fn caller(link: &str) -> String {
     format!(

@@ -5,6 +5,20 @@ use std::fs;
 
 use imds_migrate::scan::{self, ScanOptions};
 
+/// A generic ARM template: an extension resource whose publisher and type are the parameters
+/// `pub` and `ty`, without defaults.
+pub const GENERIC: &str = r#"{
+  "parameters": { "pub": { "type": "string" }, "ty": { "type": "string" } },
+  "resources": [
+    {
+      "type": "Microsoft.Compute/virtualMachines/extensions",
+      "name": "vm/agent",
+      "properties": { "publisher": "[parameters('pub')]", "type": "[parameters('ty')]" }
+    }
+  ]
+}
+"#;
+
 /// Every finding of a scan of `files` (path, contents) as (path, rule, line), sorted.
 pub fn rules_by_file(files: &[(&str, &str)]) -> Vec<(String, String, usize)> {
     let dir = tempfile::tempdir().unwrap();
