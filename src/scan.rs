@@ -263,13 +263,25 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         crate::crossfile::module_findings(opts, sources),
         crate::crossfile::deployment_findings(opts, sources),
     ];
-    for (f, port, record) in supplied.into_iter().flatten() {
-        if port.is_none_or(|p| shared.ports.contains(&p)) {
-            shared
-                .files
-                .insert((record.root, record.rel_path.clone()), record);
-            findings.push(f);
+    let mut used_suppressions = BTreeSet::new();
+    for part in supplied {
+        used_suppressions.extend(part.used_suppressions);
+        for (f, port, record) in part.findings {
+            if port.is_none_or(|p| shared.ports.contains(&p)) {
+                shared
+                    .files
+                    .insert((record.root, record.rel_path.clone()), record);
+                findings.push(f);
+            }
         }
+    }
+    // A comment that silenced a cross-file finding is used, though the file alone had nothing
+    // for it to silence.
+    if !used_suppressions.is_empty() {
+        findings.retain(|f| {
+            f.rule_id != crate::suppress::UNUSED_RULE
+                || !used_suppressions.contains(&(f.root, f.path.clone(), f.line))
+        });
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     shared.errors.sort();

@@ -215,3 +215,31 @@ fn a_bicep_module_that_is_an_arm_template() {
         .replace("ManagedIdentityExtensionForLinux", "CustomScript");
     assert!(rules_by_file(&[("main.bicep", &other), ("ext.json", GENERIC)]).is_empty());
 }
+
+#[test]
+fn suppressions_of_cross_file_findings_are_used_ones() {
+    // The linked template's resource silenced on its line (JSONC comment), the caller's value
+    // silenced too: no IMDS008, and no IMDS900 (the walk, reading each file alone, saw
+    // nothing for those comments to silence).
+    let callee = GENERIC.replace(
+        "    {\n      \"type\"",
+        "    { // imds-migrate: ignore[IMDS008]\n      \"type\"",
+    );
+    let main = caller(r#"{ "relativePath": "ext.json" }"#).replace(
+        r#""pub": { "value": "Microsoft.ManagedIdentity" },"#,
+        r#""pub": { "value": "Microsoft.ManagedIdentity" }, // imds-migrate: ignore"#,
+    );
+    let found = rules_by_file(&[("main.json", &main), ("ext.json", &callee)]);
+    assert!(found.is_empty(), "{found:?}");
+    // A suppression that silences nothing, in either pass, is still reported.
+    let stray = main.replace(
+        r#""variables": {"#,
+        "// imds-migrate: ignore[IMDS030]\n  \"variables\": {",
+    );
+    let found = rules_by_file(&[("main.json", &stray), ("ext.json", &callee)]);
+    assert_eq!(
+        with_rule(&found, "IMDS900"),
+        [("main.json", 2)],
+        "{found:?}"
+    );
+}

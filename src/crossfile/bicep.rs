@@ -1,19 +1,18 @@
 //! Bicep `module` calls that pass the Managed Identity extension's publisher and type to a
 //! generic module file (IMDS007). Runs after the walk, on the Bicep files that call modules.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use super::{Sources, inside_root, located, read};
+use super::{Found, Sources, inside_root, read};
 use crate::{
     analyzers::{self, Context, arm::linked, bicep::supplied},
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, filter_diagnostics},
+    scan::{FileRecord, ScanOptions},
 };
 
 /// The call-site findings of the Bicep files among `files`, with their records.
-pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Vec<super::Located> {
-    let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
+pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Found {
+    let mut out = Found::default();
     for (root_idx, rel) in files
         .iter()
         .filter(|(_, p)| p.to_ascii_lowercase().ends_with(".bicep"))
@@ -46,14 +45,13 @@ pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Vec<super:
         if analysis.diagnostics.is_empty() {
             continue;
         }
-        filter_diagnostics(&text, rel, opts, &mut analysis);
         let record = FileRecord {
             root: root_idx,
             rel_path: rel.to_owned(),
             abs_path: root.join(rel),
             kind: FileKind::Bicep,
         };
-        located(&record, &text, analysis.diagnostics, &mut seen, &mut out);
+        out.add(&record, &text, analysis, opts);
     }
     out
 }

@@ -3,9 +3,9 @@
 //! template's resource. Runs after the walk, on the templates with deployments and on parameter
 //! files (whose template may pass their values on).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use super::{Located, Sources, inside_root, located, read};
+use super::{Found, Sources, inside_root, read};
 use crate::{
     analyzers::{
         self, Context,
@@ -16,7 +16,7 @@ use crate::{
         },
     },
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, filter_diagnostics, walk_builder},
+    scan::{FileRecord, ScanOptions, walk_builder},
 };
 
 /// How many linked templates deep values are followed (a caller, the template it links, the
@@ -27,12 +27,11 @@ const MAX_DEPTH: usize = 3;
 type JsonIndex = HashMap<String, Vec<String>>;
 
 /// The findings the deployments of the candidate templates among `files` lead to.
-pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Vec<Located> {
+pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Found {
     let mut pass = Pass {
         opts,
         indexes: HashMap::new(),
-        seen: BTreeSet::new(),
-        out: Vec::new(),
+        out: Found::default(),
     };
     for (root_idx, rel) in files {
         let root = &opts.roots[*root_idx];
@@ -78,9 +77,7 @@ pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Vec<Lo
 struct Pass<'o> {
     opts: &'o ScanOptions,
     indexes: HashMap<usize, JsonIndex>,
-    /// Each range once: several callers may lead to one resource.
-    seen: BTreeSet<(usize, String, usize)>,
-    out: Vec<Located>,
+    out: Found,
 }
 
 impl Pass<'_> {
@@ -156,24 +153,14 @@ impl Pass<'_> {
         deploying
     }
 
-    fn add(&mut self, root_idx: usize, rel: &str, text: &str, mut analysis: analyzers::Analysis) {
-        if analysis.diagnostics.is_empty() {
-            return;
-        }
-        filter_diagnostics(text, rel, self.opts, &mut analysis);
+    fn add(&mut self, root_idx: usize, rel: &str, text: &str, analysis: analyzers::Analysis) {
         let record = FileRecord {
             root: root_idx,
             rel_path: rel.to_owned(),
             abs_path: self.opts.roots[root_idx].join(rel),
             kind: FileKind::Arm,
         };
-        located(
-            &record,
-            text,
-            analysis.diagnostics,
-            &mut self.seen,
-            &mut self.out,
-        );
+        self.out.add(&record, text, analysis, self.opts);
     }
 
     /// The linked template's path relative to the root, when it is one file of the root.

@@ -16,10 +16,11 @@ pub(crate) use terraform::tfvars_findings;
 
 use crate::{
     analyzers::{self, Context, arm::supplied},
-    finding::{Diagnostic, Finding},
+    finding::Finding,
     kind::FileKind,
     scan::{FileRecord, ScanOptions, filter_diagnostics, locate},
-    source,
+    source::{self, LineIndex},
+    suppress,
 };
 
 /// Files that may supply values to another (root index, path relative to it).
@@ -58,10 +59,8 @@ pub(crate) fn is_candidate(rel: &str, bytes: &[u8]) -> bool {
 }
 
 /// The template findings the parameter files among `files` lead to, with their records.
-pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Vec<Located> {
-    let mut out = Vec::new();
-    // Several parameter files (one per environment) may lead to the same resource.
-    let mut seen = BTreeSet::new();
+pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Found {
+    let mut out = Found::default();
     for (root_idx, rel) in files {
         let (root_idx, rel) = (*root_idx, rel.as_str());
         let root = &opts.roots[root_idx];
@@ -95,37 +94,74 @@ pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Ve
         };
         let mut analysis = analyzers::Analysis::default();
         supplied::analyze_with_parameters(&template_text, &ctx, &values, name, &mut analysis);
-        filter_diagnostics(&template_text, &template_rel, opts, &mut analysis);
         let record = FileRecord {
             root: root_idx,
             rel_path: template_rel.clone(),
             abs_path: root.join(&template_rel),
             kind: FileKind::Arm,
         };
-        located(
-            &record,
-            &template_text,
-            analysis.diagnostics,
-            &mut seen,
-            &mut out,
-        );
+        out.add(&record, &template_text, analysis, opts);
     }
     out
 }
 
-/// `diagnostics` of `file` as findings with its record, each range once: several value files
-/// (one per environment) may lead to one resource.
-fn located(
-    file: &FileRecord,
-    text: &str,
-    diagnostics: Vec<Diagnostic>,
-    seen: &mut BTreeSet<(usize, String, usize)>,
-    out: &mut Vec<Located>,
-) {
-    for (mut f, port, _) in locate(text, &file.rel_path, file.kind, diagnostics) {
-        if seen.insert((file.root, file.rel_path.clone(), f.range.start)) {
-            f.root = file.root;
-            out.push((f, port, file.clone()));
+/// What the cross-file pass found, and the suppression comments that silenced its findings.
+#[derive(Default)]
+pub(crate) struct Found {
+    pub findings: Vec<Located>,
+    /// (root, path, line) of the comments that silenced a cross-file finding: the walk saw
+    /// nothing for them to silence and reported them as unused (IMDS900).
+    pub used_suppressions: BTreeSet<(usize, String, usize)>,
+    /// Each range once: several value files (one per environment) may lead to one resource.
+    seen: BTreeSet<(usize, String, usize)>,
+}
+
+impl Found {
+    /// `analysis` of `file`, filtered like the walk's (suppressions, selection, per-file
+    /// ignores), as findings with its record.
+    fn add(
+        &mut self,
+        file: &FileRecord,
+        text: &str,
+        mut analysis: analyzers::Analysis,
+        opts: &ScanOptions,
+    ) {
+        if analysis.diagnostics.is_empty() {
+            return;
+        }
+        // Every suppression comment of the file, as an unused one.
+        let mut every = Vec::new();
+        suppress::apply(text, &mut every);
+        filter_diagnostics(text, &file.rel_path, opts, &mut analysis);
+        // Unused ones are the walk's to report: a comment that silences nothing here may
+        // silence a finding of the file's own.
+        let unused: BTreeSet<usize> = analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == suppress::UNUSED_RULE)
+            .map(|d| d.range.start)
+            .collect();
+        analysis
+            .diagnostics
+            .retain(|d| d.rule != suppress::UNUSED_RULE);
+        if every.len() > unused.len() {
+            let index = LineIndex::new(text);
+            for d in every.iter().filter(|d| !unused.contains(&d.range.start)) {
+                self.used_suppressions.insert((
+                    file.root,
+                    file.rel_path.clone(),
+                    index.line(d.range.start),
+                ));
+            }
+        }
+        for (mut f, port, _) in locate(text, &file.rel_path, file.kind, analysis.diagnostics) {
+            if self
+                .seen
+                .insert((file.root, file.rel_path.clone(), f.range.start))
+            {
+                f.root = file.root;
+                self.findings.push((f, port, file.clone()));
+            }
         }
     }
 }
