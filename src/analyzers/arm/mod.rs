@@ -262,9 +262,11 @@ impl<'a> Tree<'a> {
 
     /// Template objects around `i`, nearest first, whose parameters and variables an expression
     /// at `i` sees: an inline template of an `inner`-scope deployment is its own world; one of
-    /// an `outer`-scope deployment (ARM's default) sees its caller's names, never its own.
+    /// an `outer`-scope deployment (ARM's default) sees its caller's names first (its own
+    /// declarations, which ARM does not use there, only for names no caller declares).
     fn templates(&self, i: usize) -> Vec<usize> {
         let mut out = Vec::new();
+        let mut own = Vec::new();
         let mut cur = Some(i);
         while let Some(n) = cur {
             if let Some(dep) = self.deployment_of_template(n) {
@@ -272,6 +274,7 @@ impl<'a> Tree<'a> {
                     out.push(n);
                     break;
                 }
+                own.push(n);
                 cur = self.parent(dep);
                 continue;
             }
@@ -285,6 +288,7 @@ impl<'a> Tree<'a> {
             }
             cur = self.parent(n);
         }
+        out.extend(own);
         out
     }
 

@@ -266,6 +266,18 @@ mod tests {
         );
         assert_eq!(rules(&caller_both).len(), 1);
         assert_eq!(rules(&caller_both)[0].0, "IMDS001");
+        // Names no caller declares fall back to the inline template's own declarations.
+        let own_only = template(None, "", "")
+            .replacen(r#""pub": {"#, r#""callerPub": {"#, 1)
+            .replace(
+                r#""pub": { "type": "string" }"#,
+                r#""pub": { "type": "string", "defaultValue": "Microsoft.ManagedIdentity" }"#,
+            )
+            .replace(
+                r#""defaultValue": "CustomScript""#,
+                r#""defaultValue": "ManagedIdentityExtensionForLinux""#,
+            );
+        assert_eq!(rules(&own_only)[0].0, "IMDS001", "{own_only}");
         let inner_unpassed = caller_both.replace(
             r#""mode": "Incremental","#,
             r#""mode": "Incremental", "expressionEvaluationOptions": { "scope": "inner" },"#,
