@@ -128,9 +128,15 @@ fn the_manifest_names_every_corpus_file_once() {
     on_disk.remove("expected.toml");
     let with_usage: BTreeSet<&str> = m.expect.iter().map(|e| e.file.as_str()).collect();
     let clean: BTreeSet<&str> = m.clean.iter().map(|c| c.file.as_str()).collect();
-    assert!(with_usage.is_disjoint(&clean), "a file is both clean and expected");
+    assert!(
+        with_usage.is_disjoint(&clean),
+        "a file is both clean and expected"
+    );
     let listed: BTreeSet<String> = with_usage.union(&clean).map(|s| (*s).to_owned()).collect();
-    assert_eq!(listed, on_disk, "expected.toml and testdata/recall disagree");
+    assert_eq!(
+        listed, on_disk,
+        "expected.toml and testdata/recall disagree"
+    );
     for e in &m.expect {
         let _ = e.lines();
     }

@@ -272,10 +272,12 @@ impl<'t, 'a> Tf<'t, 'a> {
             .body(open)
             .iter()
             .filter(|m| m.block.is_none())
-            .filter_map(|m| match self.resolve(&value_of(self.tree, m.value.clone())) {
-                Res::Lit(v) => Some(v),
-                Res::Unknown => None,
-            })
+            .filter_map(
+                |m| match self.resolve(&value_of(self.tree, m.value.clone())) {
+                    Res::Lit(v) => Some(v),
+                    Res::Unknown => None,
+                },
+            )
             .collect();
         if !literals.iter().any(|v| is_publisher(v)) {
             return None;
