@@ -821,6 +821,32 @@ mod tests {
         assert!(matches!(outcome("big.txt", &big), FileOutcome::Clean));
     }
 
+    /// A loopback host and its token path on either side of the boundary between two chunks:
+    /// the overlap keeps the hit and what follows it whole in one of the two chunks.
+    #[test]
+    fn streamed_prefilter_sees_context_across_chunk_boundaries() {
+        let size = STREAM_THRESHOLD as usize + 1 + 2 * STREAM_CHUNK;
+        let boundary = STREAM_THRESHOLD as usize + 1 + STREAM_CHUNK;
+        for text in [
+            "u = \"http://localhost:\" + port + \"/oauth2/token\"",
+            "u = 'http://127.0.0.1:' + str(port)                                          + '/oauth2/token'",
+        ] {
+            for shift in [-300_isize, -40, -3, 0, 20, 250] {
+                let mut big = vec![b' '; size];
+                let at = boundary.checked_add_signed(shift).unwrap();
+                big[at..at + text.len()].copy_from_slice(text.as_bytes());
+                assert!(
+                    matches!(outcome("big.txt", &big), FileOutcome::Analyzed(_)),
+                    "{text} at {shift}"
+                );
+            }
+        }
+        let mut big = vec![b' '; size];
+        let imds = b"http://localhost:40342/metadata/identity/oauth2/token";
+        big[boundary - 20..boundary - 20 + imds.len()].copy_from_slice(imds);
+        assert!(matches!(outcome("big.txt", &big), FileOutcome::Clean));
+    }
+
     #[test]
     fn binaries_logs_and_utf16() {
         assert!(matches!(
