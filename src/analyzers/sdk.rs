@@ -62,6 +62,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             is_bare_publisher(text, r)
                 && !documentation(text, ctx, &lx, r)
                 && !compared(text, r.start)
+                && !compared_by_name(text, r.start)
+                && (!matches!(ctx.kind, FileKind::Text) || set_as_value(text, r.start))
         })
         .collect();
     let types: Vec<Range<usize>> = TYPE
@@ -111,7 +113,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 /// (`if ext.publisher == "Microsoft.ManagedIdentity"`, `-eq`, `.Equals(`, `case`).
 fn compared(text: &str, at: usize) -> bool {
     static CMP: LazyLock<Regex> = LazyLock::new(|| {
-        crate::analyzers::pattern::compile(r#"(?i)(?:[=!]==?|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
+        crate::analyzers::pattern::compile(r#"(?i)(?:[=!]==?|[=!]~|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin~?\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
             .expect("valid regex")
     });
     let from = crate::source::floor_char_boundary(text, at.saturating_sub(60));
@@ -123,6 +125,42 @@ fn compared(text: &str, at: usize) -> bool {
         && !before
             .trim_end_matches(['"', '\'', '`', ' '])
             .ends_with("=>")
+}
+
+/// The publisher is held in a named constant that the file compares with
+/// (`OLD_PUBLISHER = "Microsoft.ManagedIdentity"` ... `if ext.publisher == OLD_PUBLISHER`):
+/// a scanner or a cleanup that looks for the extension, like [`compared`] one step removed.
+fn compared_by_name(text: &str, at: usize) -> bool {
+    static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r#"([A-Za-z_]\w*)["']?\s*(?::\s*[\w.]+\s*)?:?=\s*[@$]?["'`]$"#,
+        )
+        .expect("valid regex")
+    });
+    let from = crate::source::floor_char_boundary(text, at.saturating_sub(80));
+    let before = &text[from..at];
+    let before = &before[before.rfind('\n').map_or(0, |p| p + 1)..];
+    let Some(name) = ASSIGNED.captures(before).and_then(|c| c.get(1)) else {
+        return false;
+    };
+    let name = regex::escape(name.as_str());
+    let Ok(uses) = Regex::new(&format!(
+        r"(?i)(?:[=!]=|[=!]~|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin)\s*[$]?(?:\w+\.)*{name}\b|\b{name}\s*(?:[=!]=|\.equals)"
+    )) else {
+        return false;
+    };
+    uses.is_match(text)
+}
+
+/// In a text of no known language (notes, reStructuredText, unknown files), the publisher
+/// counts only where a value is given: after a quote, `=`, `:`, `>` or an argument separator.
+/// Prose names it after a word or inside inline-literal marks (``` ``Microsoft...`` ```).
+fn set_as_value(text: &str, at: usize) -> bool {
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    matches!(
+        before.as_bytes().last(),
+        Some(b'"' | b'\'' | b'=' | b':' | b'>' | b',' | b'(' | b'[')
+    ) && !before.ends_with("``")
 }
 
 /// Comments and Python docstrings.
@@ -284,6 +322,22 @@ mod tests {
             (
                 "publisher = 'Microsoft.ManagedIdentity'\n",
                 FileKind::Code(Lang::Ruby),
+            ),
+            (
+                "OLD_TYPES = {'ManagedIdentityExtensionForLinux'}\nOLD_PUBLISHER = 'Microsoft.ManagedIdentity'\n\n\n\n\nfor e in exts:\n    if e.publisher == OLD_PUBLISHER and e.type in OLD_TYPES:\n        print(e)\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "| where properties.publisher =~ 'Microsoft.ManagedIdentity'\n| where properties.type in~ ('ManagedIdentityExtensionForLinux')\n",
+                FileKind::Text,
+            ),
+            (
+                "The ``Microsoft.ManagedIdentity`` publisher's ``ManagedIdentityExtensionForLinux`` type.\n",
+                FileKind::Text,
+            ),
+            (
+                "publisher Microsoft.ManagedIdentity, type ManagedIdentityExtensionForLinux\n",
+                FileKind::Text,
             ),
         ] {
             assert!(run(t, kind).0.is_empty(), "{t}");
