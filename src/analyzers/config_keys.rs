@@ -26,8 +26,11 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // `<msiPort>50342</msiPort>`
         format!(r"(?i)<(?P<key>{KEY})>\s*(?P<port>\d{{1,5}})\s*</"),
-        // `msiPort: 50342`, `"msi_port": "50342"`, `MSI_PORT=50342`, `msiPort="50342"`, `$env:MSI_PORT = 50342`
-        format!(r#"(?i){k}["']?\s*(?::|=|:=|=>)\s*["']?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#),
+        // `msiPort: 50342`, `"msi_port": "50342"`, `MSI_PORT=50342`, `msiPort="50342"`, `$env:MSI_PORT = 50342`,
+        // `os.environ["MSI_PORT"] = "50342"`
+        format!(r#"(?i){k}["']?\]?\s*(?::|=|:=|=>)\s*["']?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#),
+        // Dockerfile `ENV MSI_PORT 50342` (the form without `=`)
+        format!(r#"(?im)^[ \t]*ENV[ \t]+(?P<key>{KEY})[ \t]+["']?(?P<port>\d{{1,5}})["']?[ \t]*\r?$"#),
         // `<add key="MsiPort" value="50342" />` (.NET appSettings)
         format!(r#"(?i)\bkey\s*=\s*["'](?P<key>{KEY})["']\s+value\s*=\s*["'](?P<port>\d{{1,5}})["']"#),
         // Kubernetes/pipeline env lists: `- name: MSI_PORT` then `value: "50342"`
@@ -159,6 +162,16 @@ mod tests {
             ),
             ("export MSI_PORT=50342\n", FileKind::Shell, "MSI_PORT=50342"),
             (
+                "FROM x\nENV MSI_PORT 50342\n",
+                FileKind::Shell,
+                "MSI_PORT 50342",
+            ),
+            (
+                "os.environ[\"MSI_PORT\"] = \"50342\"\n",
+                FileKind::Code(Lang::Python),
+                "MSI_PORT\"] = \"50342",
+            ),
+            (
                 "PORT=${MSI_PORT:-50342}\n",
                 FileKind::Shell,
                 "MSI_PORT:-50342",
@@ -240,6 +253,10 @@ mod tests {
             ),
             ("msi_port = 50342.5\nmsiPort: 50342/tcp\n", FileKind::Config),
             ("az login --msi --msi-port=50342\n", FileKind::Shell),
+            (
+                "if cfg[\"msi_port\"] == 50342:\n    pass\nENV APP_PORT 50342\nENV MSI_PORT_RANGE 50342\n",
+                FileKind::Code(Lang::Python),
+            ),
         ] {
             assert!(run(text, kind).is_empty(), "{text}");
         }

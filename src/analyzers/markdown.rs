@@ -54,6 +54,33 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             out.extend_shifted(analysis, block.body.start + part.start);
         }
     }
+    raw_html_blocks(text, ctx, &code, out);
+}
+
+/// `<pre>` blocks written as raw HTML in the Markdown (outside code blocks and HTML comments):
+/// analyzed as in an HTML page.
+fn raw_html_blocks(text: &str, ctx: &Context, code: &[Range<usize>], out: &mut Analysis) {
+    if memchr::memmem::find(text.as_bytes(), b"<pre").is_none()
+        && memchr::memmem::find(text.as_bytes(), b"<PRE").is_none()
+    {
+        return;
+    }
+    let mut comments = Vec::new();
+    let mut from = 0;
+    while let Some(open) = text[from..].find("<!--").map(|p| from + p) {
+        let close = text[open..]
+            .find("-->")
+            .map_or(text.len(), |p| open + p + 3);
+        comments.push(open..close);
+        from = close;
+    }
+    let mut html = Analysis::default();
+    super::embedded::analyze_html(text, ctx, &mut html);
+    html.diagnostics.retain(|d| {
+        let at = d.range.start;
+        !code.iter().chain(&comments).any(|r| r.contains(&at))
+    });
+    out.extend_shifted(html, 0);
 }
 
 /// A fenced code block: its info string and the byte range of its content.
@@ -380,6 +407,15 @@ mod tests {
             "```\nMSI: Failed to retrieve a token from '{URL}' with an error of 'HTTPConnectionPool(host='localhost', port=50342)'\n```\n\n```text\nGET {URL}\n```\n\n```output\n{URL}\n```\n\n```console\n$ curl '{URL}?resource=x' -H Metadata:true\ncurl: (7) Failed to connect to {URL}\n```\n"
         );
         assert_eq!(run(&md), [("IMDS030", format!("{URL}?resource=x"))]);
+    }
+
+    #[test]
+    fn raw_html_pre_blocks_outside_fences_and_comments() {
+        let set = "az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity";
+        let md = format!(
+            "Text\n\n<pre>\n{set}\n</pre>\n\n<!--\n<pre>{set}</pre>\n-->\n\n```text\n<pre>{set}</pre>\n```\n"
+        );
+        assert_eq!(run(&md), [("IMDS011", set.to_owned())]);
     }
 
     #[test]
