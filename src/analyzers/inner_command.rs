@@ -1,9 +1,11 @@
 //! Commands held in a string that something runs: `bash -c "..."`, `sh -c '...'`,
-//! `Invoke-Expression "..."` / `iex '...'`, `pwsh -Command "..."`, cloud-init
-//! `[ sh, -c, "..." ]`, and custom-script `commandToExecute` in ARM JSON and Terraform. The
-//! string is decoded, analyzed as the shell or PowerShell script it is, and findings are moved
-//! back to their place in the file. Strings nobody runs (`echo "az login ..."`, an assignment)
-//! are not commands.
+//! `Invoke-Expression "..."` / `iex '...'`, `pwsh -Command "..."`, `ssh host "..."`, cloud-init
+//! `[ sh, -c, "..." ]` and exec calls, Jenkins `sh`/`bat`/`powershell` steps, programs' shell
+//! calls (`subprocess.run("...", shell=True)`, `execSync`), custom-script `commandToExecute` in
+//! ARM JSON and Terraform, and Terraform `custom_data`/`user_data` boot scripts. The string is
+//! decoded, analyzed as the shell or PowerShell script it is, and findings are moved back to
+//! their place in the file. Strings nobody runs (`echo "az login ..."`, an assignment) are not
+//! commands.
 
 use std::sync::LazyLock;
 
@@ -41,7 +43,9 @@ enum Scope {
 impl Scope {
     fn covers(self, ctx: &Context) -> bool {
         match self {
-            Scope::Any => true,
+            // A text of no known language is read only for Jenkins steps: elsewhere it is
+            // prose, where a quoted command is an example.
+            Scope::Any => ctx.kind != FileKind::Text,
             Scope::Code => matches!(ctx.kind, FileKind::Code(_)),
             Scope::Jenkins => is_jenkins(ctx.path),
         }
@@ -395,6 +399,7 @@ mod tests {
                 .all(|(rule, _)| !matches!(*rule, "IMDS011" | "IMDS013"))
         };
         assert!(no_command(&jenkins, FileKind::Text, "notes.txt"));
+        assert!(no_command(&ssh, FileKind::Text, "notes.txt"));
         let exec = format!("exec(\"{SET}\")\n");
         assert!(no_command(
             &exec,
