@@ -238,6 +238,20 @@ fn boot_scripts(text: &str, ctx: &Context, out: &mut Analysis) {
         };
         let mut sub = super::analyze(body, &Context { kind, ..*ctx });
         sub.problems.clear();
+        // A changed boot script makes Terraform replace the VM: no edit here is harmless.
+        sub.diagnostics = sub
+            .diagnostics
+            .into_iter()
+            .map(|mut d| {
+                if d.fix.take().is_some() {
+                    d.with_fix_or_reason(Err(
+                        "the script is the VM's boot data, and changing it makes Terraform replace the VM; edit it when the VM is rebuilt anyway".to_owned(),
+                    ))
+                } else {
+                    d
+                }
+            })
+            .collect();
         out.extend_shifted(sub, start);
     }
 }
@@ -429,6 +443,16 @@ mod tests {
             run_at(&tf, FileKind::Terraform, "main.tf"),
             [("IMDS013", login.to_owned())]
         );
+        let set = format!("resource \"x\" \"y\" {{\n  user_data = <<EOF\n{SET}\nEOF\n}}\n");
+        let ctx = Context {
+            kind: FileKind::Terraform,
+            path: "main.tf",
+            api_version: "2018-02-01",
+            extra_ports: &[],
+        };
+        let found = super::super::analyze(&set, &ctx).diagnostics;
+        assert_eq!(found.len(), 1);
+        assert!(found[0].fix.is_none() && found[0].message.contains("replace the VM"));
         let removal = "resource \"x\" \"y\" {\n  user_data = <<EOF\naz vm extension delete -g rg --vm-name vm -n ManagedIdentityExtensionForLinux\naz login --identity\nEOF\n}\n";
         assert!(run_at(removal, FileKind::Terraform, "main.tf").is_empty());
     }
