@@ -63,7 +63,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
                 && !documentation(text, ctx, &lx, r)
                 && !compared(text, r.start)
                 && !compared_by_name(text, r.start)
-                && (!matches!(ctx.kind, FileKind::Text) || set_as_value(text, r.start))
+                && whole_value(text, ctx.kind, r)
         })
         .collect();
     let types: Vec<Range<usize>> = TYPE
@@ -152,15 +152,35 @@ fn compared_by_name(text: &str, at: usize) -> bool {
     uses.is_match(text)
 }
 
-/// In a text of no known language (notes, reStructuredText, unknown files), the publisher
-/// counts only where a value is given: after a quote, `=`, `:`, `>` or an argument separator.
-/// Prose names it after a word or inside inline-literal marks (``` ``Microsoft...`` ```).
-fn set_as_value(text: &str, at: usize) -> bool {
-    let before = text[..at].trim_end_matches([' ', '\t']);
-    matches!(
-        before.as_bytes().last(),
-        Some(b'"' | b'\'' | b'=' | b':' | b'>' | b',' | b'(' | b'[')
-    ) && !before.ends_with("``")
+/// The publisher is a whole value, as code and configuration give it: a quoted string
+/// (`"Microsoft.ManagedIdentity"`, `&quot;Microsoft.ManagedIdentity&quot;`,
+/// `>Microsoft.ManagedIdentity<`), a key's value up to the end
+/// of the line (`publisher: Microsoft.ManagedIdentity`) or a `--publisher` argument. Prose
+/// names it inside a sentence, also inside a string (`"... from Microsoft.ManagedIdentity ..."`).
+fn whole_value(text: &str, kind: FileKind, r: &Range<usize>) -> bool {
+    let before = &text[..r.start];
+    let after = &text[r.end..];
+    // Backticks quote only in the languages whose strings they delimit; elsewhere they mark
+    // inline code in prose.
+    let backtick = matches!(kind, FileKind::Code(Lang::JavaScript | Lang::Go));
+    let opens = |c: u8| matches!(c, b'"' | b'\'' | b'>') || backtick && c == b'`';
+    let closes = |c: u8| matches!(c, b'"' | b'\'' | b'<' | b'\\') || backtick && c == b'`';
+    let entity = |s: &str| {
+        ["&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;"]
+            .iter()
+            .any(|e| s.len() >= e.len() && s[s.len() - e.len()..].eq_ignore_ascii_case(e))
+    };
+    let quoted = (before.as_bytes().last().is_some_and(|&c| opens(c)) || entity(before))
+        && after
+            .as_bytes()
+            .first()
+            .is_some_and(|&c| closes(c) || c == b'&');
+    let head = before.trim_end_matches([' ', '\t']);
+    let rest = after[..after.find('\n').unwrap_or(after.len())].trim();
+    let keyed = (head.ends_with(':') || head.ends_with('=') && !head.ends_with("=="))
+        && (rest.is_empty() || rest.starts_with(['#', ',']));
+    let flag = head.to_ascii_lowercase().ends_with("-publisher");
+    quoted || keyed || flag
 }
 
 /// Comments and Python docstrings.
@@ -338,6 +358,14 @@ mod tests {
             (
                 "publisher Microsoft.ManagedIdentity, type ManagedIdentityExtensionForLinux\n",
                 FileKind::Text,
+            ),
+            (
+                "description: \"Removes ManagedIdentityExtensionForLinux (publisher Microsoft.ManagedIdentity)\"\n",
+                FileKind::Yaml,
+            ),
+            (
+                "static final String MSG = \"ManagedIdentityExtensionForLinux (Microsoft.ManagedIdentity) is retired\";\n",
+                FileKind::Code(Lang::Java),
             ),
         ] {
             assert!(run(t, kind).0.is_empty(), "{t}");
