@@ -863,3 +863,38 @@ fn json5_keys_and_strings_are_read_by_the_fallback() {
     let other = json5.replace("ManagedIdentityExtensionForLinux", "CustomScript");
     assert!(arm(&other).diagnostics.is_empty());
 }
+
+#[test]
+fn a_type_built_from_the_type_names_counts_with_the_publisher() {
+    let t = |ty: &str, publisher: &str| {
+        format!(
+            "{{\"variables\": {{\"t\": \"{ty}\"}}, \"resources\": [{{\"type\": \"Microsoft.Compute/virtualMachines/extensions\", \"name\": \"vm/msi\", \"properties\": {{\"publisher\": \"{publisher}\", \"type\": \"[variables('t')]\"}}}}]}}"
+        )
+    };
+    let concat = "[concat('ManagedIdentityExtensionFor', parameters('os'))]";
+    assert_eq!(
+        arm(&t(concat, "Microsoft.ManagedIdentity"))
+            .diagnostics
+            .len(),
+        1
+    );
+    let pick = "[if(equals(parameters('os'), 'Windows'), 'ManagedIdentityExtensionForWindows', 'ManagedIdentityExtensionForLinux')]";
+    assert_eq!(
+        arm(&t(pick, "Microsoft.ManagedIdentity")).diagnostics.len(),
+        1
+    );
+    // Another publisher, or a name that only mentions the type, is not the extension.
+    assert!(
+        arm(&t(concat, "Microsoft.Azure.Extensions"))
+            .diagnostics
+            .is_empty()
+    );
+    assert!(
+        arm(&t(
+            "ManagedIdentityExtensionForLinuxBackup",
+            "Microsoft.ManagedIdentity"
+        ))
+        .diagnostics
+        .is_empty()
+    );
+}
