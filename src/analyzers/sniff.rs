@@ -35,6 +35,14 @@ pub fn structured_kind(body: &str) -> Option<FileKind> {
         crate::analyzers::pattern::compile(r#"(?i)"(?:publisher|type|extensionprofile)"\s*:"#)
             .expect("valid regex")
     });
+    // A block cut out of a resource (`extension { ... publisher = "..." }`): HCL's `key = value`
+    // inside a bare block. Tried last, so a command anywhere in the block decides first.
+    static HCL_BODY: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r#"(?m)^[ \t]*[a-z_]+(?:[ \t]+"[\w-]+")*[ \t]*\{[ \t]*\r?$(?:\r?\n[ \t]*(?:#.*|\w+[ \t]*=.*)?)*?\r?\n[ \t]*publisher[ \t]*=[ \t]*""#,
+        )
+        .expect("valid regex")
+    });
     let start = body.trim_start();
     if (start.starts_with('{') || start.starts_with('[') || start.starts_with('"'))
         && JSON_MEMBER.is_match(body)
@@ -53,14 +61,6 @@ pub fn structured_kind(body: &str) -> Option<FileKind> {
     if AZ.is_match(body) {
         return Some(FileKind::Shell);
     }
-    // A block cut out of a resource (`extension { ... publisher = "..." }`): HCL's `key = value`
-    // inside a bare block. Last, so a command anywhere in the block decides first.
-    static HCL_BODY: LazyLock<Regex> = LazyLock::new(|| {
-        crate::analyzers::pattern::compile(
-            r#"(?m)^[ \t]*[a-z_]+(?:[ \t]+"[\w-]+")*[ \t]*\{[ \t]*\r?$(?:\r?\n[ \t]*(?:#.*|\w+[ \t]*=.*)?)*?\r?\n[ \t]*publisher[ \t]*=[ \t]*""#,
-        )
-        .expect("valid regex")
-    });
     if HCL_BODY.is_match(body) {
         return Some(FileKind::Terraform);
     }
