@@ -26,7 +26,7 @@ OUT=$PWD/target/bench
 mkdir -p "$OUT"
 command -v rg >/dev/null || { echo "bench: ripgrep is needed (apt-get install ripgrep)" >&2; exit 2; }
 
-mapfile -t LITERALS < <(grep -oP '^\s*\("\K[^"]+(?=", Confirm::)' src/prefilter.rs)
+mapfile -t LITERALS < <(grep -Pzo '\(\s*"\K[^"]+(?=",\s*Confirm::)' src/prefilter.rs | tr '\0' '\n')
 RG_ARGS=(--hidden -F -c)
 for lit in "${LITERALS[@]}"; do RG_ARGS+=(-e "$lit"); done
 

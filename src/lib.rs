@@ -17,6 +17,7 @@ pub mod live;
 pub mod options;
 pub mod output;
 pub mod prefilter;
+pub mod readbuf;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     fs,
-    io::{Read, Seek, SeekFrom},
+    io::{Seek, SeekFrom},
     path::{Path, PathBuf},
     sync::{
         Mutex,
@@ -19,6 +19,7 @@ use crate::{
     finding::{Finding, FixSummary, LocatedEdit},
     kind::{self, FileKind},
     prefilter::Prefilter,
+    readbuf::{ChunkWindow, ReadBuf},
     rules::{Selection, catalogue},
     snippet,
     source::{self, LineIndex},
@@ -347,7 +348,7 @@ fn scan_root(
     let root_is_file = root.is_file();
     let (scanned_ref, analyzed_ref) = (&scanned, &analyzed);
     walker.run(|| {
-        let mut buf = Vec::new();
+        let mut buf = ReadBuf::default();
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -544,13 +545,12 @@ fn scan_file(
     path: &Path,
     rel: &str,
     named: bool,
-    buf: &mut Vec<u8>,
+    buf: &mut ReadBuf,
 ) -> FileOutcome {
     // Log files hold quoted errors, never usages: not even read.
     if kind::is_log(path) {
         return FileOutcome::Skipped(SkipReason::Log);
     }
-    buf.clear();
     // The walk saw a regular file; if it has become a symlink since, it is not read through (nor
     // waited on, if it has become a FIFO).
     let mut file = match open(path, named) {
@@ -559,28 +559,29 @@ fn scan_file(
     };
     // No stat: the reads say how large the file is. A thread's buffer keeps its capacity from
     // file to file, so the common small file is one read into memory already there.
-    buf.reserve(64 * 1024);
+    buf.reset(64 * 1024);
     // The head alone decides "binary", so a large binary is never read in full.
-    if let Err(e) = file.by_ref().take(BINARY_SNIFF as u64).read_to_end(buf) {
+    if let Err(e) = buf.read_from(&mut file, BINARY_SNIFF as u64) {
         return FileOutcome::Error(format!("cannot read: {e}"));
     }
     // Text without a NUL byte in its head is neither UTF-16 nor binary: the common case costs
     // one memchr, no decoding.
-    let has_nul = memchr::memchr(0, buf).is_some();
-    let utf16 = source::has_utf16_bom(buf) || (has_nul && source::sniff_utf16(buf).is_some());
+    let has_nul = memchr::memchr(0, buf.data()).is_some();
+    let utf16 =
+        source::has_utf16_bom(buf.data()) || (has_nul && source::sniff_utf16(buf.data()).is_some());
     if !utf16 && has_nul {
         return FileOutcome::Skipped(SkipReason::Binary);
     }
     // Files up to this size are read whole on sight; larger ones are prefiltered in chunks first.
     let whole = STREAM_THRESHOLD.min(opts.max_filesize);
     let more = (whole + 1).saturating_sub(buf.len() as u64);
-    if let Err(e) = file.by_ref().take(more).read_to_end(buf) {
+    if let Err(e) = buf.read_from(&mut file, more) {
         return FileOutcome::Error(format!("cannot read: {e}"));
     }
     if buf.len() as u64 > whole {
         // UTF-16 is decoded before it is searched, so it cannot be prefiltered in chunks.
         if !utf16 {
-            match stream_has_trigger(matcher, &mut file, buf) {
+            match stream_has_trigger(matcher, &mut file, buf.data()) {
                 Ok(false) => return FileOutcome::Clean,
                 Ok(true) => {}
                 Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
@@ -595,24 +596,24 @@ fn scan_file(
                 FileOutcome::TooLargeWithTriggers(size)
             };
         }
-        buf.clear();
+        buf.reset(0);
         if let Err(e) = file.seek(SeekFrom::Start(0)) {
             return FileOutcome::Error(format!("cannot read: {e}"));
         }
         // Reading at most max+1 bytes tells "too large" even if the file grew since `metadata`.
-        if let Err(e) = file.take(opts.max_filesize + 1).read_to_end(buf) {
+        if let Err(e) = buf.read_from(&mut file, opts.max_filesize + 1) {
             return FileOutcome::Error(format!("cannot read: {e}"));
         }
         if buf.len() as u64 > opts.max_filesize {
             return FileOutcome::Skipped(SkipReason::TooLarge);
         }
     }
-    let decoded = utf16.then(|| source::decode(buf));
-    let text_bytes = decoded.as_ref().map_or(&buf[..], |d| d.text.as_bytes());
+    let decoded = utf16.then(|| source::decode(buf.data()));
+    let text_bytes = decoded.as_ref().map_or(buf.data(), |d| d.text.as_bytes());
     if !matcher.matches(text_bytes) {
         return FileOutcome::Clean;
     }
-    let mut decoded = decoded.unwrap_or_else(|| source::decode(buf));
+    let mut decoded = decoded.unwrap_or_else(|| source::decode(buf.data()));
     source::cr_to_lf(&mut decoded.text);
     let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
     let kind = kind::classify(path, &decoded.text[..head_end]);
@@ -656,23 +657,15 @@ fn stream_has_trigger(
     if matcher.matches(head) {
         return Ok(true);
     }
-    // Keep the tail of the previous chunk: a literal may straddle two chunks. Reads land right
-    // after it, so each byte is copied once, by the kernel.
-    let mut window = vec![0u8; TRIGGER_OVERLAP + STREAM_CHUNK];
-    let mut kept = TRIGGER_OVERLAP.min(head.len());
-    window[..kept].copy_from_slice(&head[head.len() - kept..]);
-    loop {
-        let n = file.read(&mut window[kept..])?;
-        if n == 0 {
-            return Ok(false);
-        }
-        let end = kept + n;
-        if matcher.matches(&window[..end]) {
+    // The tail of each chunk comes again before the next: a literal may straddle two chunks.
+    let mut window = ChunkWindow::new(TRIGGER_OVERLAP, STREAM_CHUNK);
+    window.start_with(head);
+    while let Some(w) = window.next(file)? {
+        if matcher.matches(w) {
             return Ok(true);
         }
-        kept = TRIGGER_OVERLAP.min(end);
-        window.copy_within(end - kept..end, 0);
     }
+    Ok(false)
 }
 
 /// Runs the analyzers on one decoded text as `scan` does. `fix` calls this on every pass.
@@ -807,7 +800,7 @@ mod tests {
             &path,
             name,
             false,
-            &mut Vec::new(),
+            &mut ReadBuf::default(),
         )
     }
 

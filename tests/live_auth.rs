@@ -17,27 +17,16 @@ use std::{
 use arm_emulator::{Config, Emulator, mi};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use imds_migrate::live::auth::resolve_with;
-use live_cli::{SUB, live_command, run};
+use live_cli::{Live, SUB};
 use serde_json::Value;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "0a1b2c3d-0000-4000-8000-000000000001";
 const AUDIENCE: &str = "https://management.azure.com/";
 
-fn list(emu: &Emulator, dir: &Path, envs: &[(&str, &str)]) -> live_cli::Output {
-    run(live_command(
-        dir,
-        &[
-            "list",
-            "--subscription",
-            SUB,
-            "--arm-endpoint",
-            &emu.url,
-            "--format",
-            "json",
-        ],
-        envs,
-    ))
+/// `list` signed in with exactly `envs`, waits not shortened.
+fn list(emu: &Emulator, envs: &[(&str, &str)]) -> live_cli::Output {
+    Live::list(emu).credentials(envs).scale("1").run()
 }
 
 fn token_requests(emu: &Emulator) -> Vec<arm_emulator::Logged> {
@@ -90,7 +79,7 @@ fn workload_identity_signs_in_with_the_federated_token() {
     ];
     // A token endpoint that fails for a moment is tried again.
     emu.fail_token_requests(&[503, 429]);
-    let out = list(&emu, dir.path(), &envs);
+    let out = list(&emu, &envs);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let reqs: Vec<_> = token_requests(&emu)
         .into_iter()
@@ -115,7 +104,7 @@ fn workload_identity_signs_in_with_the_federated_token() {
 
     // A token the issuer does not accept: exit 2, the AAD error, never the assertion.
     std::fs::write(&file, "eyJ.rejected-SENTINEL.sig").unwrap();
-    let out = list(&emu, dir.path(), &envs);
+    let out = list(&emu, &envs);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("workload identity") && out.stderr.contains("invalid_client"),
@@ -276,7 +265,7 @@ fn certificate_sign_in_with_an_rs256_assertion() {
             ("AZURE_TENANT_ID", TENANT),
             ("AZURE_AUTHORITY_HOST", emu.url.as_str()),
         ];
-        let out = list(&emu, dir.path(), &envs);
+        let out = list(&emu, &envs);
         assert_eq!(out.code, 0, "{}: {}", pem.display(), out.stderr);
         let req = token_requests(&emu).pop().unwrap();
         let jwt = form_value(&req.body, "client_assertion").unwrap();
@@ -300,7 +289,7 @@ fn certificate_sign_in_with_an_rs256_assertion() {
         ("AZURE_TENANT_ID", TENANT),
         ("AZURE_AUTHORITY_HOST", emu.url.as_str()),
     ];
-    let out = list(&emu, dir.path(), &envs);
+    let out = list(&emu, &envs);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("invalid_client"), "{}", out.stderr);
     assert!(!out.stderr.contains("PRIVATE KEY"));
@@ -329,7 +318,7 @@ fn certificate_signed_by_another_key_is_refused() {
         ("AZURE_TENANT_ID", TENANT),
         ("AZURE_AUTHORITY_HOST", emu.url.as_str()),
     ];
-    let out = list(&emu, dir.path(), &envs);
+    let out = list(&emu, &envs);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("service principal (certificate)"),
@@ -343,12 +332,10 @@ fn app_service_managed_identity_is_retried_on_429_and_5xx() {
     let emu = Emulator::start(Config::default());
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     emu.fail_token_requests(&[500, 429]);
-    let dir = tempfile::tempdir().unwrap();
     let endpoint = format!("{}/msi/token", emu.url);
     let header = emu.config.identity_header.clone();
     let out = list(
         &emu,
-        dir.path(),
         &[
             ("IDENTITY_ENDPOINT", endpoint.as_str()),
             ("IDENTITY_HEADER", header.as_str()),
@@ -386,7 +373,6 @@ fn imds_is_retried_and_comes_before_the_azure_cli() {
     let path = format!("{}:/usr/bin:/bin", dir.path().display());
     let out = list(
         &emu,
-        dir.path(),
         &[("IMDS_ENDPOINT", emu.url.as_str()), ("PATH", path.as_str())],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -424,25 +410,11 @@ fn a_static_token_that_expires_mid_run_stops_it_with_one_message() {
     for i in 0..10 {
         emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(live_command(
-        dir.path(),
-        &[
-            "remove",
-            "--subscription",
-            SUB,
-            "--arm-endpoint",
-            &emu.url,
-            "--yes",
-            "--format",
-            "json",
-            "--concurrency",
-            "1",
-            "--time-scale",
-            "0.25",
-        ],
-        &[("AZURE_ACCESS_TOKEN", token.as_str())],
-    ));
+    let out = Live::remove_all(&emu)
+        .args(&["--concurrency", "1"])
+        .credentials(&[("AZURE_ACCESS_TOKEN", token.as_str())])
+        .scale("0.25")
+        .run();
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
         out.stderr.matches("AZURE_ACCESS_TOKEN expired").count(),
@@ -455,25 +427,16 @@ fn a_static_token_that_expires_mid_run_stops_it_with_one_message() {
         0,
         "401s were sent"
     );
-    let doc: Value = serde_json::from_str(&out.stdout).expect("the report is still printed");
-    let outcomes: Vec<&str> = doc["extensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap())
-        .collect();
-    assert!(outcomes.contains(&"removed"), "{outcomes:?}");
-    assert!(outcomes.contains(&"interrupted"), "{outcomes:?}");
+    // The report is still printed.
+    let outcomes = out.outcomes();
+    assert!(outcomes.iter().any(|o| o == "removed"), "{outcomes:?}");
+    assert!(outcomes.iter().any(|o| o == "interrupted"), "{outcomes:?}");
     assert!(!out.stderr.contains("sig-SENTINEL") && !out.stdout.contains("sig-SENTINEL"));
 
     // Already expired: nothing is sent at all.
     let expired = jwt_expiring_in(30);
     emu.clear_log();
-    let out = list(
-        &emu,
-        dir.path(),
-        &[("AZURE_ACCESS_TOKEN", expired.as_str())],
-    );
+    let out = list(&emu, &[("AZURE_ACCESS_TOKEN", expired.as_str())]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("AZURE_ACCESS_TOKEN expired"),
@@ -492,25 +455,7 @@ fn an_opaque_token_rejected_mid_run_stops_it_without_a_storm_of_401s() {
     // Discovery (about 30 requests: VM and scale-set pages, 12 extension lists, 12 instance
     // views) and a few removals, then the token is refused.
     emu.expire_token_after(45);
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(live_command(
-        dir.path(),
-        &[
-            "remove",
-            "--subscription",
-            SUB,
-            "--arm-endpoint",
-            &emu.url,
-            "--yes",
-            "--format",
-            "json",
-            "--concurrency",
-            "2",
-            "--time-scale",
-            "0.001",
-        ],
-        &[("AZURE_ACCESS_TOKEN", emu.config.token.as_str())],
-    ));
+    let out = Live::remove_all(&emu).args(&["--concurrency", "2"]).run();
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     let unauthorized = emu.log().iter().filter(|l| l.status == 401).count();
     assert!(
@@ -539,29 +484,17 @@ fn tokens_are_refreshed_before_they_expire_during_a_run() {
     for i in 0..4 {
         emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
     }
-    let dir = tempfile::tempdir().unwrap();
     let secret = emu.config.client_secret.clone();
-    let out = run(live_command(
-        dir.path(),
-        &[
-            "remove",
-            "--subscription",
-            SUB,
-            "--arm-endpoint",
-            &emu.url,
-            "--yes",
-            "--concurrency",
-            "1",
-            "--time-scale",
-            "0.25",
-        ],
-        &[
+    let out = Live::remove_all(&emu)
+        .args(&["--concurrency", "1"])
+        .credentials(&[
             ("AZURE_TENANT_ID", TENANT),
             ("AZURE_CLIENT_ID", CLIENT),
             ("AZURE_CLIENT_SECRET", secret.as_str()),
             ("AZURE_AUTHORITY_HOST", emu.url.as_str()),
-        ],
-    ));
+        ])
+        .scale("0.25")
+        .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         token_requests(&emu).len() >= 3,

@@ -6,35 +6,20 @@ mod arm_emulator;
 #[path = "support/live_cli.rs"]
 mod live_cli;
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use arm_emulator::{Config, Emulator, ext, mi};
 use live_cli::{
-    SUB, finish, journal_lines as lines, live_command, of_kind, run, signal, spawn, wait_until,
+    Live, SUB, finish, journal_lines as lines, of_kind, scratch_journal, show_journal, signal,
+    spawn, wait_until,
 };
 use serde_json::{Value, json};
 
 const PLANTED: &str = "PLANTED-protected-SENTINEL-91d4";
 
-fn remove_args<'a>(emu: &'a Emulator, journal: &'a str, scale: &'a str) -> Vec<&'a str> {
-    vec![
-        "remove",
-        "--subscription",
-        SUB,
-        "--arm-endpoint",
-        &emu.url,
-        "--yes",
-        "--format",
-        "json",
-        "--journal",
-        journal,
-        "--time-scale",
-        scale,
-    ]
-}
-
-fn token(emu: &Emulator) -> [(&str, &str); 1] {
-    [("AZURE_ACCESS_TOKEN", emu.config.token.as_str())]
+/// `remove` of every extension found, journaled to `journal`.
+fn remove<'a>(emu: &'a Emulator, journal: &Path) -> Live<'a> {
+    Live::remove_all(emu).args(&["--journal", journal.to_str().unwrap()])
 }
 
 #[test]
@@ -58,17 +43,11 @@ fn journal_records_each_extension_before_its_delete_and_never_a_secret() {
         "vm2",
         vec![mi("ManagedIdentityExtensionForLinux")],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let p = path.to_str().unwrap();
-    let out = run(live_command(
-        dir.path(),
-        &remove_args(&emu, p, "0.001"),
-        &token(&emu),
-    ));
+    let (dir, path) = scratch_journal();
+    let out = remove(&emu, &path).run_in(dir.path());
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains(&format!("journal: {p}")),
+        out.stderr.contains(&format!("journal: {}", path.display())),
         "{}",
         out.stderr
     );
@@ -122,18 +101,14 @@ fn journal_records_each_extension_before_its_delete_and_never_a_secret() {
     // The CustomScript extension is neither touched nor journaled.
     assert!(!raw.contains("CustomScriptExtension"));
 
-    let shown = run(live_command(dir.path(), &["journal", p], &[]));
+    let shown = show_journal(&path, &[]);
     assert_eq!(shown.code, 0, "{}", shown.stderr);
     assert!(
         shown.stdout.contains("2 write(s): 2 removed"),
         "{}",
         shown.stdout
     );
-    let json_out = run(live_command(
-        dir.path(),
-        &["journal", p, "--format", "json"],
-        &[],
-    ));
+    let json_out = show_journal(&path, &["--format", "json"]);
     let doc: Value = serde_json::from_str(&json_out.stdout).unwrap();
     assert_eq!(doc["writes"].as_array().unwrap().len(), 2);
     assert_eq!(doc["summary"]["removed"], 2);
@@ -144,16 +119,10 @@ fn failed_writes_are_journaled_and_shown() {
     let emu = Emulator::start(Config::default());
     let vm = emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     emu.inject("DELETE", "/virtualmachines/vm1/extensions/", &[(400, None)]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let p = path.to_str().unwrap();
-    let out = run(live_command(
-        dir.path(),
-        &remove_args(&emu, p, "0.001"),
-        &token(&emu),
-    ));
+    let (dir, path) = scratch_journal();
+    let out = remove(&emu, &path).run_in(dir.path());
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let shown = run(live_command(dir.path(), &["journal", p], &[]));
+    let shown = show_journal(&path, &[]);
     assert_eq!(shown.code, 1, "a failed write needs attention");
     assert!(shown.stdout.contains("failed"), "{}", shown.stdout);
     assert!(shown.stdout.contains(&format!("{vm}/extensions/msi")));
@@ -165,7 +134,6 @@ fn only_runs_that_may_write_keep_a_journal_named_on_stderr() {
     let emu = Emulator::start(Config::default());
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     let dir = tempfile::tempdir().unwrap();
-    let base = ["--subscription", SUB, "--arm-endpoint", &emu.url];
     let journals = || {
         std::fs::read_dir(dir.path())
             .unwrap()
@@ -174,8 +142,10 @@ fn only_runs_that_may_write_keep_a_journal_named_on_stderr() {
             .collect::<Vec<_>>()
     };
     for cmd in ["list", "remove"] {
-        let args: Vec<&str> = [cmd].into_iter().chain(base).collect();
-        let out = run(live_command(dir.path(), &args, &token(&emu)));
+        let out = Live::new(&emu)
+            .args(&[cmd, "--subscription", SUB])
+            .scale("1")
+            .run_in(dir.path());
         assert!(out.code == 0, "{}", out.stderr);
         assert!(!out.stderr.contains("journal"), "{}", out.stderr);
     }
@@ -183,11 +153,9 @@ fn only_runs_that_may_write_keep_a_journal_named_on_stderr() {
         journals().is_empty(),
         "a run that cannot write kept a journal"
     );
-    let args: Vec<&str> = ["remove", "--yes", "--time-scale", "0.001"]
-        .into_iter()
-        .chain(base)
-        .collect();
-    let out = run(live_command(dir.path(), &args, &token(&emu)));
+    let out = Live::new(&emu)
+        .args(&["remove", "--yes", "--subscription", SUB])
+        .run_in(dir.path());
     assert_eq!(out.code, 0, "{}", out.stderr);
     let found = journals();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -201,11 +169,7 @@ fn a_journal_that_cannot_be_written_stops_the_run_before_any_write() {
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("no/such/dir/j.jsonl");
-    let out = run(live_command(
-        dir.path(),
-        &remove_args(&emu, p.to_str().unwrap(), "0.001"),
-        &token(&emu),
-    ));
+    let out = remove(&emu, &p).run_in(dir.path());
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("cannot open journal"), "{}", out.stderr);
     assert!(emu.writes().is_empty());
@@ -231,12 +195,13 @@ fn deletes(emu: &Emulator) -> usize {
 #[test]
 fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
     let emu = slow_estate();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let p = path.to_str().unwrap();
-    let mut args = remove_args(&emu, p, "0.25");
-    args.extend(["--concurrency", "2"]);
-    let child = spawn(live_command(dir.path(), &args, &token(&emu)));
+    let (dir, path) = scratch_journal();
+    let child = spawn(
+        remove(&emu, &path)
+            .args(&["--concurrency", "2"])
+            .scale("0.25")
+            .command(dir.path()),
+    );
     assert!(
         wait_until(Duration::from_secs(30), || deletes(&emu) >= 2),
         "no DELETE reached the emulator"
@@ -254,13 +219,8 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
     assert!((2..=3).contains(&at_signal), "{at_signal}");
     // The report: the ones in flight finished, the others were not started.
     let doc: Value = serde_json::from_str(&out.stdout).expect("JSON report on stdout");
-    let outcomes: Vec<&str> = doc["extensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap())
-        .collect();
-    let count = |what: &str| outcomes.iter().filter(|o| **o == what).count();
+    let outcomes = out.outcomes();
+    let count = |what: &str| outcomes.iter().filter(|o| *o == what).count();
     assert_eq!(count("removed"), at_signal, "{outcomes:?}");
     assert_eq!(count("interrupted"), 8 - at_signal, "{outcomes:?}");
     assert_eq!(doc["summary"]["interrupted"], 8 - at_signal);
@@ -281,11 +241,7 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
     assert_eq!(lines.last().unwrap()["interrupted"], true);
 
     // Run again: it finishes the job.
-    let again = run(live_command(
-        dir.path(),
-        &remove_args(&emu, p, "0.001"),
-        &token(&emu),
-    ));
+    let again = remove(&emu, &path).run_in(dir.path());
     assert_eq!(again.code, 0, "{}", again.stderr);
     for i in 0..8 {
         let id = arm_emulator::vm_id(SUB, "rg", &format!("vm{i}"));
@@ -294,7 +250,7 @@ fn sigint_mid_removal_finishes_writes_in_flight_reports_and_exits_130() {
             "vm{i} still has the extension"
         );
     }
-    let shown = run(live_command(dir.path(), &["journal", p], &[]));
+    let shown = show_journal(&path, &[]);
     assert!(
         shown.stdout.contains("2 run(s), 8 write(s): 8 removed"),
         "{}",
@@ -312,12 +268,13 @@ fn second_sigint_exits_at_once_leaving_writes_in_doubt() {
     for i in 0..4 {
         emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let p = path.to_str().unwrap();
-    let mut args = remove_args(&emu, p, "0.1");
-    args.extend(["--concurrency", "2"]);
-    let child = spawn(live_command(dir.path(), &args, &token(&emu)));
+    let (dir, path) = scratch_journal();
+    let child = spawn(
+        remove(&emu, &path)
+            .args(&["--concurrency", "2"])
+            .scale("0.1")
+            .command(dir.path()),
+    );
     assert!(wait_until(Duration::from_secs(30), || deletes(&emu) >= 2));
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(300));
@@ -330,15 +287,11 @@ fn second_sigint_exits_at_once_leaving_writes_in_doubt() {
     let lines = lines(&path);
     assert_eq!(of_kind(&lines, "intent").len(), 2);
     assert!(of_kind(&lines, "outcome").is_empty());
-    let shown = run(live_command(
-        dir.path(),
-        &["journal", p, "--format", "json"],
-        &[],
-    ));
+    let shown = show_journal(&path, &["--format", "json"]);
     assert_eq!(shown.code, 1);
     let doc: Value = serde_json::from_str(&shown.stdout).unwrap();
     assert_eq!(doc["summary"]["in-doubt"], 2, "{doc}");
-    let table = run(live_command(dir.path(), &["journal", p], &[]));
+    let table = show_journal(&path, &[]);
     assert!(table.stdout.contains("in-doubt"), "{}", table.stdout);
     assert!(
         table.stdout.contains("sent, never confirmed"),
@@ -350,11 +303,13 @@ fn second_sigint_exits_at_once_leaving_writes_in_doubt() {
 #[test]
 fn sigterm_is_an_interruption_too() {
     let emu = slow_estate();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let mut args = remove_args(&emu, path.to_str().unwrap(), "0.25");
-    args.extend(["--concurrency", "1"]);
-    let child = spawn(live_command(dir.path(), &args, &token(&emu)));
+    let (dir, path) = scratch_journal();
+    let child = spawn(
+        remove(&emu, &path)
+            .args(&["--concurrency", "1"])
+            .scale("0.25")
+            .command(dir.path()),
+    );
     assert!(wait_until(Duration::from_secs(30), || deletes(&emu) >= 1));
     signal(&child, "TERM");
     let out = finish(child, Duration::from_secs(60));
@@ -372,11 +327,13 @@ fn sigint_during_discovery_exits_at_once_without_any_write() {
     for i in 0..20 {
         emu.add_vm(SUB, "rg", &format!("vm{i}"), vec![mi("msi")]);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let mut args = remove_args(&emu, path.to_str().unwrap(), "0.001");
-    args.extend(["--concurrency", "1"]);
-    let child = spawn(live_command(dir.path(), &args, &token(&emu)));
+    let (dir, path) = scratch_journal();
+    let child = spawn(
+        remove(&emu, &path)
+            .args(&["--concurrency", "1"])
+            .scale("0.001")
+            .command(dir.path()),
+    );
     assert!(wait_until(Duration::from_secs(30), || emu.log().len() >= 2));
     signal(&child, "INT");
     let out = finish(child, Duration::from_secs(10));

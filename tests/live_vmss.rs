@@ -13,19 +13,8 @@ use std::{
 };
 
 use arm_emulator::{Emulator, Ext, ext, mi};
-use live_cli::{Live, Output as Run, SUB, emulator, of_kind};
+use live_cli::{Live, Output as Run, SUB, emulator, of_kind, scratch_journal, show_journal};
 use serde_json::{Value, json};
-
-const LIST: [&str; 5] = ["list", "--subscription", SUB, "--format", "json"];
-const LIST_GRAPH: [&str; 6] = [
-    "list",
-    "--subscription",
-    SUB,
-    "--format",
-    "json",
-    "--resource-graph",
-];
-const REMOVE_ALL: [&str; 6] = ["remove", "--subscription", SUB, "--yes", "--format", "json"];
 
 fn uniform(emu: &Emulator, name: &str, mode: &str, instances: usize, exts: Vec<Ext>) -> String {
     emu.add_vmss(SUB, "rg", name, mode, "Uniform", instances, exts)
@@ -55,8 +44,7 @@ fn only_instances_whose_sole_difference_is_the_extension_are_upgraded() {
     emu.set_instance_model(&ss, "2", "/osProfile/customData", json!("b2xkLWRhdGE="));
     emu.set_instance_model(&ss, "3", "/sku/name", json!("Standard_D2s_v5"));
     emu.protect_instance(&ss, "4");
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
+    let run = Live::remove_all(&emu)
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "100"])
         .run();
     assert_eq!(run.code, 1, "skipped instances need someone: {}", run.all());
@@ -89,10 +77,7 @@ fn a_pending_model_change_blocks_every_upgrade() {
         "/storageProfile/imageReference/version",
         json!("24.10.0"),
     );
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
-        .args(&["--upgrade-instances"])
-        .run();
+    let run = Live::remove_all(&emu).args(&["--upgrade-instances"]).run();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(emu.upgrade_batches().is_empty(), "{:?}", emu.writes());
     // The model itself loses the extension; no instance gets the image change.
@@ -109,7 +94,7 @@ fn stale_instances_show_in_list_dry_run_and_resource_graph() {
     let ss = manual(&emu, "web", 2);
     emu.set_instance_model(&ss, "1", "/osProfile/adminUsername", json!("olduser"));
     // An earlier run cleaned the model without upgrading the instances.
-    let first = Live::new(&emu).args(&REMOVE_ALL).run();
+    let first = Live::remove_all(&emu).run();
     assert!(emu.extensions(&ss) == ["cse"], "{}", first.all());
     for args in [
         vec!["list", "--subscription", SUB, "--format", "json"],
@@ -150,10 +135,7 @@ fn stale_instances_show_in_list_dry_run_and_resource_graph() {
     assert!(table.stdout.contains("rg/web_0"), "{}", table.stdout);
     assert!(emu.writes().iter().all(|w| w.method == "DELETE"));
     // Then with --upgrade-instances, only the clean one is upgraded.
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
-        .args(&["--upgrade-instances"])
-        .run();
+    let run = Live::remove_all(&emu).args(&["--upgrade-instances"]).run();
     assert_eq!(emu.upgrade_batches(), [["0"]], "{}", run.all());
     assert_eq!(emu.instances_latest(&ss), [true, false]);
 }
@@ -172,12 +154,12 @@ fn extensions_added_to_single_instances_are_found_and_removed() {
             "ManagedIdentityExtensionForLinux",
         ),
     );
-    let list = Live::new(&emu).args(&LIST).run();
+    let list = Live::list(&emu).run();
     assert_eq!(list.rows().len(), 1, "{}", list.all());
     assert_eq!(list.row("auto_1")["action"], "delete");
-    let graph = Live::new(&emu).args(&LIST_GRAPH).run();
+    let graph = Live::list(&emu).args(&["--resource-graph"]).run();
     assert_eq!(graph.rows().len(), 1, "{}", graph.all());
-    let run = Live::new(&emu).args(&REMOVE_ALL).run();
+    let run = Live::remove_all(&emu).run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.row("auto_1")["outcome"], "removed");
     let deletes: Vec<String> = emu
@@ -198,10 +180,7 @@ fn batches_wait_for_health_before_the_next() {
     let emu = emulator(|_| {});
     let ss = manual(&emu, "web", 10);
     emu.set_health(&ss, "healthy", "healthy");
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
-        .args(&["--upgrade-instances"])
-        .run();
+    let run = Live::remove_all(&emu).args(&["--upgrade-instances"]).run();
     assert_eq!(run.code, 0, "{}", run.all());
     let batches = emu.upgrade_batches();
     assert_eq!(batches.len(), 5, "20% of 10: {batches:?}");
@@ -230,8 +209,7 @@ fn an_unhealthy_batch_stops_the_scale_set() {
     let emu = emulator(|_| {});
     let ss = manual(&emu, "web", 10);
     emu.set_health(&ss, "healthy", "unhealthy");
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
+    let run = Live::remove_all(&emu)
         .args(&["--upgrade-instances", "--operation-timeout", "200"])
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
@@ -259,8 +237,7 @@ fn an_unhealthy_batch_stops_the_scale_set() {
     let emu = emulator(|_| {});
     let ss = manual(&emu, "web", 4);
     emu.set_upgraded_provisioning(&ss, "Failed");
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
+    let run = Live::remove_all(&emu)
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "50"])
         .run();
     assert_eq!(run.code, 1, "{}", run.all());
@@ -281,7 +258,7 @@ fn rolling_scale_sets_follow_the_rolling_upgrade() {
     emu.set_previous_rolling_upgrade(&ok);
     emu.set_previous_rolling_upgrade(&bad);
     emu.set_rolling_outcome(&bad, "Faulted");
-    let run = Live::new(&emu).args(&REMOVE_ALL).run();
+    let run = Live::remove_all(&emu).run();
     assert_eq!(run.code, 1, "{}", run.all());
     let row = run.row("roll-ok");
     assert_eq!(row["outcome"], "removed", "{row}");
@@ -310,7 +287,7 @@ fn another_operation_in_progress_is_waited_out() {
     let vm = emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     emu.busy_for("/virtualmachines/vm1/", 1.5);
     let started = Instant::now();
-    let run = Live::new(&emu).args(&REMOVE_ALL).scale("0.05").run();
+    let run = Live::remove_all(&emu).scale("0.05").run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(started.elapsed() >= Duration::from_millis(1500));
     assert!(emu.extensions(&vm).is_empty());
@@ -321,8 +298,7 @@ fn another_operation_in_progress_is_waited_out() {
     let emu = emulator(|_| {});
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     emu.busy_for("/virtualmachines/vm1/", 600.0);
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
+    let run = Live::remove_all(&emu)
         .args(&["--operation-timeout", "20"])
         .scale("0.05")
         .run();
@@ -341,7 +317,7 @@ fn retry_after_as_an_http_date_is_honoured() {
         &[(429, 2)],
     );
     let started = Instant::now();
-    let run = Live::new(&emu).args(&LIST).scale("1").run();
+    let run = Live::list(&emu).scale("1").run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.rows().len(), 1);
     assert!(
@@ -420,7 +396,10 @@ fn resource_graph_quota_is_honoured_and_truncation_reported() {
         emu.add_vm(SUB, "rg", &format!("vm{n}"), vec![mi("msi")]);
     }
     emu.set_graph_quota(1, Duration::from_secs(1));
-    let run = Live::new(&emu).args(&LIST_GRAPH).scale("1").run();
+    let run = Live::list(&emu)
+        .args(&["--resource-graph"])
+        .scale("1")
+        .run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.rows().len(), 3);
     assert_eq!(emu.throttled(), 0, "waited for the quota window instead");
@@ -428,7 +407,7 @@ fn resource_graph_quota_is_honoured_and_truncation_reported() {
     let emu = emulator(|_| {});
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
     emu.set_graph_truncated();
-    let run = Live::new(&emu).args(&LIST_GRAPH).run();
+    let run = Live::list(&emu).args(&["--resource-graph"]).run();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stdout.contains("resultTruncated"), "{}", run.stdout);
 }
@@ -455,10 +434,7 @@ fn an_extension_an_upgrade_cannot_take_away_is_deleted_on_the_instance() {
     // Every instance is off the latest model, with no difference that matters.
     emu.change_model(&ss, "/osProfile/adminUsername", json!("azureuser"));
     emu.add_instance_ext(&ss, "1", mi("msi-own"));
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
-        .args(&["--upgrade-instances"])
-        .run();
+    let run = Live::remove_all(&emu).args(&["--upgrade-instances"]).run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(emu.upgrade_batches(), [["1"]]);
     let row = run.row("web_1");
@@ -482,7 +458,7 @@ fn an_extension_an_upgrade_cannot_take_away_is_deleted_on_the_instance() {
 fn a_rolling_scale_set_without_instances_needs_no_rolling_upgrade() {
     let emu = emulator(|_| {});
     let ss = uniform(&emu, "empty", "Rolling", 0, vec![mi("msi")]);
-    let run = Live::new(&emu).args(&REMOVE_ALL).run();
+    let run = Live::remove_all(&emu).run();
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(emu.extensions(&ss).is_empty());
     let row = run.row("empty");
@@ -502,11 +478,9 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
     emu.add_instance_ext(&ss, "0", mi("msi-own"));
     emu.protect_instance(&ss, "5");
     emu.add_vm(SUB, "rg", "vm1", vec![mi("msi")]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
+    let (_dir, path) = scratch_journal();
     emu.watch_journal(&path);
-    let run = Live::new(&emu)
-        .args(&REMOVE_ALL)
+    let run = Live::remove_all(&emu)
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "40"])
         .args(&["--journal", path.to_str().unwrap()])
         .run();
@@ -583,11 +557,7 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
         skipped[0]
     );
     // `live journal` reads it: every write done, nothing in doubt.
-    let shown = live_cli::run(live_cli::live_command(
-        dir.path(),
-        &["journal", path.to_str().unwrap()],
-        &[],
-    ));
+    let shown = show_journal(&path, &[]);
     assert_eq!(shown.code, 0, "{}", shown.all());
     assert!(shown.stdout.contains("2 upgraded"), "{}", shown.stdout);
 }
@@ -596,10 +566,8 @@ fn every_write_is_journaled_before_it_arrives_each_upgrade_batch_too() {
 fn sigint_during_a_batched_upgrade_sends_no_further_batch() {
     let emu = emulator(|c| c.polls_before_done = 4);
     let ss = manual(&emu, "web", 6);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let live = Live::new(&emu)
-        .args(&REMOVE_ALL)
+    let (dir, path) = scratch_journal();
+    let live = Live::remove_all(&emu)
         .args(&["--upgrade-instances", "--upgrade-batch-percent", "34"])
         .args(&["--journal", path.to_str().unwrap()])
         .scale("0.2");

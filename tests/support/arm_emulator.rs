@@ -704,7 +704,8 @@ impl Emulator {
         })
     }
 
-    pub fn set_ext_state(&self, id: &str, name: &str, state: &str) {
+    /// Runs `f` on the extensions named `name` of the VM or scale set `id`.
+    fn with_exts(&self, id: &str, name: &str, mut f: impl FnMut(&mut Ext)) {
         self.with(|s| {
             let key = lower(id);
             let exts = if let Some(v) = s.vms.get_mut(&key) {
@@ -714,10 +715,12 @@ impl Emulator {
             } else {
                 return;
             };
-            for e in exts.iter_mut().filter(|e| e.name == name) {
-                e.state = state.to_owned();
-            }
+            exts.iter_mut().filter(|e| e.name == name).for_each(&mut f);
         });
+    }
+
+    pub fn set_ext_state(&self, id: &str, name: &str, state: &str) {
+        self.with_exts(id, name, |e| e.state = state.to_owned());
     }
 
     /// The next requests matching `method` and containing `path_part` get these statuses
@@ -830,19 +833,7 @@ impl Emulator {
     }
 
     pub fn set_ext_port(&self, id: &str, name: &str, port: &Value) {
-        self.with(|s| {
-            let key = lower(id);
-            let exts = if let Some(v) = s.vms.get_mut(&key) {
-                &mut v.exts
-            } else if let Some(v) = s.vmss.get_mut(&key) {
-                &mut v.exts
-            } else {
-                return;
-            };
-            for e in exts.iter_mut().filter(|e| e.name == name) {
-                e.settings["port"] = port.clone();
-            }
-        });
+        self.with_exts(id, name, |e| e.settings["port"] = port.clone());
     }
 
     /// POSTed Run Command bodies, with the machine they went to.
@@ -1550,15 +1541,57 @@ fn page(shared: &Shared, req: &Request, items: &[Value]) -> Reply {
     reply(200, &body)
 }
 
-fn new_op(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -> Reply {
+/// A fresh operation id with `prefix`, and how many polls it answers `InProgress` to.
+fn next_op(shared: &Shared, st: &mut State, prefix: &str) -> (String, u32) {
     st.next_op += 1;
-    let id = format!("op-{}", st.next_op);
+    let polls = st
+        .polls_before_done
+        .unwrap_or(shared.config.polls_before_done);
+    (format!("{prefix}-{}", st.next_op), polls)
+}
+
+/// 202 Accepted for a long-running operation: `Retry-After`, the `Azure-AsyncOperation` status
+/// URL when there is one, and the `Location` URL.
+fn accepted(shared: &Shared, async_operation: Option<String>, location: String) -> Reply {
+    let mut r = reply(202, &Value::Null);
+    r.headers.push((
+        "Retry-After".into(),
+        shared.config.poll_retry_after.to_string(),
+    ));
+    if let Some(status_url) = async_operation {
+        r.headers.push(("Azure-AsyncOperation".into(), status_url));
+    }
+    r.headers.push(("Location".into(), location));
+    r
+}
+
+/// A poll of an operation that is still running: `InProgress` on its status URL, or 202 on its
+/// `Location` URL (which points back at itself), with `Retry-After`.
+fn still_running(shared: &Shared, req: &Request, id: &str, location_poll: bool) -> Reply {
+    let mut r = if location_poll {
+        reply(202, &Value::Null)
+    } else {
+        reply(200, &json!({"name": id, "status": "InProgress"}))
+    };
+    r.headers.push((
+        "Retry-After".into(),
+        shared.config.poll_retry_after.to_string(),
+    ));
+    if location_poll {
+        r.headers.push((
+            "Location".into(),
+            format!("{}{}?{}", shared.base, req.path, req.query),
+        ));
+    }
+    r
+}
+
+fn new_op(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -> Reply {
+    let (id, polls_left) = next_op(shared, st, "op");
     st.ops.insert(
         id.clone(),
         Op {
-            polls_left: st
-                .polls_before_done
-                .unwrap_or(shared.config.polls_before_done),
+            polls_left,
             action: Some(action),
             done: false,
         },
@@ -1571,25 +1604,12 @@ fn new_op(shared: &Shared, st: &mut State, action: OpAction, sub: &str) -> Reply
     let loc = format!(
         "{base}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}?api-version=2024-11-01"
     );
-    let mut r = reply(202, &Value::Null);
-    r.headers.push((
-        "Retry-After".into(),
-        shared.config.poll_retry_after.to_string(),
-    ));
-    match shared.config.delete_style {
-        DeleteStyle::Location => r.headers.push((
-            "Location".into(),
-            loc.replace("/operations/", "/operationResults/"),
-        )),
-        _ => {
-            r.headers.push(("Azure-AsyncOperation".into(), loc.clone()));
-            r.headers.push((
-                "Location".into(),
-                loc.replace("/operations/", "/operationResults/"),
-            ));
-        }
-    }
-    r
+    let results = loc.replace("/operations/", "/operationResults/");
+    let status = match shared.config.delete_style {
+        DeleteStyle::Location => None,
+        _ => Some(loc),
+    };
+    accepted(shared, status, results)
 }
 
 fn complete(st: &mut State, action: &OpAction) {
@@ -1688,22 +1708,7 @@ fn dispatch(shared: &Shared, st: &mut State, req: &Request, path: &str) -> Reply
         };
         if !op.done && op.polls_left > 0 {
             op.polls_left -= 1;
-            let mut r = if results {
-                reply(202, &Value::Null)
-            } else {
-                reply(200, &json!({"name": id, "status": "InProgress"}))
-            };
-            r.headers.push((
-                "Retry-After".into(),
-                shared.config.poll_retry_after.to_string(),
-            ));
-            if results {
-                r.headers.push((
-                    "Location".into(),
-                    format!("{}{}?{}", shared.base, req.path, req.query),
-                ));
-            }
-            return r;
+            return still_running(shared, req, &id, results);
         }
         op.done = true;
         if let Some(action) = op.action.take() {
@@ -2177,22 +2182,7 @@ fn run_command_route(
         let hang = matches!(op.guest, Guest::Hang);
         if !op.done && (hang || op.polls_left > 0 || Instant::now() < op.ready_at) {
             op.polls_left = op.polls_left.saturating_sub(1);
-            let mut r = if monitor {
-                reply(202, &Value::Null)
-            } else {
-                reply(200, &json!({"name": id, "status": "InProgress"}))
-            };
-            r.headers.push((
-                "Retry-After".into(),
-                shared.config.poll_retry_after.to_string(),
-            ));
-            if monitor {
-                r.headers.push((
-                    "Location".into(),
-                    format!("{}{}?{}", shared.base, req.path, req.query),
-                ));
-            }
-            return Some(r);
+            return Some(still_running(shared, req, id, monitor));
         }
         op.done = true;
         let op = op.clone();
@@ -2279,17 +2269,14 @@ fn run_command_route(
             "Run command extension execution is in progress. Please wait for completion before invoking a run command.",
         ));
     }
-    st.next_op += 1;
-    let id = format!("rc-{}", st.next_op);
+    let (id, polls_left) = next_op(shared, st, "rc");
     st.running.insert(machine.clone(), id.clone());
     st.run_ops.insert(
         id.clone(),
         RunOp {
             machine,
             ready_at: Instant::now() + shared.config.run_command_latency,
-            polls_left: st
-                .polls_before_done
-                .unwrap_or(shared.config.polls_before_done),
+            polls_left,
             guest,
             windows: command == "RunPowerShellScript",
             done: false,
@@ -2300,18 +2287,9 @@ fn run_command_route(
         "{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/operations/{id}",
         shared.base
     );
-    let mut r = reply(202, &Value::Null);
-    r.headers.push((
-        "Retry-After".into(),
-        shared.config.poll_retry_after.to_string(),
-    ));
-    r.headers.push((
-        "Azure-AsyncOperation".into(),
-        format!("{op}?api-version=2024-11-01"),
-    ));
-    r.headers.push((
-        "Location".into(),
+    Some(accepted(
+        shared,
+        Some(format!("{op}?api-version=2024-11-01")),
         format!("{op}?monitor=true&api-version=2024-11-01"),
-    ));
-    Some(r)
+    ))
 }

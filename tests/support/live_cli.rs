@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -95,6 +95,14 @@ impl Output {
             .unwrap_or_else(|| panic!("no row for {resource}:\n{}", self.all()))
     }
 
+    /// The `outcome` of every row, in report order.
+    pub fn outcomes(&self) -> Vec<String> {
+        self.rows()
+            .iter()
+            .map(|e| e["outcome"].as_str().expect("an outcome").to_owned())
+            .collect()
+    }
+
     pub fn rows(&self) -> Vec<Value> {
         self.json()["extensions"]
             .as_array()
@@ -145,6 +153,24 @@ pub fn finish(mut child: Child, limit: Duration) -> Output {
     Output::of(&child.wait_with_output().expect("wait"))
 }
 
+/// A scratch directory (a run's working directory) and a journal path in it.
+pub fn scratch_journal() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("scratch directory");
+    let path = dir.path().join("j.jsonl");
+    (dir, path)
+}
+
+/// `imds-migrate live journal <path> <args>` (no credentials), in the journal's directory.
+pub fn show_journal(path: &Path, args: &[&str]) -> Output {
+    let p = path.to_str().expect("UTF-8 journal path");
+    let args: Vec<&str> = ["journal", p].iter().chain(args).copied().collect();
+    run(live_command(
+        path.parent().expect("journal in a directory"),
+        &args,
+        &[],
+    ))
+}
+
 /// Sends `signal` (`INT`, `TERM`) to `child` with kill(1).
 pub fn signal(child: &Child, signal: &str) {
     let ok = Command::new("kill")
@@ -188,6 +214,16 @@ impl<'a> Live<'a> {
         }
     }
 
+    /// `list --subscription SUB --format json`.
+    pub fn list(emu: &'a Emulator) -> Self {
+        Live::new(emu).args(&["list", "--subscription", SUB, "--format", "json"])
+    }
+
+    /// `remove --subscription SUB --yes --format json`: removes all it finds.
+    pub fn remove_all(emu: &'a Emulator) -> Self {
+        Live::new(emu).args(&["remove", "--subscription", SUB, "--yes", "--format", "json"])
+    }
+
     /// Against an endpoint that is not an emulator (unreachable hosts).
     pub fn endpoint(url: &str, token: &str) -> Self {
         Live {
@@ -207,6 +243,15 @@ impl<'a> Live<'a> {
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.envs.retain(|(n, _)| n != k);
         self.envs.push((k.to_owned(), v.to_owned()));
+        self
+    }
+
+    /// Signs in with exactly `envs` instead of the emulator's token.
+    pub fn credentials(mut self, envs: &[(&str, &str)]) -> Self {
+        self.envs = envs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         self
     }
 
@@ -234,6 +279,11 @@ impl<'a> Live<'a> {
 
     pub fn run(self) -> Output {
         let dir = tempfile::tempdir().expect("scratch directory");
-        run(self.command(dir.path()))
+        self.run_in(dir.path())
+    }
+
+    /// Runs in `dir` (where a journal without `--journal` goes).
+    pub fn run_in(&self, dir: &Path) -> Output {
+        run(self.command(dir))
     }
 }
