@@ -104,6 +104,9 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
     let mut out = Analysis::default();
     match ctx.kind {
         FileKind::Arm | FileKind::ArmParameters | FileKind::Json => {
+            if terraform::tfvars_json::is_tfvars_json(ctx.path) {
+                terraform::tfvars_json::analyze(text, &mut out);
+            }
             arm::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
             libraries::analyze(text, ctx, &mut out);

@@ -13,6 +13,7 @@ pub(crate) mod graph;
 mod hcl;
 pub(crate) mod supplied;
 pub(crate) mod syntax;
+pub(crate) mod tfvars_json;
 
 use std::{collections::HashMap, ops::Range, sync::LazyLock};
 
@@ -23,6 +24,8 @@ use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS020";
+/// Why a variables file's value is not fixed where it stands.
+const VALUE_REASON: &str = "a variable value: the template it feeds decides, and is fixed there";
 const EXTENSION_RESOURCES: [&str; 2] = [
     "azurerm_virtual_machine_extension",
     "azurerm_virtual_machine_scale_set_extension",
@@ -660,10 +663,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                 });
             }
             HitKind::Value(_) => {
-                return Err(
-                    "a variable value: the template it feeds decides, and is fixed there"
-                        .to_owned(),
-                );
+                return Err(VALUE_REASON.to_owned());
             }
         };
         // An unclosed block would take the rest of the file with it.
