@@ -1,25 +1,13 @@
 //! Value files (ARM parameter files, `.tfvars`) whose template or module beside them uses none
 //! of their values for an extension: what they carry names something else, not a usage.
 
-use std::fs;
-
-use imds_migrate::scan::{self, ScanOptions};
+#[path = "support/tree.rs"]
+mod tree;
 
 fn findings(files: &[(&str, &str)]) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, text).unwrap();
-    }
-    let opts = ScanOptions {
-        roots: vec![dir.path().to_path_buf()],
-        ..ScanOptions::default()
-    };
-    scan::scan(&opts)
-        .findings
-        .iter()
-        .map(|f| format!("{} {}:{}", f.rule_id, f.path, f.line))
+    tree::rules_by_file(files)
+        .into_iter()
+        .map(|(path, rule, line)| format!("{rule} {path}:{line}"))
         .collect()
 }
 
