@@ -316,8 +316,7 @@ fn has_prompts(body: &str) -> bool {
 fn shell_prompt(line: &str) -> Option<&str> {
     static PROMPT: LazyLock<Regex> = LazyLock::new(|| {
         crate::analyzers::pattern::compile(
-            r"^(?:\$|(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?|\[[\w.-]+@[\w.-]+[^\]
-]{0,80}\])\s?[$#])[ 	]+",
+            r"^(?:\$|(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?|\[[\w.-]+@[\w.-]+[^\]\n]{0,80}\])\s?[$#])[ \t]+",
         )
         .expect("valid regex")
     });

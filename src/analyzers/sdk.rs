@@ -168,7 +168,10 @@ fn whole_value(text: &str, kind: FileKind, r: &Range<usize>) -> bool {
     let entity = |s: &str| {
         ["&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;"]
             .iter()
-            .any(|e| s.len() >= e.len() && s[s.len() - e.len()..].eq_ignore_ascii_case(e))
+            .any(|e| {
+                let b = s.as_bytes();
+                b.len() >= e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+            })
     };
     let quoted = (before.as_bytes().last().is_some_and(|&c| opens(c)) || entity(before))
         && after
