@@ -362,6 +362,11 @@ mod tests {
                 "publisher Microsoft.ManagedIdentity, type ManagedIdentityExtensionForLinux\n",
                 FileKind::Text,
             ),
+            // Characters of several bytes right before the publisher.
+            (
+                "x\u{e9}\u{e9}\u{ab}Microsoft.ManagedIdentity\u{bb} ManagedIdentityExtensionForLinux\n",
+                FileKind::Text,
+            ),
             (
                 "description: \"Removes ManagedIdentityExtensionForLinux (publisher Microsoft.ManagedIdentity)\"\n",
                 FileKind::Yaml,
