@@ -1,8 +1,9 @@
 //! IMDS040: code and configuration that provisions the extension through an SDK or a tool
 //! (Python/Java/C#/JS/Ruby/Go SDK calls, Ansible `azure_rm_virtualmachineextension` tasks...).
 //!
-//! A construct is the publisher `Microsoft.ManagedIdentity` and an extension type within a few
-//! lines of each other, both outside comments. The publisher alone is not enough (it is also the
+//! A construct is the publisher `Microsoft.ManagedIdentity`, given as a whole value (quoted, a
+//! key's value, a `--publisher` argument: not a word of a sentence), and an extension type
+//! within a few lines of each other, both outside comments. The publisher alone is not enough (it is also the
 //! provider of `Microsoft.ManagedIdentity/userAssignedIdentities`), nor the type alone (removal
 //! code names the extension too, and removal is the desired end state).
 
