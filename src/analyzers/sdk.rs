@@ -3,9 +3,9 @@
 //!
 //! A construct is the publisher `Microsoft.ManagedIdentity`, given as a whole value (quoted, a
 //! key's value, a `--publisher` argument: not a word of a sentence), and an extension type
-//! within a few lines of each other, both outside comments. The publisher alone is not enough (it is also the
-//! provider of `Microsoft.ManagedIdentity/userAssignedIdentities`), nor the type alone (removal
-//! code names the extension too, and removal is the desired end state).
+//! within a few lines of each other, both outside comments. The publisher alone is not enough
+//! (it is also the provider of `Microsoft.ManagedIdentity/userAssignedIdentities`), nor the
+//! type alone (removal code names the extension too, and removal is the desired end state).
 
 use std::{ops::Range, sync::LazyLock};
 
