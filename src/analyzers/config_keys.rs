@@ -29,6 +29,11 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // `msiPort: 50342`, `"msi_port": "50342"`, `MSI_PORT=50342`, `msiPort="50342"`, `$env:MSI_PORT = 50342`,
         // `os.environ["MSI_PORT"] = "50342"`
         format!(r#"(?i){k}["']?\]?\s*(?::|=|:=|=>)\s*["']?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#),
+        // An endpoint setting given as the port or `localhost:port`, without a scheme:
+        // `msiEndpoint: 50342`, `MSI_ENDPOINT=127.0.0.1:50342` (URLs are the endpoint rules')
+        format!(
+            r#"(?i)(?:^|[^A-Za-z0-9])(?P<key>msi[-_.]?endpoint)["']?\]?\s*(?::|=|:=|=>)\s*["']?(?:(?:localhost|127\.0\.0\.1):)?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#
+        ),
         // Dockerfile `ENV MSI_PORT 50342` (the form without `=`)
         format!(r#"(?im)^[ \t]*ENV[ \t]+(?P<key>{KEY})[ \t]+["']?(?P<port>\d{{1,5}})["']?[ \t]*\r?$"#),
         // `<add key="MsiPort" value="50342" />` (.NET appSettings)
@@ -106,6 +111,10 @@ fn has_key_word(text: &str) -> bool {
         "identity.port",
         "endpointport",
         "endpoint_port",
+        "msiendpoint",
+        "msi_endpoint",
+        "msi-endpoint",
+        "msi.endpoint",
     ]
     .iter()
     .any(|w| lower.contains(w))
@@ -165,6 +174,16 @@ mod tests {
                 "FROM x\nENV MSI_PORT 50342\n",
                 FileKind::Shell,
                 "MSI_PORT 50342",
+            ),
+            (
+                "{\"msiEndpoint\": \"localhost:50342\"}\n",
+                FileKind::Json,
+                "msiEndpoint\": \"localhost:50342",
+            ),
+            (
+                "MSI_ENDPOINT=127.0.0.1:50342\n",
+                FileKind::Config,
+                "MSI_ENDPOINT=127.0.0.1:50342",
             ),
             (
                 "os.environ[\"MSI_PORT\"] = \"50342\"\n",
@@ -253,6 +272,10 @@ mod tests {
             ),
             ("msi_port = 50342.5\nmsiPort: 50342/tcp\n", FileKind::Config),
             ("az login --msi --msi-port=50342\n", FileKind::Shell),
+            (
+                "MSI_ENDPOINT=http://127.0.0.1:41741/MSI/token/\nmsiEndpoint: db.internal:50342\n",
+                FileKind::Config,
+            ),
             (
                 "if cfg[\"msi_port\"] == 50342:\n    pass\nENV APP_PORT 50342\nENV MSI_PORT_RANGE 50342\n",
                 FileKind::Code(Lang::Python),
