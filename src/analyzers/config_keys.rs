@@ -1,7 +1,8 @@
 //! IMDS035: settings that configure a tool with the Managed Identity extension's port rather
 //! than its URL (`msiPort`, `msi_port`, `MSI_PORT`, `identityPort`...), in any format: XML
 //! elements and attributes, JSON/YAML/ini/env pairs, code assignments, shell defaults
-//! (`${MSI_PORT:-50342}`) and environment lookups with a default.
+//! (`${MSI_PORT:-50342}`), environment lookups with a default, Dockerfile `ENV`, and
+//! `msiEndpoint` settings given as a port without a scheme.
 //!
 //! The port decides, not the key alone: 50342 (or a configured port) is reported at once;
 //! another port only when an extension in the repository declares it, so an identity server's
