@@ -32,9 +32,8 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         format!(r#"(?i){k}["']?\]?\s*(?::|=|:=|=>)\s*["']?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#),
         // An endpoint setting given as the port or `localhost:port`, without a scheme:
         // `msiEndpoint: 50342`, `MSI_ENDPOINT=127.0.0.1:50342` (URLs are the endpoint rules')
-        format!(
-            r#"(?i)(?:^|[^A-Za-z0-9])(?P<key>msi[-_.]?endpoint)["']?\]?\s*(?::|=|:=|=>)\s*["']?(?:(?:localhost|127\.0\.0\.1):)?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#
-        ),
+        r#"(?i)(?:^|[^A-Za-z0-9])(?P<key>msi[-_.]?endpoint)["']?\]?\s*(?::|=|:=|=>)\s*["']?(?:(?:localhost|127\.0\.0\.1):)?(?P<port>\d{1,5})["']?(?:[^\w.:/]|$)"#
+            .to_owned(),
         // Dockerfile `ENV MSI_PORT 50342` (the form without `=`)
         format!(r#"(?im)^[ \t]*ENV[ \t]+(?P<key>{KEY})[ \t]+["']?(?P<port>\d{{1,5}})["']?[ \t]*\r?$"#),
         // `<add key="MsiPort" value="50342" />` (.NET appSettings)
