@@ -266,8 +266,10 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         crate::crossfile::deployment_findings(opts, sources),
     ];
     let mut used_suppressions = BTreeSet::new();
+    let mut unrelated = BTreeSet::new();
     for part in supplied {
         used_suppressions.extend(part.used_suppressions);
+        unrelated.extend(part.unrelated);
         for (f, port, record) in part.findings {
             if port.is_none_or(|p| shared.ports.contains(&p)) {
                 shared
@@ -276,6 +278,15 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
                 findings.push(f);
             }
         }
+    }
+    // A value file's own findings (IMDS004, a `.tfvars` value) say "this may feed the
+    // extension"; when the template or module it feeds is read and uses none of it for one,
+    // it does not.
+    if !unrelated.is_empty() {
+        findings.retain(|f| {
+            !(matches!(f.rule_id.as_str(), "IMDS004" | "IMDS020")
+                && unrelated.contains(&(f.root, f.path.clone())))
+        });
     }
     // A comment that silenced a cross-file finding is used, though the file alone had nothing
     // for it to silence.

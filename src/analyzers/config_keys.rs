@@ -1,7 +1,8 @@
 //! IMDS035: settings that configure a tool with the Managed Identity extension's port rather
 //! than its URL (`msiPort`, `msi_port`, `MSI_PORT`, `identityPort`...), in any format: XML
 //! elements and attributes, JSON/YAML/ini/env pairs, code assignments, shell defaults
-//! (`${MSI_PORT:-50342}`) and environment lookups with a default.
+//! (`${MSI_PORT:-50342}`), environment lookups with a default, Dockerfile `ENV`, and
+//! `msiEndpoint` settings given as a port without a scheme.
 //!
 //! The port decides, not the key alone: 50342 (or a configured port) is reported at once;
 //! another port only when an extension in the repository declares it, so an identity server's
@@ -26,8 +27,15 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // `<msiPort>50342</msiPort>`
         format!(r"(?i)<(?P<key>{KEY})>\s*(?P<port>\d{{1,5}})\s*</"),
-        // `msiPort: 50342`, `"msi_port": "50342"`, `MSI_PORT=50342`, `msiPort="50342"`, `$env:MSI_PORT = 50342`
-        format!(r#"(?i){k}["']?\s*(?::|=|:=|=>)\s*["']?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#),
+        // `msiPort: 50342`, `"msi_port": "50342"`, `MSI_PORT=50342`, `msiPort="50342"`, `$env:MSI_PORT = 50342`,
+        // `os.environ["MSI_PORT"] = "50342"`
+        format!(r#"(?i){k}["']?\]?\s*(?::|=|:=|=>)\s*["']?(?P<port>\d{{1,5}})["']?(?:[^\w.:/]|$)"#),
+        // An endpoint setting given as the port or `localhost:port`, without a scheme:
+        // `msiEndpoint: 50342`, `MSI_ENDPOINT=127.0.0.1:50342` (URLs are the endpoint rules')
+        r#"(?i)(?:^|[^A-Za-z0-9])(?P<key>msi[-_.]?endpoint)["']?\]?\s*(?::|=|:=|=>)\s*["']?(?:(?:localhost|127\.0\.0\.1):)?(?P<port>\d{1,5})["']?(?:[^\w.:/]|$)"#
+            .to_owned(),
+        // Dockerfile `ENV MSI_PORT 50342` (the form without `=`)
+        format!(r#"(?im)^[ \t]*ENV[ \t]+(?P<key>{KEY})[ \t]+["']?(?P<port>\d{{1,5}})["']?[ \t]*\r?$"#),
         // `<add key="MsiPort" value="50342" />` (.NET appSettings)
         format!(r#"(?i)\bkey\s*=\s*["'](?P<key>{KEY})["']\s+value\s*=\s*["'](?P<port>\d{{1,5}})["']"#),
         // Kubernetes/pipeline env lists: `- name: MSI_PORT` then `value: "50342"`
@@ -103,6 +111,10 @@ fn has_key_word(text: &str) -> bool {
         "identity.port",
         "endpointport",
         "endpoint_port",
+        "msiendpoint",
+        "msi_endpoint",
+        "msi-endpoint",
+        "msi.endpoint",
     ]
     .iter()
     .any(|w| lower.contains(w))
@@ -158,6 +170,26 @@ mod tests {
                 "msiPort: \"50342",
             ),
             ("export MSI_PORT=50342\n", FileKind::Shell, "MSI_PORT=50342"),
+            (
+                "FROM x\nENV MSI_PORT 50342\n",
+                FileKind::Shell,
+                "MSI_PORT 50342",
+            ),
+            (
+                "{\"msiEndpoint\": \"localhost:50342\"}\n",
+                FileKind::Json,
+                "msiEndpoint\": \"localhost:50342",
+            ),
+            (
+                "MSI_ENDPOINT=127.0.0.1:50342\n",
+                FileKind::Config,
+                "MSI_ENDPOINT=127.0.0.1:50342",
+            ),
+            (
+                "os.environ[\"MSI_PORT\"] = \"50342\"\n",
+                FileKind::Code(Lang::Python),
+                "MSI_PORT\"] = \"50342",
+            ),
             (
                 "PORT=${MSI_PORT:-50342}\n",
                 FileKind::Shell,
@@ -240,6 +272,14 @@ mod tests {
             ),
             ("msi_port = 50342.5\nmsiPort: 50342/tcp\n", FileKind::Config),
             ("az login --msi --msi-port=50342\n", FileKind::Shell),
+            (
+                "MSI_ENDPOINT=http://127.0.0.1:41741/MSI/token/\nmsiEndpoint: db.internal:50342\n",
+                FileKind::Config,
+            ),
+            (
+                "if cfg[\"msi_port\"] == 50342:\n    pass\nENV APP_PORT 50342\nENV MSI_PORT_RANGE 50342\n",
+                FileKind::Code(Lang::Python),
+            ),
         ] {
             assert!(run(text, kind).is_empty(), "{text}");
         }

@@ -13,7 +13,7 @@ use crate::finding::{Diagnostic, Edit, Fix};
 
 pub const RULE: &str = "IMDS030";
 
-const SLASH: &str = r"(?:\\?/|\\u002[fF]|%2[fF]|&#x0*2[fF];|&#0*47;|&sol;)";
+const SLASH: &str = r"(?:\\{0,2}/|\\u002[fF]|%2[fF]|&#x0*2[fF];|&#0*47;|&sol;)";
 const COLON: &str = r"(?::|\\u003[aA]|%3[aA]|&#x0*3[aA];|&#0*58;|&colon;)";
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
@@ -111,6 +111,8 @@ fn has_encoding_hint(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     [
         "oauth2\\/token",
+        // JSON escaped once more inside a string literal (`'{"u":"http:\\/\\/..."}'`).
+        "oauth2\\\\/token",
         "oauth2\\u002f",
         "oauth2%2f",
         "oauth2&#",
@@ -170,6 +172,11 @@ mod tests {
         assert_eq!(
             fixed(html),
             "<a href=\"http:&#x2F;&#x2F;169.254.169.254&#x2F;metadata&#x2F;identity&#x2F;oauth2&#x2F;token?api-version=2018-02-01&amp;resource=x\">"
+        );
+        let twice = r#"JSON.parse('{"u":"http:\\/\\/localhost:50342\\/oauth2\\/token"}')"#;
+        assert_eq!(
+            fixed(twice),
+            r#"JSON.parse('{"u":"http:\\/\\/169.254.169.254\\/metadata\\/identity\\/oauth2\\/token?api-version=2018-02-01"}')"#
         );
         let unicode = r#""http:\u002F\u002Flocalhost:50342\u002Foauth2\u002Ftoken""#;
         assert_eq!(run(unicode).diagnostics.len(), 1);

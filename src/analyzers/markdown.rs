@@ -54,6 +54,33 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             out.extend_shifted(analysis, block.body.start + part.start);
         }
     }
+    raw_html_blocks(text, ctx, &code, out);
+}
+
+/// `<pre>` blocks written as raw HTML in the Markdown (outside code blocks and HTML comments):
+/// analyzed as in an HTML page.
+fn raw_html_blocks(text: &str, ctx: &Context, code: &[Range<usize>], out: &mut Analysis) {
+    if memchr::memmem::find(text.as_bytes(), b"<pre").is_none()
+        && memchr::memmem::find(text.as_bytes(), b"<PRE").is_none()
+    {
+        return;
+    }
+    let mut comments = Vec::new();
+    let mut from = 0;
+    while let Some(open) = text[from..].find("<!--").map(|p| from + p) {
+        let close = text[open..]
+            .find("-->")
+            .map_or(text.len(), |p| open + p + 3);
+        comments.push(open..close);
+        from = close;
+    }
+    let mut html = Analysis::default();
+    super::embedded::analyze_html(text, ctx, &mut html);
+    html.diagnostics.retain(|d| {
+        let at = d.range.start;
+        !code.iter().chain(&comments).any(|r| r.contains(&at))
+    });
+    out.extend_shifted(html, 0);
 }
 
 /// A fenced code block: its info string and the byte range of its content.
@@ -278,8 +305,22 @@ fn guess_kind(body: &str) -> Option<FileKind> {
 fn has_prompts(body: &str) -> bool {
     body.lines().any(|l| {
         let t = l.trim_start();
-        t.starts_with("$ ") || (t.starts_with("PS ") || t.starts_with("PS>")) && t.contains('>')
+        shell_prompt(t).is_some()
+            || (t.starts_with("PS ") || t.starts_with("PS>")) && t.contains('>')
     })
+}
+
+/// The command after a shell prompt at the start of `line`: `$ `, or one that names the user
+/// and host (`user@host:~$ `, `root@host:/srv# `, `[user@host dir]$ `). A bare `# ` is a
+/// comment, not a root prompt.
+fn shell_prompt(line: &str) -> Option<&str> {
+    static PROMPT: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r"^(?:\$|(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?|\[[\w.-]+@[\w.-]+[^\]\n]{0,80}\])\s?[$#])[ \t]+",
+        )
+        .expect("valid regex")
+    });
+    PROMPT.find(line).map(|m| &line[m.end()..])
 }
 
 /// The commands after `$ ` / `PS C:\> ` prompts, with their continuation lines.
@@ -293,7 +334,7 @@ fn prompted_commands(body: &str) -> Vec<(Range<usize>, FileKind)> {
         let indent = line.len() - line.trim_start().len();
         let t = line.trim_start();
         if current.is_none() {
-            if let Some(rest) = t.strip_prefix("$ ") {
+            if let Some(rest) = shell_prompt(t) {
                 current = Some((end - rest.len(), FileKind::Shell));
             } else if let Some(gt) = t.find('>').filter(|&g| t.starts_with("PS") && g < 100) {
                 current = Some((pos + indent + gt + 1, FileKind::PowerShell));
@@ -365,6 +406,30 @@ mod tests {
             "```\nMSI: Failed to retrieve a token from '{URL}' with an error of 'HTTPConnectionPool(host='localhost', port=50342)'\n```\n\n```text\nGET {URL}\n```\n\n```output\n{URL}\n```\n\n```console\n$ curl '{URL}?resource=x' -H Metadata:true\ncurl: (7) Failed to connect to {URL}\n```\n"
         );
         assert_eq!(run(&md), [("IMDS030", format!("{URL}?resource=x"))]);
+    }
+
+    #[test]
+    fn raw_html_pre_blocks_outside_fences_and_comments() {
+        let set = "az vm extension set -g rg --vm-name vm -n ManagedIdentityExtensionForLinux --publisher Microsoft.ManagedIdentity";
+        let md = format!(
+            "Text\n\n<pre>\n{set}\n</pre>\n\n<!--\n<pre>{set}</pre>\n-->\n\n```text\n<pre>{set}</pre>\n```\n"
+        );
+        assert_eq!(run(&md), [("IMDS011", set.to_owned())]);
+    }
+
+    #[test]
+    fn prompts_that_name_user_and_host_mark_commands() {
+        let md = format!(
+            "```shell-session\nops@jump:~$ curl '{URL}?resource=a' -H Metadata:true\n{URL}?resource=out\n```\n\n```\n[ops@jump ~]$ curl '{URL}?resource=b'\nroot@vm:/srv# curl '{URL}?resource=c'\n# curl '{URL}?resource=commented'\n```\n"
+        );
+        assert_eq!(
+            run(&md),
+            [
+                ("IMDS030", format!("{URL}?resource=a")),
+                ("IMDS030", format!("{URL}?resource=b")),
+                ("IMDS030", format!("{URL}?resource=c"))
+            ]
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub mod sniff;
 pub mod terraform;
 pub mod url_build;
 
+use std::ops::Range;
+
 use crate::{finding::Diagnostic, kind::FileKind};
 
 /// The IMDS api-version that rewrites put into token URLs unless configured otherwise.
@@ -102,6 +104,9 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
     let mut out = Analysis::default();
     match ctx.kind {
         FileKind::Arm | FileKind::ArmParameters | FileKind::Json => {
+            if terraform::tfvars_json::is_tfvars_json(ctx.path) {
+                terraform::tfvars_json::analyze(text, &mut out);
+            }
             arm::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
             libraries::analyze(text, ctx, &mut out);
@@ -152,6 +157,20 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
     }
     if inner_command::applies_to(ctx.kind) {
         inner_command::analyze(text, ctx, &mut out);
+        // A command held in a program's string (`subprocess.run("az vm extension set ...")`)
+        // is reported as the command it is, with its fix, not as SDK code naming the publisher.
+        let commands: Vec<Range<usize>> = out
+            .diagnostics
+            .iter()
+            .filter(|d| matches!(d.rule, "IMDS010" | "IMDS011"))
+            .map(|d| d.range.clone())
+            .collect();
+        out.diagnostics.retain(|d| {
+            d.rule != "IMDS040"
+                || !commands
+                    .iter()
+                    .any(|c| c.start < d.range.end && d.range.start < c.end)
+        });
     }
     // A URL built from the port (IMDS032) already sends the reader to the port variable.
     if any_text && !out.diagnostics.iter().any(|d| d.rule == "IMDS032") {

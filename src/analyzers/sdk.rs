@@ -1,10 +1,11 @@
 //! IMDS040: code and configuration that provisions the extension through an SDK or a tool
 //! (Python/Java/C#/JS/Ruby/Go SDK calls, Ansible `azure_rm_virtualmachineextension` tasks...).
 //!
-//! A construct is the publisher `Microsoft.ManagedIdentity` and an extension type within a few
-//! lines of each other, both outside comments. The publisher alone is not enough (it is also the
-//! provider of `Microsoft.ManagedIdentity/userAssignedIdentities`), nor the type alone (removal
-//! code names the extension too, and removal is the desired end state).
+//! A construct is the publisher `Microsoft.ManagedIdentity`, given as a whole value (quoted, a
+//! key's value, a `--publisher` argument: not a word of a sentence), and an extension type
+//! within a few lines of each other, both outside comments. The publisher alone is not enough
+//! (it is also the provider of `Microsoft.ManagedIdentity/userAssignedIdentities`), nor the
+//! type alone (removal code names the extension too, and removal is the desired end state).
 
 use std::{ops::Range, sync::LazyLock};
 
@@ -62,6 +63,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             is_bare_publisher(text, r)
                 && !documentation(text, ctx, &lx, r)
                 && !compared(text, r.start)
+                && !compared_by_name(text, r.start)
+                && whole_value(text, ctx.kind, r)
         })
         .collect();
     let types: Vec<Range<usize>> = TYPE
@@ -111,7 +114,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 /// (`if ext.publisher == "Microsoft.ManagedIdentity"`, `-eq`, `.Equals(`, `case`).
 fn compared(text: &str, at: usize) -> bool {
     static CMP: LazyLock<Regex> = LazyLock::new(|| {
-        crate::analyzers::pattern::compile(r#"(?i)(?:[=!]==?|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
+        crate::analyzers::pattern::compile(r#"(?i)(?:[=!]==?|[=!]~|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin~?\s*[(\[{]|\bcase|\bwhen)\s*[@$]?["'`]?$"#)
             .expect("valid regex")
     });
     let from = crate::source::floor_char_boundary(text, at.saturating_sub(60));
@@ -123,6 +126,65 @@ fn compared(text: &str, at: usize) -> bool {
         && !before
             .trim_end_matches(['"', '\'', '`', ' '])
             .ends_with("=>")
+}
+
+/// The publisher is held in a named constant that the file compares with
+/// (`OLD_PUBLISHER = "Microsoft.ManagedIdentity"` ... `if ext.publisher == OLD_PUBLISHER`):
+/// a scanner or a cleanup that looks for the extension, like [`compared`] one step removed.
+fn compared_by_name(text: &str, at: usize) -> bool {
+    static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r#"([A-Za-z_]\w*)["']?\s*(?::\s*[\w.]+\s*)?:?=\s*[@$]?["'`]$"#,
+        )
+        .expect("valid regex")
+    });
+    let from = crate::source::floor_char_boundary(text, at.saturating_sub(80));
+    let before = &text[from..at];
+    let before = &before[before.rfind('\n').map_or(0, |p| p + 1)..];
+    let Some(name) = ASSIGNED.captures(before).and_then(|c| c.get(1)) else {
+        return false;
+    };
+    let name = regex::escape(name.as_str());
+    let Ok(uses) = Regex::new(&format!(
+        r"(?i)(?:[=!]=|[=!]~|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin)\s*[$]?(?:\w+\.)*{name}\b|\b{name}\s*(?:[=!]=|\.equals)"
+    )) else {
+        return false;
+    };
+    uses.is_match(text)
+}
+
+/// The publisher is a whole value, as code and configuration give it: a quoted string
+/// (`"Microsoft.ManagedIdentity"`, `&quot;Microsoft.ManagedIdentity&quot;`,
+/// `>Microsoft.ManagedIdentity<`), a key's value up to the end
+/// of the line (`publisher: Microsoft.ManagedIdentity`) or a `--publisher` argument. Prose
+/// names it inside a sentence, also inside a string (`"... from Microsoft.ManagedIdentity ..."`).
+fn whole_value(text: &str, kind: FileKind, r: &Range<usize>) -> bool {
+    let before = &text[..r.start];
+    let after = &text[r.end..];
+    // Backticks quote only in the languages whose strings they delimit; elsewhere they mark
+    // inline code in prose.
+    let backtick = matches!(kind, FileKind::Code(Lang::JavaScript | Lang::Go));
+    let opens = |c: u8| matches!(c, b'"' | b'\'' | b'>') || backtick && c == b'`';
+    let closes = |c: u8| matches!(c, b'"' | b'\'' | b'<' | b'\\') || backtick && c == b'`';
+    let entity = |s: &str| {
+        ["&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;"]
+            .iter()
+            .any(|e| {
+                let b = s.as_bytes();
+                b.len() >= e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+            })
+    };
+    let quoted = (before.as_bytes().last().is_some_and(|&c| opens(c)) || entity(before))
+        && after
+            .as_bytes()
+            .first()
+            .is_some_and(|&c| closes(c) || c == b'&');
+    let head = before.trim_end_matches([' ', '\t']);
+    let rest = after[..after.find('\n').unwrap_or(after.len())].trim();
+    let keyed = (head.ends_with(':') || head.ends_with('=') && !head.ends_with("=="))
+        && (rest.is_empty() || rest.starts_with(['#', ',']));
+    let flag = head.to_ascii_lowercase().ends_with("-publisher");
+    quoted || keyed || flag
 }
 
 /// Comments and Python docstrings.
@@ -284,6 +346,35 @@ mod tests {
             (
                 "publisher = 'Microsoft.ManagedIdentity'\n",
                 FileKind::Code(Lang::Ruby),
+            ),
+            (
+                "OLD_TYPES = {'ManagedIdentityExtensionForLinux'}\nOLD_PUBLISHER = 'Microsoft.ManagedIdentity'\n\n\n\n\nfor e in exts:\n    if e.publisher == OLD_PUBLISHER and e.type in OLD_TYPES:\n        print(e)\n",
+                FileKind::Code(Lang::Python),
+            ),
+            (
+                "| where properties.publisher =~ 'Microsoft.ManagedIdentity'\n| where properties.type in~ ('ManagedIdentityExtensionForLinux')\n",
+                FileKind::Text,
+            ),
+            (
+                "The ``Microsoft.ManagedIdentity`` publisher's ``ManagedIdentityExtensionForLinux`` type.\n",
+                FileKind::Text,
+            ),
+            (
+                "publisher Microsoft.ManagedIdentity, type ManagedIdentityExtensionForLinux\n",
+                FileKind::Text,
+            ),
+            // Characters of several bytes right before the publisher.
+            (
+                "x\u{e9}\u{e9}\u{ab}Microsoft.ManagedIdentity\u{bb} ManagedIdentityExtensionForLinux\n",
+                FileKind::Text,
+            ),
+            (
+                "description: \"Removes ManagedIdentityExtensionForLinux (publisher Microsoft.ManagedIdentity)\"\n",
+                FileKind::Yaml,
+            ),
+            (
+                "static final String MSG = \"ManagedIdentityExtensionForLinux (Microsoft.ManagedIdentity) is retired\";\n",
+                FileKind::Code(Lang::Java),
             ),
         ] {
             assert!(run(t, kind).0.is_empty(), "{t}");

@@ -35,6 +35,14 @@ pub fn structured_kind(body: &str) -> Option<FileKind> {
         crate::analyzers::pattern::compile(r#"(?i)"(?:publisher|type|extensionprofile)"\s*:"#)
             .expect("valid regex")
     });
+    // A block cut out of a resource (`extension { ... publisher = "..." }`): HCL's `key = value`
+    // inside a bare block. Tried last, so a command anywhere in the block decides first.
+    static HCL_BODY: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r#"(?m)^[ \t]*[a-z_]+(?:[ \t]+"[\w-]+")*[ \t]*\{[ \t]*\r?$(?:\r?\n[ \t]*(?:#.*|\w+[ \t]*=.*)?)*?\r?\n[ \t]*publisher[ \t]*=[ \t]*""#,
+        )
+        .expect("valid regex")
+    });
     let start = body.trim_start();
     if (start.starts_with('{') || start.starts_with('[') || start.starts_with('"'))
         && JSON_MEMBER.is_match(body)
@@ -52,6 +60,9 @@ pub fn structured_kind(body: &str) -> Option<FileKind> {
     }
     if AZ.is_match(body) {
         return Some(FileKind::Shell);
+    }
+    if HCL_BODY.is_match(body) {
+        return Some(FileKind::Terraform);
     }
     None
 }
@@ -86,6 +97,10 @@ mod tests {
             ("$e = Set-AzureRmVMExtension -Name x", FileKind::PowerShell),
             ("$ az vm extension set -n x", FileKind::Shell),
             ("az login -u sub@50342", FileKind::Shell),
+            (
+                "extension {\n  name      = \"msi\"\n  publisher = \"Microsoft.ManagedIdentity\"\n}",
+                FileKind::Terraform,
+            ),
         ] {
             assert_eq!(structured_kind(body), Some(kind), "{body}");
         }
@@ -99,6 +114,8 @@ mod tests {
             "name                              publisher\n----                              ---------\nManagedIdentityExtensionForLinux  Microsoft.ManagedIdentity",
             "azure vm extension list",
             "resource group rg1 was created",
+            "server {\n  listen 80;\n  publisher = off;\n}",
+            "Publisher = \"Microsoft.ManagedIdentity\"",
         ] {
             assert_eq!(structured_kind(body), None, "{body}");
         }

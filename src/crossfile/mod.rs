@@ -94,6 +94,9 @@ pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Fo
         };
         let mut analysis = analyzers::Analysis::default();
         supplied::analyze_with_parameters(&template_text, &ctx, &values, name, &mut analysis);
+        if analysis.diagnostics.is_empty() && deploys_nothing(&template_text, &ctx) {
+            out.unrelated.insert((root_idx, rel.to_owned()));
+        }
         let record = FileRecord {
             root: root_idx,
             rel_path: template_rel.clone(),
@@ -105,10 +108,35 @@ pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Fo
     out
 }
 
+/// A template, or a module's file, that deploys no extension even alone and hands no value on
+/// (no nested deployment, no module call): a value file feeding it feeds something else.
+fn deploys_nothing(text: &str, ctx: &Context) -> bool {
+    let hands_on = match ctx.kind {
+        FileKind::Terraform => memchr::memmem::find(text.as_bytes(), b"module").is_some(),
+        _ => {
+            let lower = text.to_ascii_lowercase();
+            lower.contains("microsoft.resources/deployments") || lower.contains("templatelink")
+        }
+    };
+    !hands_on
+        && analyzers::analyze(text, ctx)
+            .diagnostics
+            .iter()
+            .all(|d| !matches!(d.rule, "IMDS001" | "IMDS002" | "IMDS003" | "IMDS020"))
+        // A template that does not parse may hold anything.
+        && (ctx.kind == FileKind::Terraform
+            || analyzers::arm::jsonc::parse(text, false)
+                .is_ok_and(|doc| doc.get(0, "resources").is_some()))
+}
+
 /// What the cross-file pass found, and the suppression comments that silenced its findings.
 #[derive(Default)]
 pub(crate) struct Found {
     pub findings: Vec<Located>,
+    /// (root, path) of the value files (parameter files, `.tfvars`) whose template or module
+    /// beside them is read and uses none of their values for an extension: what they carry
+    /// is a tag, a name or a setting of something else, not a usage.
+    pub unrelated: BTreeSet<(usize, String)>,
     /// (root, path, line) of the comments that silenced a cross-file finding: the walk saw
     /// nothing for them to silence and reported them as unused (IMDS900).
     pub used_suppressions: BTreeSet<(usize, String, usize)>,

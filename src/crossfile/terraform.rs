@@ -3,9 +3,9 @@
 
 use std::fs;
 
-use super::{Found, Sources, read};
+use super::{Found, Sources, deploys_nothing, read};
 use crate::{
-    analyzers::{self, terraform::supplied},
+    analyzers::{self, Context, terraform::supplied},
     kind::FileKind,
     scan::{FileRecord, ScanOptions},
 };
@@ -33,12 +33,24 @@ pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Found {
         if !supplied::names_the_extension(&values) {
             continue;
         }
-        for tf_rel in tf_files(&root.join(dir), dir) {
+        let module = tf_files(&root.join(dir), dir);
+        // Unrelated until a file of the module is unreadable, deploys the extension or hands
+        // values on.
+        let mut unrelated = !module.is_empty();
+        for tf_rel in module {
             let Some(tf_text) = read(&root.join(&tf_rel), opts) else {
+                unrelated = false;
                 continue;
             };
             let mut analysis = analyzers::Analysis::default();
             supplied::analyze_with_vars(&tf_text, &values, name, &mut analysis);
+            let ctx = Context {
+                kind: FileKind::Terraform,
+                path: &tf_rel,
+                api_version: &opts.api_version,
+                extra_ports: &opts.extra_ports,
+            };
+            unrelated &= analysis.diagnostics.is_empty() && deploys_nothing(&tf_text, &ctx);
             if analysis.diagnostics.is_empty() {
                 continue;
             }
@@ -49,6 +61,9 @@ pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Found {
                 kind: FileKind::Terraform,
             };
             out.add(&record, &tf_text, analysis, opts);
+        }
+        if unrelated {
+            out.unrelated.insert((root_idx, rel.to_owned()));
         }
     }
     out

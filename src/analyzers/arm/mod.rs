@@ -378,7 +378,7 @@ impl<'a> Tree<'a> {
         let before = self.used_params.borrow().clone();
         let p = self.resolve(publisher, 0).unwrap_or_default();
         let t = self.resolve(ty, 0).unwrap_or_default();
-        if is_publisher(&p) && is_extension_type(&t) {
+        if is_publisher(&p) && (is_extension_type(&t) || builds_extension_type(&t)) {
             Some(t)
         } else {
             *self.used_params.borrow_mut() = before;
@@ -992,6 +992,15 @@ fn remove_argument(raw: &str, m: Range<usize>, base: usize) -> Option<Edit> {
         _ => return None,
     };
     Some(Edit::deletion(range.start + base..range.end + base))
+}
+
+/// An expression that builds one of the two type names: `[concat('ManagedIdentityExtensionFor',
+/// parameters('os'))]`, `[if(..., 'ManagedIdentityExtensionForWindows', '...ForLinux')]`. With the
+/// extension's publisher beside it, nothing else can come out of it.
+fn builds_extension_type(t: &str) -> bool {
+    t.starts_with('[')
+        && t.to_ascii_lowercase()
+            .contains("'managedidentityextensionfor")
 }
 
 #[cfg(test)]

@@ -840,3 +840,61 @@ fn generated_resources_fragment_is_found_and_fixed_only_when_unreferenced() {
         }
     }
 }
+
+#[test]
+fn fragment_cut_before_the_object_holding_properties_is_found() {
+    let cut = "      \"name\": \"MSILinuxExtension\",\n      \"properties\": {\n        \"publisher\": \"Microsoft.ManagedIdentity\",\n        \"type\": \"ManagedIdentityExtensionForLinux\"\n      }\n    },\n    {\n      \"name\": \"next\",\n";
+    let a = arm(cut);
+    assert_eq!(a.diagnostics.len(), 1, "{:?}", a.diagnostics);
+    assert_eq!(line_of(cut, a.diagnostics[0].range.start), 2);
+    // The same cut of another extension, or of a user-assigned identity, is nothing.
+    let other = cut.replace("Microsoft.ManagedIdentity", "Microsoft.Azure.Extensions");
+    assert!(arm(&other).diagnostics.is_empty());
+    let identity = "      \"type\": \"Microsoft.ManagedIdentity/userAssignedIdentities\",\n      \"properties\": {}\n    },\n";
+    assert!(arm(identity).diagnostics.is_empty());
+}
+
+#[test]
+fn json5_keys_and_strings_are_read_by_the_fallback() {
+    let json5 = "{\n  name: 'vm/msi',\n  type: 'Microsoft.Compute/virtualMachines/extensions',\n  properties: {\n    publisher: 'Microsoft.ManagedIdentity',\n    type: 'ManagedIdentityExtensionForLinux',\n  },\n}\n";
+    let a = arm(json5);
+    assert_eq!(a.diagnostics.len(), 1, "{:?}", a.diagnostics);
+    assert_eq!(a.diagnostics[0].rule, "IMDS001");
+    let other = json5.replace("ManagedIdentityExtensionForLinux", "CustomScript");
+    assert!(arm(&other).diagnostics.is_empty());
+}
+
+#[test]
+fn a_type_built_from_the_type_names_counts_with_the_publisher() {
+    let t = |ty: &str, publisher: &str| {
+        format!(
+            "{{\"variables\": {{\"t\": \"{ty}\"}}, \"resources\": [{{\"type\": \"Microsoft.Compute/virtualMachines/extensions\", \"name\": \"vm/msi\", \"properties\": {{\"publisher\": \"{publisher}\", \"type\": \"[variables('t')]\"}}}}]}}"
+        )
+    };
+    let concat = "[concat('ManagedIdentityExtensionFor', parameters('os'))]";
+    assert_eq!(
+        arm(&t(concat, "Microsoft.ManagedIdentity"))
+            .diagnostics
+            .len(),
+        1
+    );
+    let pick = "[if(equals(parameters('os'), 'Windows'), 'ManagedIdentityExtensionForWindows', 'ManagedIdentityExtensionForLinux')]";
+    assert_eq!(
+        arm(&t(pick, "Microsoft.ManagedIdentity")).diagnostics.len(),
+        1
+    );
+    // Another publisher, or a name that only mentions the type, is not the extension.
+    assert!(
+        arm(&t(concat, "Microsoft.Azure.Extensions"))
+            .diagnostics
+            .is_empty()
+    );
+    assert!(
+        arm(&t(
+            "ManagedIdentityExtensionForLinuxBackup",
+            "Microsoft.ManagedIdentity"
+        ))
+        .diagnostics
+        .is_empty()
+    );
+}

@@ -49,13 +49,15 @@ impl Scan<'_> {
         }
     }
 
-    /// A string starting at `pos`: (decoded, end). Unterminated strings end at the line end.
+    /// A string starting at `pos` (`"` or JSON5's `'`): (decoded, end). Unterminated strings
+    /// end at the line end.
     fn string(&self, pos: usize) -> (String, usize) {
+        let quote = self.b[pos];
         let mut i = pos + 1;
         let mut out = Vec::new();
         while i < self.b.len() {
             match self.b[i] {
-                b'"' => return (String::from_utf8_lossy(&out).into_owned(), i + 1),
+                c if c == quote => return (String::from_utf8_lossy(&out).into_owned(), i + 1),
                 b'\n' => break,
                 b'\\' if i + 1 < self.b.len() => {
                     out.push(self.b[i + 1]);
@@ -138,7 +140,7 @@ impl Scan<'_> {
                         self.propagate(&frame, &mut stack);
                     }
                 }
-                b'"' => {
+                b'"' | b'\'' => {
                     let (s, end) = self.string(i);
                     let span = i..end;
                     i = end;
@@ -183,7 +185,16 @@ impl Scan<'_> {
                         i += 1;
                         continue;
                     }
+                    let after = self.skip_trivia(i);
                     if overflow == 0
+                        && self.b.get(after) == Some(&b':')
+                        && let Some(top) = stack.last_mut().filter(|f| f.is_object)
+                    {
+                        // JSON5's unquoted key (`publisher: '...'`).
+                        top.pending_key =
+                            Some(String::from_utf8_lossy(&self.b[start..i]).to_ascii_lowercase());
+                        i = after + 1;
+                    } else if overflow == 0
                         && let Some(top) = stack.last_mut()
                         && let Some(k) = top.pending_key.take()
                     {
@@ -259,7 +270,10 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
     scan.walk(|f, end, stack| {
         let (ty, port, holder_is_self) = if let Some((t, p)) = &f.extension {
             (t.clone(), p.clone(), false)
-        } else if f.key.as_deref() != Some("properties")
+        } else if (f.key.as_deref() != Some("properties")
+            // A fragment cut before the object that holds `properties`: nothing else will
+            // report it.
+            || stack.is_empty())
             && let Some(t) = scan.extension_type(f)
         {
             (t, f.settings_port.clone(), true)

@@ -13,6 +13,7 @@ pub(crate) mod graph;
 mod hcl;
 pub(crate) mod supplied;
 pub(crate) mod syntax;
+pub(crate) mod tfvars_json;
 
 use std::{collections::HashMap, ops::Range, sync::LazyLock};
 
@@ -23,6 +24,8 @@ use super::{Analysis, Context, is_extension_type, is_publisher};
 use crate::finding::{Applicability, Diagnostic, Edit, Fix};
 
 const RULE: &str = "IMDS020";
+/// Why a variables file's value is not fixed where it stands.
+const VALUE_REASON: &str = "a variable value: the template it feeds decides, and is fixed there";
 const EXTENSION_RESOURCES: [&str; 2] = [
     "azurerm_virtual_machine_extension",
     "azurerm_virtual_machine_scale_set_extension",
@@ -264,6 +267,27 @@ impl<'t, 'a> Tf<'t, 'a> {
         }
     }
 
+    /// The extension type when a module call's inputs, whatever their names, give the
+    /// extension's publisher and one of its types as literals (`extension_publisher = ...`):
+    /// a generic extension module is the only thing both values can feed.
+    fn module_inputs_deploy(&self, open: usize) -> Option<String> {
+        let literals: Vec<String> = self
+            .body(open)
+            .iter()
+            .filter(|m| m.block.is_none())
+            .filter_map(
+                |m| match self.resolve(&value_of(self.tree, m.value.clone())) {
+                    Res::Lit(v) => Some(v),
+                    Res::Unknown => None,
+                },
+            )
+            .collect();
+        if !literals.iter().any(|v| is_publisher(v)) {
+            return None;
+        }
+        literals.into_iter().find(|v| is_extension_type(v))
+    }
+
     /// The `{` of `properties = {` in `open`'s object.
     fn properties(&self, open: usize) -> Option<usize> {
         let m = self
@@ -346,6 +370,12 @@ impl<'t, 'a> Tf<'t, 'a> {
         let mut claimed: Vec<Range<usize>> =
             hits.iter().map(|h| tree.span(h.first, h.last)).collect();
         claimed.sort_by_key(|r| r.start);
+        let modules: Vec<usize> = self
+            .top
+            .iter()
+            .filter(|m| tree.is_word(m.key, "module"))
+            .filter_map(|m| m.block)
+            .collect();
         // Objects are visited in text order, so one bound covers the ones found here.
         let mut found_end = 0;
         for open in 0..tree.len() {
@@ -358,7 +388,13 @@ impl<'t, 'a> Tf<'t, 'a> {
             }
             // An ARM resource written in HCL (`jsonencode`) keeps them under `properties`.
             let body = self.properties(open).unwrap_or(open);
-            if let Some(ext_type) = self.deploys(body, false) {
+            let ext_type = self.deploys(body, false).or_else(|| {
+                modules
+                    .contains(&open)
+                    .then(|| self.module_inputs_deploy(open))
+                    .flatten()
+            });
+            if let Some(ext_type) = ext_type {
                 found_end = tree.toks[tree.close[open]].e;
                 let mut first = open;
                 while first > 0
@@ -627,10 +663,7 @@ impl<'t, 'a> Tf<'t, 'a> {
                 });
             }
             HitKind::Value(_) => {
-                return Err(
-                    "a variable value: the template it feeds decides, and is fixed there"
-                        .to_owned(),
-                );
+                return Err(VALUE_REASON.to_owned());
             }
         };
         // An unclosed block would take the rest of the file with it.

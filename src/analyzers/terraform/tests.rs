@@ -555,3 +555,17 @@ fn shared_variable_across_many_findings_stays_fast() {
     assert_eq!(run(&text).diagnostics.len(), 20_000);
     assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
 }
+
+#[test]
+fn module_inputs_with_any_names_give_the_extension() {
+    let call = "module \"identity\" {\n  source              = \"../ext\"\n  extension_publisher = \"Microsoft.ManagedIdentity\"\n  extension_type      = \"ManagedIdentityExtensionForLinux\"\n}\n";
+    assert_eq!(lines(call), vec![1]);
+    // The publisher namespace alone, or another extension, is not the extension.
+    let identity = "module \"id\" {\n  source    = \"../identity\"\n  namespace = \"Microsoft.ManagedIdentity\"\n  kind      = \"userAssignedIdentities\"\n}\n";
+    assert!(lines(identity).is_empty());
+    let monitor = "module \"mon\" {\n  source              = \"../ext\"\n  extension_publisher = \"Microsoft.Azure.Monitor\"\n  extension_type      = \"AzureMonitorLinuxAgent\"\n}\n";
+    assert!(lines(monitor).is_empty());
+    // Only module calls: a resource of another type with both values is not deployed as one.
+    let tags = "resource \"azurerm_resource_group\" \"rg\" {\n  name = \"rg\"\n  tags = { old = \"ManagedIdentityExtensionForLinux\" }\n  location = \"Microsoft.ManagedIdentity\"\n}\n";
+    assert!(lines(tags).is_empty());
+}

@@ -1,0 +1,2 @@
+msi_port      = 50342
+listener_port = 50342

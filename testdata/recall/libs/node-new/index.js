@@ -1,0 +1,3 @@
+const { ManagedIdentityCredential } = require("@azure/identity");
+const credential = new ManagedIdentityCredential();
+module.exports = credential;

@@ -1,0 +1,5 @@
+module example.com/tool
+
+go 1.11
+
+require github.com/Azure/go-autorest v8.4.0+incompatible

@@ -1,0 +1,1 @@
+old_extension = "ManagedIdentityExtensionForLinux"

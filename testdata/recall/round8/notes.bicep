@@ -1,0 +1,2 @@
+@description('Formerly ManagedIdentityExtensionForLinux from Microsoft.ManagedIdentity')
+param note string = 'Microsoft.ManagedIdentity ManagedIdentityExtensionForLinux is retired'
