@@ -262,6 +262,8 @@ mod tests {
             "ext_publisher = \"Microsoft.ManagedIdentity\"",
             r#"{"ext_type": "managedidentityextensionforlinux"}"#,
             "var pub = 'microsoft.managedidentity'",
+            "param publisher = 'Microsoft.ManagedIdentity'",
+            "param extType = 'ManagedIdentityExtensionForWindows' // prod",
         ] {
             assert!(p.matches(s.as_bytes()), "{s}");
         }
