@@ -609,7 +609,7 @@ fn scan_file(
     if buf.len() as u64 > whole {
         // UTF-16 is decoded before it is searched, so it cannot be prefiltered in chunks.
         if !utf16 {
-            match stream_has_trigger(matcher, &mut file, buf.data()) {
+            match stream_has_trigger(matcher, &mut file, buf.data(), rel) {
                 Ok(false) => return FileOutcome::Clean,
                 Ok(true) => {}
                 Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
@@ -638,7 +638,8 @@ fn scan_file(
     }
     let decoded = utf16.then(|| source::decode(buf.data()));
     let text_bytes = decoded.as_ref().map_or(buf.data(), |d| d.text.as_bytes());
-    if !matcher.matches(text_bytes) {
+    let manifest = || analyzers::libraries::is_manifest(rel);
+    if !matcher.matches_in(text_bytes, manifest) {
         return FileOutcome::Clean;
     }
     let candidate = crate::crossfile::is_candidate(rel, text_bytes);
@@ -683,15 +684,17 @@ fn stream_has_trigger(
     matcher: &Prefilter,
     file: &mut fs::File,
     head: &[u8],
+    rel: &str,
 ) -> std::io::Result<bool> {
-    if matcher.matches(head) {
+    let manifest = || analyzers::libraries::is_manifest(rel);
+    if matcher.matches_in(head, manifest) {
         return Ok(true);
     }
     // The tail of each chunk comes again before the next: a literal may straddle two chunks.
     let mut window = ChunkWindow::new(TRIGGER_OVERLAP, STREAM_CHUNK);
     window.start_with(head);
     while let Some(w) = window.next(file)? {
-        if matcher.matches(w) {
+        if matcher.matches_in(w, manifest) {
             return Ok(true);
         }
     }

@@ -239,6 +239,11 @@ struct Pin<'l> {
     note: Option<String>,
 }
 
+/// Whether the file at `path` (with `/` separators) is a dependency manifest IMDS041 reads.
+pub fn is_manifest(path: &str) -> bool {
+    manifest_of(path).is_some()
+}
+
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     if let Some(manifest) = manifest_of(ctx.path) {
         let mut pins = Vec::new();
