@@ -234,3 +234,51 @@ fn a_suppressed_value_silences_only_itself() {
         .collect();
     insta::assert_debug_snapshot!(rules);
 }
+
+#[test]
+fn values_passed_on_to_a_module() {
+    // The azd layout: `main.bicep` passes its params on to a generic extension module.
+    let main = "param publisher string\nparam extType string\n\nmodule agent './modules/ext.bicep' = {\n  name: 'agent'\n  params: {\n    publisher: publisher\n    extType: extType\n  }\n}\n";
+    let module = TEMPLATE;
+    let prod = params("main.bicep", MI);
+    let files = [
+        ("main.bicep", main),
+        ("modules/ext.bicep", module),
+        ("main.bicepparam", prod.as_str()),
+    ];
+    insta::assert_snapshot!(imds005(&files), @r"
+    main.bicep:4
+    main.bicepparam:3
+    main.bicepparam:4
+    ");
+    // A call that passes the extension's values itself is IMDS007's, not reported again.
+    let literal = main
+        .replace(
+            "publisher: publisher",
+            "publisher: 'Microsoft.ManagedIdentity'",
+        )
+        .replace(
+            "extType: extType",
+            "extType: 'ManagedIdentityExtensionForLinux'",
+        );
+    let found = rules_by_file(&[
+        ("main.bicep", &literal),
+        ("modules/ext.bicep", module),
+        ("main.bicepparam", &prod),
+    ]);
+    assert!(found.iter().all(|f| f.1 != "IMDS005"), "{found:?}");
+    assert!(found.iter().any(|f| f.1 == "IMDS007"), "{found:?}");
+    // Other values: nothing.
+    let dev = params(
+        "main.bicep",
+        "param publisher = 'Microsoft.Azure.Monitor'\nparam extType = 'AzureMonitorLinuxAgent'\n",
+    );
+    assert_eq!(
+        imds005(&[
+            ("main.bicep", main),
+            ("modules/ext.bicep", module),
+            ("dev.bicepparam", &dev)
+        ]),
+        ""
+    );
+}

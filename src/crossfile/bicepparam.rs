@@ -2,9 +2,9 @@
 //! template's extension publisher and type to the Managed Identity extension's (IMDS005):
 //! reported at the values that do it and at the template's resource.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, ops::Range, path::Path};
 
-use super::{Found, Sources, inside_root, read};
+use super::{Found, Sources, bicep::call_deploys, inside_root, read};
 use crate::{
     analyzers::{
         self, Context,
@@ -49,6 +49,7 @@ pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found 
         };
         let name = rel.rsplit('/').next().unwrap_or(rel);
         let template = Template {
+            root,
             rel: &template_rel,
             text: &template_text,
             param_file: name,
@@ -64,7 +65,7 @@ pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found 
             continue;
         };
         // An ARM template's findings do not name the type: the file's own value does.
-        let ext_type = Some(first.1.clone())
+        let ext_type = Some(first.ext_type.clone())
             .filter(|t| !t.is_empty())
             .or_else(|| {
                 naming
@@ -115,6 +116,7 @@ pub(crate) fn bicep_template_findings(
         return;
     };
     let template = Template {
+        root,
         rel: template_rel,
         text: &text,
         param_file,
@@ -128,8 +130,18 @@ pub(crate) fn bicep_template_findings(
     );
 }
 
+/// Where a template deploys the extension with a parameter file's values.
+struct Hit {
+    range: Range<usize>,
+    /// Empty for an ARM template (its findings do not name it).
+    ext_type: String,
+    /// The module call that passes the values on, when the extension is in the module.
+    call: Option<supplied::ModuleCall>,
+}
+
 /// A template a parameter file deploys: Bicep, or an ARM JSON template (`using './main.json'`).
 struct Template<'a> {
+    root: &'a Path,
     rel: &'a str,
     text: &'a str,
     param_file: &'a str,
@@ -142,20 +154,51 @@ impl Template<'_> {
     }
 
     /// The resources that deploy the extension only with `values` (ARM parameter names are
-    /// case-insensitive, Bicep's are not; a JSON parameter file's come lower-cased).
-    fn extensions(
-        &self,
-        values: &HashMap<String, String>,
-    ) -> Vec<(std::ops::Range<usize>, String)> {
-        if !self.is_arm() {
-            let fold_case = self.param_file.to_ascii_lowercase().ends_with(".json");
-            return supplied::extensions_with(self.text, values, fold_case);
+    /// case-insensitive, Bicep's are not; a JSON parameter file's come lower-cased), and the
+    /// module calls of a Bicep template that pass them on to a module deploying it.
+    fn extensions(&self, values: &HashMap<String, String>) -> Vec<Hit> {
+        if self.is_arm() {
+            return self
+                .arm(values)
+                .diagnostics
+                .into_iter()
+                .map(|d| Hit {
+                    range: d.range,
+                    ext_type: String::new(),
+                    call: None,
+                })
+                .collect();
         }
-        self.arm(values)
-            .diagnostics
+        let fold_case = self.param_file.to_ascii_lowercase().ends_with(".json");
+        let mut hits: Vec<Hit> = supplied::extensions_with(self.text, values, fold_case)
             .into_iter()
-            .map(|d| (d.range, String::new()))
-            .collect()
+            .map(|(range, ext_type)| Hit {
+                range,
+                ext_type,
+                call: None,
+            })
+            .collect();
+        let calls = supplied::module_calls_with(self.text, values, fold_case);
+        if calls.is_empty() {
+            return hits;
+        }
+        // A call that deploys the extension without these values is IMDS007's.
+        let alone = supplied::module_calls(self.text);
+        for call in calls {
+            let Some(ext_type) = call_deploys(self.root, self.rel, &call, self.opts) else {
+                continue;
+            };
+            let before = alone.iter().find(|c| c.range == call.range);
+            if before.is_some_and(|c| call_deploys(self.root, self.rel, c, self.opts).is_some()) {
+                continue;
+            }
+            hits.push(Hit {
+                range: call.range.clone(),
+                ext_type,
+                call: Some(call),
+            });
+        }
+        hits
     }
 
     fn arm(&self, values: &HashMap<String, String>) -> analyzers::Analysis {
@@ -180,17 +223,16 @@ impl Template<'_> {
             return self.arm(values);
         }
         let mut analysis = analyzers::Analysis::default();
-        for (range, ext_type) in self.extensions(values) {
-            analysis.push(params::template_diagnostic(
-                range,
-                self.param_file,
-                &ext_type,
-            ));
+        for hit in self.extensions(values) {
+            analysis.push(match &hit.call {
+                None => params::template_diagnostic(hit.range, self.param_file, &hit.ext_type),
+                Some(call) => params::call_diagnostic(call, self.param_file, &hit.ext_type),
+            });
         }
         analysis
     }
 
-    fn record(&self, root_idx: usize, root: &std::path::Path) -> FileRecord {
+    fn record(&self, root_idx: usize, root: &Path) -> FileRecord {
         FileRecord {
             root: root_idx,
             rel_path: self.rel.to_owned(),

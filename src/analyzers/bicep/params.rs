@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{Bicep, K, NONE, Value, lex, literal, syntax::Tree};
+use super::{Bicep, K, NONE, Value, lex, literal, supplied::ModuleCall, syntax::Tree};
 use crate::{analyzers::arm::supplied::RULE, finding::Diagnostic};
 
 /// What a parameter file gives its template.
@@ -76,6 +76,19 @@ pub(crate) fn template_diagnostic(
         RULE,
         range,
         format!("Deployed with `{param_file}`, this resource installs the retired Managed Identity VM extension ({ext_type}): the parameter file sets its publisher and type; stop deploying it with those values (remove them, or this resource for such deployments); tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed"),
+    )
+    .with_fix_or_reason(Err(
+        "the template is generic: other parameter files may deploy other extensions with it".to_owned(),
+    ))
+}
+
+/// The finding at a template's module call that passes `param_file`'s values on to a module
+/// deploying the extension.
+pub(crate) fn call_diagnostic(call: &ModuleCall, param_file: &str, ext_type: &str) -> Diagnostic {
+    Diagnostic::new(
+        RULE,
+        call.range.clone(),
+        format!("Deployed with `{param_file}`, module `{}` ('{}') deploys the retired Managed Identity VM extension ({ext_type}) with the values this call passes on; stop deploying it with those values (remove them, or this call for such deployments); tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed", call.symbol, call.path),
     )
     .with_fix_or_reason(Err(
         "the template is generic: other parameter files may deploy other extensions with it".to_owned(),

@@ -23,8 +23,19 @@ pub(crate) struct ModuleCall {
 
 /// The local module calls of a Bicep file that pass at least one literal parameter.
 pub(crate) fn module_calls(text: &str) -> Vec<ModuleCall> {
+    module_calls_with(text, &HashMap::new(), false)
+}
+
+/// The local module calls of a Bicep template deployed with `given` values for its `param`s
+/// (see [`extensions_with`] for `fold_case`).
+pub(crate) fn module_calls_with(
+    text: &str,
+    given: &HashMap<String, String>,
+    fold_case: bool,
+) -> Vec<ModuleCall> {
     let tree = Tree::new(text, lex(text));
-    let b = Bicep::new(&tree);
+    let mut b = Bicep::new(&tree);
+    set_params(&mut b, given, fold_case);
     let t = &tree;
     let mut out = Vec::new();
     for i in 0..t.len() {
@@ -95,19 +106,7 @@ pub(crate) fn extensions_with(
     let tree = Tree::new(text, lex(text));
     let alone = Bicep::new(&tree);
     let mut with = Bicep::new(&tree);
-    let mut set = false;
-    for (name, decl) in &mut with.decls {
-        let given = if fold_case {
-            params.get(&name.to_ascii_lowercase())
-        } else {
-            params.get(name)
-        };
-        if let Some(v) = given {
-            decl.value = Value::Lit(v.clone());
-            set = true;
-        }
-    }
-    if !set {
+    if !set_params(&mut with, params, fold_case) {
         return Vec::new();
     }
     let mut before = Analysis::default();
@@ -131,6 +130,24 @@ pub(crate) fn extensions_with(
             with.deploys(props, false).map(|ty| (d.range.clone(), ty))
         })
         .collect()
+}
+
+/// Gives the template's `param`s (and `var`s of the same name) the values `params` has for
+/// them; true when one was given.
+fn set_params(b: &mut Bicep, params: &HashMap<String, String>, fold_case: bool) -> bool {
+    let mut set = false;
+    for (name, decl) in &mut b.decls {
+        let given = if fold_case {
+            params.get(&name.to_ascii_lowercase())
+        } else {
+            params.get(name)
+        };
+        if let Some(v) = given {
+            decl.value = Value::Lit(v.clone());
+            set = true;
+        }
+    }
+    set
 }
 
 /// The finding at a call site whose module deploys `ext_type` with the call's values.
