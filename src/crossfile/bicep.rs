@@ -3,28 +3,18 @@
 
 use std::{collections::HashMap, path::Path};
 
-use super::{Found, Sources, inside_root, read};
+use super::{Found, Sources, inside_root, read, read_each, record};
 use crate::{
     analyzers::{self, Context, arm::linked, bicep::supplied},
     kind::FileKind,
-    scan::{FileRecord, ScanOptions},
+    scan::ScanOptions,
 };
 
 /// The call-site findings of the Bicep files among `files`, with their records.
 pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Found {
     let mut out = Found::default();
-    for (root_idx, rel) in files
-        .iter()
-        .filter(|(_, p)| p.to_ascii_lowercase().ends_with(".bicep"))
-    {
-        let (root_idx, rel) = (*root_idx, rel.as_str());
+    for (root_idx, rel, text) in read_each(opts, files, ".bicep") {
         let root = &opts.roots[root_idx];
-        if root.is_file() {
-            continue;
-        }
-        let Some(text) = read(&root.join(rel), opts) else {
-            continue;
-        };
         let mut analysis = analyzers::Analysis::default();
         for call in supplied::module_calls(&text) {
             if let Some(ext_type) = call_deploys(root, rel, &call, opts) {
@@ -34,13 +24,12 @@ pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Found {
         if analysis.diagnostics.is_empty() {
             continue;
         }
-        let record = FileRecord {
-            root: root_idx,
-            rel_path: rel.to_owned(),
-            abs_path: root.join(rel),
-            kind: FileKind::Bicep,
-        };
-        out.add(&record, &text, analysis, opts);
+        out.add(
+            &record(opts, root_idx, rel, FileKind::Bicep),
+            &text,
+            analysis,
+            opts,
+        );
     }
     out
 }

@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, ops::Range, path::Path};
 
-use super::{Found, Sources, bicep::call_deploys, inside_root, read};
+use super::{Found, Sources, bicep::call_deploys, inside_root, read, read_each, record};
 use crate::{
     analyzers::{
         self, Context,
@@ -18,18 +18,8 @@ use crate::{
 /// The findings the `.bicepparam` files among `files` lead to, in them and in their templates.
 pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found {
     let mut out = Found::default();
-    for (root_idx, rel) in files
-        .iter()
-        .filter(|(_, p)| p.to_ascii_lowercase().ends_with(".bicepparam"))
-    {
-        let (root_idx, rel) = (*root_idx, rel.as_str());
+    for (root_idx, rel, text) in read_each(opts, files, ".bicepparam") {
         let root = &opts.roots[root_idx];
-        if root.is_file() {
-            continue;
-        }
-        let Some(text) = read(&root.join(rel), opts) else {
-            continue;
-        };
         let Some(file) = params::read(&text) else {
             continue;
         };
@@ -84,15 +74,14 @@ pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found 
                 analysis.push(params::value_diagnostic(v, template_name, &ext_type));
             }
         }
-        let record = FileRecord {
-            root: root_idx,
-            rel_path: rel.to_owned(),
-            abs_path: root.join(rel),
-            kind: FileKind::Bicep,
-        };
-        out.add(&record, &text, analysis, opts);
         out.add(
-            &template.record(root_idx, root),
+            &record(opts, root_idx, rel, FileKind::Bicep),
+            &text,
+            analysis,
+            opts,
+        );
+        out.add(
+            &template.record(root_idx),
             &template_text,
             template.analysis(&values),
             opts,
@@ -123,7 +112,7 @@ pub(crate) fn bicep_template_findings(
         opts,
     };
     out.add(
-        &template.record(root_idx, root),
+        &template.record(root_idx),
         &text,
         template.analysis(values),
         opts,
@@ -232,16 +221,12 @@ impl Template<'_> {
         analysis
     }
 
-    fn record(&self, root_idx: usize, root: &Path) -> FileRecord {
-        FileRecord {
-            root: root_idx,
-            rel_path: self.rel.to_owned(),
-            abs_path: root.join(self.rel),
-            kind: if self.is_arm() {
-                FileKind::Arm
-            } else {
-                FileKind::Bicep
-            },
-        }
+    fn record(&self, root_idx: usize) -> FileRecord {
+        let kind = if self.is_arm() {
+            FileKind::Arm
+        } else {
+            FileKind::Bicep
+        };
+        record(self.opts, root_idx, self.rel, kind)
     }
 }

@@ -175,6 +175,33 @@ impl Found {
     }
 }
 
+/// The candidates among `files` whose name ends with `suffix` (lower-case), in folder roots,
+/// read: (root index, path relative to it, text).
+fn read_each<'a>(
+    opts: &'a ScanOptions,
+    files: &'a Sources,
+    suffix: &'a str,
+) -> impl Iterator<Item = (usize, &'a str, String)> + 'a {
+    files
+        .iter()
+        .filter(move |(_, p)| p.to_ascii_lowercase().ends_with(suffix))
+        .filter(|(root_idx, _)| !opts.roots[*root_idx].is_file())
+        .filter_map(|(root_idx, rel)| {
+            let text = read(&opts.roots[*root_idx].join(rel), opts)?;
+            Some((*root_idx, rel.as_str(), text))
+        })
+}
+
+/// The record of the file `rel` of root `root_idx`.
+fn record(opts: &ScanOptions, root_idx: usize, rel: &str, kind: FileKind) -> FileRecord {
+    FileRecord {
+        root: root_idx,
+        rel_path: rel.to_owned(),
+        abs_path: opts.roots[root_idx].join(rel),
+        kind,
+    }
+}
+
 /// A regular file (never a symbolic link, which could lead outside the root), decoded.
 fn read(path: &Path, opts: &ScanOptions) -> Option<String> {
     let meta = fs::symlink_metadata(path).ok()?;
