@@ -272,3 +272,38 @@ fn values_passed_on_to_a_module() {
         ""
     );
 }
+
+#[test]
+fn values_inherited_from_a_base_file() {
+    let base = "using none\n\nparam publisher = 'Microsoft.ManagedIdentity'\nparam extType = 'CustomScript'\n";
+    let leaf = "using '../main.bicep'\nextends '../shared/base.bicepparam'\n\nparam extType = 'ManagedIdentityExtensionForLinux'\n";
+    let files = [
+        ("main.bicep", TEMPLATE),
+        ("shared/base.bicepparam", base),
+        ("env/prod.bicepparam", leaf),
+    ];
+    // Each value where it is assigned; the base's own type is overridden, so not reported.
+    insta::assert_snapshot!(imds005(&files), @r"
+    env/prod.bicepparam:4
+    main.bicep:4
+    shared/base.bicepparam:3
+    ");
+    // A leaf that overrides the base's publisher with a computed value: not certain.
+    let computed = format!("{leaf}param publisher = toLower('X')\n");
+    assert_eq!(
+        imds005(&[
+            ("main.bicep", TEMPLATE),
+            ("shared/base.bicepparam", base),
+            ("env/prod.bicepparam", &computed),
+        ]),
+        ""
+    );
+    // Files extending each other end, and find nothing more.
+    let a = "using 'main.bicep'\nextends 'b.bicepparam'\nparam publisher = 'Microsoft.ManagedIdentity'\n";
+    let b = "using none\nextends 'a.bicepparam'\nparam extType = 'ManagedIdentityExtensionForWindows'\n";
+    insta::assert_snapshot!(imds005(&[("main.bicep", TEMPLATE), ("a.bicepparam", a), ("b.bicepparam", b)]), @r"
+    a.bicepparam:3
+    b.bicepparam:3
+    main.bicep:4
+    ");
+}

@@ -2,7 +2,11 @@
 //! template's extension publisher and type to the Managed Identity extension's (IMDS005):
 //! reported at the values that do it and at the template's resource.
 
-use std::{collections::HashMap, ops::Range, path::Path};
+use std::{
+    collections::{HashMap, HashSet},
+    ops::Range,
+    path::Path,
+};
 
 use super::{Found, Sources, bicep::call_deploys, inside_root, read, read_each, record};
 use crate::{
@@ -20,18 +24,34 @@ pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found 
     let mut out = Found::default();
     for (root_idx, rel, text) in read_each(opts, files, ".bicepparam") {
         let root = &opts.roots[root_idx];
-        let Some(file) = params::read(&text) else {
+        let file = params::read(&text);
+        let Some(using) = file.using.clone() else {
             continue;
         };
-        let naming: Vec<&params::Supplied> = file
-            .values
+        let layers = layers(opts, root, rel, text, file);
+        // What the deployment gets: each parameter from the nearest file that assigns it.
+        let mut assigned = HashSet::new();
+        let mut effective: Vec<(usize, &params::Supplied)> = Vec::new();
+        for (k, layer) in layers.iter().enumerate() {
+            for name in &layer.file.declared {
+                if assigned.insert(name.as_str())
+                    && let Some(v) = layer.file.values.iter().find(|v| &v.name == name)
+                {
+                    effective.push((k, v));
+                }
+            }
+        }
+        let naming: Vec<(usize, &params::Supplied)> = effective
             .iter()
-            .filter(|v| analyzers::is_publisher(&v.value) || analyzers::is_extension_type(&v.value))
+            .copied()
+            .filter(|(_, v)| {
+                analyzers::is_publisher(&v.value) || analyzers::is_extension_type(&v.value)
+            })
             .collect();
         if naming.is_empty() {
             continue;
         }
-        let Some(template_rel) = inside_root(root, rel, &file.using) else {
+        let Some(template_rel) = inside_root(root, rel, &using) else {
             continue;
         };
         let Some(template_text) = read(&root.join(&template_rel), opts) else {
@@ -45,47 +65,96 @@ pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found 
             param_file: name,
             opts,
         };
-        let values: HashMap<String, String> = file
-            .values
+        let values: HashMap<String, String> = effective
             .iter()
-            .map(|v| (v.name.clone(), v.value.clone()))
+            .map(|(_, v)| (v.name.clone(), v.value.clone()))
             .collect();
         let found = template.extensions(&values);
         let Some(first) = found.first() else {
             continue;
         };
-        // An ARM template's findings do not name the type: the file's own value does.
+        // An ARM template's findings do not name the type: the files' own value does.
         let ext_type = Some(first.ext_type.clone())
             .filter(|t| !t.is_empty())
             .or_else(|| {
                 naming
                     .iter()
-                    .find(|v| analyzers::is_extension_type(&v.value))
-                    .map(|v| v.value.clone())
+                    .find(|(_, v)| analyzers::is_extension_type(&v.value))
+                    .map(|(_, v)| v.value.clone())
             })
             .unwrap_or_else(|| "type set by the template".to_owned());
         // The values that matter: without one of them, the template deploys fewer extensions.
+        // Each is reported in the file that assigns it (a base file for inherited ones).
         let template_name = template_rel.rsplit('/').next().unwrap_or(&template_rel);
-        let mut analysis = analyzers::Analysis::default();
-        for v in naming {
+        let mut analyses: Vec<analyzers::Analysis> = layers
+            .iter()
+            .map(|_| analyzers::Analysis::default())
+            .collect();
+        for (k, v) in naming {
             let mut without = values.clone();
             without.remove(&v.name);
             if template.extensions(&without).len() < found.len() {
-                analysis.push(params::value_diagnostic(v, template_name, &ext_type));
+                analyses[k].push(params::value_diagnostic(v, template_name, &ext_type));
             }
         }
-        out.add(
-            &record(opts, root_idx, rel, FileKind::Bicep),
-            &text,
-            analysis,
-            opts,
-        );
+        for (layer, analysis) in layers.iter().zip(analyses) {
+            out.add(
+                &record(opts, root_idx, &layer.rel, FileKind::Bicep),
+                &layer.text,
+                analysis,
+                opts,
+            );
+        }
         out.add(
             &template.record(root_idx),
             &template_text,
             template.analysis(&values),
             opts,
         );
+    }
+    out
+}
+
+/// A parameter file and the base files it `extends`, nearest first.
+struct Layer {
+    rel: String,
+    text: String,
+    file: params::ParamFile,
+}
+
+/// How many `extends` a chain may hold (guards against cycles).
+const MAX_EXTENDS: usize = 4;
+
+/// The file `rel` and the base files its `extends` chain names, nearest first.
+fn layers(
+    opts: &ScanOptions,
+    root: &Path,
+    rel: &str,
+    text: String,
+    file: params::ParamFile,
+) -> Vec<Layer> {
+    let mut out = vec![Layer {
+        rel: rel.to_owned(),
+        text,
+        file,
+    }];
+    while out.len() <= MAX_EXTENDS {
+        let last = &out[out.len() - 1];
+        let Some(base) = last.file.extends.as_deref() else {
+            break;
+        };
+        let Some(base_rel) = inside_root(root, &last.rel, base) else {
+            break;
+        };
+        let Some(text) = read(&root.join(&base_rel), opts) else {
+            break;
+        };
+        let file = params::read(&text);
+        out.push(Layer {
+            rel: base_rel,
+            text,
+            file,
+        });
     }
     out
 }

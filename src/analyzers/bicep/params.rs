@@ -7,8 +7,14 @@ use crate::{analyzers::arm::supplied::RULE, finding::Diagnostic};
 
 /// What a parameter file gives its template.
 pub(crate) struct ParamFile {
-    /// The `using` path as written (`./main.bicep`, `main.json`).
-    pub using: String,
+    /// The local `using` path as written (`./main.bicep`, `main.json`); `None` for `using
+    /// none` (a base file other files extend), registry and template-spec references.
+    pub using: Option<String>,
+    /// The base parameter file of `extends './base.bicepparam'`, whose values this file's
+    /// own override.
+    pub extends: Option<String>,
+    /// Every `param` the file assigns, in order, whatever its value.
+    pub declared: Vec<String>,
     pub values: Vec<Supplied>,
 }
 
@@ -20,24 +26,29 @@ pub(crate) struct Supplied {
     pub range: Range<usize>,
 }
 
-/// The `using` target and literal values of a `.bicepparam` file; `None` without a local
-/// `using` path (`using none`, registry and template-spec references `br:`/`ts:`).
-pub(crate) fn read(text: &str) -> Option<ParamFile> {
+/// The `using` and `extends` targets and the literal values of a `.bicepparam` file.
+pub(crate) fn read(text: &str) -> ParamFile {
     let tree = Tree::new(text, lex(text));
     let t = &tree;
     let top = |i: usize| t.parent[i] == NONE && (i == 0 || t.toks[i].nl);
-    let using = (0..t.len())
-        .find(|&i| top(i) && t.is_word(i, "using"))
-        .filter(|&i| t.toks.get(i + 1).is_some_and(|n| n.k == K::Str))
-        .and_then(|i| literal(t.src(i + 1)))
-        .filter(|p| !p.is_empty() && !p.contains(':'))?;
+    // A local path: registry and template-spec references (`br:`, `br/public:`, `ts:`) are not.
+    let path = |keyword: &str| {
+        (0..t.len())
+            .find(|&i| top(i) && t.is_word(i, keyword))
+            .filter(|&i| t.toks.get(i + 1).is_some_and(|n| n.k == K::Str))
+            .and_then(|i| literal(t.src(i + 1)))
+            .filter(|p| !p.is_empty() && !p.contains(':'))
+    };
+    let (using, extends) = (path("using"), path("extends"));
     let b = Bicep::new(t);
+    let mut declared = Vec::new();
     let mut values = Vec::new();
     for i in 0..t.len() {
         if !top(i) || !t.is_word(i, "param") || t.toks.get(i + 1).is_none_or(|n| n.k != K::Word) {
             continue;
         }
         let name = t.src(i + 1);
+        declared.push(name.to_owned());
         let Some(decl) = b.decls.get(name) else {
             continue;
         };
@@ -49,7 +60,12 @@ pub(crate) fn read(text: &str) -> Option<ParamFile> {
             });
         }
     }
-    Some(ParamFile { using, values })
+    ParamFile {
+        using,
+        extends,
+        declared,
+        values,
+    }
 }
 
 /// A literal, or a `var` chain ending in one. Stricter than the template's own reading: a
@@ -114,8 +130,13 @@ mod tests {
     #[test]
     fn using_path_and_literal_values() {
         let text = "// prod\nusing './main.bicep'\n\nvar pub = 'Microsoft.ManagedIdentity'\nparam publisher = pub\nparam extType = 'ManagedIdentityExtensionForLinux' // the agent\nparam tags = {\n  env: 'prod'\n}\nparam name = 'vm-${env}'\nparam pick = isProd ? 'Microsoft.ManagedIdentity' : 'b'\nvar half = isProd ? 'ManagedIdentityExtensionForLinux' : 'x'\nparam viaVar = half\n/* param old = 'x' */\n";
-        let p = read(text).unwrap();
-        assert_eq!(p.using, "./main.bicep");
+        let p = read(text);
+        assert_eq!(p.using.as_deref(), Some("./main.bicep"));
+        assert_eq!(p.extends, None);
+        assert_eq!(
+            p.declared,
+            ["publisher", "extType", "tags", "name", "pick", "viaVar"]
+        );
         let got: Vec<(&str, &str)> = p
             .values
             .iter()
@@ -139,11 +160,14 @@ mod tests {
         for text in [
             "using none\nparam a = 'Microsoft.ManagedIdentity'\n",
             "using 'br:contoso.azurecr.io/ext:1'\nparam a = 'x'\n",
+            "using 'br/public:avm/res/compute/virtual-machine:0.1.0'\n",
             "using 'ts:00000000-0000-0000-0000-000000000000/rg/spec:1'\n",
             "param a = 'Microsoft.ManagedIdentity'\n",
             "using '${dir}/main.bicep'\n",
         ] {
-            assert!(read(text).is_none(), "{text}");
+            assert!(read(text).using.is_none(), "{text}");
         }
+        let leaf = read("using 'main.bicep'\nextends '../shared/base.bicepparam'\nparam a = 'x'\n");
+        assert_eq!(leaf.extends.as_deref(), Some("../shared/base.bicepparam"));
     }
 }
