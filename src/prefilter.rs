@@ -2,7 +2,7 @@
 //! speed ripgrep reads: one case-sensitive multi-literal pass (SIMD "Teddy" in aho-corasick),
 //! each hit confirmed by a cheap look around it.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Match, MatchKind, packed};
 
 /// Literals one of which every usage contains. The search is case-sensitive (case-insensitive
 /// automata cannot use the SIMD searcher and are several times slower), so each word comes in
@@ -112,7 +112,7 @@ enum Confirm {
 
 #[derive(Clone, Debug)]
 pub struct Prefilter {
-    searcher: AhoCorasick,
+    searcher: Searcher,
     confirm: Vec<Confirm>,
 }
 
@@ -132,10 +132,7 @@ impl Prefilter {
             });
             confirm.push(Confirm::Port);
         }
-        let searcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&pats)
-            .expect("literals build an automaton");
+        let searcher = Searcher::new(&pats);
         Prefilter { searcher, confirm }
     }
 
@@ -148,7 +145,7 @@ impl Prefilter {
     /// True when `bytes` may hold a usage; `manifest` says whether the file is a dependency
     /// manifest, asked only when the answer matters.
     pub fn matches_in(&self, bytes: &[u8], manifest: impl Fn() -> bool) -> bool {
-        self.searcher.find_iter(bytes).any(|m| {
+        self.searcher.find_iter(bytes, |m| {
             let (start, end) = (m.start(), m.end());
             match self.confirm[m.pattern().as_usize()] {
                 Confirm::Always => true,
@@ -169,6 +166,39 @@ impl Prefilter {
                 }),
             }
         })
+    }
+}
+
+/// The SIMD searcher alone where the CPU has it: in Azure-heavy trees, where a rejected
+/// `ManagedIdentity/userAssignedIdentities` is on every page, the automaton around it doubled
+/// the cost of each hit (0.19 s for 8,000 files, 0.10 s without).
+#[derive(Clone, Debug)]
+enum Searcher {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Searcher {
+    fn new(pats: &[String]) -> Self {
+        let mut config = packed::Config::new();
+        config.match_kind(packed::MatchKind::LeftmostFirst);
+        match config.builder().extend(pats).build() {
+            Some(searcher) => Searcher::Packed(searcher),
+            None => Searcher::Automaton(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(pats)
+                    .expect("literals build an automaton"),
+            ),
+        }
+    }
+
+    /// Whether `confirm` accepts any match.
+    fn find_iter(&self, bytes: &[u8], confirm: impl FnMut(Match) -> bool) -> bool {
+        match self {
+            Searcher::Packed(s) => s.find_iter(bytes).any(confirm),
+            Searcher::Automaton(s) => s.find_iter(bytes).any(confirm),
+        }
     }
 }
 
