@@ -1,4 +1,4 @@
-//! `.bicepparam` files: the template their `using` names and the literal values of their `param`s.
+//! `.bicepparam` files: the template their `using` names, the literal values of their `param`s, and the IMDS005 findings they lead to.
 
 use std::ops::Range;
 
