@@ -2,6 +2,7 @@
 //! whether it can hold a usage, and running the analyzers on those that can.
 
 use std::{
+    cell::OnceCell,
     collections::{BTreeMap, BTreeSet},
     fs,
     io::{Seek, SeekFrom},
@@ -377,7 +378,7 @@ fn scan_root(
             if crate::fix::writer::is_temp_name(entry.file_name()) {
                 return WalkState::Continue;
             }
-            let rel = relative_path(root, entry.path(), root_is_file);
+            let rel = RelPath::new(root, entry.path(), root_is_file);
             // A root named on the command line may be a link the user chose to follow.
             let named = entry.depth() == 0;
             match scan_file(opts, matcher, entry.path(), &rel, named, &mut buf) {
@@ -398,15 +399,17 @@ fn scan_root(
                             "log file (quoted errors, never usages)"
                         }
                     };
-                    s.skip(root_idx, || rel.clone(), why);
+                    s.skip(root_idx, || rel.get().to_owned(), why);
                 }
-                FileOutcome::Error(message) => record_error(shared, root_idx, rel, message),
+                FileOutcome::Error(message) => {
+                    record_error(shared, root_idx, rel.get().to_owned(), message);
+                }
                 FileOutcome::TooLargeWithTriggers(size) => {
                     let mut s = shared.lock().unwrap();
                     s.per_root[root_idx].skipped.too_large += 1;
                     s.per_root[root_idx].errors += 1;
                     s.errors.push(FileError {
-                        path: rel,
+                        path: rel.get().to_owned(),
                         message: format!(
                             "{size} bytes, above --max-filesize ({} bytes), and may hold a usage: not analyzed",
                             opts.max_filesize
@@ -420,30 +423,31 @@ fn scan_root(
                 FileOutcome::Analyzed(out) => {
                     scanned_ref.fetch_add(1, Ordering::Relaxed);
                     analyzed_ref.fetch_add(1, Ordering::Relaxed);
+                    let rel = rel.get();
                     let mut s = shared.lock().unwrap();
                     s.ports.extend(out.declared_ports);
                     s.dependencies.extend(out.dependencies.into_iter().map(|d| {
-                        analyzers::libraries::ManifestFact::new(root_idx, &rel, d)
+                        analyzers::libraries::ManifestFact::new(root_idx, rel, d)
                     }));
                     // Searched as text: a note, not an error (the exit code is for findings
                     // and for files that could not be read).
                     for problem in out.problems {
                         s.per_root[root_idx].notes += 1;
                         s.notes.push(FileError {
-                            path: rel.clone(),
+                            path: rel.to_owned(),
                             message: problem,
                             root: root_idx,
                         });
                     }
                     if out.candidate {
-                        s.candidates.insert((root_idx, rel.clone()));
+                        s.candidates.insert((root_idx, rel.to_owned()));
                     }
                     if !out.findings.is_empty() {
                         s.files.insert(
-                            (root_idx, rel.clone()),
+                            (root_idx, rel.to_owned()),
                             FileRecord {
                                 root: root_idx,
-                                rel_path: rel.clone(),
+                                rel_path: rel.to_owned(),
                                 abs_path: entry.path().to_path_buf(),
                                 kind: out.kind,
                             },
@@ -526,6 +530,30 @@ fn walk_error_path(err: &ignore::Error, root: &Path) -> String {
 
 /// The path relative to the scan root, with forward slashes. A root that is a file is reported
 /// by its file name.
+/// A file's path relative to its root, made on first use: most files are never named.
+struct RelPath<'a> {
+    root: &'a Path,
+    path: &'a Path,
+    root_is_file: bool,
+    made: OnceCell<String>,
+}
+
+impl<'a> RelPath<'a> {
+    fn new(root: &'a Path, path: &'a Path, root_is_file: bool) -> Self {
+        RelPath {
+            root,
+            path,
+            root_is_file,
+            made: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &str {
+        self.made
+            .get_or_init(|| relative_path(self.root, self.path, self.root_is_file))
+    }
+}
+
 pub fn relative_path(root: &Path, path: &Path, root_is_file: bool) -> String {
     let rel = if root_is_file {
         Path::new(path.file_name().unwrap_or(path.as_os_str()))
@@ -571,7 +599,7 @@ fn scan_file(
     opts: &ScanOptions,
     matcher: &Prefilter,
     path: &Path,
-    rel: &str,
+    rel: &RelPath,
     named: bool,
     buf: &mut ReadBuf,
 ) -> FileOutcome {
@@ -638,10 +666,11 @@ fn scan_file(
     }
     let decoded = utf16.then(|| source::decode(buf.data()));
     let text_bytes = decoded.as_ref().map_or(buf.data(), |d| d.text.as_bytes());
-    let manifest = || analyzers::libraries::is_manifest(rel);
+    let manifest = || analyzers::libraries::is_manifest(rel.get());
     if !matcher.matches_in(text_bytes, manifest) {
         return FileOutcome::Clean;
     }
+    let rel = rel.get();
     let candidate = crate::crossfile::is_candidate(rel, text_bytes);
     let mut decoded = decoded.unwrap_or_else(|| source::decode(buf.data()));
     source::cr_to_lf(&mut decoded.text);
@@ -684,9 +713,9 @@ fn stream_has_trigger(
     matcher: &Prefilter,
     file: &mut fs::File,
     head: &[u8],
-    rel: &str,
+    rel: &RelPath,
 ) -> std::io::Result<bool> {
-    let manifest = || analyzers::libraries::is_manifest(rel);
+    let manifest = || analyzers::libraries::is_manifest(rel.get());
     if matcher.matches_in(head, manifest) {
         return Ok(true);
     }
@@ -831,7 +860,7 @@ mod tests {
             &opts,
             &Prefilter::new(&[]),
             &path,
-            name,
+            &RelPath::new(dir.path(), &path, false),
             false,
             &mut ReadBuf::default(),
         )
