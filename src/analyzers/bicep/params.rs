@@ -1,4 +1,4 @@
-//! `.bicepparam` files: the template their `using` names, the literal values of their `param`s, and the IMDS005 findings they lead to.
+//! `.bicepparam` files: their `using` template, literal `param` values and IMDS005 findings.
 
 use std::ops::Range;
 
@@ -82,6 +82,13 @@ fn strict(b: &Bicep, v: &Value) -> Option<String> {
     None
 }
 
+/// Why a template's finding has no fix.
+const GENERIC: &str =
+    "the template is generic: other parameter files may deploy other extensions with it";
+
+/// Why a value's finding has no fix.
+const REQUIRED: &str = "the template may require the parameter: a person decides what this deployment installs instead";
+
 /// The finding at a template resource that deploys the extension with `param_file`'s values.
 pub(crate) fn template_diagnostic(
     range: Range<usize>,
@@ -93,9 +100,7 @@ pub(crate) fn template_diagnostic(
         range,
         format!("Deployed with `{param_file}`, this resource installs the retired Managed Identity VM extension ({ext_type}): the parameter file sets its publisher and type; stop deploying it with those values (remove them, or this resource for such deployments); tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed"),
     )
-    .with_fix_or_reason(Err(
-        "the template is generic: other parameter files may deploy other extensions with it".to_owned(),
-    ))
+    .with_fix_or_reason(Err(GENERIC.to_owned()))
 }
 
 /// The finding at a template's module call that passes `param_file`'s values on to a module
@@ -106,9 +111,7 @@ pub(crate) fn call_diagnostic(call: &ModuleCall, param_file: &str, ext_type: &st
         call.range.clone(),
         format!("Deployed with `{param_file}`, module `{}` ('{}') deploys the retired Managed Identity VM extension ({ext_type}) with the values this call passes on; stop deploying it with those values (remove them, or this call for such deployments); tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed", call.symbol, call.path),
     )
-    .with_fix_or_reason(Err(
-        "the template is generic: other parameter files may deploy other extensions with it".to_owned(),
-    ))
+    .with_fix_or_reason(Err(GENERIC.to_owned()))
 }
 
 /// The finding at a value of the parameter file that makes `template` deploy the extension.
@@ -118,9 +121,7 @@ pub(crate) fn value_diagnostic(value: &Supplied, template: &str, ext_type: &str)
         value.range.clone(),
         format!("parameter `{}` = '{}' makes `{template}` deploy the retired Managed Identity VM extension ({ext_type}); stop deploying it with this value (remove it and what it feeds, or the template's extension resource); tokens come from IMDS (http://169.254.169.254/metadata/identity/oauth2/token, header Metadata: true) with nothing installed", value.name, value.value),
     )
-    .with_fix_or_reason(Err(
-        "the template may require the parameter: a person decides what this deployment installs instead".to_owned(),
-    ))
+    .with_fix_or_reason(Err(REQUIRED.to_owned()))
 }
 
 #[cfg(test)]
