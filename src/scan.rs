@@ -263,6 +263,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         crate::crossfile::parameter_file_findings(opts, sources),
         crate::crossfile::tfvars_findings(opts, sources),
         crate::crossfile::module_findings(opts, sources),
+        crate::crossfile::bicepparam_findings(opts, sources),
         crate::crossfile::deployment_findings(opts, sources),
     ];
     let mut used_suppressions = BTreeSet::new();

@@ -8,6 +8,7 @@
 //! unused go only under `--unsafe-fixes`.
 
 pub(crate) mod graph;
+pub(crate) mod params;
 pub(crate) mod supplied;
 
 use std::{collections::HashMap, ops::Range, sync::LazyLock};

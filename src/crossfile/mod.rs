@@ -1,16 +1,19 @@
 //! Findings that need two files: a generic template or module and the file that sets its
 //! extension's publisher and type (ARM parameter files, IMDS005 here; `.tfvars`, IMDS006 in
-//! `terraform`; Bicep module calls, IMDS007 in `bicep`; ARM linked deployments, IMDS008 in
+//! `terraform`; Bicep module calls, IMDS007 in `bicep`; `.bicepparam` files and JSON parameter
+//! files of Bicep templates, IMDS005 in `bicepparam`; ARM linked deployments, IMDS008 in
 //! `deployments`). Runs once after the walk, on the few files the walk passed on as
 //! [`is_candidate`].
 
 mod bicep;
+mod bicepparam;
 mod deployments;
 mod terraform;
 
 use std::{collections::BTreeSet, fs, path::Path};
 
 pub(crate) use bicep::module_findings;
+pub(crate) use bicepparam::bicepparam_findings;
 pub(crate) use deployments::deployment_findings;
 pub(crate) use terraform::tfvars_findings;
 
@@ -30,8 +33,9 @@ pub(crate) type Sources = BTreeSet<(usize, String)>;
 pub(crate) type Located = (Finding, Option<u16>, FileRecord);
 
 /// Whether an analyzed file may supply another file's extension values, by its name and the
-/// bytes already read: a `.tfvars`/`.tfvars.json`, a parameter file (`X.parameters.json`), a
-/// Bicep file calling a `module`, a JSON template with a `Microsoft.Resources/deployments`.
+/// bytes already read: a `.tfvars`/`.tfvars.json`, a parameter file (`X.parameters.json`,
+/// `.bicepparam`), a Bicep file calling a `module`, a JSON template with a
+/// `Microsoft.Resources/deployments`.
 /// Only files the prefilter let through are asked: a value that names the extension holds
 /// `Microsoft.ManagedIdentity` or a type name, both trigger literals.
 pub(crate) fn is_candidate(rel: &str, bytes: &[u8]) -> bool {
@@ -40,7 +44,7 @@ pub(crate) fn is_candidate(rel: &str, bytes: &[u8]) -> bool {
         name.len() >= suffix.len()
             && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
     };
-    if ends(".tfvars") || ends(".tfvars.json") {
+    if ends(".tfvars") || ends(".tfvars.json") || ends(".bicepparam") {
         return true;
     }
     if ends(".bicep") {
@@ -76,16 +80,21 @@ pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Fo
         } else {
             format!("{dir}/{template}")
         };
-        let (Some(params_text), Some(template_text)) = (
-            read(&root.join(rel), opts),
-            read(&root.join(&template_rel), opts),
-        ) else {
+        let Some(params_text) = read(&root.join(rel), opts) else {
             continue;
         };
         let values = supplied::parameter_values(&params_text);
         if !supplied::names_the_extension(&values) {
             continue;
         }
+        let Some(template_text) = read(&root.join(&template_rel), opts) else {
+            // `X.parameters.json` also belongs to `X.bicep` (what `az deployment` is given).
+            let bicep_rel = format!("{}.bicep", &template_rel[..template_rel.len() - 5]);
+            bicepparam::bicep_template_findings(
+                opts, root_idx, &bicep_rel, name, &values, &mut out,
+            );
+            continue;
+        };
         let ctx = Context {
             kind: FileKind::Arm,
             path: &template_rel,
@@ -194,6 +203,33 @@ impl Found {
     }
 }
 
+/// The candidates among `files` whose name ends with `suffix` (lower-case), in folder roots,
+/// read: (root index, path relative to it, text).
+fn read_each<'a>(
+    opts: &'a ScanOptions,
+    files: &'a Sources,
+    suffix: &'a str,
+) -> impl Iterator<Item = (usize, &'a str, String)> + 'a {
+    files
+        .iter()
+        .filter(move |(_, p)| p.to_ascii_lowercase().ends_with(suffix))
+        .filter(|(root_idx, _)| !opts.roots[*root_idx].is_file())
+        .filter_map(|(root_idx, rel)| {
+            let text = read(&opts.roots[*root_idx].join(rel), opts)?;
+            Some((*root_idx, rel.as_str(), text))
+        })
+}
+
+/// The record of the file `rel` of root `root_idx`.
+fn record(opts: &ScanOptions, root_idx: usize, rel: &str, kind: FileKind) -> FileRecord {
+    FileRecord {
+        root: root_idx,
+        rel_path: rel.to_owned(),
+        abs_path: opts.roots[root_idx].join(rel),
+        kind,
+    }
+}
+
 /// A regular file (never a symbolic link, which could lead outside the root), decoded.
 fn read(path: &Path, opts: &ScanOptions) -> Option<String> {
     let meta = fs::symlink_metadata(path).ok()?;
@@ -242,6 +278,7 @@ mod tests {
         let deployment = br#"{"type": "Microsoft.Resources/deployments", "name": "x"}"#;
         assert!(is_candidate("infra/prod.tfvars", b""));
         assert!(is_candidate("infra/PROD.TFVARS.JSON", b"{}"));
+        assert!(is_candidate("infra/prod.bicepparam", b""));
         assert!(is_candidate(
             "infra/main.bicep",
             b"module m './x.bicep' = {}"
@@ -280,6 +317,8 @@ mod tests {
             "ext_publisher = \"Microsoft.ManagedIdentity\"",
             r#"{"ext_type": "managedidentityextensionforlinux"}"#,
             "var pub = 'microsoft.managedidentity'",
+            "param publisher = 'Microsoft.ManagedIdentity'",
+            "param extType = 'ManagedIdentityExtensionForWindows' // prod",
         ] {
             assert!(p.matches(s.as_bytes()), "{s}");
         }

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::{analyzers::Context, fix::apply::apply_fixes};
+use crate::{analyzers::Context, fix::apply::apply_fixes, kind::FileKind};
 
 fn run(text: &str, kind: FileKind, path: &str) -> Analysis {
     let ctx = Context {

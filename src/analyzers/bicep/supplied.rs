@@ -23,8 +23,19 @@ pub(crate) struct ModuleCall {
 
 /// The local module calls of a Bicep file that pass at least one literal parameter.
 pub(crate) fn module_calls(text: &str) -> Vec<ModuleCall> {
+    module_calls_with(text, &HashMap::new(), false)
+}
+
+/// The local module calls of a Bicep template deployed with `given` values for its `param`s
+/// (see [`extensions_with`] for `fold_case`).
+pub(crate) fn module_calls_with(
+    text: &str,
+    given: &HashMap<String, String>,
+    fold_case: bool,
+) -> Vec<ModuleCall> {
     let tree = Tree::new(text, lex(text));
-    let b = Bicep::new(&tree);
+    let mut b = Bicep::new(&tree);
+    set_params(&mut b, given, fold_case);
     let t = &tree;
     let mut out = Vec::new();
     for i in 0..t.len() {
@@ -78,18 +89,25 @@ pub(crate) fn module_calls(text: &str) -> Vec<ModuleCall> {
 /// The extension type the module file deploys only with `params` (a resource it does not
 /// deploy alone, whose publisher and type both resolve to the extension's values).
 pub(crate) fn deploys_with(module_text: &str, params: &HashMap<String, String>) -> Option<String> {
-    let tree = Tree::new(module_text, lex(module_text));
+    extensions_with(module_text, params, false)
+        .into_iter()
+        .next()
+        .map(|(_, ext_type)| ext_type)
+}
+
+/// Each resource of a Bicep template that deploys the extension only with `params` (its
+/// reported range and the extension type). `fold_case` matches `params` keyed by lower-case
+/// name (an ARM JSON parameter file) to the template's `param`s.
+pub(crate) fn extensions_with(
+    text: &str,
+    params: &HashMap<String, String>,
+    fold_case: bool,
+) -> Vec<(Range<usize>, String)> {
+    let tree = Tree::new(text, lex(text));
     let alone = Bicep::new(&tree);
     let mut with = Bicep::new(&tree);
-    let mut set = false;
-    for (name, decl) in &mut with.decls {
-        if let Some(v) = params.get(name) {
-            decl.value = Value::Lit(v.clone());
-            set = true;
-        }
-    }
-    if !set {
-        return None;
+    if !set_params(&mut with, params, fold_case) {
+        return Vec::new();
     }
     let mut before = Analysis::default();
     alone.run(&mut before);
@@ -101,7 +119,7 @@ pub(crate) fn deploys_with(module_text: &str, params: &HashMap<String, String>) 
         .iter()
         .filter(|d| d.rule == super::RULE)
         .filter(|d| !before.diagnostics.iter().any(|x| x.range == d.range))
-        .find_map(|d| {
+        .filter_map(|d| {
             let at = (0..t.len()).find(|&i| t.toks[i].s == d.range.start)?;
             let props = if t.is_word(at, "resource") {
                 with.properties(with.resource_body(at)?.0)?
@@ -109,8 +127,27 @@ pub(crate) fn deploys_with(module_text: &str, params: &HashMap<String, String>) 
                 with.properties(at).unwrap_or(at)
             };
             // Strict: both halves known, not the lenient match of one for a file read alone.
-            with.deploys(props, false)
+            with.deploys(props, false).map(|ty| (d.range.clone(), ty))
         })
+        .collect()
+}
+
+/// Gives the template's `param`s (and `var`s of the same name) the values `params` has for
+/// them; true when one was given.
+fn set_params(b: &mut Bicep, params: &HashMap<String, String>, fold_case: bool) -> bool {
+    let mut set = false;
+    for (name, decl) in &mut b.decls {
+        let given = if fold_case {
+            params.get(&name.to_ascii_lowercase())
+        } else {
+            params.get(name)
+        };
+        if let Some(v) = given {
+            decl.value = Value::Lit(v.clone());
+            set = true;
+        }
+    }
+    set
 }
 
 /// The finding at a call site whose module deploys `ext_type` with the call's values.

@@ -1,0 +1,4 @@
+using './identity.bicep'
+
+param identityName = 'id-Microsoft.ManagedIdentity-app'
+param identityType = 'Microsoft.ManagedIdentity/userAssignedIdentities'

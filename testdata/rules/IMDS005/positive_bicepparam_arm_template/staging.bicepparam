@@ -1,0 +1,5 @@
+using 'ext.json'
+
+param vmName = 'vm-batch-01'
+param extPublisher = 'Microsoft.ManagedIdentity'
+param extKind = 'ManagedIdentityExtensionForWindows'
