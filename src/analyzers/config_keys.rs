@@ -9,6 +9,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::{Analysis, Context, cloud_shell::CloudShell, lexical};
@@ -91,21 +92,21 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 
 /// A cheap test before the regexes: some spelling of `...port` after `msi` or `identity`.
 fn has_key_word(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [
-        "msiport",
-        "msi_port",
-        "msi-port",
-        "msi.port",
-        "identityport",
-        "identity_port",
-        "identity-port",
-        "identity.port",
-        "endpointport",
-        "endpoint_port",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        super::pattern::words_any_case(&[
+            "msiport",
+            "msi_port",
+            "msi-port",
+            "msi.port",
+            "identityport",
+            "identity_port",
+            "identity-port",
+            "identity.port",
+            "endpointport",
+            "endpoint_port",
+        ])
+    });
+    WORDS.is_match(text)
 }
 
 #[cfg(test)]

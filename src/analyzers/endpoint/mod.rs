@@ -18,6 +18,7 @@ mod text;
 
 use std::{cell::OnceCell, ops::Range, sync::LazyLock};
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 pub use self::{context::looks_like_error, rewrite::imds_url, text::line_of};
@@ -125,16 +126,17 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 /// or the settings file's path: without any, lexing the file is wasted work. Ports declared by
 /// extensions elsewhere in the repository only matter with a local host.
 fn worth_lexing(text: &str, ctx: &Context) -> bool {
+    // One pass for the four words (comparing a window at every byte took 5% of a `fix` run).
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        super::pattern::words_any_case(&[
+            "50342",
+            "127.0.0.1",
+            "localhost",
+            "managedidentity-settings",
+        ])
+    });
     let bytes = text.as_bytes();
-    let ci = |needle: &[u8]| {
-        bytes
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
-    memchr::memmem::find(bytes, b"50342").is_some()
-        || memchr::memmem::find(bytes, b"127.0.0.1").is_some()
-        || ci(b"localhost")
-        || ci(b"managedidentity-settings")
+    WORDS.is_match(bytes)
         || ctx
             .extra_ports
             .iter()
