@@ -168,8 +168,7 @@ pub fn plan_file(
     let mut new_text = fixed.text;
     restore_final_newline(&text, &mut new_text);
     if new_text != text {
-        verify::check(record.kind, &text, &new_text)?;
-        order::verify(record.kind, &text, &new_text)?;
+        verify::check_all(record.kind, &text, &new_text)?;
     }
     if cr_only {
         source::lf_to_cr(&mut new_text);
