@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: imds-migrate against ripgrep on the same files, doing the same search.
 #
-#   bench/run.sh [TREE...]     TREE: mono1 mono2 mono4 azure1 fixes (default: mono1 azure1 fixes)
+#   bench/run.sh [TREE...]     TREE: mono1 mono2 mono4 azure1 fixes (default: mono1 azure1 fixes),
+#                              or a directory of your own (e.g. checkouts of real repositories),
+#                              timed the same way, with no planted usages to check
 #
 # Builds in release mode and generates each tree once (target/bench/, deterministic). For each
 # scan tree it checks that every planted usage is found, then runs `imds-migrate scan --format
@@ -27,7 +29,8 @@ mkdir -p "$OUT"
 command -v rg >/dev/null || { echo "bench: ripgrep is needed (apt-get install ripgrep)" >&2; exit 2; }
 
 mapfile -t LITERALS < <(grep -Pzo '\(\s*"\K[^"]+(?=",\s*Confirm::)' src/prefilter.rs | tr '\0' '\n')
-RG_ARGS=(--hidden -F -c)
+# `--no-require-git`: we honour .gitignore files outside git repositories too.
+RG_ARGS=(--hidden --no-require-git -F -c)
 for lit in "${LITERALS[@]}"; do RG_ARGS+=(-e "$lit"); done
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
@@ -71,15 +74,17 @@ PY
 printf '%-7s %7s %6s | %7s %7s | %7s %7s | %6s %6s | %5s %4s\n' \
   tree files MB "imds s" "rg s" "imds cpu" "rg cpu" "wall x" "cpu x" "MiB" "rgMiB"
 for name in $TREES; do
+  tree=$OUT/$name
   case $name in
     mono*) generate "$name" monorepo "${name#mono}" ;;
     azure*) generate "$name" azure "${name#azure}" ;;
     fixes) generate fixes fixes 1 ;;
-    *) echo "bench: unknown tree $name" >&2; exit 2 ;;
+    *)
+      [ -d "$name" ] || { echo "bench: unknown tree $name" >&2; exit 2; }
+      tree=$(cd "$name" && pwd); name=$(basename "$tree") ;;
   esac
-  tree=$OUT/$name
   "$BIN" scan "$tree" --format json > "$OUT/$name.json" || true
-  check_planted "$OUT/$name.json" "$tree.planted.json"
+  [ -f "$tree.planted.json" ] && check_planted "$OUT/$name.json" "$tree.planted.json"
   files=$(find "$tree/" -type f -not -path '*/.git/*' | wc -l)
   mb=$(du -sm --exclude=.git "$tree/" | cut -f1)
   : > "$OUT/a.t"; : > "$OUT/b.t"

@@ -162,6 +162,6 @@ fn main() {
         "    total = sum(item.amount for item in ledger.entries(account_id))  # identity of the account\n",
     );
     report("prefilter (no hit)", clean.len(), || {
-        black_box(prefilter.matches(black_box(clean.as_bytes())));
+        black_box(prefilter.matches_in(black_box(clean.as_bytes()), || false));
     });
 }

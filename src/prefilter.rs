@@ -45,19 +45,15 @@ const LITERALS: &[(&str, Confirm)] = &[
     ("n-identity", Confirm::Word(&[(5, "assign-identity")])),
     // Suppression comments: an unused one is reported even in a file with nothing else.
     ("imds-migrate:", Confirm::Always),
-    // IMDS041/IMDS042: manifests naming the credential libraries and the credential calls
-    // (`rules/data/libraries.toml`, whose test checks each name gets through).
-    ("msrestazure", Confirm::Always),
-    ("ms_rest_azure", Confirm::Always),
-    (
-        "ms-rest-",
-        Confirm::Word(&[(0, "ms-rest-azure"), (0, "ms-rest-nodeauth")]),
-    ),
-    ("go-autorest", Confirm::Always),
-    (
-        "t-authentication",
-        Confirm::Word(&[(11, "azure-client-authentication")]),
-    ),
+    // IMDS041: dependency manifests naming the credential libraries
+    // (`rules/data/libraries.toml`, whose test checks each name gets through). Only a manifest
+    // is read for versions: in code, where SDK imports are on every page, the names are no hit.
+    ("msrestazure", Confirm::Manifest),
+    ("ms_rest_azure", Confirm::Manifest),
+    ("ms-rest-", Confirm::Manifest),
+    ("go-autorest", Confirm::Manifest),
+    ("t-authentication", Confirm::Manifest),
+    // IMDS042: the credential calls, in any file.
     ("MSIA", Confirm::Word(&[(0, "MSIAuthentication")])),
     (
         "MSIT",
@@ -110,6 +106,8 @@ enum Confirm {
     LoopbackToken,
     /// One of these words, the literal `back` bytes into it.
     Word(&'static [(usize, &'static str)]),
+    /// In a dependency manifest (the file's name says), where IMDS041 reads the name.
+    Manifest,
 }
 
 #[derive(Clone, Debug)]
@@ -142,7 +140,14 @@ impl Prefilter {
     }
 
     /// True when `bytes` may hold a usage.
+    #[cfg(test)]
     pub fn matches(&self, bytes: &[u8]) -> bool {
+        self.matches_in(bytes, || true)
+    }
+
+    /// True when `bytes` may hold a usage; `manifest` says whether the file is a dependency
+    /// manifest, asked only when the answer matters.
+    pub fn matches_in(&self, bytes: &[u8], manifest: impl Fn() -> bool) -> bool {
         self.searcher.find_iter(bytes).any(|m| {
             let (start, end) = (m.start(), m.end());
             match self.confirm[m.pattern().as_usize()] {
@@ -155,6 +160,7 @@ impl Prefilter {
                 }
                 Confirm::Port => port(bytes, start, end),
                 Confirm::LoopbackToken => loopback_token(bytes, start, end),
+                Confirm::Manifest => manifest(),
                 Confirm::Word(words) => words.iter().any(|(back, word)| {
                     start
                         .checked_sub(*back)
@@ -327,11 +333,27 @@ mod tests {
             "dev server on http://localhost:3000/api",
             "size = 150342; id = 503421; x = 50342",
             "--port 8080 --export-port 1 --http_port 2 server.port=3",
-            "@azure/ms-rest-js",
             "MSITest, MSIClientId, FromMSIX",
         ] {
             assert!(!hit(s), "{s}");
         }
+    }
+
+    #[test]
+    fn library_names_count_in_manifests_only() {
+        let pf = Prefilter::new(&[]);
+        for s in [
+            "import \"github.com/Azure/go-autorest/autorest/adal\"",
+            "require 'ms_rest_azure'",
+            "from msrestazure.azure_active_directory import AADTokenCredentials",
+            "const msRest = require('ms-rest-azure');",
+            "<artifactId>azure-client-authentication</artifactId>",
+        ] {
+            assert!(pf.matches_in(s.as_bytes(), || true), "{s}");
+            assert!(!pf.matches_in(s.as_bytes(), || false), "{s}");
+        }
+        // A credential call is worth analyzing wherever it is.
+        assert!(pf.matches_in(b"creds = MSIAuthentication()", || false));
     }
 
     #[test]

@@ -207,6 +207,8 @@ struct Shared {
     dependencies: Vec<crate::analyzers::libraries::ManifestFact>,
     per_root: Vec<Summary>,
     skipped_files: Vec<FileError>,
+    /// Files that may supply another file's extension values, for the cross-file pass.
+    candidates: crate::crossfile::Sources,
 }
 
 impl Shared {
@@ -253,20 +255,34 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .map(|p| p.finding)
         .collect();
-    // Generic templates and modules given the extension by a parameter file, a `.tfvars` or a
-    // module call.
+    // Generic templates and modules given the extension by a parameter file, a `.tfvars`, a
+    // module call or a deployment.
+    let sources = &shared.candidates;
     let supplied = [
-        crate::crossfile::parameter_file_findings(opts, &findings),
-        crate::crossfile::tfvars_findings(opts, &findings),
-        crate::crossfile::module_findings(opts, &findings),
+        crate::crossfile::parameter_file_findings(opts, sources),
+        crate::crossfile::tfvars_findings(opts, sources),
+        crate::crossfile::module_findings(opts, sources),
+        crate::crossfile::deployment_findings(opts, sources),
     ];
-    for (f, port, record) in supplied.into_iter().flatten() {
-        if port.is_none_or(|p| shared.ports.contains(&p)) {
-            shared
-                .files
-                .insert((record.root, record.rel_path.clone()), record);
-            findings.push(f);
+    let mut used_suppressions = BTreeSet::new();
+    for part in supplied {
+        used_suppressions.extend(part.used_suppressions);
+        for (f, port, record) in part.findings {
+            if port.is_none_or(|p| shared.ports.contains(&p)) {
+                shared
+                    .files
+                    .insert((record.root, record.rel_path.clone()), record);
+                findings.push(f);
+            }
         }
+    }
+    // A comment that silenced a cross-file finding is used, though the file alone had nothing
+    // for it to silence.
+    if !used_suppressions.is_empty() {
+        findings.retain(|f| {
+            f.rule_id != crate::suppress::UNUSED_RULE
+                || !used_suppressions.contains(&(f.root, f.path.clone(), f.line))
+        });
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     shared.errors.sort();
@@ -322,29 +338,7 @@ fn scan_root(
         s.per_root[root_idx].errors += 1;
         return;
     }
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(false)
-        .follow_links(false)
-        .git_ignore(opts.respect_ignore_files)
-        .git_exclude(opts.respect_ignore_files)
-        .git_global(false)
-        .ignore(opts.respect_ignore_files)
-        .parents(opts.respect_ignore_files)
-        .require_git(false)
-        .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
-    if !opts.exclude.is_empty() {
-        let mut ov = ignore::overrides::OverrideBuilder::new(root);
-        for glob in &opts.exclude {
-            // Overrides are whitelists; a leading `!` turns a glob into an exclusion.
-            let _ = ov.add(&format!("!{glob}"));
-        }
-        if let Ok(ov) = ov.build() {
-            builder.overrides(ov);
-        }
-    }
-    let walker = builder.build_parallel();
+    let walker = walk_builder(opts, root).build_parallel();
     let root_is_file = root.is_file();
     let (scanned_ref, analyzed_ref) = (&scanned, &analyzed);
     walker.run(|| {
@@ -440,6 +434,9 @@ fn scan_root(
                             root: root_idx,
                         });
                     }
+                    if out.candidate {
+                        s.candidates.insert((root_idx, rel.clone()));
+                    }
                     if !out.findings.is_empty() {
                         s.files.insert(
                             (root_idx, rel.clone()),
@@ -468,6 +465,34 @@ fn scan_root(
     let mut s = shared.lock().unwrap();
     s.per_root[root_idx].files_scanned = scanned.into_inner();
     s.per_root[root_idx].files_analyzed = analyzed.into_inner();
+}
+
+/// The walk over one root, with the scan's rules: ignore files, `--exclude`, no `.git`, no
+/// symbolic links followed. The cross-file pass walks with it too.
+pub(crate) fn walk_builder(opts: &ScanOptions, root: &Path) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .follow_links(false)
+        .git_ignore(opts.respect_ignore_files)
+        .git_exclude(opts.respect_ignore_files)
+        .git_global(false)
+        .ignore(opts.respect_ignore_files)
+        .parents(opts.respect_ignore_files)
+        .require_git(false)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if !opts.exclude.is_empty() {
+        let mut ov = ignore::overrides::OverrideBuilder::new(root);
+        for glob in &opts.exclude {
+            // Overrides are whitelists; a leading `!` turns a glob into an exclusion.
+            let _ = ov.add(&format!("!{glob}"));
+        }
+        if let Ok(ov) = ov.build() {
+            builder.overrides(ov);
+        }
+    }
+    builder
 }
 
 fn record_error(shared: &Mutex<Shared>, root: usize, path: String, message: String) {
@@ -528,6 +553,8 @@ struct Analyzed {
     declared_ports: Vec<u16>,
     dependencies: Vec<analyzers::libraries::Dependency>,
     problems: Vec<String>,
+    /// May supply another file's extension values (`crossfile::is_candidate`).
+    candidate: bool,
 }
 
 enum FileOutcome {
@@ -581,7 +608,7 @@ fn scan_file(
     if buf.len() as u64 > whole {
         // UTF-16 is decoded before it is searched, so it cannot be prefiltered in chunks.
         if !utf16 {
-            match stream_has_trigger(matcher, &mut file, buf.data()) {
+            match stream_has_trigger(matcher, &mut file, buf.data(), rel) {
                 Ok(false) => return FileOutcome::Clean,
                 Ok(true) => {}
                 Err(e) => return FileOutcome::Error(format!("cannot read: {e}")),
@@ -610,9 +637,11 @@ fn scan_file(
     }
     let decoded = utf16.then(|| source::decode(buf.data()));
     let text_bytes = decoded.as_ref().map_or(buf.data(), |d| d.text.as_bytes());
-    if !matcher.matches(text_bytes) {
+    let manifest = || analyzers::libraries::is_manifest(rel);
+    if !matcher.matches_in(text_bytes, manifest) {
         return FileOutcome::Clean;
     }
+    let candidate = crate::crossfile::is_candidate(rel, text_bytes);
     let mut decoded = decoded.unwrap_or_else(|| source::decode(buf.data()));
     source::cr_to_lf(&mut decoded.text);
     let head_end = source::floor_char_boundary(&decoded.text, decoded.text.len().min(4096));
@@ -629,6 +658,7 @@ fn scan_file(
         declared_ports: analysis.declared_ports,
         dependencies: analysis.dependencies,
         problems,
+        candidate,
     })
 }
 
@@ -653,15 +683,17 @@ fn stream_has_trigger(
     matcher: &Prefilter,
     file: &mut fs::File,
     head: &[u8],
+    rel: &str,
 ) -> std::io::Result<bool> {
-    if matcher.matches(head) {
+    let manifest = || analyzers::libraries::is_manifest(rel);
+    if matcher.matches_in(head, manifest) {
         return Ok(true);
     }
     // The tail of each chunk comes again before the next: a literal may straddle two chunks.
     let mut window = ChunkWindow::new(TRIGGER_OVERLAP, STREAM_CHUNK);
     window.start_with(head);
     while let Some(w) = window.next(file)? {
-        if matcher.matches(w) {
+        if matcher.matches_in(w, manifest) {
             return Ok(true);
         }
     }

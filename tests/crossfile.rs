@@ -1,41 +1,15 @@
 //! A generic template is reported only with its own parameter file (IMDS005).
 
+#[path = "support/tree.rs"]
+mod tree;
+
 use std::fs;
 
 use imds_migrate::scan::{self, ScanOptions};
-
-const TEMPLATE: &str = r#"{
-  "parameters": { "pub": { "type": "string" }, "ty": { "type": "string" } },
-  "resources": [
-    {
-      "type": "Microsoft.Compute/virtualMachines/extensions",
-      "name": "vm/agent",
-      "properties": { "publisher": "[parameters('pub')]", "type": "[parameters('ty')]" }
-    }
-  ]
-}
-"#;
+use tree::{GENERIC as TEMPLATE, rules_by_file};
 
 const MI_PARAMS: &str = r#"{ "parameters": { "pub": { "value": "Microsoft.ManagedIdentity" }, "ty": { "value": "ManagedIdentityExtensionForWindows" } } }
 "#;
-
-fn rules_by_file(files: &[(&str, &str)]) -> Vec<(String, String, usize)> {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let p = dir.path().join(name);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, text).unwrap();
-    }
-    let result = scan::scan(&ScanOptions {
-        roots: vec![dir.path().to_path_buf()],
-        ..ScanOptions::default()
-    });
-    result
-        .findings
-        .iter()
-        .map(|f| (f.path.clone(), f.rule_id.clone(), f.line))
-        .collect()
-}
 
 #[test]
 fn template_and_its_parameter_files_in_a_subfolder() {

@@ -36,14 +36,59 @@ fn a_call_with_a_fixed_manifest_is_not_reported() {
     assert!(findings(&[("go.mod", fixed_go), ("cmd/main.go", GO_CALL)]).is_empty());
     let fixed_py = "msrestazure==0.6.4\n";
     assert!(findings(&[("requirements.txt", fixed_py), ("app/auth.py", PY_CALL)]).is_empty());
-    // An unpinned requirement installs the newest release.
-    assert!(
+    // A range that allows the fixed release keeps the call quiet; the range itself is reported
+    // because it also allows affected releases and no lock file says which one is installed.
+    assert_eq!(
         findings(&[
             ("requirements.txt", "msrestazure>=0.4.7\n"),
             ("auth.py", PY_CALL)
+        ]),
+        ["IMDS041 requirements.txt:1"]
+    );
+}
+
+#[test]
+fn a_range_beside_a_lock_is_left_to_the_lock() {
+    let pkg = "{\n  \"dependencies\": {\n    \"ms-rest-azure\": \"^2.3.0\"\n  }\n}\n";
+    assert_eq!(
+        findings(&[("package.json", pkg)]),
+        ["IMDS041 package.json:3"]
+    );
+    let lock = |v: &str| {
+        format!(
+            "{{\n  \"packages\": {{\n    \"node_modules/ms-rest-azure\": {{\n      \"version\": \"{v}\"\n    }}\n  }}\n}}\n"
+        )
+    };
+    // The lock decides: a fixed version says nothing, an affected one is reported there.
+    assert!(findings(&[("package.json", pkg), ("package-lock.json", &lock("2.6.2"))]).is_empty());
+    assert_eq!(
+        findings(&[("package.json", pkg), ("package-lock.json", &lock("2.5.9"))]),
+        ["IMDS041 package-lock.json:4"]
+    );
+    // A workspace's lock at the root covers a member's manifest; a lock in a sibling does not.
+    assert!(
+        findings(&[
+            ("packages/api/package.json", pkg),
+            ("yarn.lock", "ms-rest-azure@^2.3.0:\n  version \"2.6.2\"\n")
         ])
         .is_empty()
     );
+    assert_eq!(
+        findings(&[
+            ("api/package.json", pkg),
+            ("web/package-lock.json", &lock("2.6.2"))
+        ]),
+        ["IMDS041 api/package.json:3"]
+    );
+    // A lock of another ecosystem does not count.
+    let gems = "GEM\n  specs:\n    ms_rest_azure (0.11.0)\n";
+    assert_eq!(
+        findings(&[("package.json", pkg), ("Gemfile.lock", gems)]),
+        ["IMDS041 package.json:3"]
+    );
+    let gemfile = "gem 'ms_rest_azure', '~> 0.10.0'\n";
+    assert_eq!(findings(&[("Gemfile", gemfile)]), ["IMDS041 Gemfile:1"]);
+    assert!(findings(&[("Gemfile", gemfile), ("Gemfile.lock", gems)]).is_empty());
 }
 
 #[test]

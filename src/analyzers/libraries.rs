@@ -1,6 +1,8 @@
 //! IMDS041/IMDS042: dependency manifests that pin an SDK version whose managed-identity credential called the extension, and the calls of those credentials.
 
 mod calls;
+mod gomod;
+mod jvm;
 mod manifests;
 mod versions;
 
@@ -49,6 +51,18 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::Maven => "maven",
             Ecosystem::Ruby => "ruby",
+        }
+    }
+
+    /// The name of the fact "a lock file here lists the library", on which IMDS041 findings of
+    /// version ranges depend.
+    fn lock_key(self) -> &'static str {
+        match self {
+            Ecosystem::Go => "go lock",
+            Ecosystem::Python => "python lock",
+            Ecosystem::Npm => "npm lock",
+            Ecosystem::Maven => "maven lock",
+            Ecosystem::Ruby => "ruby lock",
         }
     }
 }
@@ -131,6 +145,9 @@ pub enum Resolved {
     Affected,
     /// The pin allows (or locks) a version whose credential uses IMDS.
     Fixed,
+    /// A lock file lists the library (whatever the version): it, not a range beside it, says
+    /// which version is installed.
+    Locked,
 }
 
 fn judge(lib: &Library, allowed: Allowed) -> Option<Resolved> {
@@ -177,7 +194,18 @@ impl ManifestFact {
 /// call that has any for this ecosystem decide (any of the root's when none is above it). The
 /// call stays when one of them pins an affected version, or when none says anything; it goes when
 /// they show only fixed versions.
+///
+/// The same function decides IMDS041 findings of version ranges, whose `ecosystem` is a lock key
+/// (`npm lock`): such a finding stays unless a lock file of that ecosystem lists the library in
+/// the manifest's folder or a folder above it (a workspace's lock at its root).
 pub fn call_is_affected(facts: &[ManifestFact], root: usize, path: &str, ecosystem: &str) -> bool {
+    if ecosystem.ends_with(" lock") {
+        return !facts.iter().any(|f| {
+            f.root == root
+                && f.dependency.ecosystem == ecosystem
+                && (f.dir.is_empty() || path.starts_with(&format!("{}/", f.dir)))
+        });
+    }
     let relevant: Vec<&ManifestFact> = facts
         .iter()
         .filter(|f| f.root == root && f.dependency.ecosystem == ecosystem)
@@ -204,15 +232,23 @@ pub fn call_is_affected(facts: &[ManifestFact], root: usize, path: &str, ecosyst
 /// One version pin found in a manifest.
 struct Pin<'l> {
     lib: &'l Library,
+    /// The version or version specification as written.
     range: Range<usize>,
     allowed: Allowed,
+    /// Where the version came from when it is not written at `range` (a property, a variable).
+    note: Option<String>,
+}
+
+/// Whether the file at `path` (with `/` separators) is a dependency manifest IMDS041 reads.
+pub fn is_manifest(path: &str) -> bool {
+    manifest_of(path).is_some()
 }
 
 pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     if let Some(manifest) = manifest_of(ctx.path) {
         let mut pins = Vec::new();
         manifest_pins(text, manifest, &mut pins);
-        report_pins(pins, out);
+        report_pins(text, pins, manifest.is_lock(), out);
         if let Some(own) = own_package(text, manifest) {
             out.dependencies.push(own);
         }
@@ -223,8 +259,25 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     }
 }
 
-fn report_pins(pins: Vec<Pin>, out: &mut Analysis) {
+fn report_pins(text: &str, mut pins: Vec<Pin>, is_lock: bool, out: &mut Analysis) {
+    if is_lock {
+        // A lock lists a version once per section or install path (package-lock v2's
+        // `packages` and `dependencies`, pnpm's `packages` and `snapshots`): one finding each.
+        let mut seen: Vec<(&str, Allowed)> = Vec::new();
+        pins.retain(|p| {
+            let key = (p.lib.package.as_str(), p.allowed);
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        });
+    }
     for pin in pins {
+        if is_lock {
+            out.dependencies.push(Dependency {
+                ecosystem: pin.lib.ecosystem.lock_key(),
+                resolved: Resolved::Locked,
+            });
+        }
         let Some(resolved) = judge(pin.lib, pin.allowed) else {
             continue;
         };
@@ -232,17 +285,44 @@ fn report_pins(pins: Vec<Pin>, out: &mut Analysis) {
             ecosystem: pin.lib.ecosystem.name(),
             resolved,
         });
+        let lib = pin.lib;
         if resolved == Resolved::Affected {
             out.push(Diagnostic::new(
                 "IMDS041",
                 pin.range,
                 format!(
-                    "{} {} uses the Managed Identity VM extension's endpoint for managed-identity tokens: {}",
-                    pin.lib.package,
-                    pin.lib.affected_range(),
-                    pin.lib.advice()
+                    "{} {} uses the Managed Identity VM extension's endpoint for managed-identity tokens{}: {}",
+                    lib.package,
+                    lib.affected_range(),
+                    pin.note.map_or_else(String::new, |n| format!(" ({n})")),
+                    lib.advice()
                 ),
             ));
+        } else if !is_lock
+            && pin.allowed.lo.is_some()
+            && pin
+                .allowed
+                .meets_affected(lib.introduced_version(), lib.fixed_version())
+        {
+            // A range with a lower bound that admits an affected version: what gets installed
+            // depends on the resolver and on what was installed before. Kept by the scan only
+            // when no lock file says which version it is.
+            let spec = &text[pin.range.clone()];
+            let fixed = lib.fixed.as_deref().unwrap_or_default();
+            out.push(
+                Diagnostic::new(
+                    "IMDS041",
+                    pin.range,
+                    format!(
+                        "`{spec}` allows {} {}, whose managed-identity credential uses the Managed Identity VM extension's endpoint{}, and no lock file pins the version: {} (make {fixed} the lowest version allowed)",
+                        lib.package,
+                        lib.affected_range(),
+                        pin.note.map_or_else(String::new, |n| format!(" ({n})")),
+                        lib.advice()
+                    ),
+                )
+                .depending_on(lib.ecosystem.lock_key()),
+            );
         }
     }
 }

@@ -119,6 +119,8 @@ pub fn analyze(text: &str, ctx: &Context) -> Analysis {
             azcli::analyze(text, ctx, &mut out);
             sdk::analyze(text, ctx, &mut out);
             endpoint::analyze(text, ctx, &mut out);
+            // pnpm-lock.yaml
+            libraries::analyze(text, ctx, &mut out);
         }
         FileKind::Terraform => {
             terraform::analyze(text, ctx, &mut out);

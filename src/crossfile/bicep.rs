@@ -1,29 +1,23 @@
 //! Bicep `module` calls that pass the Managed Identity extension's publisher and type to a
-//! generic module file (IMDS007). Runs after the walk, on the Bicep files with findings.
+//! generic module file (IMDS007). Runs after the walk, on the Bicep files that call modules.
 
-use std::{collections::BTreeSet, fs, path::Path};
+use std::collections::HashMap;
 
-use super::{located, read};
+use super::{Found, Sources, inside_root, read};
 use crate::{
-    analyzers::{self, bicep::supplied},
-    finding::Finding,
+    analyzers::{self, Context, arm::linked, bicep::supplied},
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, filter_diagnostics},
+    scan::{FileRecord, ScanOptions},
 };
 
-/// The call-site findings of the Bicep files among `findings`, with their records.
-pub(crate) fn module_findings(
-    opts: &ScanOptions,
-    findings: &[Finding],
-) -> Vec<(Finding, Option<u16>, FileRecord)> {
-    let files: BTreeSet<(usize, &str)> = findings
+/// The call-site findings of the Bicep files among `files`, with their records.
+pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Found {
+    let mut out = Found::default();
+    for (root_idx, rel) in files
         .iter()
-        .filter(|f| f.path.to_ascii_lowercase().ends_with(".bicep"))
-        .map(|f| (f.root, f.path.as_str()))
-        .collect();
-    let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (root_idx, rel) in files {
+        .filter(|(_, p)| p.to_ascii_lowercase().ends_with(".bicep"))
+    {
+        let (root_idx, rel) = (*root_idx, rel.as_str());
         let root = &opts.roots[root_idx];
         if root.is_file() {
             continue;
@@ -39,77 +33,49 @@ pub(crate) fn module_findings(
             let Some(module_text) = read(&root.join(&module_rel), opts) else {
                 continue;
             };
-            if let Some(ext_type) = supplied::deploys_with(&module_text, &call.params) {
+            let ext_type = if module_rel.to_ascii_lowercase().ends_with(".json") {
+                arm_deploys_with(&module_rel, &module_text, &call.params, opts)
+            } else {
+                supplied::deploys_with(&module_text, &call.params)
+            };
+            if let Some(ext_type) = ext_type {
                 analysis.push(supplied::call_diagnostic(&call, &ext_type));
             }
         }
         if analysis.diagnostics.is_empty() {
             continue;
         }
-        filter_diagnostics(&text, rel, opts, &mut analysis);
         let record = FileRecord {
             root: root_idx,
             rel_path: rel.to_owned(),
             abs_path: root.join(rel),
             kind: FileKind::Bicep,
         };
-        located(&record, &text, analysis.diagnostics, &mut seen, &mut out);
+        out.add(&record, &text, analysis, opts);
     }
     out
 }
 
-/// The module file `path` (relative to the caller `rel`) as a path relative to `root`, when
-/// it stays inside the root and no folder on the way is a symbolic link.
-fn inside_root(root: &Path, rel: &str, path: &str) -> Option<String> {
-    if path.starts_with('/') || path.contains('\\') {
-        return None;
-    }
-    let mut parts: Vec<&str> = rel.split('/').collect();
-    parts.pop();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            c => parts.push(c),
-        }
-    }
-    let (_, dirs) = parts.split_last()?;
-    let mut at = root.to_path_buf();
-    for d in dirs {
-        at.push(d);
-        if !fs::symlink_metadata(&at).ok()?.is_dir() {
-            return None;
-        }
-    }
-    Some(parts.join("/"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn module_paths_stay_inside_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("infra/modules")).unwrap();
-        let r = dir.path();
-        assert_eq!(
-            inside_root(r, "infra/main.bicep", "./modules/ext.bicep").as_deref(),
-            Some("infra/modules/ext.bicep")
-        );
-        assert_eq!(
-            inside_root(r, "infra/main.bicep", "../ext.bicep").as_deref(),
-            Some("ext.bicep")
-        );
-        assert_eq!(inside_root(r, "infra/main.bicep", "../../ext.bicep"), None);
-        assert_eq!(inside_root(r, "main.bicep", "/etc/ext.bicep"), None);
-        assert_eq!(inside_root(r, "main.bicep", "missing/ext.bicep"), None);
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(r.join("infra"), r.join("link")).unwrap();
-            assert_eq!(inside_root(r, "main.bicep", "link/modules/ext.bicep"), None);
-        }
-    }
+/// A Bicep module may be an ARM template (`module m './ext.json'`): the extension type it
+/// deploys only with the call's params (ARM parameter names are case-insensitive).
+fn arm_deploys_with(
+    rel: &str,
+    text: &str,
+    params: &HashMap<String, String>,
+    opts: &ScanOptions,
+) -> Option<String> {
+    let values = params
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let ctx = Context {
+        kind: FileKind::Arm,
+        path: rel,
+        api_version: &opts.api_version,
+        extra_ports: &opts.extra_ports,
+    };
+    linked::deploys_with(text, &ctx, &values)
+        .into_iter()
+        .next()
+        .map(|d| d.type_name)
 }

@@ -1,38 +1,68 @@
 //! Findings that need two files: a generic template or module and the file that sets its
 //! extension's publisher and type (ARM parameter files, IMDS005 here; `.tfvars`, IMDS006 in
-//! `terraform`; Bicep module calls, IMDS007 in `bicep`). Runs once after the walk, on the few
-//! files that named the extension.
+//! `terraform`; Bicep module calls, IMDS007 in `bicep`; ARM linked deployments, IMDS008 in
+//! `deployments`). Runs once after the walk, on the few files the walk passed on as
+//! [`is_candidate`].
 
 mod bicep;
+mod deployments;
 mod terraform;
 
 use std::{collections::BTreeSet, fs, path::Path};
 
 pub(crate) use bicep::module_findings;
+pub(crate) use deployments::deployment_findings;
 pub(crate) use terraform::tfvars_findings;
 
 use crate::{
     analyzers::{self, Context, arm::supplied},
-    finding::{Diagnostic, Finding},
+    finding::Finding,
     kind::FileKind,
     scan::{FileRecord, ScanOptions, filter_diagnostics, locate},
-    source,
+    source::{self, LineIndex},
+    suppress,
 };
 
-/// The template findings the parameter files among `findings` lead to, with their records.
-pub(crate) fn parameter_file_findings(
-    opts: &ScanOptions,
-    findings: &[Finding],
-) -> Vec<(Finding, Option<u16>, FileRecord)> {
-    let pairs: BTreeSet<(usize, &str)> = findings
-        .iter()
-        .filter(|f| f.rule_id == "IMDS004")
-        .map(|f| (f.root, f.path.as_str()))
-        .collect();
-    let mut out = Vec::new();
-    // Several parameter files (one per environment) may lead to the same resource.
-    let mut seen = BTreeSet::new();
-    for (root_idx, rel) in pairs {
+/// Files that may supply values to another (root index, path relative to it).
+pub(crate) type Sources = BTreeSet<(usize, String)>;
+
+/// A finding of the cross-file pass, with its port condition and its file's record.
+pub(crate) type Located = (Finding, Option<u16>, FileRecord);
+
+/// Whether an analyzed file may supply another file's extension values, by its name and the
+/// bytes already read: a `.tfvars`/`.tfvars.json`, a parameter file (`X.parameters.json`), a
+/// Bicep file calling a `module`, a JSON template with a `Microsoft.Resources/deployments`.
+/// Only files the prefilter let through are asked: a value that names the extension holds
+/// `Microsoft.ManagedIdentity` or a type name, both trigger literals.
+pub(crate) fn is_candidate(rel: &str, bytes: &[u8]) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let ends = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if ends(".tfvars") || ends(".tfvars.json") {
+        return true;
+    }
+    if ends(".bicep") {
+        return memchr::memmem::find(bytes, b"module").is_some();
+    }
+    if !ends(".json") && !ends(".jsonc") {
+        return false;
+    }
+    supplied::template_name(name).is_some()
+        || [&b"/deployments"[..], b"/Deployments"].iter().any(|pat| {
+            memchr::memmem::find_iter(bytes, pat).any(|at| {
+                at.checked_sub(9)
+                    .is_some_and(|s| bytes[s..at].eq_ignore_ascii_case(b"resources"))
+            })
+        })
+}
+
+/// The template findings the parameter files among `files` lead to, with their records.
+pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Found {
+    let mut out = Found::default();
+    for (root_idx, rel) in files {
+        let (root_idx, rel) = (*root_idx, rel.as_str());
         let root = &opts.roots[root_idx];
         if root.is_file() {
             continue;
@@ -64,37 +94,74 @@ pub(crate) fn parameter_file_findings(
         };
         let mut analysis = analyzers::Analysis::default();
         supplied::analyze_with_parameters(&template_text, &ctx, &values, name, &mut analysis);
-        filter_diagnostics(&template_text, &template_rel, opts, &mut analysis);
         let record = FileRecord {
             root: root_idx,
             rel_path: template_rel.clone(),
             abs_path: root.join(&template_rel),
             kind: FileKind::Arm,
         };
-        located(
-            &record,
-            &template_text,
-            analysis.diagnostics,
-            &mut seen,
-            &mut out,
-        );
+        out.add(&record, &template_text, analysis, opts);
     }
     out
 }
 
-/// `diagnostics` of `file` as findings with its record, each range once: several value files
-/// (one per environment) may lead to one resource.
-fn located(
-    file: &FileRecord,
-    text: &str,
-    diagnostics: Vec<Diagnostic>,
-    seen: &mut BTreeSet<(usize, String, usize)>,
-    out: &mut Vec<(Finding, Option<u16>, FileRecord)>,
-) {
-    for (mut f, port, _) in locate(text, &file.rel_path, file.kind, diagnostics) {
-        if seen.insert((file.root, file.rel_path.clone(), f.range.start)) {
-            f.root = file.root;
-            out.push((f, port, file.clone()));
+/// What the cross-file pass found, and the suppression comments that silenced its findings.
+#[derive(Default)]
+pub(crate) struct Found {
+    pub findings: Vec<Located>,
+    /// (root, path, line) of the comments that silenced a cross-file finding: the walk saw
+    /// nothing for them to silence and reported them as unused (IMDS900).
+    pub used_suppressions: BTreeSet<(usize, String, usize)>,
+    /// Each range once: several value files (one per environment) may lead to one resource.
+    seen: BTreeSet<(usize, String, usize)>,
+}
+
+impl Found {
+    /// `analysis` of `file`, filtered like the walk's (suppressions, selection, per-file
+    /// ignores), as findings with its record.
+    fn add(
+        &mut self,
+        file: &FileRecord,
+        text: &str,
+        mut analysis: analyzers::Analysis,
+        opts: &ScanOptions,
+    ) {
+        if analysis.diagnostics.is_empty() {
+            return;
+        }
+        // Every suppression comment of the file, as an unused one.
+        let mut every = Vec::new();
+        suppress::apply(text, &mut every);
+        filter_diagnostics(text, &file.rel_path, opts, &mut analysis);
+        // Unused ones are the walk's to report: a comment that silences nothing here may
+        // silence a finding of the file's own.
+        let unused: BTreeSet<usize> = analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == suppress::UNUSED_RULE)
+            .map(|d| d.range.start)
+            .collect();
+        analysis
+            .diagnostics
+            .retain(|d| d.rule != suppress::UNUSED_RULE);
+        if every.len() > unused.len() {
+            let index = LineIndex::new(text);
+            for d in every.iter().filter(|d| !unused.contains(&d.range.start)) {
+                self.used_suppressions.insert((
+                    file.root,
+                    file.rel_path.clone(),
+                    index.line(d.range.start),
+                ));
+            }
+        }
+        for (mut f, port, _) in locate(text, &file.rel_path, file.kind, analysis.diagnostics) {
+            if self
+                .seen
+                .insert((file.root, file.rel_path.clone(), f.range.start))
+            {
+                f.root = file.root;
+                self.findings.push((f, port, file.clone()));
+            }
         }
     }
 }
@@ -107,4 +174,109 @@ fn read(path: &Path, opts: &ScanOptions) -> Option<String> {
     }
     let bytes = fs::read(path).ok()?;
     Some(source::decode(&bytes).text)
+}
+
+/// The file `path` (a module or linked template, relative to the caller `rel`) as a path
+/// relative to `root`, when it stays inside the root and no folder on the way is a symbolic
+/// link.
+fn inside_root(root: &Path, rel: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') || path.contains('\\') {
+        return None;
+    }
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    parts.pop();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    let (_, dirs) = parts.split_last()?;
+    let mut at = root.to_path_buf();
+    for d in dirs {
+        at.push(d);
+        if !fs::symlink_metadata(&at).ok()?.is_dir() {
+            return None;
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_by_name_and_bytes() {
+        let deployment = br#"{"type": "Microsoft.Resources/deployments", "name": "x"}"#;
+        assert!(is_candidate("infra/prod.tfvars", b""));
+        assert!(is_candidate("infra/PROD.TFVARS.JSON", b"{}"));
+        assert!(is_candidate(
+            "infra/main.bicep",
+            b"module m './x.bicep' = {}"
+        ));
+        assert!(is_candidate("azuredeploy.parameters.json", b"{}"));
+        assert!(is_candidate("a/main.json", deployment));
+        assert!(is_candidate(
+            "a/main.json",
+            b"\"type\": \"microsoft.resources/Deployments\""
+        ));
+        // A Bicep file without modules, a template without deployments, a parameters file
+        // without a template name, other kinds.
+        assert!(!is_candidate("main.bicep", b"resource r 'x' = {}"));
+        assert!(!is_candidate(
+            "a/main.json",
+            b"{\"type\": \"Microsoft.Compute/virtualMachines\"}"
+        ));
+        assert!(!is_candidate(
+            "a/main.json",
+            b"{\"type\": \"Microsoft.Web/sites/deployments\"}"
+        ));
+        assert!(!is_candidate("parameters.json", b"{}"));
+        assert!(!is_candidate("deploy.ps1", deployment));
+    }
+
+    /// Only files the prefilter passes are asked: every way a caller writes a value that names
+    /// the extension must pass it.
+    #[test]
+    fn supplied_values_pass_the_prefilter() {
+        let p = crate::prefilter::Prefilter::new(&[]);
+        for s in [
+            "publisher: 'Microsoft.ManagedIdentity'",
+            "  extType: 'ManagedIdentityExtensionForLinux'",
+            r#""pub": { "value": "Microsoft.ManagedIdentity" }"#,
+            r#""ty": { "value": "ManagedIdentityExtensionForWindows" }"#,
+            "ext_publisher = \"Microsoft.ManagedIdentity\"",
+            r#"{"ext_type": "managedidentityextensionforlinux"}"#,
+            "var pub = 'microsoft.managedidentity'",
+        ] {
+            assert!(p.matches(s.as_bytes()), "{s}");
+        }
+    }
+
+    #[test]
+    fn module_paths_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("infra/modules")).unwrap();
+        let r = dir.path();
+        assert_eq!(
+            inside_root(r, "infra/main.bicep", "./modules/ext.bicep").as_deref(),
+            Some("infra/modules/ext.bicep")
+        );
+        assert_eq!(
+            inside_root(r, "infra/main.bicep", "../ext.bicep").as_deref(),
+            Some("ext.bicep")
+        );
+        assert_eq!(inside_root(r, "infra/main.bicep", "../../ext.bicep"), None);
+        assert_eq!(inside_root(r, "main.bicep", "/etc/ext.bicep"), None);
+        assert_eq!(inside_root(r, "main.bicep", "missing/ext.bicep"), None);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(r.join("infra"), r.join("link")).unwrap();
+            assert_eq!(inside_root(r, "main.bicep", "link/modules/ext.bicep"), None);
+        }
+    }
 }

@@ -1,33 +1,23 @@
 //! Terraform `.tfvars` files that make a generic extension resource beside them the Managed
-//! Identity extension (IMDS006). Runs after the walk, on the variables files that named it.
+//! Identity extension (IMDS006). Runs after the walk, on the variables files the walk passed on.
 
-use std::{collections::BTreeSet, fs};
+use std::fs;
 
-use super::{located, read};
+use super::{Found, Sources, read};
 use crate::{
     analyzers::{self, terraform::supplied},
-    finding::Finding,
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, filter_diagnostics},
+    scan::{FileRecord, ScanOptions},
 };
 
 /// Enough for any real module directory; a bound so a huge generated folder costs nothing.
 const MAX_TF_FILES: usize = 200;
 
-/// The resource findings the variables files among `findings` lead to, with their records.
-pub(crate) fn tfvars_findings(
-    opts: &ScanOptions,
-    findings: &[Finding],
-) -> Vec<(Finding, Option<u16>, FileRecord)> {
-    let files: BTreeSet<(usize, &str)> = findings
-        .iter()
-        .filter(|f| variables_file(&f.path).is_some())
-        .map(|f| (f.root, f.path.as_str()))
-        .collect();
-    let mut out = Vec::new();
-    // Several variables files (one per environment) may lead to the same resource.
-    let mut seen = BTreeSet::new();
+/// The resource findings the variables files among `files` lead to, with their records.
+pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Found {
+    let mut out = Found::default();
     for (root_idx, rel) in files {
+        let (root_idx, rel) = (*root_idx, rel.as_str());
         let root = &opts.roots[root_idx];
         if root.is_file() {
             continue;
@@ -52,14 +42,13 @@ pub(crate) fn tfvars_findings(
             if analysis.diagnostics.is_empty() {
                 continue;
             }
-            filter_diagnostics(&tf_text, &tf_rel, opts, &mut analysis);
             let record = FileRecord {
                 root: root_idx,
                 rel_path: tf_rel.clone(),
                 abs_path: root.join(&tf_rel),
                 kind: FileKind::Terraform,
             };
-            located(&record, &tf_text, analysis.diagnostics, &mut seen, &mut out);
+            out.add(&record, &tf_text, analysis, opts);
         }
     }
     out

@@ -9,6 +9,8 @@
 mod edits;
 pub mod graph;
 pub mod jsonc;
+pub(crate) mod linked;
+mod nested;
 mod reroute;
 pub mod supplied;
 mod template;
@@ -193,6 +195,12 @@ struct Found {
     props: usize,
     type_name: String,
     name_expr: Option<String>,
+    /// Values nested deployments pass to an inner-scope inline template that the publisher
+    /// and type resolved through (IMDS008 at each deployment's first).
+    passed: Vec<usize>,
+    /// The supplied values (lower-case parameter names) the publisher and type resolved
+    /// through.
+    supplied_used: BTreeSet<String>,
 }
 
 struct Tree<'a> {
@@ -213,6 +221,10 @@ struct Tree<'a> {
     resources: std::cell::OnceCell<graph::Resources<'a>>,
     /// Values a parameter file gives the top-level template's parameters (lower-case names).
     supplied: Option<&'a HashMap<String, String>>,
+    /// Scratch for `find`: the passed value nodes and supplied names one resolution went
+    /// through.
+    passed_used: std::cell::RefCell<Vec<usize>>,
+    supplied_used: std::cell::RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Tree<'a> {
@@ -234,6 +246,8 @@ impl<'a> Tree<'a> {
             all_refs: std::cell::OnceCell::new(),
             resources: std::cell::OnceCell::new(),
             supplied: None,
+            passed_used: std::cell::RefCell::default(),
+            supplied_used: std::cell::RefCell::default(),
         }
     }
 
@@ -246,13 +260,26 @@ impl<'a> Tree<'a> {
         b.start <= a.start && a.end <= b.end
     }
 
-    /// Template objects around `i`, nearest first: nested deployments see their outer template's
-    /// variables by default, so lookups fall back outward.
+    /// Template objects around `i`, nearest first, whose parameters and variables an expression
+    /// at `i` sees: an inline template of an `inner`-scope deployment is its own world; one of
+    /// an `outer`-scope deployment (ARM's default) sees its caller's names first (its own
+    /// declarations, which ARM does not use there, only for names no caller declares).
     fn templates(&self, i: usize) -> Vec<usize> {
         let mut out = Vec::new();
+        let mut own = Vec::new();
         let mut cur = Some(i);
         while let Some(n) = cur {
+            if let Some(dep) = self.deployment_of_template(n) {
+                if self.inner_scope(dep) {
+                    out.push(n);
+                    break;
+                }
+                own.push(n);
+                cur = self.parent(dep);
+                continue;
+            }
             if self.doc.is_object(n)
+                && !self.is_deployment_properties(n)
                 && ["resources", "variables", "parameters", "$schema"]
                     .iter()
                     .any(|k| self.doc.get(n, k).is_some())
@@ -261,6 +288,7 @@ impl<'a> Tree<'a> {
             }
             cur = self.parent(n);
         }
+        out.extend(own);
         out
     }
 
@@ -288,7 +316,19 @@ impl<'a> Tree<'a> {
                         .supplied
                         .and_then(|s| s.get(&name.to_ascii_lowercase()))
                 {
+                    self.supplied_used
+                        .borrow_mut()
+                        .insert(name.to_ascii_lowercase());
                     return Some(v.clone());
+                }
+                // So does the value a deployment passes to its inline template (`templates`
+                // only yields inline templates of inner scope): evaluated in the caller's scope.
+                if let Some(v) = self
+                    .deployment_of_template(t)
+                    .and_then(|dep| self.passed_value(dep, name))
+                {
+                    self.passed_used.borrow_mut().push(v);
+                    return self.resolve(v, hops + 1);
                 }
                 if let Some(d) = self.doc.get(p, "defaultValue") {
                     return self.resolve(d, hops + 1);
@@ -352,6 +392,8 @@ impl<'a> Tree<'a> {
             if !self.doc.is_object(i) {
                 continue;
             }
+            self.passed_used.borrow_mut().clear();
+            self.supplied_used.borrow_mut().clear();
             let Some(type_name) = self.is_extension(i) else {
                 continue;
             };
@@ -371,6 +413,8 @@ impl<'a> Tree<'a> {
                 props: i,
                 type_name,
                 name_expr,
+                passed: self.passed_used.take(),
+                supplied_used: self.supplied_used.take(),
             });
         }
         found
@@ -432,6 +476,9 @@ impl<'a> Tree<'a> {
         for (f, fix) in found.iter().zip(fixes) {
             self.declare_port(f.props, out);
             out.push(self.diagnostic(f, fix));
+            for d in self.passed_diagnostics(&f.passed, &f.type_name) {
+                out.push(d);
+            }
         }
         self.parameters(&found, out);
     }
@@ -724,6 +771,9 @@ impl<'a> Tree<'a> {
                 })
                 .map(|(i, _)| i)
                 .collect();
+            if !section {
+                out.extend(self.passed_cleanup(tpl, obj, &idx));
+            }
             out.extend(edits::remove_items(
                 self.parsed,
                 &self.items_of(obj),

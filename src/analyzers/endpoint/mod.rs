@@ -126,7 +126,8 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 /// or the settings file's path: without any, lexing the file is wasted work. Ports declared by
 /// extensions elsewhere in the repository only matter with a local host.
 fn worth_lexing(text: &str, ctx: &Context) -> bool {
-    // One pass for the four words (comparing a window at every byte took 5% of a `fix` run).
+    // One case-insensitive pass for all: a window-by-window comparison per word took an eighth
+    // of the analysis time on real repositories.
     static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         super::pattern::words_any_case(&[
             "50342",

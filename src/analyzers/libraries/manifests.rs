@@ -1,11 +1,11 @@
 //! IMDS041: which file is a dependency manifest, and the pins each format writes.
 
-use std::{ops::Range, sync::LazyLock};
+use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::{
-    Dependency, Ecosystem, Library, Pin, alias_of, by_package, judge,
+    Dependency, Ecosystem, Pin, alias_of, by_package, gomod, judge, jvm,
     versions::{Allowed, Version, npm_comparator, npm_range, pep440},
 };
 
@@ -27,19 +27,52 @@ pub(super) enum Manifest {
     Gemfile,
     GemfileLock,
     YarnLock,
+    PnpmLock,
     GopkgLock,
+    /// Gradle version catalog (`gradle/libs.versions.toml`).
+    GradleCatalog,
+    /// Gradle dependency lock (`gradle.lockfile`, `gradle/dependency-locks/*.lockfile`).
+    GradleLock,
+    /// sbt build definition (`build.sbt`, `project/*.sbt`).
+    Sbt,
+    /// dep's constraints (`Gopkg.toml`).
+    GopkgToml,
+    /// godep's `Godeps/Godeps.json`.
+    Godeps,
+}
+
+impl Manifest {
+    /// Lock files name the installed version; a range beside one is not reported.
+    pub(super) fn is_lock(self) -> bool {
+        matches!(
+            self,
+            Manifest::PipfileLock
+                | Manifest::PoetryLock
+                | Manifest::PackageLock
+                | Manifest::YarnLock
+                | Manifest::PnpmLock
+                | Manifest::GemfileLock
+                | Manifest::GopkgLock
+                | Manifest::GradleLock
+                | Manifest::Godeps
+        )
+    }
 }
 
 pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let is = |base: &str| name == base || name.ends_with(&format!(".{base}"));
+    let is = |base: &str| {
+        name.strip_suffix(base)
+            .is_some_and(|prefix| prefix.is_empty() || prefix.ends_with('.'))
+    };
     Some(if is("package.json") {
         Manifest::PackageJson
     } else if is("package-lock.json") || is("npm-shrinkwrap.json") {
         Manifest::PackageLock
     } else if is("pipfile.lock") {
         Manifest::PipfileLock
-    } else if is("poetry.lock") {
+    } else if is("poetry.lock") || is("uv.lock") || is("pdm.lock") {
+        // The three write `[[package]]` tables with `name` then `version`.
         Manifest::PoetryLock
     } else if is("go.mod") {
         Manifest::GoMod
@@ -53,14 +86,33 @@ pub(super) fn manifest_of(path: &str) -> Option<Manifest> {
         Manifest::Gradle
     } else if is("yarn.lock") {
         Manifest::YarnLock
+    } else if is("pnpm-lock.yaml") {
+        Manifest::PnpmLock
+    } else if name.ends_with(".versions.toml") {
+        Manifest::GradleCatalog
+    } else if name.ends_with(".lockfile") {
+        Manifest::GradleLock
     } else if is("gopkg.lock") {
         Manifest::GopkgLock
     } else if is("gemfile.lock") {
         Manifest::GemfileLock
     } else if is("gemfile") || name.ends_with(".gemspec") {
         Manifest::Gemfile
-    } else if name.contains("requirements") && (name.ends_with(".txt") || name.ends_with(".in")) {
+    } else if (name.contains("requirements")
+        || name.contains("constraints")
+        || path.contains("requirements/"))
+        && (name.ends_with(".txt") || name.ends_with(".in"))
+        || is("environment.yml")
+        || is("environment.yaml")
+    {
+        // pip requirement and constraint files, and conda environments (their `pip:` list).
         Manifest::Requirements
+    } else if name.ends_with(".sbt") {
+        Manifest::Sbt
+    } else if is("gopkg.toml") {
+        Manifest::GopkgToml
+    } else if is("godeps.json") {
+        Manifest::Godeps
     } else if is("setup.py") || is("setup.cfg") || is("pyproject.toml") || is("pipfile") {
         Manifest::PythonProject
     } else {
@@ -129,20 +181,27 @@ pub(super) fn manifest_pins(text: &str, manifest: Manifest, pins: &mut Vec<Pin>)
         Manifest::PoetryLock => locked(text, Ecosystem::Python, &POETRY, pins),
         Manifest::PackageJson => npm_specs(text, pins),
         Manifest::PackageLock => locked(text, Ecosystem::Npm, &PACKAGE_LOCK, pins),
-        Manifest::GoMod | Manifest::GoVendor => go_lines(text, false, pins),
-        Manifest::GoSum => go_lines(text, true, pins),
-        Manifest::Pom => pom(text, pins),
-        Manifest::Gradle => gradle(text, pins),
+        Manifest::GoMod => gomod::go_mod(text, pins),
+        Manifest::GoSum | Manifest::GoVendor => gomod::go_sum(text, pins),
+        Manifest::Pom => jvm::pom(text, pins),
+        Manifest::Gradle => jvm::gradle(text, pins),
+        Manifest::GradleCatalog => jvm::catalog(text, pins),
+        Manifest::GradleLock => locked(text, Ecosystem::Maven, &jvm::GRADLE_LOCK, pins),
+        Manifest::PnpmLock => locked(text, Ecosystem::Npm, &PNPM_LOCK, pins),
         Manifest::Gemfile => gem_specs(text, pins),
         Manifest::GemfileLock => locked(text, Ecosystem::Ruby, &GEM_LOCK, pins),
         Manifest::YarnLock => locked(text, Ecosystem::Npm, &YARN_LOCK, pins),
-        Manifest::GopkgLock => locked(text, Ecosystem::Go, &GOPKG_LOCK, pins),
+        Manifest::GopkgLock => locked(text, Ecosystem::Go, &gomod::GOPKG_LOCK, pins),
+        Manifest::GopkgToml => gomod::gopkg_toml(text, pins),
+        Manifest::Godeps => locked(text, Ecosystem::Go, &gomod::GODEPS, pins),
+        Manifest::Sbt => jvm::sbt(text, pins),
     }
 }
 
-/// `msrestazure==0.4.20`, `msrestazure>=0.4.14,<0.4.25`, `"msrestazure~=0.4.20"` in setup.py...
+/// `msrestazure==0.4.20`, `msrestazure>=0.4.14,<0.4.25`, `"msrestazure~=0.4.20"` in setup.py,
+/// `msrestazure[adal] (<0.4.25) ; python_version < "3"`...
 static PY_SPEC: LazyLock<Regex> = LazyLock::new(|| {
-    crate::analyzers::pattern::compile(r#"(?mi)(?:^|["'\s])(msrestazure)\s*(?:\[[^\]\n]*\])?\s*((?:(?:===?|~=|!=|>=|<=|>|<)\s*[0-9A-Za-z.*+-]+\s*,?\s*)+)"#)
+    crate::analyzers::pattern::compile(r#"(?mi)(?:^|["'\s])(msrestazure)\s*(?:\[[^\]\n]*\])?\s*\(?\s*((?:(?:===?|~=|!=|>=|<=|>|<)\s*[0-9A-Za-z.*+-]+\s*,?\s*)+)"#)
         .expect("valid regex")
 });
 
@@ -158,8 +217,16 @@ fn python_specs(text: &str, pins: &mut Vec<Pin>) {
         if let Some(allowed) = pep440(spec.as_str()) {
             pins.push(Pin {
                 lib,
-                range: name.start()..spec.start() + spec.as_str().trim_end().len(),
+                range: spec.start()
+                    ..spec.start()
+                        + spec
+                            .as_str()
+                            .trim_end()
+                            .trim_end_matches(',')
+                            .trim_end()
+                            .len(),
                 allowed,
+                note: None,
             });
         }
     }
@@ -177,6 +244,7 @@ fn python_keys(text: &str, pins: &mut Vec<Pin>) {
         let Some(lib) = by_package(Ecosystem::Python, name.as_str()) else {
             continue;
         };
+        let raw = spec;
         let spec = spec.as_str().trim();
         // Poetry reads a bare version as `^` and has npm's `~`; Pipfile uses PEP 440 (`*` = any).
         let allowed = if spec == "*" {
@@ -191,8 +259,9 @@ fn python_keys(text: &str, pins: &mut Vec<Pin>) {
         if let Some(allowed) = allowed {
             pins.push(Pin {
                 lib,
-                range: name.start()..c.get(0).unwrap().end(),
+                range: raw.range(),
                 allowed,
+                note: None,
             });
         }
     }
@@ -212,15 +281,38 @@ fn npm_specs(text: &str, pins: &mut Vec<Pin>) {
         let Some(lib) = by_package(Ecosystem::Npm, name.as_str()) else {
             continue;
         };
-        let Some(allowed) = npm_range(spec.as_str()) else {
+        let Some(mut allowed) = npm_range(spec.as_str()) else {
             continue;
         };
+        if in_peer_dependencies(&text[..name.start()]) {
+            // A peer range states what a library works with; the application's own manifest
+            // or lock chooses the version, so its lower bound is no "allows" finding here.
+            allowed.lo = None;
+        }
         pins.push(Pin {
             lib,
-            range: name.start() - 1..spec.end() + 1,
+            range: spec.range(),
             allowed,
+            note: None,
         });
     }
+}
+
+/// Whether the last dependency section opened before this point is `peerDependencies`.
+fn in_peer_dependencies(before: &str) -> bool {
+    static SECTION: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#""(\w+)"\s*:\s*\{"#).expect("valid regex")
+    });
+    SECTION
+        .captures_iter(before)
+        .filter_map(|c| c.get(1))
+        .filter(|m| {
+            m.as_str().ends_with("ependencies")
+                || m.as_str() == "overrides"
+                || m.as_str() == "resolutions"
+        })
+        .last()
+        .is_some_and(|m| m.as_str() == "peerDependencies")
 }
 
 /// Lock files: a package's entry and the `"version"` inside it.
@@ -241,13 +333,7 @@ static YARN_LOCK: LazyLock<Regex> = LazyLock::new(|| {
     crate::analyzers::pattern::compile(r#"(?m)^"?((?:@azure/)?ms-rest-(?:azure|nodeauth))@[^\n]*:\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]+version:?[ \t]+"?([0-9][^"\s]*)"?"#)
         .expect("valid regex")
 });
-/// Gopkg.lock (dep): a `[[projects]]` table's `name` and, within it, `version`.
-static GOPKG_LOCK: LazyLock<Regex> = LazyLock::new(|| {
-    crate::analyzers::pattern::compile(r#"(?m)^[ \t]*name[ \t]*=[ \t]*"(github\.com/Azure/go-autorest)"\r?\n(?:[ \t]+[^\n]*\n)*?[ \t]*version[ \t]*=[ \t]*"(v?[0-9][^"]*)""#)
-        .expect("valid regex")
-});
-
-/// Lock entries whose name and version are the regex's two groups, the range spanning both.
+/// Lock entries whose name and version are the regex's two groups, reported at the version.
 fn locked(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
     for c in re.captures_iter(text) {
         let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
@@ -257,11 +343,22 @@ fn locked(text: &str, eco: Ecosystem, re: &Regex, pins: &mut Vec<Pin>) {
         };
         pins.push(Pin {
             lib,
-            range: name.start()..ver.end(),
+            range: ver.range(),
             allowed: Allowed::exact(v),
+            note: None,
         });
     }
 }
+
+/// pnpm-lock.yaml package keys: `/ms-rest-azure/2.5.9:` (v5), `/ms-rest-azure@2.5.9:` (v6),
+/// `ms-rest-azure@2.5.9:` and `'@azure/ms-rest-nodeauth@0.8.4':` (v9, in `packages` and
+/// `snapshots`).
+static PNPM_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    crate::analyzers::pattern::compile(
+        r#"(?m)^[ \t]+['"]?/?((?:@azure/)?ms-rest-(?:azure|nodeauth))[@/]([0-9][^:'"(_\s]*)"#,
+    )
+    .expect("valid regex")
+});
 
 /// poetry.lock: `[[package]]` tables with `name` then `version`.
 static POETRY: LazyLock<Regex> = LazyLock::new(|| {
@@ -270,127 +367,6 @@ static POETRY: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-
-/// go.mod `require` lines (single or in a block), go.sum lines, vendor/modules.txt `# module version`.
-static GO_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    crate::analyzers::pattern::compile(r"(?m)^[ \t]*(?:require[ \t]+|#[ \t]+)?(github\.com/Azure/go-autorest(?:/autorest/adal)?)[ \t]+(v[0-9][^ \t\r\n/]*)(/go\.mod)?")
-        .expect("valid regex")
-});
-
-/// In go.sum every version of the module graph is listed, and the build uses the greatest, so
-/// only that one is judged (reported at its first line).
-fn go_lines(text: &str, is_sum: bool, pins: &mut Vec<Pin>) {
-    let mut found: Vec<(&'static Library, Range<usize>, Version, bool)> = Vec::new();
-    for c in GO_LINE.captures_iter(text) {
-        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let Some(v) = Version::parse(ver.as_str()) else {
-            continue;
-        };
-        if let Some(lib) = by_package(Ecosystem::Go, name.as_str()) {
-            found.push((lib, name.start()..ver.end(), v, false));
-        } else if let Some(lib) = alias_of(Ecosystem::Go, name.as_str()) {
-            found.push((lib, name.start()..ver.end(), v, true));
-        }
-    }
-    if is_sum {
-        let max = found.iter().filter(|f| !f.3).map(|f| f.2).max();
-        found.retain(|f| f.3 || Some(f.2) == max);
-        found.dedup_by(|b, a| !a.3 && !b.3 && a.2 == b.2);
-    }
-    for (lib, range, v, alias) in found {
-        let allowed = if alias {
-            // Any adal module version: the fixed implementation.
-            Allowed {
-                lo: lib.fixed_version(),
-                ..Allowed::ANY
-            }
-        } else {
-            Allowed::exact(v)
-        };
-        pins.push(Pin {
-            lib,
-            range,
-            allowed,
-        });
-    }
-}
-
-static POM_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    crate::analyzers::pattern::compile(r"(?s)<groupId>\s*com\.microsoft\.azure\s*</groupId>\s*<artifactId>\s*(azure-client-authentication)\s*</artifactId>\s*<version>\s*([^<\s]+)\s*</version>")
-        .expect("valid regex")
-});
-
-fn pom(text: &str, pins: &mut Vec<Pin>) {
-    let Some(lib) = by_package(
-        Ecosystem::Maven,
-        "com.microsoft.azure:azure-client-authentication",
-    ) else {
-        return;
-    };
-    for c in POM_DEP.captures_iter(text) {
-        let (name, ver) = (c.get(1).unwrap(), c.get(2).unwrap());
-        let value = match ver
-            .as_str()
-            .strip_prefix("${")
-            .and_then(|v| v.strip_suffix('}'))
-        {
-            Some(prop) => property(text, prop),
-            None => Some(ver.as_str().to_owned()),
-        };
-        if let Some(v) = value.as_deref().and_then(Version::parse) {
-            pins.push(Pin {
-                lib,
-                range: name.start()..ver.end(),
-                allowed: Allowed::exact(v),
-            });
-        }
-    }
-}
-
-/// `<name>value</name>` anywhere in the POM (its `<properties>`).
-fn property(text: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let start = text.find(&open)? + open.len();
-    let end = start + text[start..].find('<')?;
-    Some(text[start..end].trim().to_owned())
-}
-
-/// `'com.microsoft.azure:azure-client-authentication:1.2.0'` and the `group:/name:/version:` map form.
-static GRADLE_DEP: LazyLock<Regex> = LazyLock::new(|| {
-    crate::analyzers::pattern::compile(r#"(?:["']com\.microsoft\.azure:(azure-client-authentication):([^"'@:\s]+)["']|group\s*[:=]\s*["']com\.microsoft\.azure["']\s*,\s*name\s*[:=]\s*["'](azure-client-authentication)["']\s*,\s*version\s*[:=]\s*["']([^"'\s]+)["'])"#)
-        .expect("valid regex")
-});
-
-fn gradle(text: &str, pins: &mut Vec<Pin>) {
-    let Some(lib) = by_package(
-        Ecosystem::Maven,
-        "com.microsoft.azure:azure-client-authentication",
-    ) else {
-        return;
-    };
-    for c in GRADLE_DEP.captures_iter(text) {
-        let (Some(name), Some(ver)) = (c.get(1).or(c.get(3)), c.get(2).or(c.get(4))) else {
-            continue;
-        };
-        if is_comment_line(text, name.start(), "//") {
-            continue;
-        }
-        // `1.2.+` allows every 1.2.x.
-        let allowed = match ver.as_str().strip_suffix(".+") {
-            Some(prefix) => {
-                Version::parse_partial(prefix).map(|(v, n)| Allowed::between(v, v.bump(n - 1)))
-            }
-            None => Version::parse(ver.as_str()).map(Allowed::exact),
-        };
-        if let Some(allowed) = allowed {
-            pins.push(Pin {
-                lib,
-                range: name.start()..ver.end(),
-                allowed,
-            });
-        }
-    }
-}
 
 /// `gem 'ms_rest_azure', '~> 0.10.0'` (Gemfile) and `add_dependency 'ms_rest_azure', '0.9.0'` (gemspec).
 static GEM_SPEC: LazyLock<Regex> = LazyLock::new(|| {
@@ -422,11 +398,13 @@ fn gem_specs(text: &str, pins: &mut Vec<Pin>) {
                     .map_or_else(|| r.to_owned(), |v| format!("=={}", v.trim())),
             })
             .collect();
+        let first_quote = reqs.as_str().find(['"', '\'']).unwrap_or(0);
         if let Some(allowed) = pep440(&spec.join(",")) {
             pins.push(Pin {
                 lib,
-                range: name.start() - 1..reqs.end(),
+                range: reqs.start() + first_quote..reqs.end(),
                 allowed,
+                note: None,
             });
         }
     }
@@ -439,7 +417,7 @@ static GEM_LOCK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-fn is_comment_line(text: &str, pos: usize, marker: &str) -> bool {
+pub(super) fn is_comment_line(text: &str, pos: usize, marker: &str) -> bool {
     let line_start = text[..pos].rfind('\n').map_or(0, |p| p + 1);
     text[line_start..pos].trim_start().starts_with(marker)
 }

@@ -163,17 +163,13 @@ pub(super) fn pep440(spec: &str) -> Option<Allowed> {
 }
 
 /// npm semver ranges: exact, `^`, `~`, x-ranges, comparator sets and hyphen ranges. An
-/// alternation (`a || b`) is judged by its widest part, so it only counts as affected when
-/// every part is. Tags, URLs and paths yield `None`.
+/// alternation (`a || b`) is judged by its hull, so it only counts as affected when every part
+/// is. Tags, URLs and paths yield `None`.
 pub(super) fn npm_range(spec: &str) -> Option<Allowed> {
     let spec = spec.trim();
     if spec.contains("||") {
         let parts: Vec<Allowed> = spec.split("||").map(npm_range).collect::<Option<_>>()?;
-        // Any part allowing a fixed version makes the whole allow it: return that part.
-        return parts
-            .iter()
-            .copied()
-            .max_by_key(|a| (a.hi.is_none(), a.hi, a.hi_inclusive));
+        return parts.into_iter().reduce(Allowed::hull);
     }
     if spec.is_empty() || spec == "*" || spec.eq_ignore_ascii_case("x") || spec == "latest" {
         return Some(Allowed::ANY);
@@ -193,8 +189,18 @@ pub(super) fn npm_range(spec: &str) -> Option<Allowed> {
         });
     }
     let mut allowed = Allowed::ANY;
+    let mut op = "";
     for part in spec.split_whitespace() {
-        allowed = allowed.meet(npm_comparator(part)?);
+        // `>= 2.3.0`: an operator written apart from its version.
+        if part
+            .chars()
+            .all(|c| matches!(c, '<' | '>' | '=' | '~' | '^'))
+        {
+            op = part;
+            continue;
+        }
+        allowed = allowed.meet(npm_comparator(&format!("{op}{part}"))?);
+        op = "";
     }
     Some(allowed)
 }
@@ -233,4 +239,78 @@ pub(super) fn npm_comparator(part: &str) -> Option<Allowed> {
         ">=" | ">" | "<" | "<=" => Allowed::compare(op, v),
         _ => return None,
     })
+}
+
+impl Allowed {
+    /// The smallest range holding both: a union of ranges is judged by its hull, which may
+    /// count a gap between the parts as allowed.
+    fn hull(self, o: Allowed) -> Allowed {
+        let (lo, lo_exclusive) = match (self.lo, o.lo) {
+            (Some(a), Some(b)) if a == b => (Some(a), self.lo_exclusive && o.lo_exclusive),
+            (Some(a), Some(b)) if a < b => (Some(a), self.lo_exclusive),
+            (Some(_), Some(b)) => (Some(b), o.lo_exclusive),
+            _ => (None, false),
+        };
+        let (hi, hi_inclusive) = match (self.hi, o.hi) {
+            (Some(a), Some(b)) if a == b => (Some(a), self.hi_inclusive || o.hi_inclusive),
+            (Some(a), Some(b)) if a > b => (Some(a), self.hi_inclusive),
+            (Some(_), Some(b)) => (Some(b), o.hi_inclusive),
+            _ => (None, false),
+        };
+        Allowed {
+            lo,
+            lo_exclusive,
+            hi,
+            hi_inclusive,
+        }
+    }
+}
+
+/// Maven and Gradle versions: a plain version (Maven's soft requirement, which resolves to that
+/// version), `[1.2.0]`, ranges `[1.1,1.4)`, `(,1.2]`, `[1.5,)` and unions of them; Gradle's
+/// `1.2.+`, `+`, `latest.release` and strict `1.2.0!!`.
+pub(super) fn maven_range(spec: &str) -> Option<Allowed> {
+    let spec = spec.trim().trim_end_matches("!!");
+    if spec == "+" || spec.starts_with("latest.") {
+        return Some(Allowed::ANY);
+    }
+    if let Some(prefix) = spec.strip_suffix(".+") {
+        let (v, n) = Version::parse_partial(prefix)?;
+        return Some(Allowed::between(v, v.bump(n - 1)));
+    }
+    if !spec.starts_with(['[', '(']) {
+        return Version::parse(spec).map(Allowed::exact);
+    }
+    let mut hull: Option<Allowed> = None;
+    let mut rest = spec;
+    while !rest.is_empty() {
+        let end = rest.find([']', ')'])?;
+        let (part, close) = (&rest[1..end], &rest[end..=end]);
+        let open = &rest[..1];
+        let one = match part.split_once(',') {
+            None => Allowed::exact(Version::parse(part)?),
+            Some((lo, hi)) => {
+                let bound = |s: &str| {
+                    let s = s.trim();
+                    if s.is_empty() {
+                        Some(None)
+                    } else {
+                        Version::parse(s).map(Some)
+                    }
+                };
+                Allowed {
+                    lo: bound(lo)?,
+                    lo_exclusive: open == "(",
+                    hi: bound(hi)?,
+                    hi_inclusive: close == "]",
+                }
+            }
+        };
+        hull = Some(hull.map_or(one, |h| h.hull(one)));
+        rest = rest[end + 1..].trim_start_matches([',', ' ']);
+        if !rest.is_empty() && !rest.starts_with(['[', '(']) {
+            return None;
+        }
+    }
+    hull
 }
