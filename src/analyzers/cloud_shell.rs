@@ -240,62 +240,96 @@ fn is_comment(line: &str) -> bool {
         || t.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("rem "))
 }
 
-/// Whether the Markdown section holding byte `at` is about Cloud Shell: its own text (from the
-/// heading before `at` to the next heading) and the headings above it mention Cloud Shell (and,
-/// for a mere mention, no VM or extension), or the path names Cloud Shell.
-/// `code` holds the byte ranges of the fenced blocks' bodies, sorted: a `# comment` in a block is
-/// no heading.
-pub fn markdown_section(
-    text: &str,
-    lines: &Lines,
-    code: &[Range<usize>],
-    at: usize,
-    path: &str,
-) -> bool {
-    if path_is_cloud_shell(path) {
-        return true;
-    }
-    let here = lines.line_at(at);
-    let in_code = |pos: usize| {
-        let i = code.partition_point(|r| r.end <= pos);
-        code.get(i).is_some_and(|r| r.start <= pos)
-    };
-    let level = |i: usize| {
-        if in_code(lines.bytes(i..i + 1).start) {
-            return None;
-        }
-        let l = lines.get(i).trim_start();
-        let n = l.bytes().take_while(|&c| c == b'#').count();
-        (1..=6)
-            .contains(&n)
-            .then_some(n)
-            .filter(|_| l[n..].starts_with(' '))
-    };
-    // The section: from the nearest heading above to the next heading.
-    let start = (0..=here).rev().find(|&i| level(i).is_some());
-    let end = (here + 1..lines.count())
-        .find(|&i| level(i).is_some())
-        .unwrap_or(lines.count());
-    // A heading that names Cloud Shell labels its section, like a case label.
-    if let Some(h) = start {
-        let heading = lines.get(h);
-        if WEAK.is_match(heading) && !VM.is_match(heading) {
-            return true;
-        }
-    }
-    let mut scope = String::from(&text[lines.bytes(start.unwrap_or(0)..end)]);
-    // The headings it sits under.
-    if let Some(s) = start {
-        let mut depth = level(s).unwrap_or(1);
-        for i in (0..s).rev() {
-            if let Some(n) = level(i).filter(|&n| n < depth) {
-                scope.push('\n');
-                scope.push_str(lines.get(i));
-                depth = n;
+/// The Markdown sections of one text, for asking which of them are about Cloud Shell. Headings
+/// are found once per text and each section's answer is kept: a document with many code blocks
+/// asks once per block, and without this each question re-read the lines and the text around it.
+pub struct MarkdownSections<'t> {
+    text: &'t str,
+    lines: &'t Lines<'t>,
+    /// `(line, level)` of every heading outside code blocks, in line order.
+    headings: Vec<(usize, usize)>,
+    path_is_cloud_shell: bool,
+    /// The last section asked about (its heading's index in `headings`) and its answer: blocks
+    /// are asked about in order, so neighbours share their section.
+    last: Option<(Option<usize>, bool)>,
+}
+
+impl<'t> MarkdownSections<'t> {
+    /// `code` holds the byte ranges of the fenced blocks' bodies, sorted: a `# comment` in a
+    /// block is no heading.
+    pub fn new(text: &'t str, lines: &'t Lines<'t>, code: &[Range<usize>], path: &str) -> Self {
+        let path_is_cloud_shell = path_is_cloud_shell(path);
+        let mut headings = Vec::new();
+        if !path_is_cloud_shell {
+            let mut block = code.iter().peekable();
+            for i in 0..lines.count() {
+                let pos = lines.bytes(i..i + 1).start;
+                while block.next_if(|r| r.end <= pos).is_some() {}
+                if block.peek().is_some_and(|r| r.start <= pos) {
+                    continue;
+                }
+                let l = lines.get(i).trim_start();
+                let n = l.bytes().take_while(|&c| c == b'#').count();
+                if (1..=6).contains(&n) && l[n..].starts_with(' ') {
+                    headings.push((i, n));
+                }
             }
         }
+        MarkdownSections {
+            text,
+            lines,
+            headings,
+            path_is_cloud_shell,
+            last: None,
+        }
     }
-    STRONG.is_match(&scope) || (WEAK.is_match(&scope) && !VM.is_match(&scope))
+
+    /// Whether the section holding byte `at` is about Cloud Shell: its own text (from the
+    /// heading before `at` to the next heading) and the headings above it mention Cloud Shell
+    /// (and, for a mere mention, no VM or extension), or the path names Cloud Shell.
+    pub fn covers(&mut self, at: usize) -> bool {
+        if self.path_is_cloud_shell {
+            return true;
+        }
+        let here = self.lines.line_at(at);
+        // Headings up to and including `here`; the section starts at the last of them.
+        let after = self.headings.partition_point(|&(l, _)| l <= here);
+        let start = after.checked_sub(1);
+        if let Some((section, answer)) = self.last
+            && section == start
+        {
+            return answer;
+        }
+        let answer = self.section_about_cloud_shell(start, after);
+        self.last = Some((start, answer));
+        answer
+    }
+
+    fn section_about_cloud_shell(&self, start: Option<usize>, after: usize) -> bool {
+        let lines = self.lines;
+        let end = self.headings.get(after).map_or(lines.count(), |&(l, _)| l);
+        // A heading that names Cloud Shell labels its section, like a case label.
+        if let Some(h) = start {
+            let heading = lines.get(self.headings[h].0);
+            if WEAK.is_match(heading) && !VM.is_match(heading) {
+                return true;
+            }
+        }
+        let first = start.map_or(0, |h| self.headings[h].0);
+        let mut scope = String::from(&self.text[lines.bytes(first..end)]);
+        // The headings it sits under.
+        if let Some(h) = start {
+            let mut depth = self.headings[h].1;
+            for &(line, n) in self.headings[..h].iter().rev() {
+                if n < depth {
+                    scope.push('\n');
+                    scope.push_str(lines.get(line));
+                    depth = n;
+                }
+            }
+        }
+        STRONG.is_match(&scope) || (WEAK.is_match(&scope) && !VM.is_match(&scope))
+    }
 }
 
 #[cfg(test)]
@@ -401,40 +435,39 @@ mod tests {
         assert!(!CloudShell::of("u = 1", "a.py").covers(0));
     }
 
+    fn section(t: &str, lines: &Lines, code: &[Range<usize>], at: usize) -> bool {
+        MarkdownSections::new(t, lines, code, "doc.md").covers(at)
+    }
+
     #[test]
     fn markdown_sections() {
         let t = "# Tokens\n\n## In Cloud Shell\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n\n## On the VM\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let first = t.find("```sh").unwrap();
         let second = t.rfind("```sh").unwrap();
         let lines = Lines::new(t);
-        assert!(markdown_section(t, &lines, &[], first, "doc.md"));
-        assert!(!markdown_section(t, &lines, &[], second, "doc.md"));
+        assert!(section(t, &lines, &[], first));
+        assert!(!section(t, &lines, &[], second));
+        // One instance answers for every block, whatever it answered before.
+        let mut sections = MarkdownSections::new(t, &lines, &[], "doc.md");
+        let answers: Vec<bool> = [first, first + 1, second, first]
+            .iter()
+            .map(|&at| sections.covers(at))
+            .collect();
+        assert_eq!(answers, [true, true, false, true]);
         // A shell comment in a block is no heading.
         let t = "## In Cloud Shell\n\n```sh\n# On the VM this differs\nx\n```\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let lines = Lines::new(t);
         let block: Range<usize> = t.find("# On").unwrap()..t.find("x\n").unwrap() + 2;
         let code = std::slice::from_ref(&block);
         let second = t.rfind("```sh").unwrap();
-        assert!(markdown_section(t, &lines, code, second, "doc.md"));
-        assert!(!markdown_section(t, &lines, &[], second, "doc.md"));
+        assert!(section(t, &lines, code, second));
+        assert!(!section(t, &lines, &[], second));
         // The heading labels the section even under a title about virtual machines.
         let t = "# Tokens on virtual machines\n\n## In Cloud Shell\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let lines = Lines::new(t);
-        assert!(markdown_section(
-            t,
-            &lines,
-            &[],
-            t.find("```").unwrap(),
-            "doc.md"
-        ));
+        assert!(section(t, &lines, &[], t.find("```").unwrap()));
         let t = "# Azure Cloud Shell tips\n\n## Tokens\n\n```sh\ncurl localhost:50342/oauth2/token\n```\n";
         let lines = Lines::new(t);
-        assert!(markdown_section(
-            t,
-            &lines,
-            &[],
-            t.find("```").unwrap(),
-            "doc.md"
-        ));
+        assert!(section(t, &lines, &[], t.find("```").unwrap()));
     }
 }

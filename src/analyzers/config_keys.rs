@@ -10,6 +10,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::{Analysis, Context, cloud_shell::CloudShell, lexical};
@@ -99,25 +100,25 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 
 /// A cheap test before the regexes: some spelling of `...port` after `msi` or `identity`.
 fn has_key_word(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [
-        "msiport",
-        "msi_port",
-        "msi-port",
-        "msi.port",
-        "identityport",
-        "identity_port",
-        "identity-port",
-        "identity.port",
-        "endpointport",
-        "endpoint_port",
-        "msiendpoint",
-        "msi_endpoint",
-        "msi-endpoint",
-        "msi.endpoint",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        super::pattern::words_any_case(&[
+            "msiport",
+            "msi_port",
+            "msi-port",
+            "msi.port",
+            "identityport",
+            "identity_port",
+            "identity-port",
+            "identity.port",
+            "endpointport",
+            "endpoint_port",
+            "msiendpoint",
+            "msi_endpoint",
+            "msi-endpoint",
+            "msi.endpoint",
+        ])
+    });
+    WORDS.is_match(text)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::{Analysis, Context, cloud_shell::CloudShell, endpoint, lexical};
@@ -108,18 +109,18 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
 
 /// A cheap test before the regex: some encoded form of `oauth2/token`.
 fn has_encoding_hint(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [
-        "oauth2\\/token",
-        // JSON escaped once more inside a string literal (`'{"u":"http:\\/\\/..."}'`).
-        "oauth2\\\\/token",
-        "oauth2\\u002f",
-        "oauth2%2f",
-        "oauth2&#",
-        "oauth2&sol;",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        super::pattern::words_any_case(&[
+            "oauth2\\/token",
+            // JSON escaped once more inside a string literal (`'{"u":"http:\\/\\/..."}'`).
+            "oauth2\\\\/token",
+            "oauth2\\u002f",
+            "oauth2%2f",
+            "oauth2&#",
+            "oauth2&sol;",
+        ])
+    });
+    WORDS.is_match(text)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     let lines = Lines::new(text);
     let blocks = fenced_blocks(text);
     let code: Vec<Range<usize>> = blocks.iter().map(|b| b.body.clone()).collect();
+    let mut sections = cloud_shell::MarkdownSections::new(text, &lines, &code, ctx.path);
     for block in blocks {
         let body = &text[block.body.clone()];
         let kind = if block.indented {
@@ -30,8 +31,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
         let Some(kind) = kind else {
             continue;
         };
-        let cloud_shell =
-            cloud_shell::markdown_section(text, &lines, &code, block.body.start, ctx.path);
+        let cloud_shell = sections.covers(block.body.start);
         let info = block.info.trim().to_ascii_lowercase();
         let session = info == "console" || info.ends_with("session") || has_prompts(body);
         let parts = if session {

@@ -1,6 +1,17 @@
-//! Compiles the analyzers' regular expressions, ASCII-only where the pattern allows it.
+//! Compiles the analyzers' regular expressions, ASCII-only where the pattern allows it, and
+//! their literal searches.
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexBuilder};
+
+/// A one-pass search for any of `words` in any ASCII case: the quick test an analyzer runs
+/// before its regexes (lowering a copy of the text and searching it once per word cost more).
+pub fn words_any_case(words: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("valid literals")
+}
 
 /// Compiling case-insensitive matching, `\w`, `\s` and `\b` over Unicode tables took most of a
 /// small run's time, and every pattern here looks for ASCII syntax (URLs, flags, keywords), so
@@ -19,6 +30,14 @@ pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_in_any_case() {
+        let words = words_any_case(&["localhost", "msi_port"]);
+        assert!(words.is_match("http://LocalHost:50342"));
+        assert!(words.is_match("export MSI_PORT=1"));
+        assert!(!words.is_match("local host, msi port"));
+    }
 
     #[test]
     fn ascii_where_possible_unicode_where_needed() {

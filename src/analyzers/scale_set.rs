@@ -31,6 +31,9 @@ pub struct Pipe {
 pub struct Script<'a> {
     text: &'a str,
     cmds: Vec<(&'a Command, usize, String)>,
+    /// Indices in `cmds` of the `az vmss ...` commands, ascending: every usage asks about them,
+    /// and walking all commands for each made long scripts quadratic.
+    az_vmss: Vec<usize>,
 }
 
 impl<'a> Script<'a> {
@@ -44,19 +47,28 @@ impl<'a> Script<'a> {
             })
             .collect();
         v.sort_by_key(|(c, _, _)| c.range().start);
-        Script { text, cmds: v }
+        let az_vmss = (0..v.len())
+            .filter(|&k| {
+                let (cmd, p, program) = &v[k];
+                matches!(program.as_str(), "az" | "az.cmd" | "az.exe")
+                    && cmd.words.get(p + 1).is_some_and(|x| x.value == "vmss")
+            })
+            .collect();
+        Script {
+            text,
+            cmds: v,
+            az_vmss,
+        }
     }
 
     /// The commands starting after byte `pos`, in order.
     fn after(&self, pos: usize) -> impl Iterator<Item = &(&'a Command, usize, String)> {
-        let i = self.cmds.partition_point(|(c, _, _)| c.range().start < pos);
-        self.cmds[i..].iter()
+        self.cmds[self.first_at(pos)..].iter()
     }
 
     /// The commands starting before byte `pos`, nearest first.
     fn before(&self, pos: usize) -> impl Iterator<Item = &(&'a Command, usize, String)> {
-        let i = self.cmds.partition_point(|(c, _, _)| c.range().start < pos);
-        self.cmds[..i].iter().rev()
+        self.cmds[..self.first_at(pos)].iter().rev()
     }
 
     /// The variable a pipeline's result is assigned to, for the command at `start` that the
@@ -140,29 +152,29 @@ impl<'a> Script<'a> {
     /// with the scale-set name `name` (as written, or its value). `az vmss create` also counts
     /// with `-n`/`--name`; the others with `--name`, `-n` or `--vmss-name`.
     pub fn az_vmss_after(&self, pos: usize, verb: &str, name: &str) -> bool {
-        self.az_vmss(self.after(pos), verb, name)
+        let first = self.first_at(pos);
+        let k = self.az_vmss.partition_point(|&k| k < first);
+        self.az_vmss(&self.az_vmss[k..], verb, name)
     }
 
     /// Like [`Script::az_vmss_after`], for the commands before byte `pos`.
     pub fn az_vmss_before(&self, pos: usize, verb: &str, name: &str) -> bool {
-        self.az_vmss(self.before(pos), verb, name)
+        let first = self.first_at(pos);
+        let k = self.az_vmss.partition_point(|&k| k < first);
+        self.az_vmss(&self.az_vmss[..k], verb, name)
     }
 
-    fn az_vmss<'b>(
-        &self,
-        mut cmds: impl Iterator<Item = &'b (&'a Command, usize, String)>,
-        verb: &str,
-        name: &str,
-    ) -> bool
-    where
-        'a: 'b,
-    {
-        cmds.any(|(cmd, p, program)| {
+    /// The index in `cmds` of the first command starting at or after byte `pos`.
+    fn first_at(&self, pos: usize) -> usize {
+        self.cmds.partition_point(|(c, _, _)| c.range().start < pos)
+    }
+
+    /// Whether one of the `az vmss` commands `indices` runs `verb` on the scale set `name`.
+    fn az_vmss(&self, indices: &[usize], verb: &str, name: &str) -> bool {
+        indices.iter().any(|&k| {
+            let (cmd, p, _) = &self.cmds[k];
             let w = &cmd.words[*p..];
-            matches!(program.as_str(), "az" | "az.cmd" | "az.exe")
-                && w.get(1).is_some_and(|x| x.value == "vmss")
-                && w.get(2).is_some_and(|x| x.value == verb)
-                && named(self.text, &w[3..], name)
+            w.get(2).is_some_and(|x| x.value == verb) && named(self.text, &w[3..], name)
         })
     }
 }
@@ -293,14 +305,20 @@ pub fn chain_deletion(text: &str, range: std::ops::Range<usize>) -> Option<std::
 
 /// Whether `$name` appears nowhere in `text` outside `except` (ranges sorted or not).
 pub fn unused_elsewhere(text: &str, name: &str, except: &[std::ops::Range<usize>]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    let needle = format!("${}", name.to_ascii_lowercase());
-    let b = lower.as_bytes();
-    memchr::memmem::find_iter(b, needle.as_bytes()).all(|p| {
-        let after = b.get(p + needle.len()).copied();
-        after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-            || except.iter().any(|r| r.contains(&p))
-    })
+    // Compared in place at each `$`: lowering a copy of the whole text per name cost more than
+    // the search.
+    let b = text.as_bytes();
+    let name = name.as_bytes();
+    memchr::memchr_iter(b'$', b)
+        .filter(|&p| {
+            b.get(p + 1..p + 1 + name.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(name))
+        })
+        .all(|p| {
+            let after = b.get(p + 1 + name.len()).copied();
+            after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                || except.iter().any(|r| r.contains(&p))
+        })
 }
 
 #[cfg(test)]

@@ -31,10 +31,11 @@ const REPLANS: usize = 3;
 
 /// Writes `change`. A file changed since it was analyzed (another run fixed it, someone edited
 /// it) is analyzed again from what is on disk now with `replan`, and `change` becomes that plan.
-/// `Ok(false)`: nothing left to write.
+/// `Ok(false)`: nothing left to write. The file's directory is synced through `dir_syncs`.
 pub fn write(
     change: &mut FileChange,
     force: bool,
+    dir_syncs: &writer::DirSyncs,
     mut replan: impl FnMut() -> Result<FileChange, String>,
 ) -> Result<bool, String> {
     for _ in 0..=REPLANS {
@@ -46,7 +47,10 @@ pub fn write(
             change.id,
             &change.original,
             &change.updated,
-            writer::ReplaceOptions { force },
+            writer::ReplaceOptions {
+                force,
+                dir_syncs: Some(dir_syncs),
+            },
         ) {
             Ok(()) => return Ok(true),
             Err(writer::ReplaceError::Changed) => *change = replan()?,

@@ -168,8 +168,7 @@ pub fn plan_file(
     let mut new_text = fixed.text;
     restore_final_newline(&text, &mut new_text);
     if new_text != text {
-        verify::check(record.kind, &text, &new_text)?;
-        order::verify(record.kind, &text, &new_text)?;
+        verify::check_all(record.kind, &text, &new_text)?;
     }
     if cr_only {
         source::lf_to_cr(&mut new_text);
@@ -304,6 +303,8 @@ fn fix_root(
         entry.0 += 1;
         entry.1 |= f.fix.is_some();
     }
+    // Each directory is synced once after its files are renamed, not after every file.
+    let dir_syncs = writer::DirSyncs::default();
     // Files are fixed one at a time, in path order, so the diff and the log are deterministic.
     for record in result.files.values() {
         let display = crate::report::display_path(&result, record.root, &record.rel_path);
@@ -324,7 +325,7 @@ fn fix_root(
             }
         };
         if !args.diff {
-            let written = guard::write(&mut change, args.force, || {
+            let written = guard::write(&mut change, args.force, &dir_syncs, || {
                 plan_file(record, opts, &result.ports, args.unsafe_fixes)
             });
             match written {
@@ -373,6 +374,7 @@ fn fix_root(
         totals.applied += change.applied;
         totals.files_changed += 1;
     }
+    dir_syncs.sync();
 }
 
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {

@@ -300,7 +300,12 @@ pub fn verify(kind: FileKind, before: &str, after: &str) -> Result<(), String> {
     let Some(g1) = graph_of(kind, after) else {
         return Ok(());
     };
-    check(&g0, &g1).map_err(|b| {
+    verify_graphs(&g0, &g1)
+}
+
+/// [`verify`] for graphs already built.
+pub fn verify_graphs(g0: &Graph, g1: &Graph) -> Result<(), String> {
+    check(g0, g1).map_err(|b| {
         format!(
             "not rewritten: the fixes together would lose a deployment order ({})",
             b[0].reason()

@@ -226,9 +226,54 @@ pub enum ReplaceError {
 
 /// How far `replace` may go.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ReplaceOptions {
+pub struct ReplaceOptions<'a> {
     /// Also rewrite read-only files, and files with several hard links (in place).
     pub force: bool,
+    /// Where the directory of a renamed file waits for its `fsync`; `None` syncs it at once.
+    pub dir_syncs: Option<&'a DirSyncs>,
+}
+
+/// Most directories kept open while they wait for their `fsync`.
+const MAX_PENDING_DIRS: usize = 64;
+
+/// Directories whose renames are not yet durable, each synced once: a run that replaces many
+/// files of one directory syncs it once instead of after every rename. Each file's content is
+/// still synced before its rename, so a crash before the directory's sync leaves the old file or
+/// the new one, never a mix. Synced when [`DirSyncs::sync`] is called, when more than
+/// [`MAX_PENDING_DIRS`] directories wait, and when dropped.
+#[derive(Debug, Default)]
+pub struct DirSyncs {
+    pending: std::cell::RefCell<Vec<((u64, u64), fs::File)>>,
+}
+
+impl DirSyncs {
+    fn add(&self, dir: fs::File) {
+        let Ok(meta) = dir.metadata() else {
+            let _ = dir.sync_all();
+            return;
+        };
+        let key = (meta.dev(), meta.ino());
+        if self.pending.borrow().iter().any(|(k, _)| *k == key) {
+            return;
+        }
+        if self.pending.borrow().len() >= MAX_PENDING_DIRS {
+            self.sync();
+        }
+        self.pending.borrow_mut().push((key, dir));
+    }
+
+    /// Makes every pending rename durable; not all file systems allow syncing a directory.
+    pub fn sync(&self) {
+        for (_, dir) in self.pending.borrow_mut().drain(..) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
+impl Drop for DirSyncs {
+    fn drop(&mut self) {
+        self.sync();
+    }
 }
 
 type Hook = fn(&Path);
@@ -315,12 +360,19 @@ pub fn replace(
             return Err(std::io::Error::other(CHANGED));
         }
         rustix::fs::renameat(&dir, &tmp_name, &dir, &name)?;
-        // Makes the rename itself durable; not all file systems allow syncing a directory.
-        let _ = dir.sync_all();
         Ok(())
     })();
     match result {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // Makes the rename itself durable; not all file systems allow syncing a directory.
+            match opts.dir_syncs {
+                Some(pending) => pending.add(dir),
+                None => {
+                    let _ = dir.sync_all();
+                }
+            }
+            Ok(())
+        }
         Err(e) => {
             let _ = rustix::fs::unlinkat(&dir, &tmp_name, AtFlags::empty());
             if e.to_string() == CHANGED {
@@ -398,6 +450,39 @@ mod tests {
             base: dir.to_path_buf(),
             rel: PathBuf::from(name),
         }
+    }
+
+    #[test]
+    fn a_directory_waits_once_for_its_sync() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("sub")).unwrap();
+        let names = ["a.sh", "b.sh", "sub/c.sh"];
+        for n in names {
+            fs::write(root.path().join(n), b"old").unwrap();
+        }
+        let syncs = DirSyncs::default();
+        let opts = ReplaceOptions {
+            force: false,
+            dir_syncs: Some(&syncs),
+        };
+        for n in names {
+            let t = target(root.path(), n);
+            let (bytes, id) = read(&t).unwrap();
+            replace(&t, id, &bytes, b"new", opts).unwrap();
+            assert_eq!(fs::read(root.path().join(n)).unwrap(), b"new");
+        }
+        // The root and `sub`, once each.
+        assert_eq!(syncs.pending.borrow().len(), 2);
+        syncs.sync();
+        assert!(syncs.pending.borrow().is_empty());
+        // A refused write leaves nothing to sync.
+        let t = target(root.path(), "a.sh");
+        let (_, id) = read(&t).unwrap();
+        assert_eq!(
+            replace(&t, id, b"old", b"newer", opts),
+            Err(ReplaceError::Changed)
+        );
+        assert!(syncs.pending.borrow().is_empty());
     }
 
     #[test]

@@ -227,6 +227,8 @@ enum ArrState {
 }
 
 struct Lexer<'a> {
+    /// The text, for slicing strings out without checking their UTF-8 again.
+    text: &'a str,
     b: &'a [u8],
     pos: usize,
 }
@@ -280,7 +282,8 @@ impl Lexer<'_> {
                 });
             };
             let at = i + rel;
-            out.push_str(&String::from_utf8_lossy(&self.b[run..at]));
+            // `run` and `at` sit next to ASCII bytes (quotes, escapes), so on char boundaries.
+            out.push_str(&self.text[run..at]);
             if self.b[at] == b'"' {
                 self.pos = at + 1;
                 return Ok((out, start..self.pos));
@@ -366,7 +369,7 @@ impl Lexer<'_> {
 /// sequence of values, possibly starting with a comma (a piece of a Go-templated array).
 pub fn parse(text: &str, fragment: bool) -> Result<Doc, ParseError> {
     let b = text.as_bytes();
-    let mut lx = Lexer { b, pos: 0 };
+    let mut lx = Lexer { text, b, pos: 0 };
     let mut nodes: Vec<Node> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut leading_comma = None;

@@ -312,6 +312,8 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
     });
     out.declared_ports
         .extend(ports.into_iter().filter(|&p| p != 0));
+    // Lowered once, on the first fix that looks for a name in it.
+    let lower = std::cell::OnceCell::new();
     for (start, end, rule, ty, names) in found {
         let (name, shown) =
             names.unwrap_or_else(|| ("(unnamed)".to_owned(), "(unnamed)".to_owned()));
@@ -329,7 +331,7 @@ pub fn analyze(original: &str, text: &str, is_template: bool, out: &mut super::A
         let fix = if rule == "IMDS003" {
             Err("it is not a resource and the file does not parse as JSON, so its uses cannot be traced".to_owned())
         } else if is_template {
-            template_fix(original, &scan, start..end, &name)
+            template_fix(original, &lower, &scan, start..end, &name)
         } else {
             Err("the file does not parse as JSON, so the edit cannot be checked".to_owned())
         };
@@ -397,6 +399,7 @@ const UNTRACEABLE: &str = "a Go-templated file that does not parse as JSON: refe
 /// it has one), never across template control markup.
 fn template_fix(
     original: &str,
+    lower: &std::cell::OnceCell<String>,
     scan: &Scan,
     span: std::ops::Range<usize>,
     name: &str,
@@ -413,7 +416,7 @@ fn template_fix(
     if segment.is_empty() || segment.contains('{') {
         return Err(UNTRACEABLE.to_owned());
     }
-    let lower = original.to_ascii_lowercase();
+    let lower = lower.get_or_init(|| original.to_ascii_lowercase());
     let finder = memchr::memmem::Finder::new(segment.as_bytes());
     if finder
         .find_iter(lower.as_bytes())

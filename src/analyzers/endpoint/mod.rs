@@ -129,15 +129,12 @@ fn worth_lexing(text: &str, ctx: &Context) -> bool {
     // One case-insensitive pass for all: a window-by-window comparison per word took an eighth
     // of the analysis time on real repositories.
     static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build([
-                "50342",
-                "127.0.0.1",
-                "localhost",
-                "managedidentity-settings",
-            ])
-            .expect("literals build an automaton")
+        super::pattern::words_any_case(&[
+            "50342",
+            "127.0.0.1",
+            "localhost",
+            "managedidentity-settings",
+        ])
     });
     let bytes = text.as_bytes();
     WORDS.is_match(bytes)
