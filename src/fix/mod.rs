@@ -305,44 +305,55 @@ fn fix_root(
     }
     // Each directory is synced once after its files are renamed, not after every file.
     let dir_syncs = writer::DirSyncs::default();
-    // Files are fixed one at a time, in path order, so the diff and the log are deterministic.
-    for record in result.files.values() {
-        let display = crate::report::display_path(&result, record.root, &record.rel_path);
-        let (count, fixable) = per_file
+    let records: Vec<&FileRecord> = result.files.values().collect();
+    let fixable = |record: &FileRecord| {
+        per_file
             .get(&(record.root, record.rel_path.as_str()))
             .copied()
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    // Files are planned and written on several threads (each file on its own: its own lock,
+    // its own temporary file), then reported in path order, so the diff and the log are
+    // deterministic.
+    let outcomes = parallel_map(&records, fix_threads(opts.threads), |record| {
+        let (count, fixable) = fixable(record);
         if !fixable {
-            totals.for_a_person += count;
-            continue;
+            return Outcome::Manual(count);
         }
         let mut change = match plan_file(record, opts, &result.ports, args.unsafe_fixes) {
             Ok(c) => c,
-            Err(why) => {
+            Err(why) => return Outcome::Failed(why, count),
+        };
+        if args.diff {
+            return Outcome::Planned(change, false);
+        }
+        match guard::write(&mut change, args.force, &dir_syncs, || {
+            plan_file(record, opts, &result.ports, args.unsafe_fixes)
+        }) {
+            Ok(wrote) => Outcome::Planned(change, wrote),
+            Err(why) => Outcome::Failed(why, count),
+        }
+    });
+    for (record, outcome) in records.iter().zip(outcomes) {
+        let display = crate::report::display_path(&result, record.root, &record.rel_path);
+        let (change, wrote) = match outcome {
+            Outcome::Manual(count) => {
+                totals.for_a_person += count;
+                continue;
+            }
+            Outcome::Failed(why, count) => {
                 totals.errors.push(format!("{display}: {why}"));
                 totals.for_a_person += count;
                 continue;
             }
+            Outcome::Planned(change, wrote) => (change, wrote),
         };
-        if !args.diff {
-            let written = guard::write(&mut change, args.force, &dir_syncs, || {
-                plan_file(record, opts, &result.ports, args.unsafe_fixes)
-            });
-            match written {
-                Ok(true) if verbose => {
-                    crate::stdio::note(&format!(
-                        "fixed {} ({} fixes)",
-                        crate::snippet::escape_control(&display),
-                        change.applied
-                    ));
-                }
-                Ok(_) => {}
-                Err(why) => {
-                    totals.errors.push(format!("{display}: {why}"));
-                    totals.for_a_person += count;
-                    continue;
-                }
-            }
+        if wrote && verbose {
+            crate::stdio::note(&format!(
+                "fixed {} ({} fixes)",
+                crate::snippet::escape_control(&display),
+                change.applied
+            ));
         }
         for d in &change.remaining {
             match &d.fix {
@@ -375,6 +386,60 @@ fn fix_root(
         totals.files_changed += 1;
     }
     dir_syncs.sync();
+}
+
+/// What became of one file.
+enum Outcome {
+    /// Findings, none with a fix.
+    Manual(usize),
+    /// Planning or writing failed; the file's findings are left.
+    Failed(String, usize),
+    /// Planned (and written, if the bool says so).
+    Planned(FileChange, bool),
+}
+
+/// `-j` as given, or one thread per core.
+fn fix_threads(requested: usize) -> usize {
+    if requested > 0 {
+        requested
+    } else {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    }
+}
+
+/// `f` over `items` on `threads` threads; results in the items' order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    let done = std::sync::Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((i, r));
+                }
+            });
+        }
+    });
+    for (i, r) in done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        slots[i] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|r| r.expect("every item was mapped"))
+        .collect()
 }
 
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
@@ -422,4 +487,25 @@ fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_items_order() {
+        let items: Vec<usize> = (0..500).collect();
+        for threads in [1, 2, 7, 1000] {
+            let out = parallel_map(&items, threads, |i| {
+                // Uneven work, so threads finish out of order.
+                if i % 3 == 0 {
+                    std::thread::yield_now();
+                }
+                i * 2
+            });
+            assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
+        assert!(parallel_map(&[] as &[usize], 4, |i| *i).is_empty());
+    }
 }

@@ -243,7 +243,7 @@ const MAX_PENDING_DIRS: usize = 64;
 /// [`MAX_PENDING_DIRS`] directories wait, and when dropped.
 #[derive(Debug, Default)]
 pub struct DirSyncs {
-    pending: std::cell::RefCell<Vec<((u64, u64), fs::File)>>,
+    pending: std::sync::Mutex<Vec<((u64, u64), fs::File)>>,
 }
 
 impl DirSyncs {
@@ -253,20 +253,32 @@ impl DirSyncs {
             return;
         };
         let key = (meta.dev(), meta.ino());
-        if self.pending.borrow().iter().any(|(k, _)| *k == key) {
+        let mut pending = self.lock();
+        if pending.iter().any(|(k, _)| *k == key) {
             return;
         }
-        if self.pending.borrow().len() >= MAX_PENDING_DIRS {
-            self.sync();
+        if pending.len() >= MAX_PENDING_DIRS {
+            Self::sync_all(&mut pending);
         }
-        self.pending.borrow_mut().push((key, dir));
+        pending.push((key, dir));
     }
 
     /// Makes every pending rename durable; not all file systems allow syncing a directory.
     pub fn sync(&self) {
-        for (_, dir) in self.pending.borrow_mut().drain(..) {
+        Self::sync_all(&mut self.lock());
+    }
+
+    fn sync_all(pending: &mut Vec<((u64, u64), fs::File)>) {
+        for (_, dir) in pending.drain(..) {
             let _ = dir.sync_all();
         }
+    }
+
+    /// A writer that panicked left the list whole: each push is one step.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<((u64, u64), fs::File)>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -472,9 +484,9 @@ mod tests {
             assert_eq!(fs::read(root.path().join(n)).unwrap(), b"new");
         }
         // The root and `sub`, once each.
-        assert_eq!(syncs.pending.borrow().len(), 2);
+        assert_eq!(syncs.lock().len(), 2);
         syncs.sync();
-        assert!(syncs.pending.borrow().is_empty());
+        assert!(syncs.lock().is_empty());
         // A refused write leaves nothing to sync.
         let t = target(root.path(), "a.sh");
         let (_, id) = read(&t).unwrap();
@@ -482,7 +494,7 @@ mod tests {
             replace(&t, id, b"old", b"newer", opts),
             Err(ReplaceError::Changed)
         );
-        assert!(syncs.pending.borrow().is_empty());
+        assert!(syncs.lock().is_empty());
     }
 
     #[test]
