@@ -37,10 +37,20 @@ median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # One timed run: appends "wall cpu maxrss_kib" to $1.
+# Wall and CPU to the microsecond (GNU time prints them rounded to 10 ms, a tenth of a small
+# tree's scan); GNU time still gives the peak memory, which the Python parent would distort.
 timed() {
   local into=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$OUT/one.t" "$@" > /dev/null 2>&1 || true
-  awk '!/exited/ {printf "%s %.3f %s\n", $1, $2 + $3, $4}' "$OUT/one.t" >> "$into"
+  python3 - "$OUT/one.t" "$@" >> "$into" <<'PY'
+import resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run(["/usr/bin/time", "-f", "%M", "-o", sys.argv[1], *sys.argv[2:]],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.perf_counter() - t
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+rss = open(sys.argv[1]).read().split()[-1]
+print(f"{wall:.4f} {r.ru_utime + r.ru_stime:.4f} {rss}")
+PY
 }
 
 generate() {
