@@ -56,6 +56,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
     }
     let lx = lexical::lex(text, ctx.kind);
     let lines = LineStarts::new(text);
+    let mut by_name = ComparedNames::default();
     let publishers: Vec<Range<usize>> = PUBLISHER
         .find_iter(text)
         .map(|m| m.range())
@@ -63,7 +64,7 @@ pub fn analyze(text: &str, ctx: &Context, out: &mut Analysis) {
             is_bare_publisher(text, r)
                 && !documentation(text, ctx, &lx, r)
                 && !compared(text, r.start)
-                && !compared_by_name(text, r.start)
+                && !by_name.compared(text, r.start)
                 && whole_value(text, ctx.kind, r)
         })
         .collect();
@@ -131,26 +132,63 @@ fn compared(text: &str, at: usize) -> bool {
 /// The publisher is held in a named constant that the file compares with
 /// (`OLD_PUBLISHER = "Microsoft.ManagedIdentity"` ... `if ext.publisher == OLD_PUBLISHER`):
 /// a scanner or a cleanup that looks for the extension, like [`compared`] one step removed.
-fn compared_by_name(text: &str, at: usize) -> bool {
-    static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
+/// Each name is looked up once per file: a file may assign the publisher many times.
+#[derive(Default)]
+struct ComparedNames(std::collections::HashMap<String, bool>);
+
+impl ComparedNames {
+    fn compared(&mut self, text: &str, at: usize) -> bool {
+        static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
+            crate::analyzers::pattern::compile(
+                r#"([A-Za-z_]\w*)["']?\s*(?::\s*[\w.]+\s*)?:?=\s*[@$]?["'`]$"#,
+            )
+            .expect("valid regex")
+        });
+        let from = crate::source::floor_char_boundary(text, at.saturating_sub(80));
+        let before = &text[from..at];
+        let before = &before[before.rfind('\n').map_or(0, |p| p + 1)..];
+        let Some(name) = ASSIGNED.captures(before).and_then(|c| c.get(1)) else {
+            return false;
+        };
+        let name = name.as_str();
+        if let Some(&known) = self.0.get(name) {
+            return known;
+        }
+        let found = compared_anywhere(text, name);
+        self.0.insert(name.to_owned(), found);
+        found
+    }
+}
+
+/// `name` (ASCII case-insensitively, as a whole word) is compared with somewhere in `text`.
+fn compared_anywhere(text: &str, name: &str) -> bool {
+    // The comparison before the name (`== OLD`, `-eq $Old`, `in OLD`, `x.equals(cfg.OLD`) or
+    // after it (`OLD == x`, `OLD.equals(x)`).
+    static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         crate::analyzers::pattern::compile(
-            r#"([A-Za-z_]\w*)["']?\s*(?::\s*[\w.]+\s*)?:?=\s*[@$]?["'`]$"#,
+            r"(?i)(?:[=!]=|[=!]~|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin)\s*[$]?(?:\w+\.)*$",
         )
         .expect("valid regex")
     });
-    let from = crate::source::floor_char_boundary(text, at.saturating_sub(80));
-    let before = &text[from..at];
-    let before = &before[before.rfind('\n').map_or(0, |p| p + 1)..];
-    let Some(name) = ASSIGNED.captures(before).and_then(|c| c.get(1)) else {
+    static AFTER: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r"(?i)^\s*(?:[=!]=|\.equals)").expect("valid regex")
+    });
+    let Ok(finder) = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([name])
+    else {
         return false;
     };
-    let name = regex::escape(name.as_str());
-    let Ok(uses) = Regex::new(&format!(
-        r"(?i)(?:[=!]=|[=!]~|-[ic]?eq|-[ic]?ne|\bequals(?:IgnoreCase)?\s*\(|\bin)\s*[$]?(?:\w+\.)*{name}\b|\b{name}\s*(?:[=!]=|\.equals)"
-    )) else {
-        return false;
-    };
-    uses.is_match(text)
+    let word = |c: Option<&u8>| c.is_some_and(|&c| c == b'_' || c.is_ascii_alphanumeric());
+    let bytes = text.as_bytes();
+    finder.find_iter(text).any(|m| {
+        if word(m.start().checked_sub(1).and_then(|i| bytes.get(i))) || word(bytes.get(m.end())) {
+            return false;
+        }
+        let from = crate::source::floor_char_boundary(text, m.start().saturating_sub(80));
+        let to = crate::source::floor_char_boundary(text, (m.end() + 40).min(text.len()));
+        BEFORE.is_match(&text[from..m.start()]) || AFTER.is_match(&text[m.end()..to])
+    })
 }
 
 /// The publisher is a whole value, as code and configuration give it: a quoted string
