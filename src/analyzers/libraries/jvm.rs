@@ -155,24 +155,32 @@ pub(super) fn gradle(text: &str, pins: &mut Vec<Pin>) {
 }
 
 /// `def authVersion = '1.2.0'`, `val authVersion = "1.2.0"`, `ext.authVersion = '1.2.0'`,
-/// `authVersion = '1.2.0'` in an `ext { }` block, `set("authVersion", "1.2.0")`.
+/// `authVersion = '1.2.0'` in an `ext { }` block, `set("authVersion", "1.2.0")`: the first
+/// assignment of `name` (one fixed pattern for every name, compiled once).
 fn variable<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(
+            r#"(?m)^[ \t]*(?:(?:def|val|var)[ \t]+|(?:project\.)?ext\.)?(?P<n1>[A-Za-z_][\w.]*)[ \t]*(?::[ \t]*String[ \t]*)?=[ \t]*["'](?P<v1>[^"'$\s]+)["']|set\(\s*["'](?P<n2>[\w.]+)["']\s*,\s*["'](?P<v2>[^"'$\s]+)["']"#,
+        )
+        .expect("valid regex")
+    });
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
     {
         return None;
     }
-    let name = regex::escape(
-        name.trim_start_matches("ext.")
-            .trim_start_matches("rootProject."),
-    );
-    let re = crate::analyzers::pattern::compile(&format!(
-        r#"(?m)^[ \t]*(?:(?:def|val|var)[ \t]+|(?:project\.)?ext\.)?{name}[ \t]*(?::[ \t]*String[ \t]*)?=[ \t]*["']([^"'$\s]+)["']|set\(\s*["']{name}["']\s*,\s*["']([^"'$\s]+)["']"#
-    ))
-    .ok()?;
-    let c = re.captures(text)?;
-    c.get(1).or(c.get(2)).map(|m| m.as_str())
+    let name = name
+        .trim_start_matches("ext.")
+        .trim_start_matches("rootProject.");
+    ASSIGNMENT.captures_iter(text).find_map(|c| {
+        let (n, v) = match (c.name("n1"), c.name("n2")) {
+            (Some(n), _) => (n, c.name("v1")?),
+            (None, Some(n)) => (n, c.name("v2")?),
+            (None, None) => return None,
+        };
+        (n.as_str() == name).then_some(v.as_str())
+    })
 }
 
 /// Version catalogs: a `[libraries]` entry naming the library, with its version inline or as
@@ -226,15 +234,17 @@ pub(super) fn catalog(text: &str, pins: &mut Vec<Pin>) {
 
 /// `name = "1.2.0"` in the catalog's `[versions]` table.
 fn catalog_version<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    static ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+        crate::analyzers::pattern::compile(r#"(?m)^[ \t]*"?([\w.-]+)"?[ \t]*=[ \t]*"([^"]+)""#)
+            .expect("valid regex")
+    });
     let start = text.find("[versions]")?;
     let table = &text[start..];
     let table = &table[..table[1..].find("\n[").map_or(table.len(), |i| i + 1)];
-    let re = crate::analyzers::pattern::compile(&format!(
-        r#"(?m)^[ \t]*"?{}"?[ \t]*=[ \t]*"([^"]+)""#,
-        regex::escape(name)
-    ))
-    .ok()?;
-    re.captures(table).map(|c| c.get(1).unwrap().as_str())
+    ENTRY
+        .captures_iter(table)
+        .find(|c| &c[1] == name)
+        .map(|c| c.get(2).unwrap().as_str())
 }
 
 /// Gradle lock files: `com.microsoft.azure:azure-client-authentication:1.2.1=compileClasspath`.
