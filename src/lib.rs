@@ -16,6 +16,7 @@ pub mod kind;
 pub mod live;
 pub mod options;
 pub mod output;
+pub mod par;
 pub mod prefilter;
 pub mod readbuf;
 pub mod report;

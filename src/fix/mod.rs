@@ -315,7 +315,7 @@ fn fix_root(
     // Files are planned and written on several threads (each file on its own: its own lock,
     // its own temporary file), then reported in path order, so the diff and the log are
     // deterministic.
-    let outcomes = parallel_map(&records, fix_threads(opts.threads), |record| {
+    let outcomes = crate::par::par_map(&records, fix_threads(opts.threads), |record| {
         let (count, fixable) = fixable(record);
         if !fixable {
             return Outcome::Manual(count);
@@ -407,41 +407,6 @@ fn fix_threads(requested: usize) -> usize {
     }
 }
 
-/// `f` over `items` on `threads` threads; results in the items' order.
-fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
-    let done = std::sync::Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    done.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((i, r));
-                }
-            });
-        }
-    });
-    for (i, r) in done
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-    {
-        slots[i] = Some(r);
-    }
-    slots
-        .into_iter()
-        .map(|r| r.expect("every item was mapped"))
-        .collect()
-}
-
 fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
     let mut s = String::new();
     for e in &t.errors {
@@ -487,25 +452,4 @@ fn summary_text(t: &Totals, diff: bool, unsafe_fixes: bool) -> String {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_map_keeps_the_items_order() {
-        let items: Vec<usize> = (0..500).collect();
-        for threads in [1, 2, 7, 1000] {
-            let out = parallel_map(&items, threads, |i| {
-                // Uneven work, so threads finish out of order.
-                if i % 3 == 0 {
-                    std::thread::yield_now();
-                }
-                i * 2
-            });
-            assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        }
-        assert!(parallel_map(&[] as &[usize], 4, |i| *i).is_empty());
-    }
 }

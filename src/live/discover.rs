@@ -2,15 +2,11 @@
 //! one's extensions), or with one Azure Resource Graph query whose hits are then confirmed with
 //! ARM GETs (Resource Graph lags behind ARM).
 
-use std::{
-    collections::BTreeMap,
-    sync::{
-        Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+
+use crate::par::par_map;
 
 use super::{
     auth::encode,
@@ -19,36 +15,6 @@ use super::{
     plan::{self, Action, Item, Kind, PUBLISHER, TYPES},
     progress::Progress,
 };
-
-/// Runs `f` over `items` on at most `workers` threads; results keep the input order.
-pub fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    workers: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, items.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    results
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .flatten()
-        .collect()
-}
 
 /// Where to look.
 #[derive(Debug, Clone)]

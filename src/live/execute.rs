@@ -11,10 +11,11 @@ use std::{
 
 use serde_json::Value;
 
+use crate::par::par_map;
+
 use super::{
     auth::encode,
     client::{ApiError, ApiErrorKind, Client, LroOutcome, Method},
-    discover::par_map,
     http::Response,
     interrupt::Reason,
     journal::{Intent, Journal, Sent},

@@ -16,10 +16,10 @@ use crate::cli::live::GuestArgs;
 use crate::live::{
     auth::encode,
     client::{ApiError, ApiErrorKind, Client, LroOutcome, Method},
-    discover::par_map,
     execute::{in_progress, not_running},
     plan::{self, Action, Item, Kind},
 };
+use crate::par::par_map;
 
 pub struct Options {
     pub api_version: String,
