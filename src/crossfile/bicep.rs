@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, path::Path};
 
-use super::{Found, Sources, inside_root, read, read_each, record};
+use super::{Found, Sources, ends_with_any, inside_root, read, read_each, record};
 use crate::{
     analyzers::{self, Context, arm::linked, bicep::supplied},
     kind::FileKind,
@@ -13,7 +13,7 @@ use crate::{
 /// The call-site findings of the Bicep files among `files`, with their records.
 pub(crate) fn module_findings(opts: &ScanOptions, files: &Sources) -> Found {
     let mut out = Found::default();
-    for (root_idx, rel, text) in read_each(opts, files, ".bicep") {
+    for (root_idx, rel, text) in read_each(opts, files, ends_with_any(&[".bicep"])) {
         let root = &opts.roots[root_idx];
         let mut analysis = analyzers::Analysis::default();
         for call in supplied::module_calls(&text) {

@@ -8,7 +8,9 @@ use std::{
     path::Path,
 };
 
-use super::{Found, Sources, bicep::call_deploys, inside_root, read, read_each, record};
+use super::{
+    Found, Sources, bicep::call_deploys, ends_with_any, inside_root, read, read_each, record,
+};
 use crate::{
     analyzers::{
         self, Context,
@@ -22,7 +24,7 @@ use crate::{
 /// The findings the `.bicepparam` files among `files` lead to, in them and in their templates.
 pub(crate) fn bicepparam_findings(opts: &ScanOptions, files: &Sources) -> Found {
     let mut out = Found::default();
-    for (root_idx, rel, text) in read_each(opts, files, ".bicepparam") {
+    for (root_idx, rel, text) in read_each(opts, files, ends_with_any(&[".bicepparam"])) {
         let root = &opts.roots[root_idx];
         let file = params::read(&text);
         let Some(using) = file.using.clone() else {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{Found, Sources, inside_root, read};
+use super::{Found, Sources, ends_with_any, inside_root, read, read_each, record};
 use crate::{
     analyzers::{
         self, Context,
@@ -16,7 +16,7 @@ use crate::{
         },
     },
     kind::FileKind,
-    scan::{FileRecord, ScanOptions, walk_builder},
+    scan::{ScanOptions, walk_builder},
 };
 
 /// How many linked templates deep values are followed (a caller, the template it links, the
@@ -33,15 +33,8 @@ pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Found 
         indexes: HashMap::new(),
         out: Found::default(),
     };
-    for (root_idx, rel) in files {
-        let root = &opts.roots[*root_idx];
-        let lower = rel.to_ascii_lowercase();
-        if root.is_file() || !(lower.ends_with(".json") || lower.ends_with(".jsonc")) {
-            continue;
-        }
-        let Some(text) = read(&root.join(rel), opts) else {
-            continue;
-        };
+    for (root_idx, rel, text) in read_each(opts, files, ends_with_any(&[".json", ".jsonc"])) {
+        let root = &opts.roots[root_idx];
         let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
         match supplied::template_name(name) {
             // A parameter file: its template may pass the values on to a linked one.
@@ -58,7 +51,7 @@ pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Found 
                 if let Some(template_text) = read(&root.join(&template_rel), opts) {
                     let with = format!("with `{name}`");
                     pass.caller(
-                        *root_idx,
+                        root_idx,
                         &template_rel,
                         &template_text,
                         Some((&values, &with)),
@@ -67,7 +60,7 @@ pub(crate) fn deployment_findings(opts: &ScanOptions, files: &Sources) -> Found 
                 }
             }
             None => {
-                pass.caller(*root_idx, rel, &text, None, 0);
+                pass.caller(root_idx, rel, &text, None, 0);
             }
         }
     }
@@ -154,12 +147,7 @@ impl Pass<'_> {
     }
 
     fn add(&mut self, root_idx: usize, rel: &str, text: &str, analysis: analyzers::Analysis) {
-        let record = FileRecord {
-            root: root_idx,
-            rel_path: rel.to_owned(),
-            abs_path: self.opts.roots[root_idx].join(rel),
-            kind: FileKind::Arm,
-        };
+        let record = record(self.opts, root_idx, rel, FileKind::Arm);
         self.out.add(&record, text, analysis, self.opts);
     }
 

@@ -106,12 +106,7 @@ pub(crate) fn parameter_file_findings(opts: &ScanOptions, files: &Sources) -> Fo
         if analysis.diagnostics.is_empty() && deploys_nothing(&template_text, &ctx) {
             out.unrelated.insert((root_idx, rel.to_owned()));
         }
-        let record = FileRecord {
-            root: root_idx,
-            rel_path: template_rel.clone(),
-            abs_path: root.join(&template_rel),
-            kind: FileKind::Arm,
-        };
+        let record = record(opts, root_idx, &template_rel, FileKind::Arm);
         out.add(&record, &template_text, analysis, opts);
     }
     out
@@ -203,21 +198,29 @@ impl Found {
     }
 }
 
-/// The candidates among `files` whose name ends with `suffix` (lower-case), in folder roots,
-/// read: (root index, path relative to it, text).
+/// The candidates among `files` whose path `keep` accepts, in folder roots, read: (root index,
+/// path relative to it, text).
 fn read_each<'a>(
     opts: &'a ScanOptions,
     files: &'a Sources,
-    suffix: &'a str,
+    keep: impl Fn(&str) -> bool + 'a,
 ) -> impl Iterator<Item = (usize, &'a str, String)> + 'a {
     files
         .iter()
-        .filter(move |(_, p)| p.to_ascii_lowercase().ends_with(suffix))
+        .filter(move |(_, p)| keep(p))
         .filter(|(root_idx, _)| !opts.roots[*root_idx].is_file())
         .filter_map(|(root_idx, rel)| {
             let text = read(&opts.roots[*root_idx].join(rel), opts)?;
             Some((*root_idx, rel.as_str(), text))
         })
+}
+
+/// A `keep` for [`read_each`]: the name ends with one of `suffixes` (lower-case).
+fn ends_with_any(suffixes: &[&str]) -> impl Fn(&str) -> bool {
+    move |p| {
+        let lower = p.to_ascii_lowercase();
+        suffixes.iter().any(|s| lower.ends_with(s))
+    }
 }
 
 /// The record of the file `rel` of root `root_idx`.

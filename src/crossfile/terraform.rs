@@ -3,11 +3,11 @@
 
 use std::fs;
 
-use super::{Found, Sources, deploys_nothing, read};
+use super::{Found, Sources, deploys_nothing, read, read_each, record};
 use crate::{
     analyzers::{self, Context, terraform::supplied},
     kind::FileKind,
-    scan::{FileRecord, ScanOptions},
+    scan::ScanOptions,
 };
 
 /// Enough for any real module directory; a bound so a huge generated folder costs nothing.
@@ -16,19 +16,11 @@ const MAX_TF_FILES: usize = 200;
 /// The resource findings the variables files among `files` lead to, with their records.
 pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Found {
     let mut out = Found::default();
-    for (root_idx, rel) in files {
-        let (root_idx, rel) = (*root_idx, rel.as_str());
+    let keep = |p: &str| variables_file(p).is_some();
+    for (root_idx, rel, text) in read_each(opts, files, keep) {
         let root = &opts.roots[root_idx];
-        if root.is_file() {
-            continue;
-        }
-        let Some(json) = variables_file(rel) else {
-            continue;
-        };
+        let json = variables_file(rel) == Some(true);
         let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let Some(text) = read(&root.join(rel), opts) else {
-            continue;
-        };
         let values = supplied::tfvars_values(&text, json);
         if !supplied::names_the_extension(&values) {
             continue;
@@ -54,12 +46,7 @@ pub(crate) fn tfvars_findings(opts: &ScanOptions, files: &Sources) -> Found {
             if analysis.diagnostics.is_empty() {
                 continue;
             }
-            let record = FileRecord {
-                root: root_idx,
-                rel_path: tf_rel.clone(),
-                abs_path: root.join(&tf_rel),
-                kind: FileKind::Terraform,
-            };
+            let record = record(opts, root_idx, &tf_rel, FileKind::Terraform);
             out.add(&record, &tf_text, analysis, opts);
         }
         if unrelated {
