@@ -173,12 +173,7 @@ fn compared_anywhere(text: &str, name: &str) -> bool {
     static AFTER: LazyLock<Regex> = LazyLock::new(|| {
         crate::analyzers::pattern::compile(r"(?i)^\s*(?:[=!]=|\.equals)").expect("valid regex")
     });
-    let Ok(finder) = aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build([name])
-    else {
-        return false;
-    };
+    let finder = super::pattern::words_any_case(&[name]);
     let word = |c: Option<&u8>| c.is_some_and(|&c| c == b'_' || c.is_ascii_alphanumeric());
     let bytes = text.as_bytes();
     finder.find_iter(text).any(|m| {
